@@ -1,0 +1,56 @@
+# xconduit developer front door. `make help` lists the targets.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help run sandbox test test-unit test-integration test-acceptance check fmt bench docs clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev,postgres]'
+	touch $(STAMP)
+
+run: $(STAMP) ## Set up and run the gateway (SQLite + built-in X sandbox, no credentials)
+	$(BIN)/xconduit serve
+
+sandbox: $(STAMP) ## Run the X sandbox on its own
+	$(BIN)/xconduit sandbox
+
+test: $(STAMP) ## Set up (Chromium, PostgreSQL) and run the whole test suite
+	scripts/test-env
+	$(BIN)/pytest
+
+test-unit: $(STAMP) ## Unit tests only (no sockets)
+	$(BIN)/pytest tests/unit
+
+test-integration: $(STAMP) ## Integration tests (real databases, loopback HTTP, Chromium)
+	scripts/test-env
+	$(BIN)/pytest tests/integration
+
+test-acceptance: $(STAMP) ## The CLI in a subprocess
+	$(BIN)/pytest tests/acceptance
+
+check: $(STAMP) ## ruff (lint + format check), mypy strict, import contracts
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+fmt: $(STAMP) ## Format and autofix
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: $(STAMP) ## Run the benchmark suite and print the table
+	$(BIN)/xconduit bench
+
+docs: $(STAMP) ## Regenerate docs/reference pages from the code
+	$(BIN)/python -m xconduit.config.reference > docs/reference/config.md
+
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,196 @@
+"""Segment-spec events: the input of everything else (pure: no clock, no I/O).
+
+`parse_event` turns one decoded JSON object into an `Event` or raises `InvalidEvent` naming the
+field and the rule. `loads` decodes JSON the tolerant way Segment does: orjson first, and for the
+inputs orjson refuses but browsers and libraries still send (NaN, Infinity, lone surrogates)
+the standard library, with the oddities cleaned so that the result can be re-encoded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
+
+from xconduit.errors import InvalidEvent
+
+EventType = Literal["track", "page", "screen", "identify", "group", "alias"]
+EVENT_TYPES: frozenset[str] = frozenset(("track", "page", "screen", "identify", "group", "alias"))
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Event:
+    """One Segment event after parsing. Dict fields are read-only by convention."""
+
+    type: EventType
+    message_id: str | None
+    user_id: str | None = None
+    anonymous_id: str | None = None
+    event: str | None = None
+    """The track event name (`track` only)."""
+    name: str | None = None
+    """The page or screen name (`page`/`screen` only)."""
+    group_id: str | None = None
+    previous_id: str | None = None
+    timestamp: datetime | None = None
+    original_timestamp: datetime | None = None
+    sent_at: datetime | None = None
+    received_at: datetime | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    traits: Mapping[str, Any] = field(default_factory=dict)
+    context: Mapping[str, Any] = field(default_factory=dict)
+    integrations: Mapping[str, Any] = field(default_factory=dict)
+
+
+def loads(data: bytes | str) -> Any:
+    """Decode JSON like Segment's collector: strict and fast first, tolerant second."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InvalidEvent(f"body: not valid JSON ({exc})") from None
+    return _clean(value)
+
+
+def _clean(value: Any) -> Any:
+    """Make a stdlib-decoded value safe to re-encode: NaN/Infinity → null, lone surrogates → U+FFFD."""
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, str):
+        if _has_surrogate(value):
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return value
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    return value
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def parse_event(raw: Any, *, default_type: str | None = None) -> Event:
+    """Validate one decoded JSON object as a Segment event.
+
+    `default_type` is the type implied by the endpoint (`/v1/track` → "track"); a `type` in the
+    body wins when both are given, as in Segment's API.
+    """
+    if not isinstance(raw, dict):
+        raise InvalidEvent(f"event: must be a JSON object, got {_kind(raw)}", field="event")
+    etype = raw.get("type") or default_type
+    if etype not in EVENT_TYPES:
+        got = "nothing" if etype is None else repr(etype)
+        raise InvalidEvent(
+            f"type: must be one of track, page, screen, identify, group, alias; got {got}",
+            field="type",
+        )
+    user_id = _id(raw, "userId")
+    anonymous_id = _id(raw, "anonymousId")
+    if user_id is None and anonymous_id is None:
+        raise InvalidEvent("userId: an event needs a userId or an anonymousId", field="userId")
+    event_name = None
+    if etype == "track":
+        event_name = raw.get("event")
+        if not isinstance(event_name, str) or not event_name.strip():
+            raise InvalidEvent("event: a track call needs a non-empty event name", field="event")
+    name = _opt_str(raw, "name") if etype in ("page", "screen") else None
+    group_id = _id(raw, "groupId") if etype == "group" else None
+    if etype == "group" and group_id is None:
+        raise InvalidEvent("groupId: a group call needs a groupId", field="groupId")
+    previous_id = _id(raw, "previousId") if etype == "alias" else None
+    if etype == "alias" and previous_id is None:
+        raise InvalidEvent("previousId: an alias call needs a previousId", field="previousId")
+    return Event(
+        type=etype,
+        message_id=_id(raw, "messageId"),
+        user_id=user_id,
+        anonymous_id=anonymous_id,
+        event=event_name,
+        name=name,
+        group_id=group_id,
+        previous_id=previous_id,
+        timestamp=_time(raw, "timestamp"),
+        original_timestamp=_time(raw, "originalTimestamp"),
+        sent_at=_time(raw, "sentAt"),
+        received_at=_time(raw, "receivedAt"),
+        properties=_obj(raw, "properties"),
+        traits=_obj(raw, "traits"),
+        context=_obj(raw, "context"),
+        integrations=_obj(raw, "integrations"),
+    )
+
+
+def parse_time(value: str) -> datetime:
+    """Parse an ISO-8601 date-time; naive values are taken as UTC. Raises ValueError."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number"
+    )
+
+
+def _id(raw: dict[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # Segment libraries send numeric ids as numbers; Segment stores them as strings.
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    raise InvalidEvent(f"{key}: must be a string, got {_kind(value)}", field=key)
+
+
+def _opt_str(raw: dict[str, Any], key: str) -> str | None:
+    value = raw.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidEvent(f"{key}: must be a string, got {_kind(value)}", field=key)
+
+
+def _obj(raw: dict[str, Any], key: str) -> Mapping[str, Any]:
+    value = raw.get(key)
+    if value is None:
+        return _EMPTY
+    if isinstance(value, dict):
+        return value
+    raise InvalidEvent(f"{key}: must be an object, got {_kind(value)}", field=key)
+
+
+def _time(raw: dict[str, Any], key: str) -> datetime | None:
+    value = raw.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidEvent(f"{key}: must be an ISO-8601 date string, got {_kind(value)}", field=key)
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise InvalidEvent(
+            f"{key}: {value[:40]!r} is not an ISO-8601 date (e.g. 2024-05-01T12:00:00.000Z)",
+            field=key,
+        ) from None
