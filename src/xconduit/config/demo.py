@@ -1,0 +1,41 @@
+"""The configuration `xconduit serve` and `xconduit map` use when given none: the built-in sandbox's
+demo account, pixel and events, and one source with a demo write key."""
+
+from __future__ import annotations
+
+from xconduit.config.model import ConversionDestination, Settings, SourceSettings, TagSettings
+
+DEMO_WRITE_KEY = "wk_demo_xconduit"
+DEMO_ACCOUNT_ID = "18ce54d4x5t"
+DEMO_PIXEL_ID = "o8z6j"
+DEMO_EVENTS = {
+    "Order Completed": "tw-o8z6j-o87ne",
+    "Signed Up": "tw-o8z6j-o87nf",
+    "Product Added": "tw-o8z6j-o87ng",
+    "Checkout Started": "tw-o8z6j-o87nh",
+    "Lead Generated": "tw-o8z6j-o87ni",
+}
+DEMO_PAGE_EVENT_ID = "tw-o8z6j-o87nj"
+
+
+def demo_settings() -> Settings:
+    return Settings(
+        sources=[
+            SourceSettings(
+                name="demo",
+                write_keys=[DEMO_WRITE_KEY],  # type: ignore[list-item]
+                allowed_origins=["*"],
+                client_ip=True,
+            )
+        ],
+        conversions=[
+            ConversionDestination(
+                name="demo",
+                account_id=DEMO_ACCOUNT_ID,
+                pixel_id=DEMO_PIXEL_ID,
+                events=DEMO_EVENTS,
+                page_event_id=DEMO_PAGE_EVENT_ID,
+                tag=[TagSettings(syntax="event", universal_pixel_id=DEMO_PIXEL_ID)],
+            )
+        ],
+    )
