@@ -59,7 +59,7 @@ def loads(data: bytes | str) -> Any:
     try:
         value = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
-        raise InvalidEvent(f"body: not valid JSON ({exc})") from None
+        raise InvalidEvent(f"not valid JSON: {exc}") from None
     return _clean(value)
 
 

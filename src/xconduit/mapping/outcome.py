@@ -1,0 +1,35 @@
+"""What mapping one event for one destination ends as."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Outcome = Literal["conversion", "filtered", "invalid"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MappingResult:
+    """An event × destination: a `conversion` to send, `filtered` (with why) or `invalid` (the rule)."""
+
+    outcome: Outcome
+    destination: str
+    pixel_id: str
+    account_id: str
+    message_id: str | None
+    conversion: dict[str, Any] | None = None
+    """The exact object that goes in X's `conversions[]` (hashed identifiers only)."""
+    reason: str | None = None
+    dropped: tuple[str, ...] = ()
+    """Identifiers present in the event but unusable (e.g. an email without `@`)."""
+
+    def as_line(self) -> dict[str, Any]:
+        """The `xconduit map` output shape."""
+        return {
+            "message_id": self.message_id,
+            "destination": self.destination,
+            "outcome": self.outcome,
+            "pixel_id": self.pixel_id,
+            "conversion": self.conversion,
+            "reason": self.reason,
+        }

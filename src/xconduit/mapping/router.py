@@ -1,0 +1,68 @@
+"""Every conversion destination of a configuration, and which of them an event goes to (pure)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from xconduit.config.model import Settings
+from xconduit.errors import InvalidEvent
+from xconduit.events import Event, loads, parse_event
+from xconduit.mapping.conversions import ConversionMapper
+from xconduit.mapping.outcome import MappingResult
+
+_LINE_IDS = uuid.UUID("6f1c3b0e-5f0e-4c55-9a7c-0d0c6a1e2a11")
+
+
+class Router:
+    """Maps an event for every destination that takes events from its source."""
+
+    def __init__(self, settings: Settings) -> None:
+        hashes = settings.suppression.hashed_identifiers
+        user_ids = settings.suppression.user_ids
+        self.mappers = [
+            (
+                frozenset(dest.sources),
+                ConversionMapper(dest, suppressed_user_ids=user_ids, suppressed_hashes=hashes),
+            )
+            for dest in settings.conversions
+        ]
+
+    def map(self, event: Event, *, source: str | None = None) -> list[MappingResult]:
+        return [
+            mapper.map(event)
+            for sources, mapper in self.mappers
+            if not sources or source is None or source in sources
+        ]
+
+
+def map_lines(lines: Iterable[bytes], router: Router) -> Iterator[dict[str, Any]]:
+    """`xconduit map`: JSON lines in, one result per event × destination out.
+
+    A line that is not an event gives one `invalid` result with `destination: null` naming the
+    line number, and the run goes on. An event without `messageId` gets a UUID derived from the
+    line's bytes, so that re-running the same file gives the same `conversion_id`s.
+    """
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        raw: Any = None
+        try:
+            raw = loads(line)
+            if isinstance(raw, dict) and not raw.get("messageId"):
+                raw["messageId"] = str(uuid.uuid5(_LINE_IDS, line.strip().hex()))
+            event = parse_event(raw)
+        except InvalidEvent as exc:
+            message_id = raw.get("messageId") if isinstance(raw, dict) else None
+            yield {
+                "message_id": message_id if isinstance(message_id, str) else None,
+                "destination": None,
+                "outcome": "invalid",
+                "pixel_id": None,
+                "conversion": None,
+                "reason": f"line {number}: {exc}",
+            }
+            continue
+        for result in router.map(event):
+            yield result.as_line()

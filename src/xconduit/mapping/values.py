@@ -1,0 +1,144 @@
+"""Money, quantities and product contents of a conversion (mapping.md §3), pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+_CENT = Decimal("0.01")
+
+
+class BadValue(ValueError):
+    """A numeric field holds something that is not a number; the message names the field."""
+
+
+def prop(props: Mapping[str, Any], snake: str, camel: str | None = None) -> Any:
+    """A property by its snake_case name, else its camelCase name (mapping.md §1)."""
+    value = props.get(snake)
+    if value is None and camel is not None:
+        value = props.get(camel)
+    return value
+
+
+def decimal_of(value: Any, field: str) -> Decimal | None:
+    """A JSON number or numeric string as a Decimal; None when absent; BadValue when not a number."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise BadValue(f"{field}: {_show(value)} is not a number")
+    try:
+        number = Decimal(value.strip()) if isinstance(value, str) else Decimal(repr(value))
+    except InvalidOperation:
+        raise BadValue(f"{field}: {_show(value)} is not a number") from None
+    if not number.is_finite():
+        raise BadValue(f"{field}: {_show(value)} is not a finite number")
+    return number
+
+
+def money(amount: Decimal) -> str:
+    """Two-place decimal string, as X's own examples send it ("25.00")."""
+    return str(amount.quantize(_CENT, rounding=ROUND_HALF_UP))
+
+
+def positive_int(value: Any) -> int | None:
+    """An integer count > 0, from an int, an integral float or a digit string; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, float) and value.is_integer():
+        return int(value) if value > 0 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+        return number if number > 0 else None
+    return None
+
+
+def products_of(props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    products = props.get("products")
+    if not isinstance(products, list):
+        return []
+    return [p for p in products if isinstance(p, dict)]
+
+
+def conversion_value(props: Mapping[str, Any], products: list[Mapping[str, Any]]) -> Decimal | None:
+    """`value`, else `revenue`, else Σ price × quantity over products, else price × quantity.
+
+    A product without a quantity counts once, as Segment's e-commerce spec implies.
+    """
+    value = decimal_of(props.get("value"), "value")
+    if value is not None:
+        return value
+    revenue = decimal_of(props.get("revenue"), "revenue")
+    if revenue is not None:
+        return revenue
+    total: Decimal | None = None
+    for i, product in enumerate(products):
+        price = decimal_of(product.get("price"), f"products[{i}].price")
+        if price is not None:
+            total = (total or Decimal(0)) + price * (positive_int(product.get("quantity")) or 1)
+    if total is not None:
+        return total
+    price = decimal_of(props.get("price"), "price")
+    if price is not None:
+        return price * (positive_int(props.get("quantity")) or 1)
+    return None
+
+
+def number_items(props: Mapping[str, Any], products: list[Mapping[str, Any]]) -> int | None:
+    """Σ products[].quantity, else `quantity`; an integer > 0 or None."""
+    if products:
+        total = sum(positive_int(p.get("quantity")) or 0 for p in products)
+        if total > 0:
+            return total
+    return positive_int(props.get("quantity"))
+
+
+def contents(
+    props: Mapping[str, Any], products: list[Mapping[str, Any]], *, product_identifier: str
+) -> list[dict[str, Any]]:
+    """One `contents[]` item per product, or from the event's own product fields."""
+    if products:
+        items = (_item(p, product_identifier, f"products[{i}].") for i, p in enumerate(products))
+    elif prop(props, "product_id", "productId") is not None or props.get("sku") is not None:
+        items = iter((_item(props, product_identifier, ""),))
+    else:
+        return []
+    return [item for item in items if item]
+
+
+def _item(product: Mapping[str, Any], product_identifier: str, where: str) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    if product_identifier == "sku":
+        content_id = product.get("sku")
+    else:
+        content_id = prop(product, "product_id", "productId")
+    _put_text(item, "content_id", content_id)
+    group = prop(product, "product_group_id", "productGroupId")
+    if group is None:
+        group = prop(product, "group_id", "groupId")
+    _put_text(item, "content_group_id", group)
+    _put_text(item, "content_name", product.get("name"))
+    _put_text(item, "content_type", product.get("category"))
+    price = decimal_of(product.get("price"), f"{where}price")
+    if price is not None:
+        item["content_price"] = money(price)
+    quantity = positive_int(product.get("quantity"))
+    if quantity is not None:
+        item["num_items"] = quantity
+    return item
+
+
+def _put_text(item: dict[str, Any], key: str, value: Any) -> None:
+    if isinstance(value, str):
+        value = value.strip()
+        if value:
+            item[key] = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        item[key] = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= 40 else text[:37] + "..."
