@@ -1,0 +1,147 @@
+"""Group commit: many concurrent collector requests share one outbox transaction.
+
+Each `await committer.submit(events)` queues its events and waits. A writer thread takes
+everything queued (up to `max_batch` events), calls `store.commit_events` once, and wakes each
+caller with its own slice of the answer. A caller returns only after the transaction holding its
+events has committed, so "returned" still means "durable" (what a collector's 200 promises),
+while a busy collector pays for one fsync per group instead of one per request.
+
+If a group's commit fails, every caller in that group gets a `StoreError` (the cause chained):
+none of their events is committed (the transaction rolled back), the collector answers 503 and
+clients retry; dedup on `(source, message_id)` makes the retry safe. Retrying each caller alone
+was rejected: a failing disk or a locked database would then stall the writer once per caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from xconduit.errors import StoreError
+from xconduit.queue import Store
+from xconduit.queue.jobs import IncomingEvent
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Submission:
+    events: Sequence[IncomingEvent]
+    future: asyncio.Future[list[bool]]
+    loop: asyncio.AbstractEventLoop
+
+
+def _settle(future: asyncio.Future[list[bool]], result: list[bool] | BaseException) -> None:
+    if future.done():  # the caller went away (cancelled); its events are committed all the same
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)
+
+
+class GroupCommitter:
+    """Batches concurrent `submit` calls into shared `store.commit_events` transactions."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_batch: int = 5000,
+        max_delay: float = 0.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`max_batch`: most events per transaction (a larger single submission goes alone).
+        `max_delay`: seconds the writer waits for more submissions before committing; 0 commits
+        at once, and groups still form from what queues up while the previous commit runs."""
+        self._store = store
+        self._max_batch = max_batch
+        self._max_delay = max_delay
+        self._clock = clock
+        self._queue: deque[_Submission] = deque()
+        self._queued_events = 0
+        self._cond = threading.Condition()
+        self._running = False
+        self._thread: threading.Thread | None = None
+        self.transactions = 0
+        """Commits made so far (for metrics and tests)."""
+
+    def start(self) -> None:
+        """Start the writer thread."""
+        with self._cond:
+            if self._running:
+                return
+            self._running = True
+        self._thread = threading.Thread(target=self._run, name="outbox-group-commit", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Commit what is queued, then stop the writer (blocking; from async code, run it in a
+        thread). Later submissions fail with `StoreError`."""
+        with self._cond:
+            self._running = False
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    async def submit(self, events: Sequence[IncomingEvent]) -> list[bool]:
+        """Commit `events`; per event, False for a duplicate. Returns after the commit."""
+        if not events:
+            return []
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[bool]] = loop.create_future()
+        with self._cond:
+            if not self._running:
+                raise StoreError("the outbox group committer is not running")
+            self._queue.append(_Submission(events=events, future=future, loop=loop))
+            self._queued_events += len(events)
+            self._cond.notify()
+        return await future
+
+    def _take(self) -> list[_Submission] | None:
+        """The next group, or None when stopped and drained."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._queue or not self._running)
+            if not self._queue:
+                return None
+            if self._max_delay > 0 and self._running:
+                self._cond.wait_for(
+                    lambda: self._queued_events >= self._max_batch or not self._running,
+                    timeout=self._max_delay,
+                )
+            group = [self._queue.popleft()]
+            size = len(group[0].events)
+            while self._queue and size + len(self._queue[0].events) <= self._max_batch:
+                group.append(self._queue.popleft())
+                size += len(group[-1].events)
+            self._queued_events -= size
+            return group
+
+    def _run(self) -> None:
+        while (group := self._take()) is not None:
+            events = [event for submission in group for event in submission.events]
+            try:
+                accepted = self._store.commit_events(events, now=self._clock())
+            except Exception as error:
+                for submission in group:
+                    failure = StoreError(f"the outbox commit failed: {error}")
+                    failure.__cause__ = error
+                    self._resolve(submission, failure)
+                continue
+            finally:
+                self.transactions += 1
+            start = 0
+            for submission in group:
+                end = start + len(submission.events)
+                self._resolve(submission, accepted[start:end])
+                start = end
+
+    @staticmethod
+    def _resolve(submission: _Submission, result: list[bool] | BaseException) -> None:
+        # RuntimeError: the caller's event loop is closed, so nobody is waiting.
+        with contextlib.suppress(RuntimeError):
+            submission.loop.call_soon_threadsafe(_settle, submission.future, result)

@@ -1,0 +1,91 @@
+"""Delivery jobs: what the outbox holds, and the states a job moves through.
+
+A delivery job is one conversion on its way to one destination (an X pixel). Its payload is the
+exact object that goes into X's `conversions[]`, with hashed identifiers only.
+
+    commit_events
+         │
+         v         claim_batch              mark_delivered
+      pending ──────────────────> in_flight ──────────────> delivered
+       ^   ^        release        │  │  │
+       │   └───────────────────────┘  │  │  schedule_retry
+       │                              │  └───────────────> retry_scheduled ──┐
+       │             dead_letter      │                                     │ claim_batch
+       │   dead <─────────────────────┘             in_flight <─────────────┘ (when due)
+       │    │
+       └────┘ replay_dead
+
+* `pending → in_flight`, `retry_scheduled → in_flight`: `claim_batch` takes due jobs, counts an
+  attempt and sets a lease. An `in_flight` job whose lease expired (its worker crashed) is due
+  again and is claimed like a pending one (`in_flight → in_flight`, another attempt).
+* `in_flight → delivered | retry_scheduled | dead`: only an `in_flight` job moves; an ack for a
+  job in any other state is ignored (see `docs/explanation/delivery-guarantees.md`).
+* `in_flight → pending`: `release` gives a claimed job back at shutdown without counting the
+  attempt.
+* `dead → pending`: `replay_dead`, by an operator. `delivered` is final; so is `dead` otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class JobStatus(StrEnum):
+    """Where a delivery job is in its life."""
+
+    PENDING = "pending"
+    IN_FLIGHT = "in_flight"
+    DELIVERED = "delivered"
+    RETRY_SCHEDULED = "retry_scheduled"
+    DEAD = "dead"
+
+
+ACTIVE_STATUSES: frozenset[JobStatus] = frozenset(
+    (JobStatus.PENDING, JobStatus.IN_FLIGHT, JobStatus.RETRY_SCHEDULED)
+)
+"""States with work left to do: a job in one of them will be claimed again some day."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NewJob:
+    """A delivery job to enqueue: one conversion for one destination."""
+
+    destination: str
+    account_id: str
+    pixel_id: str
+    message_id: str
+    conversion_id: str
+    payload: bytes
+    """The conversion object as orjson bytes, identifiers already hashed."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IncomingEvent:
+    """One accepted event and the delivery jobs it maps to (possibly none)."""
+
+    source: str
+    message_id: str
+    jobs: tuple[NewJob, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeliveryJob:
+    """A delivery job as stored. Times are epoch seconds."""
+
+    id: int
+    destination: str
+    account_id: str
+    pixel_id: str
+    message_id: str
+    conversion_id: str
+    payload: bytes
+    status: JobStatus
+    attempts: int
+    """Claims so far (a released claim does not count)."""
+    created_at: float
+    next_attempt_at: float
+    """When the job is due: for `in_flight`, the lease expiry (it is due again if never acked)."""
+    lease_until: float | None
+    last_error: str | None
+    delivered_at: float | None

@@ -1,0 +1,207 @@
+"""The outbox in memory, for tests and dry runs: the same behaviour as `SqliteStore`, nothing
+kept after the process ends. Thread-safe (one lock)."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Sequence
+
+from xconduit.queue.jobs import ACTIVE_STATUSES, DeliveryJob, IncomingEvent, JobStatus
+
+
+class MemoryStore:
+    """The outbox in a dict (see `xconduit.queue.Store` for each method)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[int, DeliveryJob] = {}
+        self._seen: dict[tuple[str, str], float] = {}
+        self._last_id = 0
+
+    def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
+        accepted: list[bool] = []
+        with self._lock:
+            for event in events:
+                key = (event.source, event.message_id)
+                fresh = key not in self._seen
+                accepted.append(fresh)
+                if not fresh:
+                    continue
+                self._seen[key] = now
+                for new in event.jobs:
+                    self._last_id += 1
+                    self._jobs[self._last_id] = DeliveryJob(
+                        id=self._last_id,
+                        destination=new.destination,
+                        account_id=new.account_id,
+                        pixel_id=new.pixel_id,
+                        message_id=new.message_id,
+                        conversion_id=new.conversion_id,
+                        payload=new.payload,
+                        status=JobStatus.PENDING,
+                        attempts=0,
+                        created_at=now,
+                        next_attempt_at=now,
+                        lease_until=None,
+                        last_error=None,
+                        delivered_at=None,
+                    )
+        return accepted
+
+    def claim_batch(
+        self, destination: str, *, limit: int, now: float, lease_seconds: float
+    ) -> list[DeliveryJob]:
+        if limit <= 0:
+            return []
+        lease_until = now + lease_seconds
+        with self._lock:
+            due = sorted(
+                (job for job in self._active(destination) if job.next_attempt_at <= now),
+                key=lambda job: (job.next_attempt_at, job.id),
+            )[:limit]
+            claimed = []
+            for job in due:
+                claimed.append(
+                    self._put(
+                        job,
+                        status=JobStatus.IN_FLIGHT,
+                        attempts=job.attempts + 1,
+                        lease_until=lease_until,
+                        next_attempt_at=lease_until,
+                    )
+                )
+        return sorted(claimed, key=lambda job: job.id)
+
+    def _active(self, destination: str | None) -> list[DeliveryJob]:
+        return [
+            job
+            for job in self._jobs.values()
+            if job.status in ACTIVE_STATUSES
+            and (destination is None or job.destination == destination)
+        ]
+
+    def _put(self, job: DeliveryJob, **changes: object) -> DeliveryJob:
+        job = dataclasses.replace(job, **changes)  # type: ignore[arg-type]
+        self._jobs[job.id] = job
+        return job
+
+    def _ack(
+        self, changes: Sequence[tuple[int, Callable[[DeliveryJob], dict[str, object]]]]
+    ) -> int:
+        moved = 0
+        with self._lock:
+            for id_, change in changes:
+                job = self._jobs.get(id_)
+                if job is not None and job.status is JobStatus.IN_FLIGHT:
+                    self._put(job, **change(job))
+                    moved += 1
+        return moved
+
+    def mark_delivered(self, ids: Sequence[int], *, now: float) -> int:
+        def change(job: DeliveryJob) -> dict[str, object]:
+            return {"status": JobStatus.DELIVERED, "delivered_at": now, "lease_until": None}
+
+        return self._ack([(id_, change) for id_ in ids])
+
+    def schedule_retry(self, ids: Sequence[int], *, at: float, error: str, now: float) -> int:
+        def change(job: DeliveryJob) -> dict[str, object]:
+            return {
+                "status": JobStatus.RETRY_SCHEDULED,
+                "next_attempt_at": at,
+                "last_error": error,
+                "lease_until": None,
+            }
+
+        return self._ack([(id_, change) for id_ in ids])
+
+    def dead_letter(self, items: Sequence[tuple[int, str]], *, now: float) -> int:
+        def change_for(reason: str) -> Callable[[DeliveryJob], dict[str, object]]:
+            return lambda job: {"status": JobStatus.DEAD, "last_error": reason, "lease_until": None}
+
+        return self._ack([(id_, change_for(reason)) for id_, reason in items])
+
+    def release(self, ids: Sequence[int], *, now: float) -> int:
+        def change(job: DeliveryJob) -> dict[str, object]:
+            return {
+                "status": JobStatus.PENDING,
+                "attempts": job.attempts - 1,
+                "next_attempt_at": now,
+                "lease_until": None,
+            }
+
+        return self._ack([(id_, change) for id_ in ids])
+
+    def next_due_at(self, destination: str) -> float | None:
+        with self._lock:
+            return min((job.next_attempt_at for job in self._active(destination)), default=None)
+
+    def destinations(self) -> list[str]:
+        with self._lock:
+            return sorted({job.destination for job in self._active(None)})
+
+    def counts(self) -> dict[str, dict[JobStatus, int]]:
+        counts: dict[str, dict[JobStatus, int]] = {}
+        with self._lock:
+            for job in self._jobs.values():
+                per_status = counts.setdefault(job.destination, {})
+                per_status[job.status] = per_status.get(job.status, 0) + 1
+        return counts
+
+    def _dead(self, ids: Sequence[int] | None, destination: str | None) -> list[DeliveryJob]:
+        chosen = self._jobs.values() if ids is None else (self._jobs.get(i) for i in set(ids))
+        return sorted(
+            (
+                job
+                for job in chosen
+                if job is not None
+                and job.status is JobStatus.DEAD
+                and (destination is None or job.destination == destination)
+            ),
+            key=lambda job: job.id,
+        )
+
+    def list_dead(self, *, destination: str | None = None, limit: int = 100) -> list[DeliveryJob]:
+        with self._lock:
+            return self._dead(None, destination)[: max(limit, 0)]
+
+    def replay_dead(
+        self, *, ids: Sequence[int] | None = None, destination: str | None = None, now: float
+    ) -> int:
+        with self._lock:
+            dead = self._dead(ids, destination)
+            for job in dead:
+                self._put(job, status=JobStatus.PENDING, attempts=0, next_attempt_at=now)
+        return len(dead)
+
+    def purge_dead(
+        self, *, ids: Sequence[int] | None = None, destination: str | None = None
+    ) -> int:
+        with self._lock:
+            dead = self._dead(ids, destination)
+            for job in dead:
+                del self._jobs[job.id]
+        return len(dead)
+
+    def purge_delivered(self, older_than: float) -> int:
+        with self._lock:
+            old = [
+                job.id
+                for job in self._jobs.values()
+                if job.status is JobStatus.DELIVERED
+                and job.delivered_at is not None
+                and job.delivered_at < older_than
+            ]
+            for id_ in old:
+                del self._jobs[id_]
+        return len(old)
+
+    def purge_dedup(self, older_than: float) -> int:
+        with self._lock:
+            old = [key for key, seen_at in self._seen.items() if seen_at < older_than]
+            for key in old:
+                del self._seen[key]
+        return len(old)
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,137 @@
+-- Named queries of the SQLite outbox. Each starts with `-- name: <name>` and a one-line
+-- description; `xconduit.queue.sql.load_queries("sqlite")` loads them once.
+-- ACTIVE means status IN ('pending', 'retry_scheduled', 'in_flight'), written out each time so
+-- that the planner matches the partial index delivery_jobs_due.
+
+-- name: has_schema_version
+-- Whether the schema_version table exists (a new database has none).
+SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version';
+
+-- name: schema_version
+-- The last migration applied.
+SELECT coalesce(max(version), 0) FROM schema_version;
+
+-- name: record_migration
+-- Note a migration as applied, in the same transaction as the migration itself.
+INSERT INTO schema_version (version, name) VALUES (:version, :name);
+
+-- name: remember_event
+-- Note (source, message_id) as seen; changes no row when it was seen already (a duplicate).
+INSERT INTO received_events (source, message_id, received_at)
+VALUES (:source, :message_id, :now)
+ON CONFLICT (source, message_id) DO NOTHING;
+
+-- name: insert_job
+-- Enqueue one delivery job, due at once.
+INSERT INTO delivery_jobs (
+    destination, account_id, pixel_id, message_id, conversion_id, payload,
+    status, attempts, created_at, next_attempt_at
+)
+VALUES (
+    :destination, :account_id, :pixel_id, :message_id, :conversion_id, :payload,
+    'pending', 0, :now, :now
+);
+
+-- name: claim_batch
+-- Take the due jobs of one destination, longest due first, as in_flight until :lease_until.
+UPDATE delivery_jobs
+SET status = 'in_flight',
+    attempts = attempts + 1,
+    lease_until = :lease_until,
+    next_attempt_at = :lease_until
+WHERE id IN (
+    SELECT id FROM delivery_jobs
+    WHERE destination = :destination
+      AND status IN ('pending', 'retry_scheduled', 'in_flight')
+      AND next_attempt_at <= :now
+    ORDER BY next_attempt_at, id
+    LIMIT :limit
+)
+RETURNING id, destination, account_id, pixel_id, message_id, conversion_id, payload, status,
+    attempts, created_at, next_attempt_at, lease_until, last_error, delivered_at;
+
+-- name: mark_delivered
+-- in_flight -> delivered; no change for a job in any other state.
+UPDATE delivery_jobs
+SET status = 'delivered', delivered_at = :now, lease_until = NULL
+WHERE id = :id AND status = 'in_flight';
+
+-- name: schedule_retry
+-- in_flight -> retry_scheduled, due at :at; no change for a job in any other state.
+UPDATE delivery_jobs
+SET status = 'retry_scheduled', next_attempt_at = :at, last_error = :error, lease_until = NULL
+WHERE id = :id AND status = 'in_flight';
+
+-- name: dead_letter
+-- in_flight -> dead with its reason; no change for a job in any other state.
+UPDATE delivery_jobs
+SET status = 'dead', last_error = :reason, lease_until = NULL
+WHERE id = :id AND status = 'in_flight';
+
+-- name: release
+-- in_flight -> pending, due now, without counting the attempt (shutdown).
+UPDATE delivery_jobs
+SET status = 'pending', attempts = attempts - 1, next_attempt_at = :now, lease_until = NULL
+WHERE id = :id AND status = 'in_flight';
+
+-- name: next_due_at
+-- When the next active job of a destination is due.
+SELECT min(next_attempt_at) FROM delivery_jobs
+WHERE destination = :destination AND status IN ('pending', 'retry_scheduled', 'in_flight');
+
+-- name: destinations
+-- Destinations with active jobs.
+SELECT DISTINCT destination FROM delivery_jobs
+WHERE status IN ('pending', 'retry_scheduled', 'in_flight')
+ORDER BY destination;
+
+-- name: counts
+-- Jobs per destination and state.
+SELECT destination, status, count(*) FROM delivery_jobs GROUP BY destination, status;
+
+-- name: list_dead
+-- Dead letters, oldest first, of one destination or (:destination NULL) all.
+SELECT id, destination, account_id, pixel_id, message_id, conversion_id, payload, status,
+    attempts, created_at, next_attempt_at, lease_until, last_error, delivered_at
+FROM delivery_jobs
+WHERE status = 'dead' AND (:destination IS NULL OR destination = :destination)
+ORDER BY id
+LIMIT :limit;
+
+-- name: replay_dead
+-- dead -> pending for one destination or (:destination NULL) all, attempts from zero.
+UPDATE delivery_jobs
+SET status = 'pending', attempts = 0, next_attempt_at = :now, lease_until = NULL
+WHERE status = 'dead' AND (:destination IS NULL OR destination = :destination);
+
+-- name: replay_dead_job
+-- dead -> pending for one job (within one destination unless :destination is NULL).
+UPDATE delivery_jobs
+SET status = 'pending', attempts = 0, next_attempt_at = :now, lease_until = NULL
+WHERE id = :id AND status = 'dead' AND (:destination IS NULL OR destination = :destination);
+
+-- name: purge_dead
+-- Delete the dead letters of one destination or (:destination NULL) all.
+DELETE FROM delivery_jobs
+WHERE status = 'dead' AND (:destination IS NULL OR destination = :destination);
+
+-- name: purge_dead_job
+-- Delete one dead letter (within one destination unless :destination is NULL).
+DELETE FROM delivery_jobs
+WHERE id = :id AND status = 'dead' AND (:destination IS NULL OR destination = :destination);
+
+-- name: purge_delivered
+-- Delete up to :limit jobs delivered before :older_than (called in a loop, short transactions).
+DELETE FROM delivery_jobs
+WHERE id IN (
+    SELECT id FROM delivery_jobs
+    WHERE status = 'delivered' AND delivered_at < :older_than
+    LIMIT :limit
+);
+
+-- name: purge_dedup
+-- Forget up to :limit (source, message_id) pairs seen before :older_than (called in a loop).
+DELETE FROM received_events
+WHERE (source, message_id) IN (
+    SELECT source, message_id FROM received_events WHERE received_at < :older_than LIMIT :limit
+);

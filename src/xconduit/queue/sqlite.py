@@ -1,0 +1,265 @@
+"""The SQLite outbox: the default store of a single node.
+
+One connection, guarded by a lock, serves every thread of the process; every write is one
+`BEGIN IMMEDIATE` transaction, so claims from other processes on the same file wait on SQLite's
+lock (`busy_timeout`) instead of failing or reading stale rows. WAL mode lets readers of other
+connections go on during a write. With `synchronous="FULL"` a returned commit survives a power
+loss; with `"NORMAL"` it survives the process being killed, but the last commits may be lost if
+the machine itself goes down.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from xconduit.errors import ConfigError, StoreError
+from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus
+from xconduit.queue.sql import load_migrations, load_queries
+
+SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
+_PURGE_CHUNK = 5000  # rows per delete transaction, so a purge never holds the writer for long
+
+Q = load_queries("sqlite")
+
+
+def split_statements(script: str) -> list[str]:
+    """The complete SQL statements of a script, in order (comments and blank lines kept)."""
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip() and not all(
+        not line.strip() or line.lstrip().startswith("--") for line in pending.splitlines()
+    ):
+        raise StoreError(f"unfinished SQL statement: {pending.strip()[:80]!r}")
+    return statements
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the migrations this database lacks, each in its own transaction; the new version.
+
+    `conn` must be in autocommit mode (`isolation_level=None`). Safe when several processes open
+    the same new database at once: the version is read under the write lock.
+    """
+    migrations = load_migrations("sqlite")
+    version = 0
+    for migration in migrations:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if conn.execute(Q["has_schema_version"]).fetchone()[0]:
+                version = conn.execute(Q["schema_version"]).fetchone()[0]
+            if version >= migration.version:
+                conn.execute("COMMIT")
+                continue
+            for statement in split_statements(migration.sql):
+                conn.execute(statement)
+            conn.execute(
+                Q["record_migration"], {"version": migration.version, "name": migration.name}
+            )
+            conn.execute("COMMIT")
+            version = migration.version
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    if conn.execute(Q["has_schema_version"]).fetchone()[0]:
+        version = conn.execute(Q["schema_version"]).fetchone()[0]
+    if version > len(migrations):
+        raise StoreError(
+            f"the database is at schema version {version}, newer than this xconduit knows "
+            f"({len(migrations)}); upgrade xconduit"
+        )
+    return version
+
+
+def _job(row: sqlite3.Row) -> DeliveryJob:
+    values = dict(row)
+    values["status"] = JobStatus(values["status"])
+    values["payload"] = bytes(values["payload"])
+    # RETURNING hands back values before REAL affinity applies; keep the types of DeliveryJob.
+    for name in ("created_at", "next_attempt_at", "lease_until", "delivered_at"):
+        if values[name] is not None:
+            values[name] = float(values[name])
+    return DeliveryJob(**values)
+
+
+class SqliteStore:
+    """The outbox in one SQLite file (see `xconduit.queue.Store` for each method)."""
+
+    def __init__(
+        self, path: str | Path, *, synchronous: str = "FULL", busy_timeout: float = 10.0
+    ) -> None:
+        synchronous = synchronous.upper()
+        if synchronous not in SYNCHRONOUS_MODES:
+            raise ConfigError(
+                f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, not {synchronous!r}"
+            )
+        self.path = str(path)
+        self._lock = threading.Lock()
+        try:
+            self._conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
+            )
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode.lower() != "wal" and self.path != ":memory:":
+                raise StoreError(f"cannot put {self.path} in WAL mode (journal_mode is {mode})")
+            self._conn.execute(f"PRAGMA synchronous = {synchronous}")
+            self.schema_version = migrate(self._conn)
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open the outbox at {self.path}: {error}") from error
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, holding this process's lock and SQLite's write lock."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as error:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise StoreError(f"outbox write failed: {error}") from error
+
+    def _read(self, query: str, params: dict[str, Any]) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._conn.execute(query, params).fetchall()
+            except sqlite3.Error as error:
+                raise StoreError(f"outbox read failed: {error}") from error
+
+    def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
+        if not events:
+            return []
+        accepted: list[bool] = []
+        with self._write() as conn:
+            for event in events:
+                cursor = conn.execute(
+                    Q["remember_event"],
+                    {"source": event.source, "message_id": event.message_id, "now": now},
+                )
+                fresh = cursor.rowcount == 1
+                accepted.append(fresh)
+                if fresh and event.jobs:
+                    conn.executemany(
+                        Q["insert_job"],
+                        [
+                            {
+                                "destination": job.destination,
+                                "account_id": job.account_id,
+                                "pixel_id": job.pixel_id,
+                                "message_id": job.message_id,
+                                "conversion_id": job.conversion_id,
+                                "payload": job.payload,
+                                "now": now,
+                            }
+                            for job in event.jobs
+                        ],
+                    )
+        return accepted
+
+    def claim_batch(
+        self, destination: str, *, limit: int, now: float, lease_seconds: float
+    ) -> list[DeliveryJob]:
+        if limit <= 0:
+            return []
+        params = {
+            "destination": destination,
+            "now": now,
+            "limit": limit,
+            "lease_until": now + lease_seconds,
+        }
+        with self._write() as conn:
+            rows = conn.execute(Q["claim_batch"], params).fetchall()
+        return sorted((_job(row) for row in rows), key=lambda job: job.id)
+
+    def _ack(self, query: str, params: list[dict[str, Any]]) -> int:
+        if not params:
+            return 0
+        with self._write() as conn:
+            return conn.executemany(query, params).rowcount
+
+    def mark_delivered(self, ids: Sequence[int], *, now: float) -> int:
+        return self._ack(Q["mark_delivered"], [{"id": id_, "now": now} for id_ in ids])
+
+    def schedule_retry(self, ids: Sequence[int], *, at: float, error: str, now: float) -> int:
+        return self._ack(
+            Q["schedule_retry"], [{"id": id_, "at": at, "error": error} for id_ in ids]
+        )
+
+    def dead_letter(self, items: Sequence[tuple[int, str]], *, now: float) -> int:
+        return self._ack(Q["dead_letter"], [{"id": id_, "reason": why} for id_, why in items])
+
+    def release(self, ids: Sequence[int], *, now: float) -> int:
+        return self._ack(Q["release"], [{"id": id_, "now": now} for id_ in ids])
+
+    def next_due_at(self, destination: str) -> float | None:
+        due: float | None = self._read(Q["next_due_at"], {"destination": destination})[0][0]
+        return due
+
+    def destinations(self) -> list[str]:
+        return [row[0] for row in self._read(Q["destinations"], {})]
+
+    def counts(self) -> dict[str, dict[JobStatus, int]]:
+        counts: dict[str, dict[JobStatus, int]] = {}
+        for destination, status, count in self._read(Q["counts"], {}):
+            counts.setdefault(destination, {})[JobStatus(status)] = count
+        return counts
+
+    def list_dead(self, *, destination: str | None = None, limit: int = 100) -> list[DeliveryJob]:
+        rows = self._read(Q["list_dead"], {"destination": destination, "limit": limit})
+        return [_job(row) for row in rows]
+
+    def replay_dead(
+        self, *, ids: Sequence[int] | None = None, destination: str | None = None, now: float
+    ) -> int:
+        if ids is None:
+            with self._write() as conn:
+                return conn.execute(
+                    Q["replay_dead"], {"destination": destination, "now": now}
+                ).rowcount
+        params = [{"id": id_, "destination": destination, "now": now} for id_ in ids]
+        return self._ack(Q["replay_dead_job"], params)
+
+    def purge_dead(
+        self, *, ids: Sequence[int] | None = None, destination: str | None = None
+    ) -> int:
+        if ids is None:
+            with self._write() as conn:
+                return conn.execute(Q["purge_dead"], {"destination": destination}).rowcount
+        params = [{"id": id_, "destination": destination} for id_ in ids]
+        return self._ack(Q["purge_dead_job"], params)
+
+    def _purge_in_chunks(self, query: str, older_than: float) -> int:
+        total = 0
+        while True:
+            with self._write() as conn:
+                deleted = conn.execute(
+                    query, {"older_than": older_than, "limit": _PURGE_CHUNK}
+                ).rowcount
+            total += deleted
+            if deleted < _PURGE_CHUNK:
+                return total
+
+    def purge_delivered(self, older_than: float) -> int:
+        return self._purge_in_chunks(Q["purge_delivered"], older_than)
+
+    def purge_dedup(self, older_than: float) -> int:
+        return self._purge_in_chunks(Q["purge_dedup"], older_than)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
