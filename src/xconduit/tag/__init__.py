@@ -1,0 +1,151 @@
+"""The website tag: the JavaScript the gateway serves and the public settings it reads.
+
+The gateway serves `tag_js()` at `GET /tag.js` and `public_tag_settings(...)` as JSON at
+`GET /v1/tag-config?key=<write key>`. Both are public (a browser key is public by nature), so the
+settings hold only what the pixel needs: pixel ids, event ids, and consent rules. Rules:
+mapping.md section 4.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.resources import files
+from typing import Any
+
+from xconduit.errors import ConfigError
+
+__all__ = ["STUB_JS", "TagSettings", "plugin_js", "public_tag_settings", "snippet", "tag_js"]
+
+STUB_JS = (
+    "!function(){var x=window.xconduit=window.xconduit||[];if(x.core||x.init)return;"
+    '["init","consent","page","track","identify"].forEach(function(m){x[m]=function(){'
+    "x.push([m].concat([].slice.call(arguments)));return x}})}();"
+)
+"""Queues `xconduit.*` calls made before `tag.js` has loaded (the tag replays them)."""
+
+SYNTAXES = ("event", "legacy")
+PRODUCT_IDENTIFIERS = ("product_id", "sku")
+MISSING_CONSENT = ("allow", "deny")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TagSettings:
+    """One `[[conversions.tag]]` table: the browser side of a conversion destination's pixel."""
+
+    syntax: str = "event"
+    """`event` (X's current `twq('event')` pixel) or `legacy` (`twq('track')` + image tags)."""
+    universal_pixel_id: str = ""
+    """The base tag's pixel id; empty: no `twq` at all, only image tags."""
+    page_pixel: str = ""
+    """A single-event tag id fired as an image on every page view."""
+    single_event_tags: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Event name → single-event tag ids fired as images (both syntaxes)."""
+    send_pii_to_pixel: bool = False
+    """Pass `email_address` / `phone_number` to `twq('event')` (the pixel hashes them)."""
+
+
+@functools.cache
+def _read(name: str) -> bytes:
+    return files(__package__).joinpath(name).read_bytes()
+
+
+def tag_js() -> bytes:
+    """The tag, served as `application/javascript` at `GET /tag.js`."""
+    return _read("tag.js")
+
+
+def plugin_js() -> bytes:
+    """The analytics-next destination plugin, with the tag core it needs, as one script."""
+    return _read("tag.js") + b"\n" + _read("plugin.js")
+
+
+def public_tag_settings(
+    tag: TagSettings | Mapping[str, Any],
+    *,
+    pixel_id: str = "",
+    events: Mapping[str, str] | None = None,
+    product_identifier: str = "product_id",
+    default_currency: str = "USD",
+    consent_category: str = "Advertising",
+    missing_consent: str = "allow",
+) -> dict[str, Any]:
+    """The JSON body of `GET /v1/tag-config`: one tag plus its destination's event map.
+
+    `events` is the conversion destination's map (event name → `tw-<pixel>-<event>` or a bare
+    event id, which becomes `tw-<pixel_id>-<id>`). Names are trimmed and lower-cased, as the tag
+    matches them. Raises `ConfigError` for values the tag cannot use.
+    """
+    t = tag if isinstance(tag, TagSettings) else _from_mapping(tag)
+    _choice("syntax", t.syntax, SYNTAXES)
+    _choice("product_identifier", product_identifier, PRODUCT_IDENTIFIERS)
+    _choice("missing_consent", missing_consent, MISSING_CONSENT)
+    pixel = (pixel_id or t.universal_pixel_id).strip()
+    return {
+        "syntax": t.syntax,
+        "universal_pixel_id": t.universal_pixel_id.strip(),
+        "page_pixel": t.page_pixel.strip(),
+        "single_event_tags": {
+            _name(name): [str(i).strip() for i in _ids(ids) if str(i).strip()]
+            for name, ids in t.single_event_tags.items()
+        },
+        "events": {_name(name): _event_id(eid, pixel) for name, eid in (events or {}).items()},
+        "product_identifier": product_identifier,
+        "send_pii_to_pixel": t.send_pii_to_pixel,
+        "default_currency": default_currency.strip().upper() or "USD",
+        "consent_category": consent_category,
+        "missing_consent": missing_consent,
+    }
+
+
+def snippet(*, gateway_url: str, write_key: str) -> str:
+    """The HTML a site pastes into every page: the queue stub, a page view, the async tag."""
+    base = gateway_url.rstrip("/")
+    return (
+        f"<script>\n{STUB_JS}\n"
+        f"xconduit.init({{collector: {json.dumps(base)}, key: {json.dumps(write_key)}}});\n"
+        "xconduit.page();\n"
+        "</script>\n"
+        f'<script async src="{base}/tag.js"></script>\n'
+    )
+
+
+def _from_mapping(raw: Mapping[str, Any]) -> TagSettings:
+    known = {"syntax", "universal_pixel_id", "page_pixel", "single_event_tags", "send_pii_to_pixel"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"conversions.tag: unknown key(s) {', '.join(unknown)}")
+    tags = raw.get("single_event_tags") or {}
+    if not isinstance(tags, Mapping):
+        raise ConfigError("conversions.tag.single_event_tags must be a table of name = [ids]")
+    return TagSettings(
+        syntax=str(raw.get("syntax") or "event"),
+        universal_pixel_id=str(raw.get("universal_pixel_id") or ""),
+        page_pixel=str(raw.get("page_pixel") or ""),
+        single_event_tags=tags,
+        send_pii_to_pixel=bool(raw.get("send_pii_to_pixel", False)),
+    )
+
+
+def _choice(key: str, value: str, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{key} = {value!r}: use one of {', '.join(allowed)}")
+
+
+def _name(name: str) -> str:
+    return name.strip().lower()
+
+
+def _ids(ids: Sequence[str] | str) -> Sequence[str]:
+    return [ids] if isinstance(ids, str) else ids
+
+
+def _event_id(event_id: str, pixel: str) -> str:
+    eid = event_id.strip()
+    if eid.startswith("tw-") or not eid:
+        return eid
+    if not pixel:
+        raise ConfigError(f"event id {eid!r} needs a pixel id to become tw-<pixel>-{eid}")
+    return f"tw-{pixel}-{eid}"

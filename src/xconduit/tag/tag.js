@@ -1,0 +1,406 @@
+/*! xconduit website tag: X pixel (event and legacy syntax), click id, one conversion id on both legs.
+ * Rules: mapping.md section 4. No build step; served as is by the gateway at GET /tag.js. */
+(function (w, d) {
+  'use strict';
+  const VERSION = '0.1.0';
+  const queued = w.xconduit;
+  if (queued && queued.core) return; // loaded twice: the first copy keeps running
+
+  const UWT = 'https://static.ads-twitter.com/uwt.js';
+  const ADSCT = 'https://analytics.twitter.com/i/adsct';
+  const CLICK_COOKIE = '_twclid';
+  const CLICK_MAX_AGE = 7776000; // 90 days, in seconds
+  const own = (o, k) => o != null && typeof o === 'object' && Object.prototype.hasOwnProperty.call(o, k);
+  const norm = (name) => (typeof name === 'string' ? name.trim().toLowerCase() : '');
+
+  // Prototype-free maps: an event named "toString" or "constructor" never finds a mapping.
+  function table(pairs) {
+    const out = Object.create(null);
+    for (const [k, v] of pairs) out[k] = v;
+    return out;
+  }
+  function normMap(src, each) {
+    const out = Object.create(null);
+    if (src && typeof src === 'object') {
+      for (const k of Object.keys(src)) out[norm(k)] = each(src[k]);
+    }
+    return out;
+  }
+
+  // First own property that holds a value (snake_case names are listed before camelCase ones).
+  function pick(obj, keys) {
+    for (const k of keys) {
+      if (own(obj, k) && obj[k] !== undefined && obj[k] !== null && obj[k] !== '') return obj[k];
+    }
+    return undefined;
+  }
+  function num(v) {
+    if (typeof v === 'string') v = parseFloat(v.replace(/[^0-9.eE+-]/g, ''));
+    return typeof v === 'number' && isFinite(v) ? v : undefined;
+  }
+  const money = (n) => n.toFixed(2);
+  function compact(o) {
+    for (const k of Object.keys(o)) if (o[k] === undefined || o[k] === '') delete o[k];
+    return o;
+  }
+
+  // ---- settings (the JSON of GET /v1/tag-config, or init({tag})) ----
+  function settings(tag) {
+    tag = tag && typeof tag === 'object' ? tag : {};
+    const ids = (v) => (Array.isArray(v) ? v : v ? [v] : []).map(String).filter(Boolean);
+    return {
+      syntax: tag.syntax === 'legacy' ? 'legacy' : 'event',
+      pixel: String(tag.universal_pixel_id || ''),
+      pagePixel: String(tag.page_pixel || ''),
+      events: normMap(tag.events, (v) => String(v || '')),
+      single: normMap(tag.single_event_tags, ids),
+      sku: tag.product_identifier === 'sku',
+      pii: tag.send_pii_to_pixel === true,
+      category: String(tag.consent_category || 'Advertising'),
+      missing: tag.missing_consent === 'deny' ? 'deny' : 'allow',
+      currency: String(tag.default_currency || 'USD').toUpperCase(),
+    };
+  }
+
+  // mapping.md 6: with preferences, the category must be true; without, `missing_consent` decides.
+  function allowed(s, consent) {
+    const prefs = consent && consent.categoryPreferences;
+    if (!prefs || typeof prefs !== 'object') return s.missing === 'allow';
+    return own(prefs, s.category) && prefs[s.category] === true;
+  }
+
+  // ---- products ----
+  const ECOMMERCE = table([
+    ['order completed', 'Purchase'],
+    ['product viewed', 'ViewContent'],
+    ['product added', 'AddToCart'],
+    ['products searched', 'Search'],
+    ['product added to wishlist', 'AddToWishlist'],
+    ['checkout started', 'InitiateCheckout'],
+    ['payment info entered', 'AddPaymentInfo'],
+  ]);
+  const SUMMED = table([['order completed', true], ['checkout started', true]]);
+
+  const productsOf = (p) => (own(p, 'products') && Array.isArray(p.products) ? p.products : [])
+    .filter((x) => x && typeof x === 'object');
+  function productId(item, s) {
+    const id = s.sku ? pick(item, ['sku']) : pick(item, ['product_id', 'productId', 'id']);
+    return id === undefined ? undefined : String(id);
+  }
+  const nameOf = (item) => pick(item, ['name']);
+  const categoryOf = (item) => pick(item, ['category']);
+  const sumQuantity = (list) => list.reduce((n, item) => n + (num(pick(item, ['quantity'])) || 0), 0);
+  const present = (list) => list.filter((v) => v !== undefined).map(String);
+
+  // Section 3 content items: the products, or the event's own product fields.
+  function contents(p, s) {
+    let list = productsOf(p);
+    if (!list.length && (pick(p, ['product_id', 'productId', 'sku']) !== undefined)) list = [p];
+    return list.map((item) => {
+      const price = num(pick(item, ['price']));
+      const qty = Math.trunc(num(pick(item, ['quantity'])) || 0);
+      return compact({
+        content_id: productId(item, s),
+        content_name: nameOf(item),
+        content_type: categoryOf(item),
+        content_price: price === undefined ? undefined : money(price),
+        num_items: qty > 0 ? qty : undefined,
+        content_group_id: pick(item, ['product_group_id', 'productGroupId', 'group_id', 'groupId']),
+      });
+    }).filter((item) => Object.keys(item).length);
+  }
+
+  function value(p) {
+    const v = num(pick(p, ['value', 'revenue']));
+    if (v !== undefined) return v;
+    const list = productsOf(p);
+    const of = (x) => num(pick(x, ['price'])) * (num(pick(x, ['quantity'])) || 1);
+    if (list.some((x) => num(pick(x, ['price'])) !== undefined)) {
+      return list.reduce((n, x) => n + (num(pick(x, ['price'])) === undefined ? 0 : of(x)), 0);
+    }
+    return num(pick(p, ['price'])) === undefined ? undefined : of(p);
+  }
+
+  // ---- what the pixel does for one event: a list of {twq: [...]} or {img: url} ----
+  function adsct(id, amount, quantity) {
+    const q = (v) => encodeURIComponent(String(v));
+    return { img: `${ADSCT}?txn_id=${q(id)}&p_id=Twitter&tw_sale_amount=${q(amount)}&tw_order_quantity=${q(quantity)}` };
+  }
+
+  function legacyParams(tag, name, p, s) {
+    const list = productsOf(p);
+    const one = [productId(p, s)].filter((v) => v !== undefined);
+    let out;
+    if (tag === 'Purchase') {
+      const v = num(pick(p, ['value', 'revenue']));
+      out = {
+        value: v ? money(v) : undefined,
+        currency: String(pick(p, ['currency']) || 'USD').toUpperCase(),
+        content_ids: present(list.map((x) => productId(x, s))).sort(),
+        content_type: 'product',
+        content_name: present(list.map(nameOf)).sort().join(', '),
+        num_items: String(sumQuantity(list)),
+        order_id: pick(p, ['order_id', 'orderId']),
+      };
+    } else if (tag === 'ViewContent') {
+      out = { content_ids: one, content_type: 'product', content_name: nameOf(p), content_category: categoryOf(p) };
+    } else if (tag === 'AddToCart') {
+      out = { content_ids: one, content_type: 'product', content_name: nameOf(p) };
+    } else if (tag === 'AddToWishlist') {
+      out = { content_name: nameOf(p), content_category: categoryOf(p), content_ids: one };
+    } else if (tag === 'InitiateCheckout') {
+      out = {
+        content_ids: present(list.map((x) => productId(x, s))).sort(),
+        content_name: present(list.map(nameOf)).sort().join(', '),
+        content_category: present(list.map(categoryOf)).join(', '),
+      };
+    } else {
+      out = {}; // Search, AddPaymentInfo
+    }
+    const status = pick(p, ['status']);
+    if (status !== undefined) out.status = status;
+    return compact(out);
+  }
+
+  function eventParams(name, p, s, conversionId, traits) {
+    const out = {};
+    if (!ECOMMERCE[name] || name === 'order completed') {
+      const v = value(p);
+      if (v !== undefined) {
+        out.value = Math.round(v * 100) / 100;
+        out.currency = String(pick(p, ['currency']) || s.currency).toUpperCase();
+      }
+    }
+    const items = contents(p, s);
+    if (items.length) out.contents = items;
+    out.conversion_id = conversionId;
+    if (s.pii) {
+      out.email_address = pick(p, ['email']) || pick(traits, ['email']);
+      out.phone_number = pick(p, ['phone']) || pick(traits, ['phone']);
+    }
+    return compact(out);
+  }
+
+  // `event`: a normalised Segment event (type, event/name, properties, context, messageId).
+  function plan(s, event, traits) {
+    const acts = [];
+    const p = event.properties && typeof event.properties === 'object' ? event.properties : {};
+    if (event.type === 'page') {
+      if (s.pixel) acts.push({ twq: s.syntax === 'legacy' ? ['track', 'PageView'] : ['config', s.pixel] });
+      if (s.pagePixel) acts.push(adsct(s.pagePixel, 0, 0));
+      return acts;
+    }
+    if (event.type !== 'track') return acts;
+    const name = norm(event.event);
+    const quantity = SUMMED[name] ? sumQuantity(productsOf(p)) : num(pick(p, ['quantity'])) || 0;
+    for (const id of s.single[name] || []) acts.push(adsct(id, num(pick(p, ['revenue'])) || 0, quantity));
+    if (s.syntax === 'legacy') {
+      const tag = ECOMMERCE[name];
+      if (s.pixel && tag) acts.push({ twq: ['track', tag, legacyParams(tag, name, p, s)] });
+    } else if (s.events[name]) {
+      const traitsAll = Object.assign({}, traits, (event.context || {}).traits);
+      acts.push({ twq: ['event', s.events[name], eventParams(name, p, s, conversionIdOf(event), traitsAll)] });
+    }
+    return acts;
+  }
+
+  const inited = Object.create(null);
+  function run(s, acts) {
+    for (const act of acts) {
+      if (act.img) {
+        new Image(1, 1).src = act.img;
+        continue;
+      }
+      if (!w.twq) {
+        // X's base-code stub: queue calls until uwt.js replaces `exe`.
+        const q = (w.twq = function () { q.exe ? q.exe.apply(q, arguments) : q.queue.push(arguments); });
+        q.version = s.syntax === 'legacy' ? '1' : '1.1';
+        q.queue = [];
+        const el = d.createElement('script');
+        el.async = true;
+        el.src = UWT;
+        (d.head || d.documentElement).appendChild(el);
+      }
+      if (s.syntax === 'legacy' && s.pixel && !inited[s.pixel]) {
+        inited[s.pixel] = true;
+        w.twq('init', s.pixel);
+      }
+      w.twq.apply(w, act.twq);
+    }
+  }
+
+  // ---- click id (mapping.md 4.4) ----
+  const landingClickId = (() => {
+    try { return (new URL(w.location.href).searchParams.get('twclid') || '').trim(); } catch (e) { return ''; }
+  })();
+  function cookieClickId() {
+    const m = d.cookie.match(/(?:^|;\s*)_twclid=([^;]*)/);
+    if (!m) return '';
+    let raw = m[1];
+    try { raw = decodeURIComponent(raw); } catch (e) { /* keep raw */ }
+    try {
+      const parsed = JSON.parse(raw);
+      if (parsed && typeof parsed === 'object') return String(parsed.twclid || '');
+    } catch (e) { /* the bare id */ }
+    return raw;
+  }
+  // Only called with advertising consent: that is when the cookie may be written.
+  function clickId() {
+    const stored = cookieClickId();
+    if (landingClickId && landingClickId !== stored) {
+      const body = encodeURIComponent(JSON.stringify({ twclid: landingClickId, timestamp: Date.now() }));
+      d.cookie = `${CLICK_COOKIE}=${body}; Max-Age=${CLICK_MAX_AGE}; Path=/; SameSite=Lax` +
+        (w.location.protocol === 'https:' ? '; Secure' : '');
+    }
+    return landingClickId || stored;
+  }
+
+  function conversionIdOf(event) {
+    const p = event.properties || {};
+    const id = pick(p, ['conversion_id']) ?? pick(p, ['order_id', 'orderId']) ?? event.messageId;
+    return id === undefined ? undefined : String(id);
+  }
+
+  // The collector-bound half of mapping.md 4.4: one conversion id and the click id on the event.
+  function stamp(s, event) {
+    event.context = event.context || {};
+    const ok = allowed(s, event.context.consent);
+    if (ok && !event.context.twclid) {
+      const tw = clickId();
+      if (tw) event.context.twclid = tw;
+    }
+    if (event.type === 'track') {
+      event.properties = event.properties || {};
+      const id = conversionIdOf(event);
+      if (id !== undefined) event.properties.conversion_id = id;
+    }
+    return ok;
+  }
+
+  function uuid() {
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64;
+    b[8] = (b[8] & 63) | 128;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  function fetchSettings(collector, key) {
+    return fetch(`${collector}/v1/tag-config?key=${encodeURIComponent(key)}`, { credentials: 'omit' })
+      .then((r) => (r.ok ? r.json() : null))
+      .catch(() => null);
+  }
+
+  const core = { version: VERSION, settings, allowed, plan, run, stamp, conversionIdOf, fetchSettings };
+
+  // ---- the standalone tag: window.xconduit ----
+  const script = d.currentScript;
+  const scriptUrl = (() => { try { return new URL(script.src); } catch (e) { return null; } })();
+  const store = {
+    get(k) { try { return w.localStorage.getItem(k); } catch (e) { return null; } },
+    set(k, v) { try { w.localStorage.setItem(k, v); } catch (e) { /* private mode */ } },
+  };
+  let anonymousId = store.get('xconduit.anonymousId');
+  if (!anonymousId) { anonymousId = uuid(); store.set('xconduit.anonymousId', anonymousId); }
+  const state = { collector: '', key: '', s: null, consent: undefined, pending: [], traits: {} };
+
+  function pageContext() {
+    const l = w.location;
+    return { path: l.pathname, referrer: d.referrer, search: l.search, title: d.title, url: l.href };
+  }
+
+  function build(type, fields, options) {
+    options = options && typeof options === 'object' ? options : {};
+    const context = Object.assign({ page: pageContext() }, options.context);
+    const userId = store.get('xconduit.userId');
+    return Object.assign({
+      type,
+      messageId: uuid(),
+      anonymousId,
+      userId: userId || undefined,
+      timestamp: new Date().toISOString(),
+      context: Object.assign(context, {
+        userAgent: navigator.userAgent,
+        locale: navigator.language,
+        library: { name: 'xconduit-tag', version: VERSION },
+      }),
+      integrations: options.integrations || {},
+    }, fields);
+  }
+
+  function deliver(event) {
+    if (!event.context.consent && state.consent) event.context.consent = state.consent;
+    const s = state.s;
+    if (stamp(s, event)) run(s, plan(s, event, state.traits));
+    event.writeKey = state.key;
+    event.sentAt = new Date().toISOString();
+    if (!state.collector) return;
+    fetch(`${state.collector}/v1/${event.type}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain' },
+      body: JSON.stringify(event),
+      keepalive: true,
+      credentials: 'omit',
+    }).catch(() => {});
+  }
+
+  function enqueue(event) {
+    if (state.s) deliver(event);
+    else state.pending.push(event);
+  }
+
+  function configure(tag) {
+    state.s = settings(tag);
+    const pending = state.pending.splice(0);
+    pending.forEach(deliver);
+  }
+
+  const obj = (v) => v && typeof v === 'object' && !Array.isArray(v);
+  const api = {
+    core,
+    version: VERSION,
+    init(o) {
+      o = obj(o) ? o : {};
+      const origin = scriptUrl ? scriptUrl.origin : '';
+      state.collector = String(o.collector || origin).replace(/\/+$/, '');
+      state.key = String(o.key || (scriptUrl && scriptUrl.searchParams.get('key')) || '');
+      if (obj(o.consent)) state.consent = o.consent;
+      if (obj(o.tag)) configure(o.tag);
+      else fetchSettings(state.collector, state.key).then(configure);
+      return api;
+    },
+    consent(consent) {
+      if (obj(consent)) state.consent = consent;
+      return api;
+    },
+    // analytics.js's page([category], [name], [properties], [options]).
+    page(...args) {
+      const names = args.filter((a) => typeof a === 'string');
+      const objs = args.filter(obj);
+      const [name, category] = names.length > 1 ? [names[1], names[0]] : [names[0], undefined];
+      const props = Object.assign(pageContext(), objs[0]);
+      if (category) props.category = category;
+      enqueue(build('page', compact({ name, category, properties: props }), objs[1]));
+      return api;
+    },
+    track(event, properties, options) {
+      enqueue(build('track', { event: String(event), properties: Object.assign({}, properties) }, options));
+      return api;
+    },
+    identify(userId, traits, options) {
+      if (obj(userId)) { options = traits; traits = userId; userId = undefined; }
+      if (userId !== undefined && userId !== null) store.set('xconduit.userId', String(userId));
+      Object.assign(state.traits, traits); // kept in memory only: may hold an email or phone
+      enqueue(build('identify', { traits: Object.assign({}, traits) }, options));
+      return api;
+    },
+  };
+
+  w.xconduit = api;
+  // Replay calls made on the stub snippet before this file loaded.
+  const calls = Array.isArray(queued) ? queued.slice() : [];
+  if (!calls.some((c) => c && c[0] === 'init') && scriptUrl && scriptUrl.searchParams.get('key')) api.init({});
+  for (const c of calls) {
+    if (c && typeof api[c[0]] === 'function' && c[0] !== 'core') api[c[0]].apply(api, c.slice(1));
+  }
+})(window, document);

@@ -1,0 +1,265 @@
+"""A fake gateway for the browser tests, and a page driver that watches what the tag does.
+
+The fake gateway (Starlette on 127.0.0.1) serves the tag files, `/v1/tag-config`, the test pages,
+and records every event the page POSTs. X's hosts never see a request: the browser context routes
+`static.ads-twitter.com` to a do-nothing uwt.js and records every `analytics.twitter.com` image.
+Each test uses its own write key, so the shared server's records never mix.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import uvicorn
+from playwright.sync_api import BrowserContext, Page, Route
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Route as Path_
+
+from xconduit.tag import STUB_JS, plugin_js, tag_js
+
+# Records every call to window.twq, whoever defines it (the tag's stub or uwt.js).
+TWQ_SPY = """
+window.__twq = [];
+(function () {
+  var wrapped;
+  Object.defineProperty(window, 'twq', {
+    configurable: true,
+    get: function () { return wrapped; },
+    set: function (real) {
+      wrapped = function () {
+        window.__twq.push(JSON.parse(JSON.stringify(Array.prototype.slice.call(arguments))));
+        return real.apply(this, arguments);
+      };
+    },
+  });
+})();
+"""
+GIF = (
+    b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,"
+    b"\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+)
+ANALYTICS_SHORT = {"t": "track", "p": "page", "i": "identify"}  # analytics-next's paths
+
+
+@dataclass
+class FakeGateway:
+    """What the fake gateway was asked, keyed by write key."""
+
+    ajs_bundle: Path | None = None
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    config_requests: list[str] = field(default_factory=list)
+    pages: dict[str, str] = field(default_factory=dict)
+    base_url: str = ""
+
+    def app(self) -> Starlette:
+        async def tag(_: Request) -> Response:
+            return Response(tag_js(), media_type="application/javascript")
+
+        async def plugin(_: Request) -> Response:
+            return Response(plugin_js(), media_type="application/javascript")
+
+        async def ajs(_: Request) -> Response:
+            assert self.ajs_bundle is not None
+            return FileResponse(self.ajs_bundle, media_type="application/javascript")
+
+        async def tag_config(request: Request) -> Response:
+            key = request.query_params.get("key", "")
+            self.config_requests.append(key)
+            if key not in self.configs:
+                return JSONResponse({"error": "unknown write key"}, status_code=401)
+            return JSONResponse(self.configs[key])
+
+        async def collect(request: Request) -> Response:
+            kind = request.path_params["kind"]
+            body = json.loads(await request.body())
+            self.events.append((ANALYTICS_SHORT.get(kind, kind), body))
+            return JSONResponse({"success": True})
+
+        async def page(request: Request) -> Response:
+            return HTMLResponse(self.pages[request.path_params["name"]])
+
+        return Starlette(
+            routes=[
+                Path_("/tag.js", tag),
+                Path_("/plugin.js", plugin),
+                Path_("/ajs.js", ajs),
+                Path_("/v1/tag-config", tag_config),
+                Path_("/v1/{kind}", collect, methods=["POST"]),
+                Path_("/p/{name}", page),
+            ]
+        )
+
+    def for_key(self, key: str) -> list[tuple[str, dict[str, Any]]]:
+        return [(kind, body) for kind, body in list(self.events) if body.get("writeKey") == key]
+
+
+def serve(gateway: FakeGateway) -> Callable[[], None]:
+    """Start the fake gateway on a free loopback port; returns the function that stops it."""
+    config = uvicorn.Config(
+        gateway.app(), host="127.0.0.1", port=0, log_level="warning", ws="none", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("fake gateway did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    gateway.base_url = f"http://127.0.0.1:{port}"
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    return stop
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+class TagPage:
+    """One browser page running the tag through a driver: `tag` (window.xconduit) or `plugin`
+    (analytics-next with the xconduit destination plugin)."""
+
+    def __init__(self, context: BrowserContext, gateway: FakeGateway, driver: str) -> None:
+        self.context = context
+        self.gateway = gateway
+        self.driver = driver
+        self.key = "wk_" + uuid.uuid4().hex[:12]
+        self.adsct_urls: list[str] = []
+        self.uwt_loads = 0
+        self.sent = 0  # events the test asked for, to wait on
+        context.add_init_script(TWQ_SPY)
+        context.route("**/static.ads-twitter.com/**", self._uwt)
+        context.route("**/analytics.twitter.com/**", self._image)
+        self.page: Page = context.new_page()
+
+    def _uwt(self, route: Route) -> None:
+        self.uwt_loads += 1
+        route.fulfill(status=200, content_type="application/javascript", body="/* fake uwt */")
+
+    def _image(self, route: Route) -> None:
+        self.adsct_urls.append(route.request.url)
+        route.fulfill(status=200, content_type="image/gif", body=GIF)
+
+    # ---- opening a page ----
+    def open(
+        self,
+        tag: dict[str, Any] | None,
+        *,
+        consent: dict[str, Any] | None = None,
+        query: str = "",
+        name: str | None = None,
+        html: str | None = None,
+    ) -> None:
+        name = name or uuid.uuid4().hex
+        if html is None:
+            html = self._plugin_html(tag) if self.driver == "plugin" else self._tag_html(tag, consent)
+        self.gateway.pages[name] = html
+        self.page.goto(f"{self.gateway.base_url}/p/{name}{query}")
+        if self.driver == "plugin":
+            self.page.evaluate("() => window.ready")
+
+    def _tag_html(self, tag: dict[str, Any] | None, consent: dict[str, Any] | None) -> str:
+        init: dict[str, Any] = {"collector": self.gateway.base_url, "key": self.key}
+        if tag is not None:
+            init["tag"] = tag
+        if consent is not None:
+            init["consent"] = consent
+        return (
+            "<!doctype html><html><head><title>Shop</title>"
+            f"<script>{STUB_JS}\nxconduit.init({json.dumps(init)});</script>"
+            '<script src="/tag.js"></script></head><body>shop</body></html>'
+        )
+
+    def _plugin_html(self, tag: dict[str, Any] | None) -> str:
+        host = self.gateway.base_url.removeprefix("http://")
+        cdn = {
+            "integrations": {
+                "Segment.io": {"apiKey": self.key, "apiHost": f"{host}/v1", "protocol": "http"}
+            }
+        }
+        load = {"writeKey": self.key, "cdnSettings": cdn}
+        plugin = tag if tag is not None else {"collector": self.gateway.base_url, "key": self.key}
+        return (
+            "<!doctype html><html><head><title>Shop</title>"
+            '<script src="/ajs.js"></script><script src="/plugin.js"></script>'
+            "<script>window.ready = (async () => {"
+            f"  const [analytics] = await AnalyticsBrowser.load({json.dumps(load)});"
+            f"  await analytics.register(xconduitPlugin({json.dumps(plugin)}));"
+            "  window.analytics = analytics;"
+            "})();</script></head><body>shop</body></html>"
+        )
+
+    # ---- calls ----
+    def _call(self, method: str, *args: Any) -> None:
+        target = "analytics" if self.driver == "plugin" else "xconduit"
+        self.sent += 1
+        self.page.evaluate(
+            f"async (args) => {{ await window.ready; await window.{target}.{method}(...args); }}",
+            list(args),
+        )
+
+    def page_view(self, options: dict[str, Any] | None = None) -> None:
+        self._call("page", None, None, {}, options or {})
+
+    def track(
+        self, name: str, props: dict[str, Any] | None = None, options: dict[str, Any] | None = None
+    ) -> None:
+        self._call("track", name, props or {}, options or {})
+
+    def identify(self, user_id: str | None, traits: dict[str, Any]) -> None:
+        self._call("identify", user_id, traits)
+
+    # ---- what happened ----
+    def events(self, count: int | None = None) -> list[dict[str, Any]]:
+        """The events the gateway received from this page (waits for `count`, default: all sent)."""
+        want = self.sent if count is None else count
+        wait_for(lambda: len(self._mine()) >= want, f"{want} events at the gateway")
+        return [body for _, body in self._mine()]
+
+    def _mine(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(k, b) for k, b in self.gateway.for_key(self.key) if k in ("track", "page", "identify")]
+
+    def twq(self) -> list[list[Any]]:
+        self.events()  # the pixel runs before (tag) or beside (plugin) the send
+        calls: list[list[Any]] = self.page.evaluate("() => window.__twq")
+        return calls
+
+    def adsct(self, count: int) -> list[dict[str, str]]:
+        """The single-event image tags requested; waits for `count`, then checks no more come."""
+        self.events()
+        wait_for(lambda: len(self.adsct_urls) >= count, f"{count} adsct images")
+        time.sleep(0.15)
+        assert len(self.adsct_urls) == count, self.adsct_urls
+        return [adsct_params(url) for url in self.adsct_urls]
+
+    def cookie(self, name: str) -> dict[str, Any] | None:
+        for c in self.context.cookies():
+            if c["name"] == name:
+                return dict(c)
+        return None
+
+
+def adsct_params(url: str) -> dict[str, str]:
+    parts = urlsplit(url)
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://analytics.twitter.com/i/adsct"
+    return dict(parse_qsl(parts.query, keep_blank_values=True))
