@@ -1,0 +1,34 @@
+"""Registry of named benchmarks and the row they report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.progress import Progress
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Row:
+    benchmark: str
+    case: str
+    value: float
+    unit: str
+    target: str = ""
+    ok: bool | None = None
+    """True/False when a target applies; None when the row is context (e.g. the floor)."""
+    note: str = ""
+
+
+BenchFn = Callable[[Progress, float], list[Row]]
+"""(progress bar host, scale) → rows. `scale` < 1 shortens the run (for smoke tests)."""
+
+BENCHMARKS: dict[str, BenchFn] = {}
+
+
+def benchmark(name: str) -> Callable[[BenchFn], BenchFn]:
+    def register(fn: BenchFn) -> BenchFn:
+        BENCHMARKS[name] = fn
+        return fn
+
+    return register
