@@ -102,7 +102,7 @@ class XAdsClient:
                 auth=auth or self._auth,
             )
         except _RETRIABLE_TRANSPORT as exc:
-            log.warning("x %s: %s (%s), will be retried", endpoint, type(exc).__name__, exc)
+            log.warning("x %s: no answer (%s); retriable", endpoint, type(exc).__name__)
             raise RetriableDeliveryError(
                 f"{endpoint}: no answer from X ({type(exc).__name__}); the request may or may "
                 "not have arrived"
