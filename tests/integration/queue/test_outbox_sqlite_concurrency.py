@@ -1,0 +1,56 @@
+"""Several connections (as several processes would have) claiming from one SQLite file."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from xconduit.queue import IncomingEvent, NewJob
+from xconduit.queue.sqlite import SqliteStore
+
+
+def test_separate_connections_never_claim_the_same_job(tmp_path: Path) -> None:
+    path = tmp_path / "q.db"
+    seed = SqliteStore(path)
+    seed.commit_events(
+        [
+            IncomingEvent(
+                source="web",
+                message_id=f"m{n}",
+                jobs=(
+                    NewJob(
+                        destination="shop",
+                        account_id="a",
+                        pixel_id="p",
+                        message_id=f"m{n}",
+                        conversion_id=f"c{n}",
+                        payload=b"{}",
+                    ),
+                ),
+            )
+            for n in range(3000)
+        ],
+        now=0.0,
+    )
+    stores = [SqliteStore(path) for _ in range(4)]  # one connection each, like 4 processes
+    claimed: list[list[int]] = [[] for _ in stores]
+
+    def worker(store: SqliteStore, mine: list[int]) -> None:
+        while batch := store.claim_batch("shop", limit=50, now=1.0, lease_seconds=60.0):
+            mine.extend(job.id for job in batch)
+            store.mark_delivered([job.id for job in batch], now=1.0)
+
+    threads = [
+        threading.Thread(target=worker, args=(store, mine))
+        for store, mine in zip(stores, claimed, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    every = [job_id for mine in claimed for job_id in mine]
+    assert len(every) == len(set(every)) == 3000
+    assert sum(1 for mine in claimed if mine) >= 2  # the claims really were concurrent
+    for store in [seed, *stores]:
+        store.close()
