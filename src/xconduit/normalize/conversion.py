@@ -187,16 +187,21 @@ def _twclid(event: Event, plan: _Plan, use_referrer: bool, dropped: list[str]) -
         if found is None:
             dropped.append("twclid")
         return found
-    if use_referrer:
+    if use_referrer and "referrer" in event.context:
         found = twclid_sources.from_referrer(event)
         if found is not None:
             return found
+    # The URL and cookie sources are rare: call their parsers only when a value is there.
     for attr, keys in plan.twclid_urls:
-        found = twclid_sources.from_url(lookup(event, attr, keys))
-        if found is not None:
-            return found
+        value = lookup(event, attr, keys)
+        if value is not None:
+            found = twclid_sources.from_url(value)
+            if found is not None:
+                return found
     for attr, keys in plan.twclid_cookies:
-        found = twclid_sources.from_cookie(lookup(event, attr, keys))
-        if found is not None:
-            return found
+        value = lookup(event, attr, keys)
+        if value is not None:
+            found = twclid_sources.from_cookie(value)
+            if found is not None:
+                return found
     return None

@@ -13,6 +13,7 @@ the input in an error or a repr: invalid means None.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
 from typing import Any
@@ -59,15 +60,17 @@ def normalize_email(raw: Any) -> str | None:
 
 def hash_email(raw: Any) -> str | None:
     """`hashed_email` / audience `email`: SHA-256 of the normalised address."""
-    text = _text(raw)
-    if text is None:
+    # Written out rather than built on normalize_email: this runs for nearly every event.
+    if type(raw) is not str:
         return None
-    digest = prehashed(text)
-    if digest is not None:
-        return digest
+    text = raw.strip()
+    if len(text) == 64:
+        digest = prehashed(text)
+        if digest is not None:
+            return digest
     if "@" not in text:
         return None
-    return sha256_hex(text.lower())
+    return hashlib.sha256(text.lower().encode()).hexdigest()
 
 
 # -- phone ------------------------------------------------------------------------------------
