@@ -70,15 +70,14 @@ def _split_operation(operation: Mapping[str, Any], max_bytes: int) -> list[tuple
     current: list[Any] = []
     size = overhead
     for user in users:
-        user_size = len(encode(user)) + (1 if current else 0)
-        if overhead + len(encode(user)) > max_bytes:
+        user_size = len(encode(user))
+        if overhead + user_size > max_bytes:
             raise ValueError(f"one user object is larger than the {max_bytes}-byte request limit")
-        if size + user_size > max_bytes:
+        if current and size + 1 + user_size > max_bytes:
             pieces.append((encode(_with_users(operation, current)), len(current)))
             current, size = [], overhead
-            user_size = len(encode(user))
+        size += user_size + (1 if current else 0)
         current.append(user)
-        size += user_size
     pieces.append((encode(_with_users(operation, current)), len(current)))
     return pieces
 
