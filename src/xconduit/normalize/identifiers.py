@@ -27,6 +27,9 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
+_MAX_PHONE_TEXT = 64
+
+
 def _text(raw: Any) -> str | None:
     """Trimmed string, or None for non-strings and empty strings."""
     if type(raw) is str:
@@ -80,7 +83,8 @@ def normalize_phone(raw: Any, region: str = "US") -> str | None:
     """E.164 with the leading `+`; numbers without `+` are read in `region`."""
     if type(raw) is str:
         text = raw.strip()
-        return e164(text, region) if text else None
+        # Longer text is no phone number; refusing it also keeps junk out of the cache.
+        return e164(text, region) if text and len(text) <= _MAX_PHONE_TEXT else None
     digits = _text_or_int(raw)
     return None if digits is None else e164_from_digits(digits, region)
 

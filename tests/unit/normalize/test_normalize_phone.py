@@ -111,3 +111,11 @@ def test_check_region_accepts_known_regions(region: str, expected: str) -> None:
 def test_check_region_rejects_unknown_regions(region: str) -> None:
     with pytest.raises(ConfigError, match="phone region"):
         check_region(region)
+
+
+@pytest.mark.parametrize(
+    ("raw", "region"),
+    [("011 44 20 7946 0958", "US"), ("0044 20 7946 0958", "GB"), ("0044 20 7946 0958", "DE")],
+)
+def test_international_dialling_prefix_of_the_region(raw: str, region: str) -> None:
+    assert normalize_phone(raw, region) == "+442079460958"
