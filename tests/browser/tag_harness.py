@@ -127,12 +127,18 @@ def serve(gateway: FakeGateway) -> Callable[[], None]:
     return stop
 
 
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+def wait_for(
+    check: Callable[[], bool],
+    what: str,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    timeout: float = 5.0,
+) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+        sleep(0.02)
 
 
 class TagPage:
@@ -233,8 +239,12 @@ class TagPage:
     def events(self, count: int | None = None) -> list[dict[str, Any]]:
         """The events the gateway received from this page (waits for `count`, default: all sent)."""
         want = self.sent if count is None else count
-        wait_for(lambda: len(self._mine()) >= want, f"{want} events at the gateway")
+        wait_for(lambda: len(self._mine()) >= want, f"{want} events at the gateway", sleep=self._pump)
         return [body for _, body in self._mine()]
+
+    def _pump(self, seconds: float) -> None:
+        # Route handlers (the image recorder) only run while Playwright's sync API is waiting.
+        self.page.wait_for_timeout(seconds * 1000)
 
     def _mine(self) -> list[tuple[str, dict[str, Any]]]:
         return [(k, b) for k, b in self.gateway.for_key(self.key) if k in ("track", "page", "identify")]
@@ -247,8 +257,8 @@ class TagPage:
     def adsct(self, count: int) -> list[dict[str, str]]:
         """The single-event image tags requested; waits for `count`, then checks no more come."""
         self.events()
-        wait_for(lambda: len(self.adsct_urls) >= count, f"{count} adsct images")
-        time.sleep(0.15)
+        wait_for(lambda: len(self.adsct_urls) >= count, f"{count} adsct images", sleep=self._pump)
+        self._pump(0.15)
         assert len(self.adsct_urls) == count, self.adsct_urls
         return [adsct_params(url) for url in self.adsct_urls]
 
