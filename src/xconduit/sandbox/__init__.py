@@ -25,11 +25,13 @@ from xconduit.sandbox.seed import (
     load_seed,
 )
 from xconduit.sandbox.server import serve_sandbox
+from xconduit.sandbox.transport import InProcessTransport
 
 __all__ = [
     "DEMO_SEED",
     "Fault",
     "FaultInjector",
+    "InProcessTransport",
     "RateLimit",
     "Sandbox",
     "SandboxCredentials",

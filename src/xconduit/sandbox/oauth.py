@@ -62,7 +62,16 @@ def compute_signature(req: SignedRequest, consumer_secret: str, token_secret: st
     normalized = signature.normalize_parameters(params)
     base_uri = signature.base_string_uri(req.url.partition("?")[0])
     base = signature.signature_base_string(req.method.upper(), base_uri, normalized)
-    return str(signature.sign_hmac_sha1(base, consumer_secret, token_secret))
+    secrets = _Secrets(client_secret=consumer_secret, resource_owner_secret=token_secret)
+    return str(signature.sign_hmac_sha1_with_client(base, secrets))
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Secrets:
+    """The two attributes oauthlib's signing function reads from its client object."""
+
+    client_secret: str
+    resource_owner_secret: str
 
 
 class OAuthVerifier:

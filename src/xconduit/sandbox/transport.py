@@ -1,0 +1,28 @@
+"""A synchronous httpx transport that calls the sandbox in-process (no socket).
+
+For unit tests with a plain `httpx.Client`: `httpx.Client(transport=InProcessTransport(sb.app),
+base_url="http://sandbox")`. Each request runs the ASGI app in its own short event loop, so do not
+use it from inside a running event loop (use `httpx.ASGITransport` there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from starlette.types import ASGIApp
+
+
+class InProcessTransport(httpx.BaseTransport):
+    def __init__(self, app: ASGIApp) -> None:
+        self._asgi = httpx.ASGITransport(app=app)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        async def run() -> httpx.Response:
+            response = await self._asgi.handle_async_request(request)
+            content = await response.aread()
+            return httpx.Response(
+                response.status_code, headers=response.headers, content=content
+            )
+
+        return asyncio.run(run())
