@@ -145,6 +145,7 @@ class SqliteStore:
         if not events:
             return []
         accepted: list[bool] = []
+        jobs: list[dict[str, Any]] = []
         with self._write() as conn:
             for event in events:
                 cursor = conn.execute(
@@ -153,22 +154,20 @@ class SqliteStore:
                 )
                 fresh = cursor.rowcount == 1
                 accepted.append(fresh)
-                if fresh and event.jobs:
-                    conn.executemany(
-                        Q["insert_job"],
-                        [
-                            {
-                                "destination": job.destination,
-                                "account_id": job.account_id,
-                                "pixel_id": job.pixel_id,
-                                "message_id": job.message_id,
-                                "conversion_id": job.conversion_id,
-                                "payload": job.payload,
-                                "now": now,
-                            }
-                            for job in event.jobs
-                        ],
+                if fresh:
+                    jobs.extend(
+                        {
+                            "destination": job.destination,
+                            "account_id": job.account_id,
+                            "pixel_id": job.pixel_id,
+                            "message_id": job.message_id,
+                            "conversion_id": job.conversion_id,
+                            "payload": job.payload,
+                            "now": now,
+                        }
+                        for job in event.jobs
                     )
+            conn.executemany(Q["insert_job"], jobs)
         return accepted
 
     def claim_batch(
