@@ -41,8 +41,18 @@ def e164(text: str, region: str) -> str | None:
     matches on the digits anyway. Numbers that are only possible without an area code
     ("555-0100") are refused: their E.164 form would be wrong.
     """
+    result = _parse(text, region.upper())
+    if result is None or result == text:
+        return result
+    # Only a fixed point is an identifier: "+20 0000000000" gives "+20000000000", which reads
+    # back as "+2000000000" (a trunk 0 stripped again). Such numbers are refused. The check
+    # re-parses only on a cache miss, and not at all when the input was E.164 already.
+    return result if _parse(result, region) == result else None
+
+
+def _parse(text: str, region: str) -> str | None:
     try:
-        number = phonenumbers.parse(text, region.upper())
+        number = phonenumbers.parse(text, region)
     except NumberParseException:
         return None
     if phonenumbers.is_possible_number_with_reason(number) != _IS_POSSIBLE:

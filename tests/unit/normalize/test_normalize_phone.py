@@ -38,6 +38,8 @@ PHONE_DIGEST = "1fa6b8d986d9b9cd01bf36951815158bbde9f520c0567c835dfe34783d0a4231
         ("   ", "US", None),
         ("(415) 555-0100", "ZZ", None),  # unknown region: only `+` numbers can be read
         ("x" * 300, "US", None),
+        ("+20 0000000000", "US", None),  # would read back as another number: not a fixed point
+        ("+44 (0)20 7946 0958", "GB", "+442079460958"),
     ],
 )
 def test_normalize_phone(raw: str, region: str, expected: str | None) -> None:
