@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 from starlette.requests import Request
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from xconduit.sandbox.app import Sandbox
 
 _RAW_SEND = "xconduit.sandbox.raw_send"
-_DROPPED = "xconduit.sandbox.dropped"
+_LOG = "xconduit.sandbox.log"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,7 +70,9 @@ class DropResponse(Response):
 
 
 async def drop_connection(scope: Scope) -> None:
-    scope[_DROPPED] = True
+    log = scope.get(_LOG)
+    if log is not None:
+        log("dropped")  # before closing, so the log is complete when the client notices
     raw_send = scope.get(_RAW_SEND)
     transport = getattr(getattr(raw_send, "__self__", None), "transport", None)
     if transport is None:
@@ -137,12 +139,24 @@ class RecordingMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope["path"]
+        root = scope.get("root_path", "")
+        local = path[len(root) :] if root and path.startswith(root) else path
+        logged = local.startswith("/_sandbox")  # inspection requests are not logged
+
+        def log(status: int | str | None) -> None:
+            nonlocal logged
+            if not logged:
+                logged = True
+                entry = {"method": scope["method"], "path": local, "status": status}
+                self.sb.state.log_request({**entry, "time": self.sb.clock()})
+
         scope[_RAW_SEND] = send
-        status: dict[str, Any] = {"code": None}
+        scope[_LOG] = log
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
+                log(message["status"])  # before sending: complete when the client has it
                 headers = list(message.get("headers", []))
                 headers.append((b"x-current-api-version", API_VERSION.encode()))
                 message = {**message, "headers": headers}
@@ -151,15 +165,4 @@ class RecordingMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            path = scope["path"]
-            root = scope.get("root_path", "")
-            local = path[len(root) :] if root and path.startswith(root) else path
-            if not local.startswith("/_sandbox"):
-                self.sb.state.log_request(
-                    {
-                        "method": scope["method"],
-                        "path": local,
-                        "status": "dropped" if scope.get(_DROPPED) else status["code"],
-                        "time": self.sb.clock(),
-                    }
-                )
+            log(None)
