@@ -164,7 +164,10 @@ class TagPage:
 
     def _image(self, route: Route) -> None:
         self.adsct_urls.append(route.request.url)
-        route.fulfill(status=200, content_type="image/gif", body=GIF)
+        # X answers its image tags with no-store, so a repeated tag is requested again.
+        route.fulfill(
+            status=200, content_type="image/gif", body=GIF, headers={"Cache-Control": "no-store"}
+        )
 
     # ---- opening a page ----
     def open(

@@ -208,7 +208,14 @@
   function run(s, acts) {
     for (const act of acts) {
       if (act.img) {
-        new Image(1, 1).src = act.img;
+        // Not `new Image()`: the page's image list would swallow a repeated tag (same URL twice
+        // in one page), and a tag fired just before navigating away would be cancelled.
+        if (w.fetch) {
+          fetch(act.img, { mode: 'no-cors', credentials: 'include', cache: 'no-store', keepalive: true })
+            .catch(() => {});
+        } else {
+          new Image(1, 1).src = act.img;
+        }
         continue;
       }
       if (!w.twq) {
