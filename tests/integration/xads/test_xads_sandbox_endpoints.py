@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -178,3 +179,19 @@ def test_three_legged_oauth(
 def test_sandbox_credentials_repr_does_not_leak(sandbox: Sandbox) -> None:
     creds: XCredentials = credentials_of(sandbox)
     assert sandbox.credentials.consumer_secret not in repr(creds)
+
+
+def test_version_headers_are_logged(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = XAdsClient(
+        http=http, credentials=credentials_of(sandbox), base_url=base_url, version="11"
+    )
+    with caplog.at_level(logging.DEBUG, logger="xconduit.xads"):
+        old.accounts()
+        old.send_conversions(PIXEL, [conversion()])
+    debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert all("x-current-api-version=12" in m for m in debug)
+    assert any("debug_id=" in m and "debug_id=None" not in m for m in debug)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ["X's current Ads API version is 12; this client calls version 11"]
