@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -76,19 +75,21 @@ WORKER = textwrap.dedent(
 )
 
 
-def run_and_kill(args: list[str], delay: float) -> list[str]:
-    """Start a child, kill -9 it `delay` seconds after it is ready; the lines it printed."""
+def run_and_kill(args: list[str], after_lines: int) -> list[str]:
+    """Start a child and kill -9 it once it has printed `after_lines` lines (it goes on working
+    while we read, so the kill lands at an arbitrary point); every line it printed."""
     child = subprocess.Popen(
-        [sys.executable, "-c", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     assert child.stdout is not None
-    assert child.stdout.readline().strip() == "ready", child.stderr.read() if child.stderr else ""
-    time.sleep(delay)
+    assert child.stdout.readline().strip() == "ready", "the child failed to start"
+    read = [child.stdout.readline() for _ in range(after_lines)]
     os.kill(child.pid, signal.SIGKILL)
-    out, _ = child.communicate(timeout=30)
-    assert child.returncode == -signal.SIGKILL
-    lines = out.split("\n")
-    return lines[:-1]  # the last piece may be a line cut by the kill
+    out = child.stdout.read()  # the same buffered reader: nothing read ahead is lost
+    assert child.wait(timeout=30) == -signal.SIGKILL
+    # Only whole lines count: the last piece of the output may be cut by the kill.
+    complete = [line for line in read if line.endswith("\n")] + out.split("\n")[:-1]
+    return [line.strip() for line in complete]
 
 
 @pytest.mark.parametrize("mode", ["direct", "group"])
@@ -101,7 +102,7 @@ def test_acknowledged_commits_survive_kill_9(
     path = tmp_path / "q.db"
     committed: set[str] = set()
     for _round in range(2):  # the second round restarts on the crashed database
-        lines = run_and_kill([COMMITTER, str(path), mode, sync], rng.uniform(0.05, 0.6))
+        lines = run_and_kill([COMMITTER, str(path), mode, sync], rng.randint(1, 300))
         committed.update(word for line in lines for word in line.split())
 
     assert committed, "the child never committed anything before it was killed"
@@ -139,7 +140,7 @@ def test_delivered_jobs_are_never_claimed_again_after_kill_9(tmp_path: Path, att
     store.commit_events(events, now=0.0)
     store.close()
 
-    lines = run_and_kill([WORKER, str(path)], random.Random(attempt).uniform(0.05, 0.5))
+    lines = run_and_kill([WORKER, str(path)], random.Random(attempt).randint(1, 500))
     assert "done" not in lines, "the worker finished before the kill; make the queue longer"
     delivered = {int(word) for line in lines for word in line.split()}
     assert delivered
