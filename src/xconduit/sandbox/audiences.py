@@ -156,10 +156,15 @@ def _check_users(raw: Any) -> tuple[tuple[dict[str, tuple[str, ...]], ...], list
 
 
 class Membership:
-    """Current members of one audience: each member is the set of (key, value) it was added with."""
+    """Current members of one audience: each member is the set of (key, value) it was added with.
+
+    An index from (key, value) to member makes each user operation cost O(its identifiers).
+    """
 
     def __init__(self) -> None:
-        self._members: list[set[tuple[str, str]]] = []
+        self._members: dict[int, set[tuple[str, str]]] = {}
+        self._index: dict[tuple[str, str], int] = {}
+        self._next = 0
 
     def apply(self, operations: Iterable[Operation]) -> int:
         """Apply in order; returns the number of user objects processed."""
@@ -167,30 +172,31 @@ class Membership:
         for op in operations:
             for user in op.users:
                 pairs = {(k, v) for k, values in user.items() for v in values}
+                matches = {self._index[p] for p in pairs if p in self._index}
+                removed: set[tuple[str, str]] = set()
+                for member_id in matches:
+                    removed |= self._members.pop(member_id)
+                for pair in removed:
+                    del self._index[pair]
                 if op.update:
-                    self._add(pairs)
-                else:
-                    self._members = [m for m in self._members if not (m & pairs)]
+                    # A user sharing any key with existing members is the same person: merge.
+                    self._store(pairs | removed)
                 processed += 1
         return processed
 
-    def _add(self, pairs: set[tuple[str, str]]) -> None:
-        # A user sharing any key with existing members is the same person: merge them.
-        merged = set(pairs)
-        keep = []
-        for member in self._members:
-            if member & merged:
-                merged |= member
-            else:
-                keep.append(member)
-        self._members = [*keep, merged]
+    def _store(self, pairs: set[tuple[str, str]]) -> None:
+        member_id = self._next
+        self._next += 1
+        self._members[member_id] = pairs
+        for pair in pairs:
+            self._index[pair] = member_id
 
     def __len__(self) -> int:
         return len(self._members)
 
     def as_json(self) -> list[dict[str, list[str]]]:
         out = []
-        for member in self._members:
+        for member in self._members.values():
             user: dict[str, list[str]] = {}
             for key, value in sorted(member):
                 user.setdefault(key, []).append(value)

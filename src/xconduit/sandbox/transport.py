@@ -21,8 +21,6 @@ class InProcessTransport(httpx.BaseTransport):
         async def run() -> httpx.Response:
             response = await self._asgi.handle_async_request(request)
             content = await response.aread()
-            return httpx.Response(
-                response.status_code, headers=response.headers, content=content
-            )
+            return httpx.Response(response.status_code, headers=response.headers, content=content)
 
         return asyncio.run(run())

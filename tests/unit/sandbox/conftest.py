@@ -164,3 +164,9 @@ def _conversion(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def conversion() -> Any:
     return _conversion
+
+
+@pytest.fixture
+def make_api() -> Any:
+    """Build an `Api` around another client (e.g. an app that mounts the sandbox)."""
+    return Api

@@ -185,3 +185,15 @@ def test_reading_needs_access_and_writing_needs_admin_or_ad_manager(api: Any) ->
     response = api.call("POST", BASE, params={"name": "x"}, creds=analyst)
     assert response.status_code == 403
     assert response.json()["errors"][0]["code"] == "ACTION_NOT_ALLOWED"
+
+
+def test_update_sharing_a_key_merges_into_one_member() -> None:
+    members = Membership()
+    _, _, ops = validate_operations(
+        [_op(users=[{"email": [H1]}, {"email": [H1], "handle": [H2]}, {"email": [H3]}])]
+    )
+    assert members.apply(ops) == 3
+    assert len(members) == 2
+    _, _, removal = validate_operations([_op("Delete", users=[{"handle": [H2]}])])
+    members.apply(removal)
+    assert members.as_json() == [{"email": [H3]}]

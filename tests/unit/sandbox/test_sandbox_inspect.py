@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from xconduit.sandbox import InProcessTransport
+
 
 def test_inspection_shows_what_was_received(api: Any, conversion: Any) -> None:
     api.conversions({"conversions": [conversion()]})
@@ -91,3 +97,12 @@ def test_unknown_route_and_method_use_xs_envelope(api: Any) -> None:
     assert response.json()["errors"][0]["code"] == "ROUTE_NOT_FOUND"
     assert response.headers["x-current-api-version"] == "12"
     assert api.call("DELETE", "/12/accounts").status_code == 405
+
+
+def test_sandbox_can_be_mounted_under_another_app(sandbox: Any, clock: Any, make_api: Any) -> None:
+    outer = Starlette(routes=[Mount("/x-sandbox", app=sandbox.app)])
+    with httpx.Client(transport=InProcessTransport(outer), base_url="http://testserver") as c:
+        api = make_api(sandbox, c, clock)
+        assert api.call("GET", "/x-sandbox/12/accounts").status_code == 200
+        assert api.call("GET", "/12/accounts").status_code == 404
+    assert sandbox.requests()[0]["path"] == "/12/accounts"
