@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from typing import Any
 from urllib.parse import unquote
 
 import httpx
@@ -23,9 +24,9 @@ def signed(request: httpx.Request, creds: XCredentials = CREDS, **kwargs: object
 
 
 def requests_oauthlib_signature(
-    method: str, url: str, creds: XCredentials = CREDS, **kwargs: object
+    method: str, url: str, *, creds: XCredentials = CREDS, **kwargs: Any
 ) -> str:
-    prepared = requests.Request(method, url, **kwargs).prepare()  # type: ignore[arg-type]
+    prepared = requests.Request(method, url, **kwargs).prepare()
     auth = OAuth1(
         creds.consumer_key,
         client_secret=creds.consumer_secret,
@@ -99,9 +100,9 @@ SAME_AS_REQUESTS_OAUTHLIB = [
 
 @pytest.mark.parametrize(("method", "url", "kwargs"), SAME_AS_REQUESTS_OAUTHLIB)
 def test_same_signature_as_requests_oauthlib_and_rfc(
-    method: str, url: str, kwargs: dict[str, object]
+    method: str, url: str, kwargs: dict[str, Any]
 ) -> None:
-    request = signed(httpx.Request(method, url, **kwargs))  # type: ignore[arg-type]
+    request = signed(httpx.Request(method, url, **kwargs))
     ours = signature_of(request)
     assert ours == requests_oauthlib_signature(method, url, **kwargs)
     assert ours == reference_signature(request, CREDS.consumer_secret, CREDS.access_token_secret)
