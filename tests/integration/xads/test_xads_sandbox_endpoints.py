@@ -14,10 +14,6 @@ from xconduit.errors import FatalDeliveryError
 from xconduit.sandbox import Sandbox
 from xconduit.xads import XAdsClient, XCredentials
 
-# The sandbox's OAuth check calls oauthlib's deprecated sign_hmac_sha1 (reported); with
-# filterwarnings=error that warning would turn every request into a 500.
-pytestmark = pytest.mark.filterwarnings("ignore:use sign_hmac_sha1_with_client:DeprecationWarning")
-
 
 def test_accounts_access_and_event_tags(client: XAdsClient) -> None:
     assert [a.id for a in client.accounts()] == [ACCOUNT]

@@ -17,10 +17,6 @@ from xconduit.errors import (
 from xconduit.sandbox import RateLimit, Sandbox, serve_sandbox
 from xconduit.xads import OAuth1Auth, XAdsClient
 
-# The sandbox's OAuth check calls oauthlib's deprecated sign_hmac_sha1 (reported); with
-# filterwarnings=error that warning would turn every request into a 500.
-pytestmark = pytest.mark.filterwarnings("ignore:use sign_hmac_sha1_with_client:DeprecationWarning")
-
 
 def statuses(sandbox: Sandbox, suffix: str) -> list[object]:
     return [r["status"] for r in sandbox.requests() if r["path"].endswith(suffix)]
