@@ -51,7 +51,14 @@ def ajs_bundle(gateway: FakeGateway) -> Path:
     entry = HERE / "ajs_entry.js"
     if not out.exists() or out.stat().st_mtime < max(lock.stat().st_mtime, entry.stat().st_mtime):
         esbuild = modules / ".bin" / "esbuild"
-        cmd = [str(esbuild), str(entry), "--bundle", "--format=iife", "--minify", f"--outfile={out}"]
+        cmd = [
+            str(esbuild),
+            str(entry),
+            "--bundle",
+            "--format=iife",
+            "--minify",
+            f"--outfile={out}",
+        ]
         subprocess.run(cmd, cwd=HERE, check=True, capture_output=True)
     gateway.ajs_bundle = out
     return out

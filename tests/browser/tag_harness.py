@@ -181,7 +181,9 @@ class TagPage:
     ) -> None:
         name = name or uuid.uuid4().hex
         if html is None:
-            html = self._plugin_html(tag) if self.driver == "plugin" else self._tag_html(tag, consent)
+            html = (
+                self._plugin_html(tag) if self.driver == "plugin" else self._tag_html(tag, consent)
+            )
         self.gateway.pages[name] = html
         self.page.goto(f"{self.gateway.base_url}/p/{name}{query}")
         if self.driver == "plugin":
@@ -242,7 +244,9 @@ class TagPage:
     def events(self, count: int | None = None) -> list[dict[str, Any]]:
         """The events the gateway received from this page (waits for `count`, default: all sent)."""
         want = self.sent if count is None else count
-        wait_for(lambda: len(self._mine()) >= want, f"{want} events at the gateway", sleep=self._pump)
+        wait_for(
+            lambda: len(self._mine()) >= want, f"{want} events at the gateway", sleep=self._pump
+        )
         return [body for _, body in self._mine()]
 
     def _pump(self, seconds: float) -> None:
@@ -250,7 +254,9 @@ class TagPage:
         self.page.wait_for_timeout(seconds * 1000)
 
     def _mine(self) -> list[tuple[str, dict[str, Any]]]:
-        return [(k, b) for k, b in self.gateway.for_key(self.key) if k in ("track", "page", "identify")]
+        return [
+            (k, b) for k, b in self.gateway.for_key(self.key) if k in ("track", "page", "identify")
+        ]
 
     def twq(self) -> list[list[Any]]:
         self.events()  # the pixel runs before (tag) or beside (plugin) the send

@@ -1,4 +1,4 @@
-"""mapping.md 4.4 (twclid from the landing URL to a 90-day cookie to every event) and 6 (consent)."""
+"""mapping.md 4.4 (twclid: landing URL → 90-day cookie → every event) and 6 (consent)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,11 @@ ALL_PIXELS = {
     "page_pixel": "pp1",
     "single_event_tags": {"Signed Up": ["s1"]},
 }
-EVENT_PIXEL = {"syntax": "event", "universal_pixel_id": "uni1", "events": {"Signed Up": "tw-uni1-a"}}
+EVENT_PIXEL = {
+    "syntax": "event",
+    "universal_pixel_id": "uni1",
+    "events": {"Signed Up": "tw-uni1-a"},
+}
 DENIED = {"categoryPreferences": {"Advertising": False, "Analytics": True}}
 GRANTED = {"categoryPreferences": {"Advertising": True}}
 NINETY_DAYS = 90 * 24 * 3600

@@ -1,4 +1,4 @@
-"""mapping.md 4.1 and 4.2: the legacy syntax, every row, through window.xconduit and analytics-next."""
+"""mapping.md 4.1 and 4.2: the legacy syntax, every row, via window.xconduit and analytics-next."""
 
 from __future__ import annotations
 
@@ -70,7 +70,9 @@ ECOMMERCE = [
 ROW_IDS = [row[0] for row in ECOMMERCE]
 
 
-@pytest.mark.parametrize(("event", "props", "x_tag", "params", "sku_params"), ECOMMERCE, ids=ROW_IDS)
+@pytest.mark.parametrize(
+    ("event", "props", "x_tag", "params", "sku_params"), ECOMMERCE, ids=ROW_IDS
+)
 @pytest.mark.parametrize("identifier", ["product_id", "sku"])
 def test_ecommerce_rows(
     tag_page: TagPage,
@@ -88,7 +90,9 @@ def test_ecommerce_rows(
     assert tag_page.adsct(0) == []
 
 
-@pytest.mark.parametrize(("event", "props", "x_tag", "params", "sku_params"), ECOMMERCE, ids=ROW_IDS)
+@pytest.mark.parametrize(
+    ("event", "props", "x_tag", "params", "sku_params"), ECOMMERCE, ids=ROW_IDS
+)
 def test_status_is_copied_on_every_row(
     tag_page: TagPage,
     event: str,
@@ -172,7 +176,12 @@ SINGLE = {"Signed Up": ["s1"], "Lead": ["l1", "l2"], "Order Completed": ["oc1"],
 
 
 def image(txn: str, amount: str, quantity: str) -> dict[str, str]:
-    return {"txn_id": txn, "p_id": "Twitter", "tw_sale_amount": amount, "tw_order_quantity": quantity}
+    return {
+        "txn_id": txn,
+        "p_id": "Twitter",
+        "tw_sale_amount": amount,
+        "tw_order_quantity": quantity,
+    }
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
  *
  *   analytics.register(xconduitPlugin({syntax: 'event', universal_pixel_id: 'oka17', events: {...}}))
  *   analytics.register(xconduitPlugin({collector: 'https://gw.example', key: 'wk_browser_1'}))
+ *   (add `debug: true` to log every pixel call to the console)
  *
  * The pixel work runs as a destination; the conversion id and click id are put on the event by an
  * enrichment step registered at load, because destinations run after analytics.js has already
@@ -34,7 +35,7 @@
 
     const pixel = (ctx) => {
       if (s && core.allowed(s, (ctx.event.context || {}).consent)) {
-        core.run(s, core.plan(s, ctx.event, traits));
+        core.run(s, core.plan(s, ctx.event, traits), options.debug === true);
       }
       return ctx;
     };

@@ -205,8 +205,9 @@
   }
 
   const inited = Object.create(null);
-  function run(s, acts) {
+  function run(s, acts, debug) {
     for (const act of acts) {
+      if (debug) console.info('[xconduit] X pixel:', act.img ? ['adsct', act.img] : act.twq);
       if (act.img) {
         // Not `new Image()`: the page's image list would swallow a repeated tag (same URL twice
         // in one page), and a tag fired just before navigating away would be cancelled.
@@ -309,7 +310,7 @@
   };
   let anonymousId = store.get('xconduit.anonymousId');
   if (!anonymousId) { anonymousId = uuid(); store.set('xconduit.anonymousId', anonymousId); }
-  const state = { collector: '', key: '', s: null, consent: undefined, pending: [], traits: {} };
+  const state = { collector: '', key: '', s: null, consent: undefined, pending: [], traits: {}, debug: false };
 
   function pageContext() {
     const l = w.location;
@@ -338,7 +339,8 @@
   function deliver(event) {
     if (!event.context.consent && state.consent) event.context.consent = state.consent;
     const s = state.s;
-    if (stamp(s, event)) run(s, plan(s, event, state.traits));
+    if (stamp(s, event)) run(s, plan(s, event, state.traits), state.debug);
+    else if (state.debug) console.info('[xconduit] no advertising consent: no X pixel for', event.type);
     event.writeKey = state.key;
     event.sentAt = new Date().toISOString();
     if (!state.collector) return;
@@ -372,6 +374,7 @@
       state.collector = String(o.collector || origin).replace(/\/+$/, '');
       state.key = String(o.key || (scriptUrl && scriptUrl.searchParams.get('key')) || '');
       if (obj(o.consent)) state.consent = o.consent;
+      state.debug = o.debug === true;
       if (obj(o.tag)) configure(o.tag);
       else fetchSettings(state.collector, state.key).then(configure);
       return api;
