@@ -145,3 +145,9 @@ def test_consent_given_at_init_then_granted(tag_page: TagPage) -> None:
     assert [i["txn_id"] for i in tag_page.adsct(2)] == ["s1", "pp1"]
     assert tag_page.cookie("_twclid") is not None
     assert tag_page.events()[-1]["context"]["twclid"] == "abc"
+
+
+def test_empty_consent_category_turns_the_check_off(tag_page: TagPage) -> None:
+    tag_page.open({**EVENT_PIXEL, "consent_category": ""})
+    tag_page.track("Signed Up", {}, per_call(DENIED))
+    assert [c[:2] for c in tag_page.twq()] == [["event", "tw-uni1-a"]]

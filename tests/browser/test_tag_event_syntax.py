@@ -171,3 +171,10 @@ def test_pii_is_passed_when_enabled(tag_page: TagPage) -> None:
     first, second = (c[2] for c in tag_page.twq())
     assert (first["email_address"], first["phone_number"]) == ("ana@example.com", "+15551234567")
     assert second["email_address"] == "bo@example.com"
+
+
+def test_pre_purchase_value_when_the_destination_enables_it(tag_page: TagPage) -> None:
+    tag_page.open(event_tag(value_on_pre_purchase=True))
+    tag_page.track("Product Added", {"product_id": "p-1", "price": 15.5, "quantity": 2})
+    [[_, _, params]] = tag_page.twq()
+    assert (params["value"], params["currency"]) == (31, "USD")

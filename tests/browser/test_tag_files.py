@@ -42,6 +42,7 @@ def test_public_settings_from_a_config_table() -> None:
         "default_currency": "USD",
         "consent_category": "Advertising",
         "missing_consent": "allow",
+        "value_on_pre_purchase": False,
     }
 
 
@@ -78,3 +79,15 @@ def test_snippet_names_the_gateway_and_key() -> None:
     html = snippet(gateway_url="https://gw.example/", write_key="wk_1")
     assert '<script async src="https://gw.example/tag.js"></script>' in html
     assert 'xconduit.init({collector: "https://gw.example", key: "wk_1"});' in html
+
+
+def test_public_settings_from_the_config_model() -> None:
+    config = pytest.importorskip("xconduit.config.model")
+    tag = config.TagSettings(syntax="legacy", universal_pixel_id="oka17", page_pixel="pp1")
+    out = public_tag_settings(tag, pixel_id="oka17", events={"Lead": "ol1"}, consent_category="")
+    assert (out["syntax"], out["page_pixel"], out["events"]) == (
+        "legacy",
+        "pp1",
+        {"lead": "tw-oka17-ol1"},
+    )
+    assert out["consent_category"] == ""

@@ -13,11 +13,19 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.resources import files
-from typing import Any
+from typing import Any, Protocol
 
 from xconduit.errors import ConfigError
 
-__all__ = ["STUB_JS", "TagSettings", "plugin_js", "public_tag_settings", "snippet", "tag_js"]
+__all__ = [
+    "STUB_JS",
+    "TagLike",
+    "TagSettings",
+    "plugin_js",
+    "public_tag_settings",
+    "snippet",
+    "tag_js",
+]
 
 STUB_JS = (
     "!function(){var x=window.xconduit=window.xconduit||[];if(x.core||x.init)return;"
@@ -47,6 +55,21 @@ class TagSettings:
     """Pass `email_address` / `phone_number` to `twq('event')` (the pixel hashes them)."""
 
 
+class TagLike(Protocol):
+    """What the settings need of a tag table: `TagSettings` here or the config model's."""
+
+    @property
+    def syntax(self) -> str: ...
+    @property
+    def universal_pixel_id(self) -> str: ...
+    @property
+    def page_pixel(self) -> str: ...
+    @property
+    def single_event_tags(self) -> Mapping[str, Sequence[str]]: ...
+    @property
+    def send_pii_to_pixel(self) -> bool: ...
+
+
 @functools.cache
 def _read(name: str) -> bytes:
     return files(__package__).joinpath(name).read_bytes()
@@ -63,7 +86,7 @@ def plugin_js() -> bytes:
 
 
 def public_tag_settings(
-    tag: TagSettings | Mapping[str, Any],
+    tag: TagLike | Mapping[str, Any],
     *,
     pixel_id: str = "",
     events: Mapping[str, str] | None = None,
@@ -71,14 +94,18 @@ def public_tag_settings(
     default_currency: str = "USD",
     consent_category: str = "Advertising",
     missing_consent: str = "allow",
+    value_on_pre_purchase: bool = False,
 ) -> dict[str, Any]:
-    """The JSON body of `GET /v1/tag-config`: one tag plus its destination's event map.
+    """The JSON body of `GET /v1/tag-config`: one tag plus its destination's settings.
 
-    `events` is the conversion destination's map (event name → `tw-<pixel>-<event>` or a bare
-    event id, which becomes `tw-<pixel_id>-<id>`). Names are trimmed and lower-cased, as the tag
-    matches them. Raises `ConfigError` for values the tag cannot use.
+    `tag` is a `[[conversions.tag]]` table (a mapping, `TagSettings`, or the config model); the
+    keyword arguments are the conversion destination's values of the same names. `events` maps
+    event names to `tw-<pixel>-<event>` or to a bare event id, which becomes
+    `tw-<pixel_id>-<id>`. Names are trimmed and lower-cased, as the tag matches them. An empty
+    `consent_category` turns the consent check off. Raises `ConfigError` for values the tag
+    cannot use.
     """
-    t = tag if isinstance(tag, TagSettings) else _from_mapping(tag)
+    t = _from_mapping(tag) if isinstance(tag, Mapping) else tag
     _choice("syntax", t.syntax, SYNTAXES)
     _choice("product_identifier", product_identifier, PRODUCT_IDENTIFIERS)
     _choice("missing_consent", missing_consent, MISSING_CONSENT)
@@ -95,8 +122,9 @@ def public_tag_settings(
         "product_identifier": product_identifier,
         "send_pii_to_pixel": t.send_pii_to_pixel,
         "default_currency": default_currency.strip().upper() or "USD",
-        "consent_category": consent_category,
+        "consent_category": consent_category.strip(),
         "missing_consent": missing_consent,
+        "value_on_pre_purchase": value_on_pre_purchase,
     }
 
 

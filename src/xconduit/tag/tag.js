@@ -56,14 +56,17 @@
       single: normMap(tag.single_event_tags, ids),
       sku: tag.product_identifier === 'sku',
       pii: tag.send_pii_to_pixel === true,
-      category: String(tag.consent_category || 'Advertising'),
+      category: tag.consent_category === undefined ? 'Advertising' : String(tag.consent_category || ''),
+      prePurchaseValue: tag.value_on_pre_purchase === true,
       missing: tag.missing_consent === 'deny' ? 'deny' : 'allow',
       currency: String(tag.default_currency || 'USD').toUpperCase(),
     };
   }
 
   // mapping.md 6: with preferences, the category must be true; without, `missing_consent` decides.
+  // An empty category turns the check off.
   function allowed(s, consent) {
+    if (!s.category) return true;
     const prefs = consent && consent.categoryPreferences;
     if (!prefs || typeof prefs !== 'object') return s.missing === 'allow';
     return own(prefs, s.category) && prefs[s.category] === true;
@@ -164,7 +167,7 @@
 
   function eventParams(name, p, s, conversionId, traits) {
     const out = {};
-    if (!ECOMMERCE[name] || name === 'order completed') {
+    if (!ECOMMERCE[name] || name === 'order completed' || s.prePurchaseValue) {
       const v = value(p);
       if (v !== undefined) {
         out.value = Math.round(v * 100) / 100;
