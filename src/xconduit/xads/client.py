@@ -8,6 +8,7 @@ request may or may not have reached X, which is safe because conversions are ded
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -182,6 +183,7 @@ class XAdsClient:
             "conversions", "POST", f"{self._api}{path}", content=body, headers=JSON
         )
         result = payloads.parse_conversions(parse_json(response.content), sent=len(conversions))
+        result = dataclasses.replace(result, rate_limit=payloads.parse_rate_limit(response.headers))
         if not result.complete:
             log.warning(
                 "x conversions: X processed %s of %s conversions (debug_id=%s)",

@@ -48,6 +48,38 @@ def _strs(item: Mapping[str, Any], key: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True, kw_only=True)
+class RateLimitStatus:
+    """X's `x-account-rate-limit-*` (else `x-rate-limit-*`) headers of one answer."""
+
+    limit: int | None
+    remaining: int | None
+    reset: float | None
+    """Epoch seconds when the window resets."""
+
+
+def parse_rate_limit(headers: Mapping[str, str]) -> RateLimitStatus | None:
+    """The rate-limit headers, account-level first; None when X sent none."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for prefix in ("x-account-rate-limit-", "x-rate-limit-"):
+        values = [lowered.get(prefix + name) for name in ("limit", "remaining", "reset")]
+        if any(v is not None for v in values):
+            limit, remaining, reset = (_number(v) for v in values)
+            return RateLimitStatus(
+                limit=None if limit is None else int(limit),
+                remaining=None if remaining is None else int(remaining),
+                reset=reset,
+            )
+    return None
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return None if value is None else float(value.strip())
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ConversionsResult:
     processed: int
     """`conversions_processed` as X reported it."""
@@ -55,6 +87,8 @@ class ConversionsResult:
     debug_id: str | None
     account_id: str | None
     """The account X resolved from the pixel (`request.params.account_id`)."""
+    rate_limit: RateLimitStatus | None = None
+    """X's rate-limit headers on this answer (to tighten a client-side budget)."""
 
     @property
     def complete(self) -> bool:
