@@ -78,15 +78,15 @@ WORKER = textwrap.dedent(
 def run_and_kill(args: list[str], after_lines: int) -> list[str]:
     """Start a child and kill -9 it once it has printed `after_lines` lines (it goes on working
     while we read, so the kill lands at an arbitrary point); every line it printed."""
-    child = subprocess.Popen(
+    with subprocess.Popen(
         [sys.executable, "-c", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    assert child.stdout is not None
-    assert child.stdout.readline().strip() == "ready", "the child failed to start"
-    read = [child.stdout.readline() for _ in range(after_lines)]
-    os.kill(child.pid, signal.SIGKILL)
-    out = child.stdout.read()  # the same buffered reader: nothing read ahead is lost
-    assert child.wait(timeout=30) == -signal.SIGKILL
+    ) as child:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready", "the child failed to start"
+        read = [child.stdout.readline() for _ in range(after_lines)]
+        os.kill(child.pid, signal.SIGKILL)
+        out = child.stdout.read()  # the same buffered reader: nothing read ahead is lost
+        assert child.wait(timeout=30) == -signal.SIGKILL
     # Only whole lines count: the last piece of the output may be cut by the kill.
     complete = [line for line in read if line.endswith("\n")] + out.split("\n")[:-1]
     return [line.strip() for line in complete]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from xconduit.queue import IncomingEvent, NewJob
@@ -35,9 +36,13 @@ def test_separate_connections_never_claim_the_same_job(tmp_path: Path) -> None:
     stores = [SqliteStore(path) for _ in range(4)]  # one connection each, like 4 processes
     claimed: list[list[int]] = [[] for _ in stores]
 
+    start = threading.Barrier(len(stores))
+
     def worker(store: SqliteStore, mine: list[int]) -> None:
+        start.wait()
         while batch := store.claim_batch("shop", limit=50, now=1.0, lease_seconds=60.0):
             mine.extend(job.id for job in batch)
+            time.sleep(0.005)  # sending to X; without it one connection may starve the others
             store.mark_delivered([job.id for job in batch], now=1.0)
 
     threads = [
