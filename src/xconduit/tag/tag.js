@@ -268,8 +268,9 @@
 
   function conversionIdOf(event) {
     const p = event.properties || {};
-    const id = pick(p, ['conversion_id']) ?? pick(p, ['order_id', 'orderId']) ?? event.messageId;
-    return id === undefined ? undefined : String(id);
+    const id = pick(p, ['conversion_id', 'conversionId']) ?? pick(p, ['order_id', 'orderId']) ??
+      event.messageId;
+    return id === undefined ? undefined : String(id).trim(); // as the server reads it
   }
 
   // The collector-bound half of mapping.md 4.4: one conversion id and the click id on the event.
