@@ -99,8 +99,10 @@ def test_a_failed_commit_fails_every_caller_of_that_group_only() -> None:
     committer.stop()
 
     assert first == [True]
-    assert all(isinstance(error, StoreError) for error in failed)
-    assert all(isinstance(error.__cause__, StoreError) for error in failed)  # type: ignore[union-attr]
+    assert all(
+        isinstance(error, StoreError) and isinstance(error.__cause__, StoreError)
+        for error in failed
+    )
     assert later == [[True], [True]]  # nothing of the failed group was committed
     assert store.counts() == {"shop": {JobStatus.PENDING: 3}}
 

@@ -194,15 +194,14 @@ def _into(store: Store, state: JobStatus) -> int:
     """Put the only job of `store` in `state`; its id."""
     enqueue(store, 1)
     (job,) = claim(store)
-    {
-        JobStatus.IN_FLIGHT: lambda: None,
-        JobStatus.PENDING: lambda: store.release([job.id], now=101.0),
-        JobStatus.DELIVERED: lambda: store.mark_delivered([job.id], now=101.0),
-        JobStatus.RETRY_SCHEDULED: lambda: store.schedule_retry(
-            [job.id], at=10_000.0, error="503", now=101.0
-        ),
-        JobStatus.DEAD: lambda: store.dead_letter([(job.id, "400")], now=101.0),
-    }[state]()
+    if state is JobStatus.PENDING:
+        store.release([job.id], now=101.0)
+    elif state is JobStatus.DELIVERED:
+        store.mark_delivered([job.id], now=101.0)
+    elif state is JobStatus.RETRY_SCHEDULED:
+        store.schedule_retry([job.id], at=10_000.0, error="503", now=101.0)
+    elif state is JobStatus.DEAD:
+        store.dead_letter([(job.id, "400")], now=101.0)
     return job.id
 
 
@@ -324,12 +323,13 @@ def test_replay_dead_makes_dead_letters_pending_again(
     store: Store, pick: str, expected: int
 ) -> None:
     shop, _ = _dead_jobs(store)
-    kwargs: dict[str, object] = {
+    choices: dict[str, dict[str, object]] = {
         "ids": {"ids": [shop[0].id]},
         "destination": {"destination": "app"},
         "all": {},
         "ids of another destination": {"ids": [shop[0].id], "destination": "app"},
-    }[pick]
+    }
+    kwargs = choices[pick]
 
     assert store.replay_dead(**kwargs, now=500.0) == expected  # type: ignore[arg-type]
 
@@ -353,11 +353,12 @@ def test_replay_ignores_jobs_that_are_not_dead(store: Store) -> None:
 def test_purge_dead_deletes_dead_letters(store: Store, pick: str, expected: int) -> None:
     shop, _ = _dead_jobs(store)
     enqueue(store, 1, destination="other")
-    kwargs: dict[str, object] = {
+    choices: dict[str, dict[str, object]] = {
         "ids": {"ids": [shop[1].id]},
         "destination": {"destination": "shop"},
         "all": {},
-    }[pick]
+    }
+    kwargs = choices[pick]
 
     assert store.purge_dead(**kwargs) == expected  # type: ignore[arg-type]
 
