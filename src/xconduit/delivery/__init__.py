@@ -5,10 +5,40 @@
     service.start()          # worker threads
     ...
     service.stop(timeout=10) # claimed jobs are released
+
+The parts, each usable alone: `Batcher` (batching.py), `RateBudget` (ratelimit.py),
+`RetryPolicy` (retry.py), `send_bisecting` (bisect.py), `DestinationWorker` (worker.py).
 """
 
 from __future__ import annotations
 
+from xconduit.delivery.batching import Batcher, BatchRules
+from xconduit.delivery.bisect import BisectResult, blames_rows, send_bisecting
+from xconduit.delivery.ratelimit import Allowance, BudgetBook, RateBudget
+from xconduit.delivery.retry import WINDOW_EXHAUSTED, RetryDecision, RetryPolicy
 from xconduit.delivery.service import DeliveryService
+from xconduit.delivery.worker import (
+    ConversionSender,
+    DestinationWorker,
+    WorkerOptions,
+    WorkerStats,
+)
 
-__all__ = ["DeliveryService"]
+__all__ = [
+    "WINDOW_EXHAUSTED",
+    "Allowance",
+    "BatchRules",
+    "Batcher",
+    "BisectResult",
+    "BudgetBook",
+    "ConversionSender",
+    "DeliveryService",
+    "DestinationWorker",
+    "RateBudget",
+    "RetryDecision",
+    "RetryPolicy",
+    "WorkerOptions",
+    "WorkerStats",
+    "blames_rows",
+    "send_bisecting",
+]

@@ -1,43 +1,234 @@
-"""DeliveryService: the delivery workers of one process (skeleton; filled in next)."""
+"""DeliveryService: the delivery workers of one process.
+
+One thread per conversion destination (times `delivery.workers`). A loop per destination keeps
+one destination's trouble (a 429, a slow pixel, bad credentials) from holding back another's,
+and each loop's work is sequential (claim, send, ack), so its code has no locks of its own;
+destinations of one ad account share that account's `RateBudget`. The work is I/O bound, so a few
+threads are enough; `workers > 1` runs more loops per destination, which overlap one loop's
+request to X with another's claim and ack (their claims never overlap: the store hands each
+job to one claimant).
+
+A janitor thread purges delivered jobs older than `delivery.retention`.
+"""
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from xconduit.config import DeliverySettings, Settings
+from xconduit.config import ConversionDestination, DeliverySettings, Settings
+from xconduit.delivery.batching import BatchRules
+from xconduit.delivery.ratelimit import BudgetBook
+from xconduit.delivery.retry import RetryPolicy
+from xconduit.delivery.worker import ConversionSender, DestinationWorker, WorkerOptions, WorkerStats
 from xconduit.queue import Store
-from xconduit.xads import XAdsClient
+
+log = logging.getLogger("xconduit.delivery")
+
+PURGE_INTERVAL = 300.0
+"""Seconds between two purges of delivered jobs past their retention."""
 
 
 class DeliveryService:
-    """Delivery workers: `start()` threads, `stop(timeout)`, or `run_until_idle(timeout)`."""
+    """Delivery workers: `start()` threads and `stop(timeout)`, or `run_until_idle(timeout)`.
+
+    `settings` is the whole configuration (destinations from `conversions`, timeouts from `x`)
+    or just `DeliverySettings`, with `destinations` given or found in the store. `clock` and
+    `sleep` are injectable for tests; by default `sleep` wakes early when `stop()` is called.
+    """
 
     def __init__(
         self,
         *,
         store: Store,
-        client: XAdsClient,
+        client: ConversionSender,
         settings: Settings | DeliverySettings,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] | None = None,
+        destinations: Sequence[ConversionDestination] | None = None,
+        lease_seconds: float | None = None,
+        poll: float = 0.2,
     ) -> None:
+        delivery = settings.delivery if isinstance(settings, Settings) else settings
+        timeout = float(settings.x.timeout) if isinstance(settings, Settings) else 30.0
+        if destinations is None and isinstance(settings, Settings):
+            destinations = settings.conversions
         self._store = store
         self._client = client
-        self._settings = settings
+        self._delivery = delivery
         self._clock = clock
-        self._sleep = sleep
         self._stopping = threading.Event()
+        self._sleep = sleep or self._wait
+        self._accounts = {d.name: d.account_id for d in destinations or ()}
+        self._options = WorkerOptions(
+            rules=BatchRules(max_count=delivery.batch_size, max_age=float(delivery.batch_age)),
+            policy=RetryPolicy(
+                retry_min=float(delivery.retry_min),
+                retry_max=float(delivery.retry_max),
+                retry_window=float(delivery.retry_window),
+            ),
+            lease_seconds=lease_seconds or max(60.0, 2 * timeout + 10.0),
+            request_timeout=timeout,
+            poll=poll,
+        )
+        self.budgets = BudgetBook(
+            events=delivery.events_per_window,
+            requests=delivery.requests_per_window,
+            window=float(delivery.window),
+        )
+        self._workers: list[DestinationWorker] = []
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._last_purge: float | None = None
+
+    def _wait(self, seconds: float) -> None:
+        self._stopping.wait(seconds)
+
+    # -- workers -------------------------------------------------------------------------------
+
+    def _worker(self, destination: str) -> DestinationWorker:
+        worker = DestinationWorker(
+            destination=destination,
+            account_id=self._accounts.get(destination),
+            store=self._store,
+            sender=self._client,
+            budgets=self.budgets,
+            options=self._options,
+            clock=self._clock,
+            sleep=self._sleep,
+            stopping=self._stopping.is_set,
+        )
+        with self._lock:
+            self._workers.append(worker)
+        return worker
+
+    def _destinations(self) -> list[str]:
+        """Configured destinations, then any other the store holds jobs for."""
+        names = list(self._accounts)
+        return names + [d for d in self._store.destinations() if d not in self._accounts]
+
+    def stats(self) -> dict[str, WorkerStats]:
+        """Counters per destination (summed over its loops)."""
+        totals: dict[str, WorkerStats] = {}
+        with self._lock:
+            workers = list(self._workers)
+        for worker in workers:
+            total = totals.setdefault(worker.destination, WorkerStats())
+            for name, value in vars(worker.stats).items():
+                setattr(total, name, getattr(total, name) + value)
+        return totals
+
+    # -- threads -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the worker threads and return."""
+        """Start the worker threads (and the janitor) and return."""
+        if self._threads:
+            raise RuntimeError("the delivery service is already started")
+        self._stopping.clear()
+        self._spawn(self._janitor, "xconduit-delivery-janitor")
+        self._spawn(self._discover, "xconduit-delivery-discover")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            self._threads.append(thread)
+        thread.start()
+
+    def _discover(self) -> None:
+        """Start loops for every destination, and for new ones found in the store later."""
+        started: set[str] = set()
+        while not self._stopping.is_set():
+            try:
+                for name in self._destinations():
+                    if name not in started:
+                        started.add(name)
+                        for n in range(self._delivery.workers):
+                            worker = self._worker(name)
+                            self._spawn(
+                                functools.partial(self._run, worker), f"xconduit-deliver-{name}-{n}"
+                            )
+            except Exception:
+                log.exception("delivery: cannot list destinations")
+            self._stopping.wait(5.0)
+
+    def _run(self, worker: DestinationWorker) -> None:
+        try:
+            while not self._stopping.is_set():
+                try:
+                    wake = worker.step()
+                except Exception:
+                    log.exception("delivery %s: step failed", worker.destination)
+                    wake = None
+                now = self._clock()
+                delay = self._options.poll if wake is None else wake - now
+                if delay > 0:
+                    self._sleep(min(delay, 5.0))
+        finally:
+            try:
+                worker.release_held()
+            except Exception:
+                log.exception("delivery %s: cannot release claimed jobs", worker.destination)
+
+    def _janitor(self) -> None:
+        while not self._stopping.is_set():
+            self.purge()
+            self._stopping.wait(PURGE_INTERVAL)
+
+    def purge(self) -> int:
+        """Delete delivered jobs older than the retention period; how many."""
+        try:
+            purged = self._store.purge_delivered(self._clock() - float(self._delivery.retention))
+        except Exception:
+            log.exception("delivery: purge of delivered jobs failed")
+            return 0
+        if purged:
+            log.info("delivery: purged %d delivered job(s) past retention", purged)
+        return purged
 
     def stop(self, timeout: float = 10.0) -> bool:
-        """Stop the workers, releasing claimed jobs; True when every thread ended in time."""
-        self._stopping.set()
-        return True
+        """Stop the workers; claimed jobs not sent are released. True if all threads ended.
+
+        A request already on its way to X finishes (and is acked) first; a thread that does not
+        end in time leaves its claimed jobs to their lease, after which they are claimed again.
+        """
+        with self._lock:
+            self._stopping.set()
+            threads, self._threads = self._threads, []
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(deadline - time.monotonic(), 0.0))
+        return not any(thread.is_alive() for thread in threads)
+
+    # -- in the caller's thread ----------------------------------------------------------------
 
     def run_until_idle(self, timeout: float) -> bool:
-        """Deliver in the calling thread until no job is left to do; False on timeout."""
-        return False
+        """Deliver in the calling thread until no job is pending, in flight or scheduled.
+
+        True when idle; False when `timeout` (seconds of `clock`) passed first. Uses the
+        injected `sleep` between rounds, so with a fake clock retries hours away take no time.
+        """
+        deadline = self._clock() + timeout
+        workers: dict[str, DestinationWorker] = {}
+        try:
+            while True:
+                for name in self._destinations():
+                    if name not in workers:
+                        workers[name] = self._worker(name)
+                wakes = [worker.step() for worker in workers.values()]
+                pending = [w for w in wakes if w is not None]
+                now = self._clock()
+                if not pending and not self._store.destinations():
+                    return True
+                if now >= deadline:
+                    return False
+                wake = min(pending) if pending else now + self._options.poll
+                if wake > now:
+                    self._sleep(min(wake, deadline) - now)
+        finally:
+            for worker in workers.values():
+                worker.release_held()

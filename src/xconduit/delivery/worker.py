@@ -1,0 +1,288 @@
+"""One destination's delivery loop: claim → batch → wait for budget → send (bisecting) → ack.
+
+`DestinationWorker.step()` does one round and says when to call it again; `DeliveryService`
+calls it from a thread (or from `run_until_idle`). The worker only applies decisions: batches
+close by `Batcher`, the budget is `RateBudget`, retries are `RetryPolicy`, rejected rows are
+isolated by `send_bisecting`.
+
+Claims never exceed the rate budget: the worker claims only as many jobs as the account may
+send now and holds them in the budget until they are sent, so claimed jobs do not sit out a
+rate-limit wait while their lease runs down. Every claimed job ends the round acked: delivered,
+dead, retry_scheduled, or released (not sent: stopping, lease too short, budget gone).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import orjson
+
+from xconduit.delivery.batching import Batcher, BatchRules
+from xconduit.delivery.bisect import BisectResult, send_bisecting
+from xconduit.delivery.ratelimit import BudgetBook
+from xconduit.delivery.retry import RetryPolicy
+from xconduit.errors import AuthError, DeliveryError, RateLimited
+from xconduit.queue import DeliveryJob, Store
+from xconduit.xads import ConversionsResult
+
+log = logging.getLogger("xconduit.delivery")
+
+
+class ConversionSender(Protocol):
+    """What delivery needs from `XAdsClient`."""
+
+    def send_conversions(
+        self, pixel_id: str, conversions: Sequence[Mapping[str, Any]]
+    ) -> ConversionsResult: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerOptions:
+    rules: BatchRules
+    policy: RetryPolicy
+    lease_seconds: float = 60.0
+    """How long a claim is ours; longer than a request's timeout (and a bisection's few)."""
+    request_timeout: float = 30.0
+    """The HTTP client's timeout: no request starts unless it can end inside the lease."""
+    poll: float = 0.2
+    """Longest sleep while waiting for new jobs or a batch to fill."""
+
+
+@dataclass(kw_only=True)
+class WorkerStats:
+    """Counters since start (for logs, benchmarks and tests)."""
+
+    requests: int = 0
+    events_sent: int = 0
+    delivered: int = 0
+    dead: int = 0
+    retried: int = 0
+    released: int = 0
+    rate_limited: int = 0
+    """429 answers (the budget should keep this at zero)."""
+
+
+class DestinationWorker:
+    """Delivers the jobs of one conversion destination."""
+
+    def __init__(
+        self,
+        *,
+        destination: str,
+        account_id: str | None,
+        store: Store,
+        sender: ConversionSender,
+        budgets: BudgetBook,
+        options: WorkerOptions,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.destination = destination
+        self.account_id = account_id
+        self.stats = WorkerStats()
+        self._store = store
+        self._sender = sender
+        self._budgets = budgets
+        self._options = options
+        self._clock = clock
+        self._sleep = sleep
+        self._stopping = stopping
+        self._batcher: Batcher[DeliveryJob] = Batcher(options.rules, born=_born)
+        self._paused_until = 0.0
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def step(self) -> float | None:
+        """One round; when to step again (maybe now), or None when no job is waiting."""
+        now = self._clock()
+        if now < self._paused_until:
+            return self._paused_until
+        budget_empty = self._fill(now)
+        batch = self._batcher.take(now)
+        if batch is not None:
+            self._deliver(batch)
+            return self._clock()
+        poll_at = now + self._options.poll
+        closes_at = self._batcher.closes_at()
+        if closes_at is not None:
+            return min(closes_at, poll_at)
+        if budget_empty and self.account_id is not None:
+            with self._budgets.lock:
+                free = self._budgets[self.account_id].free_at(events=1, requests=1, now=now)
+            return poll_at if free is None else free
+        due = self._store.next_due_at(self.destination)
+        return None if due is None else min(max(due, now), poll_at)
+
+    def release_held(self) -> int:
+        """Give back jobs claimed but not sent (at shutdown)."""
+        jobs = self._batcher.drain()
+        if not jobs:
+            return 0
+        if self.account_id is not None:
+            with self._budgets.lock:
+                self._budgets[self.account_id].unhold(len(jobs))
+        released = self._store.release([job.id for job in jobs], now=self._clock())
+        self.stats.released += released
+        return released
+
+    def _fill(self, now: float) -> bool:
+        """Claim what the batch has room for and the budget allows; True if the budget is out."""
+        room = self._batcher.room()
+        if room == 0:
+            return False
+        if self.account_id is None:
+            limit = 0 if len(self._batcher) else 1  # learn the account from one job first
+        else:
+            with self._budgets.lock:
+                allowance = self._budgets[self.account_id].available(now)
+            limit = min(room, allowance.events) if allowance.requests >= 1 else 0
+            if limit == 0:
+                return True
+        if limit == 0:
+            return False
+        jobs = self._store.claim_batch(
+            self.destination, limit=limit, now=now, lease_seconds=self._options.lease_seconds
+        )
+        if jobs:
+            if self.account_id is None:
+                self.account_id = jobs[0].account_id
+            with self._budgets.lock:
+                self._budgets[self.account_id].hold(len(jobs))
+            self._batcher.add(jobs)
+        return False
+
+    # -- one batch -----------------------------------------------------------------------------
+
+    def _deliver(self, batch: list[DeliveryJob]) -> None:
+        groups: dict[tuple[str, str], list[DeliveryJob]] = defaultdict(list)
+        for job in batch:
+            groups[(job.account_id, job.pixel_id)].append(job)
+        for (account_id, pixel_id), jobs in groups.items():
+            held = len(jobs)
+            if account_id != self.account_id and self.account_id is not None:
+                with self._budgets.lock:  # held on our account; spend on the job's own
+                    self._budgets[self.account_id].unhold(held)
+                held = 0
+            try:
+                result = self._send_group(account_id, pixel_id, jobs, held)
+            except Exception:
+                # Not an answer from X (a bug, a bad base URL): give the jobs back and pause.
+                log.exception("delivery %s: sending failed; pausing", self.destination)
+                self._store.release([job.id for job in jobs], now=self._clock())
+                self._paused_until = self._clock() + self._options.policy.retry_max
+                continue
+            self._apply(result)
+
+    def _send_group(
+        self, account_id: str, pixel_id: str, jobs: list[DeliveryJob], held: int
+    ) -> BisectResult[DeliveryJob]:
+        budget = self._budgets[account_id]
+        lease_end = min((job.lease_until or 0.0) for job in jobs)
+        pending_hold = [held]
+        send_id = [0]
+
+        def before_send(events: int) -> bool:
+            while True:
+                now = self._clock()
+                with self._budgets.lock:
+                    budget.unhold(pending_hold[0])
+                    pending_hold[0] = 0
+                    free = budget.free_at(events=events, requests=1, now=now)
+                    if free is not None and free <= now:
+                        send_id[0] = budget.spend(events=events, requests=1)
+                        return True
+                wait_until = now + self._options.poll if free is None else free
+                if self._stopping() or wait_until + self._options.request_timeout > lease_end:
+                    return False
+                self._sleep(wait_until - now)
+
+        def send(part: Sequence[DeliveryJob]) -> None:
+            conversions = [orjson.loads(job.payload) for job in part]
+            try:
+                result = self._sender.send_conversions(pixel_id, conversions)
+            except DeliveryError as error:
+                with self._budgets.lock:
+                    budget.settle(send_id[0], self._clock())
+                    if isinstance(error, RateLimited) and error.status == 429:
+                        budget.block_until(error.retry_at)
+                if isinstance(error, RateLimited) and error.status == 429:
+                    self.stats.rate_limited += 1
+                raise
+            except BaseException:
+                with self._budgets.lock:
+                    budget.settle(send_id[0], self._clock())
+                raise
+            now = self._clock()
+            with self._budgets.lock:
+                budget.settle(send_id[0], now)
+                if result.rate_limit is not None:
+                    budget.observe(
+                        limit=result.rate_limit.limit,
+                        remaining=result.rate_limit.remaining,
+                        reset=result.rate_limit.reset,
+                        now=now,
+                    )
+            if not result.complete:
+                # X is all-or-nothing: a 200 means it took the request. Count it delivered,
+                # but say so loudly (x-ads-api.md §1.3); see docs/explanation/rate-limits.md.
+                log.error(
+                    "delivery %s: X answered 200 but processed %s of %s conversions "
+                    "(debug_id=%s); treated as delivered",
+                    self.destination,
+                    result.processed,
+                    result.sent,
+                    result.debug_id,
+                )
+
+        try:
+            return send_bisecting(jobs, send, before_send=before_send)
+        finally:
+            if pending_hold[0]:
+                with self._budgets.lock:
+                    budget.unhold(pending_hold[0])
+
+    def _apply(self, result: BisectResult[DeliveryJob]) -> None:
+        now = self._clock()
+        store, policy, stats = self._store, self._options.policy, self.stats
+        stats.requests += result.requests
+        stats.events_sent += result.events
+        if result.delivered:
+            stats.delivered += store.mark_delivered([job.id for job in result.delivered], now=now)
+        dead = [(job.id, policy.dead_reason(error)) for job, error in result.dead]
+        for part, error in result.retry:
+            by_time: dict[tuple[float, str], list[int]] = defaultdict(list)
+            decisions: dict[int, Any] = {}
+            for job in part:
+                if job.attempts not in decisions:
+                    decisions[job.attempts] = policy.decide(
+                        error, attempts=job.attempts, created_at=job.created_at, now=now
+                    )
+                decision = decisions[job.attempts]
+                if decision is None or policy.exhausted(created_at=job.created_at, now=now):
+                    dead.append((job.id, policy.dead_reason(error)))
+                else:
+                    by_time[(decision.retry_at, decision.reason)].append(job.id)
+            for (at, reason), ids in by_time.items():
+                stats.retried += store.schedule_retry(ids, at=at, error=reason, now=now)
+        if dead:
+            stats.dead += store.dead_letter(dead, now=now)
+            log.warning("delivery %s: %d conversion(s) dead", self.destination, len(dead))
+        if result.unsent:
+            stats.released += store.release([job.id for job in result.unsent], now=now)
+        if any(isinstance(error, AuthError) for _, error in result.dead):
+            log.error(
+                "delivery %s: X refused the credentials; pausing %.0f s (fix them, then "
+                "`xconduit dlq replay`)",
+                self.destination,
+                policy.retry_max,
+            )
+            self._paused_until = now + policy.retry_max
+
+
+def _born(job: DeliveryJob) -> float:
+    return job.created_at
