@@ -130,7 +130,7 @@
     return { img: `${ADSCT}?txn_id=${q(id)}&p_id=Twitter&tw_sale_amount=${q(amount)}&tw_order_quantity=${q(quantity)}` };
   }
 
-  function legacyParams(tag, name, p, s) {
+  function legacyParams(tag, p, s) {
     const list = productsOf(p);
     const one = [productId(p, s)].filter((v) => v !== undefined);
     let out;
@@ -199,7 +199,7 @@
     for (const id of s.single[name] || []) acts.push(adsct(id, num(pick(p, ['revenue'])) || 0, quantity));
     if (s.syntax === 'legacy') {
       const tag = ECOMMERCE[name];
-      if (s.pixel && tag) acts.push({ twq: ['track', tag, legacyParams(tag, name, p, s)] });
+      if (s.pixel && tag) acts.push({ twq: ['track', tag, legacyParams(tag, p, s)] });
     } else if (s.events[name]) {
       const traitsAll = Object.assign({}, traits, (event.context || {}).traits);
       acts.push({ twq: ['event', s.events[name], eventParams(name, p, s, conversionIdOf(event), traitsAll)] });
