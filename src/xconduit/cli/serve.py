@@ -1,0 +1,148 @@
+"""`xconduit serve` (collector + delivery workers) and `xconduit worker` (delivery only)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import signal
+import socket
+import threading
+from typing import Annotated
+
+import typer
+
+from xconduit.cli._common import ConfigOption, settings_or_exit
+from xconduit.config import Settings
+from xconduit.errors import XconduitError
+
+ListenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--listen",
+        envvar="XCONDUIT_SERVER__LISTEN",
+        help="host:port to listen on (port 0: any free port); default: server.listen.",
+        show_envvar=True,
+    ),
+]
+
+DEMO_EVENT = {
+    "userId": "demo-user-1",
+    "event": "Order Completed",
+    "properties": {
+        "order_id": "demo-order-1",
+        "revenue": 42.5,
+        "currency": "USD",
+        "email": "jane.doe@example.com",
+    },
+}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_command)
+    app.command("worker")(worker_command)
+
+
+def serve_command(config: ConfigOption = None, listen: ListenOption = None) -> None:
+    """Run the gateway: the Segment-compatible collector, the website tag and the delivery
+    workers, in one process. With no configuration: SQLite in ./.xconduit/, the built-in X
+    sandbox, and a demo write key (printed with a curl to try)."""
+    import uvicorn
+
+    from xconduit.app import build_gateway
+
+    settings = settings_or_exit(config)
+    host, _, port = (listen or settings.server.listen).rpartition(":")
+    host = host.strip("[]")
+    _logging()
+    try:
+        sock = _bind(host, int(port))
+        gateway = build_gateway(settings)
+    except (OSError, XconduitError) as exc:
+        typer.echo(f"xconduit serve: {exc}", err=True)
+        raise typer.Exit(2) from None
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    url = f"http://{shown}:{bound_port}"
+    gateway.start()
+    typer.echo(banner(settings, url, demo=config is None, sandbox=gateway.sandbox is not None))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            gateway.app, log_level="warning", access_log=False, lifespan="off", ws="none"
+        )
+    )
+    try:
+        server.run(sockets=[sock])
+    finally:
+        gateway.stop()
+        typer.echo("xconduit serve: stopped")
+
+
+def worker_command(config: ConfigOption = None) -> None:
+    """Run delivery workers only (scale-out: several processes sharing one store)."""
+    from xconduit.app import build_worker
+
+    settings = settings_or_exit(config)
+    _logging()
+    try:
+        worker = build_worker(settings)
+    except XconduitError as exc:
+        typer.echo(f"xconduit worker: {exc}", err=True)
+        raise typer.Exit(2) from None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    worker.start()
+    where = "the in-process X sandbox" if worker.sandbox is not None else settings.x.api
+    typer.echo(f"xconduit worker: delivering from {settings.server.store} to {where}")
+    stop.wait()
+    worker.stop()
+    typer.echo("xconduit worker: stopped")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    # Bound (and listening) before the banner is printed, so its curl works at once.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def banner(settings: Settings, url: str, *, demo: bool, sandbox: bool) -> str:
+    """What `xconduit serve` prints at start (the demo key and event are not customer data)."""
+    lines = [f"xconduit gateway listening on {url}"]
+    lines.append(f"  store     {settings.server.store}")
+    if sandbox:
+        lines.append(
+            f"  X         built-in sandbox (in-process); what it received: {url}/_sandbox/"
+        )
+    else:
+        lines.append(f"  X         {settings.x.api}")
+    lines.append(f"  tag       {url}/tag.js")
+    lines.append(f"  API       {url}/openapi.json")
+    if demo and settings.sources:
+        key = settings.sources[0].write_keys[0].get_secret_value()
+        lines += [
+            "",
+            f"Demo write key: {key}",
+            "Send a conversion:",
+            "  " + demo_curl(url, key),
+        ]
+        if sandbox:
+            lines.append(f"Then see it arrive at X: curl -s {url}/_sandbox/conversions")
+    return "\n".join(lines)
+
+
+def demo_curl(url: str, write_key: str) -> str:
+    body = json.dumps(DEMO_EVENT, separators=(",", ":"))
+    return (
+        f"curl -sS -u {shlex.quote(write_key + ':')} -H 'Content-Type: application/json' "
+        f"-d {shlex.quote(body)} {url}/v1/track"
+    )

@@ -1,0 +1,149 @@
+"""Decoded request → events for the outbox (pure: the time and the ids come from the caller).
+
+Each event is checked on its own: a bad one is reported (`Rejected`, with its index in the
+request) and never fails the others. A good one gets a `messageId` if it has none, the
+collector's `receivedAt`, and `context.ip` from the client's address when its source asks for
+it; it is parsed, mapped for every destination of its source, and becomes an `IncomingEvent`
+whose jobs hold only the mapped conversions (hashed identifiers), never the raw event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from xconduit.errors import InvalidEvent
+from xconduit.events import parse_event
+from xconduit.ingest.body import KB, MAX_EVENT_BYTES
+from xconduit.mapping import Router
+from xconduit.queue import IncomingEvent, NewJob
+
+# Batch-level keys Segment applies to every event of the batch that lacks its own.
+_BATCH_DEFAULTS = ("sentAt", "context", "integrations")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Rejected:
+    """An event of the request that was not accepted, and why."""
+
+    index: int
+    message_id: str | None
+    field: str | None
+    error: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "messageId": self.message_id,
+            "field": self.field,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Accepted:
+    """The events of one request that go to the outbox, and those that were rejected."""
+
+    events: tuple[IncomingEvent, ...]
+    rejected: tuple[Rejected, ...]
+
+
+def new_message_id() -> str:
+    return str(uuid.uuid4())
+
+
+class EventAcceptor:
+    """Turns the raw events of one request into outbox events (one `Router` for the process)."""
+
+    def __init__(self, router: Router, *, new_id: Callable[[], str] = new_message_id) -> None:
+        self._router = router
+        self._new_id = new_id
+
+    def accept(
+        self,
+        raws: Sequence[Any],
+        *,
+        source: str,
+        default_type: str | None,
+        received_at: str,
+        client_ip: str | None = None,
+        batch: Mapping[str, Any] | None = None,
+        check_size: bool = False,
+    ) -> Accepted:
+        """`client_ip`: set as `context.ip` when the event has none (None: never).
+        `batch`: the batch object, whose `sentAt`/`context`/`integrations` fill in each event's.
+        `check_size`: measure each event against the 32 KB limit (needless when the whole
+        body is smaller)."""
+        events: list[IncomingEvent] = []
+        rejected: list[Rejected] = []
+        defaults = {k: batch[k] for k in _BATCH_DEFAULTS if batch and batch.get(k) is not None}
+        for index, raw in enumerate(raws):
+            try:
+                events.append(
+                    self._one(
+                        raw, source, default_type, received_at, client_ip, defaults, check_size
+                    )
+                )
+            except InvalidEvent as exc:
+                message_id = raw.get("messageId") if isinstance(raw, dict) else None
+                rejected.append(
+                    Rejected(
+                        index=index,
+                        message_id=message_id if isinstance(message_id, str) else None,
+                        field=exc.field,
+                        error=str(exc),
+                    )
+                )
+        return Accepted(events=tuple(events), rejected=tuple(rejected))
+
+    def _one(
+        self,
+        raw: Any,
+        source: str,
+        default_type: str | None,
+        received_at: str,
+        client_ip: str | None,
+        defaults: Mapping[str, Any],
+        check_size: bool,
+    ) -> IncomingEvent:
+        if not isinstance(raw, dict):
+            kind = "an array" if isinstance(raw, list) else type(raw).__name__
+            raise InvalidEvent(f"event: must be a JSON object, got {kind}", field="event")
+        if check_size and len(orjson.dumps(raw)) > MAX_EVENT_BYTES:
+            raise InvalidEvent(
+                f"event: larger than the {MAX_EVENT_BYTES // KB} KB limit of one event",
+                field="event",
+            )
+        for key, value in defaults.items():
+            if raw.get(key) is None:
+                raw[key] = value
+            elif key != "sentAt" and isinstance(raw[key], dict) and isinstance(value, dict):
+                raw[key] = {**value, **raw[key]}
+        if raw.get("messageId") is None or raw.get("messageId") == "":
+            raw["messageId"] = self._new_id()
+        raw["receivedAt"] = received_at
+        if client_ip:
+            context = raw.get("context")
+            if context is None:
+                raw["context"] = {"ip": client_ip}
+            elif isinstance(context, dict) and not context.get("ip"):
+                raw["context"] = {**context, "ip": client_ip}
+        event = parse_event(raw, default_type=default_type)
+        message_id = event.message_id or ""
+        jobs = tuple(
+            NewJob(
+                destination=result.destination,
+                account_id=result.account_id,
+                pixel_id=result.pixel_id,
+                message_id=message_id,
+                conversion_id=str(result.conversion.get("conversion_id") or message_id),
+                payload=orjson.dumps(result.conversion),
+            )
+            for result in self._router.map(event, source=source)
+            if result.outcome == "conversion" and result.conversion is not None
+        )
+        return IncomingEvent(source=source, message_id=message_id, jobs=jobs)

@@ -1,0 +1,99 @@
+"""Run a real gateway (uvicorn on 127.0.0.1, SQLite in a temp folder) inside the test process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from xconduit.app import Gateway, build_gateway
+from xconduit.config import ConversionDestination, Settings, SourceSettings, TagSettings
+from xconduit.config.demo import DEMO_ACCOUNT_ID, DEMO_EVENTS, DEMO_PAGE_EVENT_ID, DEMO_PIXEL_ID
+
+SERVER_KEY = "wk_server_1"
+WEB_KEY = "wk_web_1"
+LIMITED_KEY = "wk_limited_1"
+SHOP = "https://shop.example"
+FIXED_NOW = 1_767_268_800.0  # 2026-01-01T12:00:00Z
+
+
+def gateway_settings(**overrides: Any) -> Settings:
+    """Three sources (server, web with CORS and client IP, rate-limited) and the demo pixel."""
+    base: dict[str, Any] = {
+        "sources": [
+            SourceSettings(name="server", write_keys=[SERVER_KEY]),  # type: ignore[list-item]
+            SourceSettings(
+                name="web",
+                write_keys=[WEB_KEY],  # type: ignore[list-item]
+                allowed_origins=[SHOP],
+                client_ip=True,
+            ),
+            SourceSettings(name="limited", write_keys=[LIMITED_KEY], rate_limit=1),  # type: ignore[list-item]
+        ],
+        "conversions": [
+            ConversionDestination(
+                name="shop",
+                account_id=DEMO_ACCOUNT_ID,
+                pixel_id=DEMO_PIXEL_ID,
+                events=DEMO_EVENTS,
+                page_event_id=DEMO_PAGE_EVENT_ID,
+                tag=[TagSettings(universal_pixel_id=DEMO_PIXEL_ID)],
+            )
+        ],
+    }
+    base.update(overrides)
+    return Settings(**base)
+
+
+@contextmanager
+def serving(app: ASGIApp) -> Iterator[str]:
+    """Serve `app` on a free loopback port until the block ends; yields the base URL."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="none"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the gateway did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@contextmanager
+def running_gateway(
+    settings: Settings,
+    workdir: Path,
+    *,
+    delivery: bool = False,
+    clock: Callable[[], float] = time.time,
+    **kwargs: Any,
+) -> Iterator[tuple[Gateway, str]]:
+    gateway = build_gateway(settings, workdir=workdir, delivery=delivery, clock=clock, **kwargs)
+    gateway.start()
+    try:
+        with serving(gateway.app) as url:
+            yield gateway, url
+    finally:
+        gateway.stop()
+
+
+def stored_conversions(gateway: Gateway, destination: str = "shop") -> list[dict[str, Any]]:
+    """The conversions waiting in the outbox (claims them: use with delivery off)."""
+    import orjson
+
+    jobs = gateway.store.claim_batch(destination, limit=10_000, now=1e10, lease_seconds=600)
+    return [orjson.loads(job.payload) for job in jobs]
