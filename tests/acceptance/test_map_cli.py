@@ -11,9 +11,15 @@ from pathlib import Path
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples" / "map"
 
 
-def xconduit(*args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+def xconduit(
+    *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "xconduit", *args], input=stdin, capture_output=True, timeout=60, env=env
+        [sys.executable, "-m", "xconduit", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        env=env,
     )
 
 
@@ -21,7 +27,9 @@ def test_documented_examples_map_to_exactly_the_documented_conversions() -> None
     done = xconduit("map", str(EXAMPLES / "events.jsonl"))
     assert done.returncode == 0, done.stderr.decode()
     expected = (EXAMPLES / "events.expected.jsonl").read_text().splitlines()
-    assert [json.loads(x) for x in done.stdout.decode().splitlines()] == [json.loads(x) for x in expected]
+    assert [json.loads(x) for x in done.stdout.decode().splitlines()] == [
+        json.loads(x) for x in expected
+    ]
 
 
 def test_documented_hashes_are_sha256_of_the_normalised_values() -> None:
@@ -62,20 +70,30 @@ def test_config_file_destinations_are_used(tmp_path: Path) -> None:
 
 def test_a_bad_config_exits_2_with_the_key_and_rule(tmp_path: Path) -> None:
     config = tmp_path / "xconduit.toml"
-    config.write_text('[[conversions]]\nname="s"\naccount_id="18ce552mlaq"\npixel_id="oka17"\nevents={A="abc"}\n')
+    config.write_text(
+        '[[conversions]]\nname="s"\naccount_id="18ce552mlaq"\npixel_id="oka17"\nevents={A="abc"}\n'
+    )
     done = xconduit("map", "--config", str(config), stdin=b"")
     assert done.returncode == 2
-    assert f'{config}: conversions[0].events: event id "abc" is not an X event id' in done.stderr.decode()
+    assert (
+        f'{config}: conversions[0].events: event id "abc" is not an X event id'
+        in done.stderr.decode()
+    )
 
 
 def test_bench_map_prints_the_three_profiles_and_the_floor() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "xconduit", "bench", "map", "--scale", "0.01", "--json"],
-        capture_output=True, timeout=120,
+        capture_output=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr.decode()
     rows = [json.loads(x) for x in done.stdout.decode().splitlines() if x.startswith("{")]
     cases = [r["case"] for r in rows]
-    assert cases[:3] == ["email only", "email + phone (unique)", "Order Completed, 3 products, all identifiers"]
+    assert cases[:3] == [
+        "email only",
+        "email + phone (unique)",
+        "Order Completed, 3 products, all identifiers",
+    ]
     assert any(c.startswith("floor") for c in cases)
     assert all(r["value"] > 0 for r in rows)

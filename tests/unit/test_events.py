@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from xconduit.errors import InvalidEvent
-from xconduit.events import loads, parse_event
+from xconduit.events import event_time, loads, parse_event
 
 
 @pytest.mark.parametrize(
@@ -23,13 +23,26 @@ from xconduit.events import loads, parse_event
         ({"type": "group", "userId": "u"}, "groupId", "needs a groupId"),
         ({"type": "alias", "userId": "u"}, "previousId", "needs a previousId"),
         ({"type": "track", "userId": {"a": 1}, "event": "A"}, "userId", "must be a string"),
-        ({"type": "track", "userId": "u", "event": "A", "properties": []}, "properties",
-         "properties: must be an object, got an array"),
-        ({"type": "track", "userId": "u", "event": "A", "context": "x"}, "context", "must be an object"),
-        ({"type": "track", "userId": "u", "event": "A", "timestamp": "yesterday"}, "timestamp",
-         "is not an ISO-8601 date"),
-        ({"type": "track", "userId": "u", "event": "A", "timestamp": 17}, "timestamp",
-         "must be an ISO-8601 date string"),
+        (
+            {"type": "track", "userId": "u", "event": "A", "properties": []},
+            "properties",
+            "properties: must be an object, got an array",
+        ),
+        (
+            {"type": "track", "userId": "u", "event": "A", "context": "x"},
+            "context",
+            "must be an object",
+        ),
+        (
+            {"type": "track", "userId": "u", "event": "A", "timestamp": "yesterday"},
+            "timestamp",
+            "is not an ISO-8601 date",
+        ),
+        (
+            {"type": "track", "userId": "u", "event": "A", "timestamp": 17},
+            "timestamp",
+            "must be an ISO-8601 date string",
+        ),
         ({"type": "page", "userId": "u", "name": ["x"]}, "name", "name: must be a string"),
     ],
 )
@@ -68,8 +81,11 @@ def test_fields_are_read_in_segment_spelling() -> None:
     )
     assert event.user_id == "42"
     assert event.message_id == "m-1"
-    assert event.timestamp == datetime(2024, 5, 1, 10, 0, 0, 250000, tzinfo=UTC)
-    assert event.original_timestamp == datetime(2024, 5, 1, 9, tzinfo=UTC)  # naive → UTC
+    assert event.timestamp == "2024-05-01T12:00:00.250+02:00"  # kept as sent, validated
+    assert event_time(event.timestamp) == datetime(2024, 5, 1, 10, 0, 0, 250000, tzinfo=UTC)
+    assert event_time(event.original_timestamp) == datetime(
+        2024, 5, 1, 9, tzinfo=UTC
+    )  # naive → UTC
     assert event.properties == {"revenue": 3}
     assert event.traits == {}
 

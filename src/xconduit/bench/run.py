@@ -25,7 +25,9 @@ def run(names: Sequence[str], *, scale: float = 1.0, console: Console | None = N
     console = console or Console()
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
-        raise KeyError(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(sorted(BENCHMARKS))}")
+        raise KeyError(
+            f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(sorted(BENCHMARKS))}"
+        )
     rows: list[Row] = []
     with Progress(console=console, transient=True) as progress:
         for name in names or sorted(BENCHMARKS):

@@ -7,10 +7,15 @@ from typing import Any
 
 import orjson
 
-_STREETS = ("Main", "Oak", "Pine", "Maple", "Cedar")
+_USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 _PRODUCTS = [
-    {"product_id": f"p{i:04d}", "sku": f"SKU-{i:05d}", "name": f"Product {i}",
-     "category": ("Shoes", "Hats", "Bags")[i % 3], "price": round(5 + (i % 50) * 1.25, 2)}
+    {
+        "product_id": f"p{i:04d}",
+        "sku": f"SKU-{i:05d}",
+        "name": f"Product {i}",
+        "category": ("Shoes", "Hats", "Bags")[i % 3],
+        "price": round(5 + (i % 50) * 1.25, 2),
+    }
     for i in range(200)
 ]
 
@@ -21,7 +26,9 @@ def _base(i: int, event: str) -> dict[str, Any]:
         "event": event,
         "userId": f"user-{i}",
         "messageId": f"msg-{i:08d}",
-        "timestamp": f"2026-11-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:{(i * 7) % 60:02d}.{i % 1000:03d}Z",
+        "timestamp": (
+            f"2026-11-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:{(i * 7) % 60:02d}.{i % 1000:03d}Z"
+        ),
     }
 
 
@@ -40,8 +47,12 @@ def phone_for(i: int) -> str:
 
 def email_only(i: int) -> dict[str, Any]:
     event = _base(i, "Order Completed")
-    event["properties"] = {"email": f"Customer.{i}@Example.com", "order_id": f"o-{i}",
-                           "revenue": 10 + i % 90, "currency": "usd"}
+    event["properties"] = {
+        "email": f"Customer.{i}@Example.com",
+        "order_id": f"o-{i}",
+        "revenue": 10 + i % 90,
+        "currency": "usd",
+    }
     return event
 
 
@@ -58,12 +69,17 @@ def order_full(i: int) -> dict[str, Any]:
     for product in rng.sample(_PRODUCTS, 3):
         products.append({**product, "quantity": rng.randint(1, 3)})
     event["properties"] = {
-        "order_id": f"o-{i}", "total": 99.5, "revenue": 90.0, "currency": "EUR",
-        "email": f"customer.{i}@example.com", "phone": phone_for(i), "products": products,
+        "order_id": f"o-{i}",
+        "total": 99.5,
+        "revenue": 90.0,
+        "currency": "EUR",
+        "email": f"customer.{i}@example.com",
+        "phone": phone_for(i),
+        "products": products,
     }
     event["context"] = {
         "ip": f"10.{i % 256}.{(i // 256) % 256}.{(i // 65536) % 256}",
-        "userAgent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36",
+        "userAgent": _USER_AGENT,
         "page": {"url": f"https://shop.example/checkout/done?twclid={i:026d}"},
         "traits": {"email": f"customer.{i}@example.com"},
     }

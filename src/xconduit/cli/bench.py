@@ -15,11 +15,16 @@ def register(app: typer.Typer) -> None:
 
 
 def bench_command(
-    names: Annotated[list[str] | None, typer.Argument(help="Benchmarks to run; all when none.")] = None,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Benchmarks to run; all when none.")
+    ] = None,
     scale: Annotated[
         float,
-        typer.Option(envvar="XCONDUIT_BENCH_SCALE", show_envvar=True,
-                     help="Fraction of the full workload (1.0 = the documented sizes)."),
+        typer.Option(
+            envvar="XCONDUIT_BENCH_SCALE",
+            show_envvar=True,
+            help="Fraction of the full workload (1.0 = the documented sizes).",
+        ),
     ] = 1.0,
     json_out: Annotated[
         bool, typer.Option("--json", help="Also print the rows as JSON lines.")
@@ -33,5 +38,15 @@ def bench_command(
         raise typer.Exit(2) from None
     if json_out:
         for row in rows:
-            typer.echo(json.dumps({"benchmark": row.benchmark, "case": row.case, "value": row.value,
-                                   "unit": row.unit, "target": row.target, "ok": row.ok}))
+            typer.echo(
+                json.dumps(
+                    {
+                        "benchmark": row.benchmark,
+                        "case": row.case,
+                        "value": row.value,
+                        "unit": row.unit,
+                        "target": row.target,
+                        "ok": row.ok,
+                    }
+                )
+            )

@@ -3,6 +3,8 @@ demo account, pixel and events, and one source with a demo write key."""
 
 from __future__ import annotations
 
+from pydantic import SecretStr
+
 from xconduit.config.model import ConversionDestination, Settings, SourceSettings, TagSettings
 
 DEMO_WRITE_KEY = "wk_demo_xconduit"
@@ -23,7 +25,7 @@ def demo_settings() -> Settings:
         sources=[
             SourceSettings(
                 name="demo",
-                write_keys=[DEMO_WRITE_KEY],  # type: ignore[list-item]
+                write_keys=[SecretStr(DEMO_WRITE_KEY)],
                 allowed_origins=["*"],
                 client_ip=True,
             )

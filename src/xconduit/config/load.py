@@ -1,4 +1,4 @@
-"""Resolve the configuration in layers: defaults, the TOML file, `XCONDUIT_…` variables, secret files.
+"""Resolve the configuration in layers: defaults, TOML file, `XCONDUIT_…` variables, secret files.
 
 Later layers win. A variable names a key by its path in upper case with `__` between levels and list
 indexes as numbers: `XCONDUIT_X__CONSUMER_KEY`, `XCONDUIT_DELIVERY__BATCH_SIZE`,
@@ -26,7 +26,9 @@ PREFIX = "XCONDUIT_"
 _NOT_KEYS = {"XCONDUIT_CONFIG"}  # the path of the file itself, not a key
 
 
-def load_settings(path: str | Path | None = None, *, environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: str | Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Settings:
     """Read `path` (if any), apply the environment, validate. Raises `ConfigError`."""
     environ = os.environ if environ is None else environ
     origin = str(path) if path else "configuration"
@@ -66,7 +68,9 @@ def _read_secret(variable: str, file_name: str) -> str:
     try:
         return Path(file_name).read_text().strip()
     except OSError as exc:
-        raise ConfigError(f"{variable}: cannot read secret file {file_name}: {exc.strerror}") from None
+        raise ConfigError(
+            f"{variable}: cannot read secret file {file_name}: {exc.strerror}"
+        ) from None
 
 
 def _keypath(key: str) -> tuple[str | int, ...]:
@@ -110,11 +114,15 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     return out
 
 
-def _explain(exc: ValidationError, origin: str, from_env: Mapping[tuple[str | int, ...], str]) -> str:
+def _explain(
+    exc: ValidationError, origin: str, from_env: Mapping[tuple[str | int, ...], str]
+) -> str:
     lines = []
     for error in exc.errors():
         loc = tuple(p for p in error["loc"] if isinstance(p, str | int))
-        where = next((from_env[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in from_env), origin)
+        where = next(
+            (from_env[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in from_env), origin
+        )
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key" + _suggest(loc)
@@ -130,7 +138,8 @@ def _suggest(loc: tuple[str | int, ...]) -> str:
     for part in loc[:-1]:
         if isinstance(part, int):
             continue
-        field = model.model_fields.get(part) if isinstance(model, type) else None
+        fields = getattr(model, "model_fields", None)
+        field = fields.get(part) if isinstance(fields, dict) else None
         if field is None:
             return ""
         model = _inner_model(field.annotation)

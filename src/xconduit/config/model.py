@@ -8,7 +8,15 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from xconduit.config.types import Duration, check_base36_id, check_event_id
 
@@ -237,7 +245,8 @@ class AudienceSettings(BaseModel):
     query: str = ""
     """SQL returning one row per member."""
     identifiers: dict[str, str] = Field(default_factory=dict)
-    """X identifier (email, phone_number, handle, twitter_id, device_id, partner_user_id) → column."""
+    """X identifier (email, phone_number, handle, twitter_id, device_id, partner_user_id) →
+    column name."""
     flush_users: int = Field(default=1000, gt=0)
     """Flush pending changes when this many users are pending."""
     flush_interval: Duration = 300.0
@@ -251,7 +260,9 @@ class AudienceSettings(BaseModel):
         known = {"email", "phone_number", "handle", "twitter_id", "device_id", "partner_user_id"}
         for key in value:
             if key not in known:
-                raise ValueError(f'"{key}" is not an X audience identifier ({", ".join(sorted(known))})')
+                raise ValueError(
+                    f'"{key}" is not an X audience identifier ({", ".join(sorted(known))})'
+                )
         return value
 
 
@@ -325,9 +336,8 @@ class Settings(BaseModel):
         dest_names = {c.name for c in self.conversions}
         for i, sync in enumerate(self.syncs):
             if sync.destination not in dest_names:
-                raise ValueError(
-                    f'syncs[{i}].destination: no conversion destination is named "{sync.destination}"'
-                )
+                name = sync.destination
+                raise ValueError(f'syncs[{i}].destination: no conversion destination is "{name}"')
         keys = [k.get_secret_value() for s in self.sources for k in s.write_keys]
         if len(keys) != len(set(keys)):
             raise ValueError("sources: a write key is used by two sources")

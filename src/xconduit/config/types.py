@@ -10,19 +10,21 @@ from pydantic import BeforeValidator, PlainSerializer
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
-# X ids are base-36; every documented pixel and event id has 5 characters or more ("o8z6j", "o87ne").
+# X ids are base-36; every documented pixel and event id has 5 or more characters ("o87ne").
 _BASE36_ID = re.compile(r"^[0-9a-z]{5,}$")
 _TW_EVENT_ID = re.compile(r"^tw-([0-9a-z]{5,})-([0-9a-z]{5,})$")
 
 
 def parse_duration(value: object) -> float:
-    """"500ms", "1s", "5m", "4h", "7d" or a number of seconds → seconds."""
+    """ "500ms", "1s", "5m", "4h", "7d" or a number of seconds → seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
     elif isinstance(value, str) and (match := _DURATION.match(value)):
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
     else:
-        raise ValueError(f'{value!r} is not a duration (expected e.g. "500ms", "1s", "5m", "4h", "7d")')
+        raise ValueError(
+            f'{value!r} is not a duration (expected e.g. "500ms", "1s", "5m", "4h", "7d")'
+        )
     if seconds < 0:
         raise ValueError(f"{value!r}: a duration cannot be negative")
     return seconds
@@ -44,7 +46,9 @@ Duration = Annotated[
 
 def check_base36_id(value: str, *, what: str) -> str:
     if not _BASE36_ID.match(value):
-        raise ValueError(f'{what} "{value}" is not an X id (expected lowercase base-36 like "o8z6j")')
+        raise ValueError(
+            f'{what} "{value}" is not an X id (expected lowercase base-36 like "o8z6j")'
+        )
     return value
 
 

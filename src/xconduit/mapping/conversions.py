@@ -10,20 +10,23 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from xconduit.config.model import ConversionDestination
-from xconduit.events import Event
+from xconduit.config.model import ConversionDestination, IdentifierPathSettings
+from xconduit.events import Event, parse_time
 from xconduit.mapping.outcome import MappingResult
 from xconduit.mapping.policy import consent_refusal, suppressed
 from xconduit.mapping.values import (
     BadValue,
     contents,
     conversion_value,
-    money,
     number_items,
     products_of,
-    prop,
 )
-from xconduit.normalize import MISSING_IDENTIFIER, IdentifierPaths, conversion_identifiers
+from xconduit.normalize import (
+    DEFAULT_PATHS,
+    MISSING_IDENTIFIER,
+    IdentifierPaths,
+    conversion_identifiers,
+)
 
 PRE_PURCHASE = frozenset(
     (
@@ -43,13 +46,26 @@ def fold(name: str) -> str:
     return name.strip().casefold()
 
 
+def conversion_time(text: str) -> str:
+    """An event's ISO-8601 time (validated at parse) in X's form."""
+    if (
+        len(text) == 24
+        and text[23] == "Z"
+        and text[19] == "."
+        and text[10] == "T"
+        and text[4] == "-"
+        and text[7] == "-"
+    ):
+        return text  # already X's form, as Segment's libraries write it: skip ~1 µs of formatting
+    return format_time(parse_time(text))
+
+
 def format_time(moment: datetime) -> str:
     """X's `yyyy-MM-ddTHH:mm:ss.SSSZ`, always UTC, always milliseconds."""
-    t = moment.astimezone(UTC)
-    return (
-        f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
-        f".{t.microsecond // 1000:03d}Z"
-    )
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    # isoformat is C code; it ends in "+00:00" for UTC, which X wants written "Z".
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 class ConversionMapper:
@@ -94,11 +110,11 @@ class ConversionMapper:
             return self._result(
                 event,
                 "invalid",
-                reason="conversion_time: the event has no timestamp, originalTimestamp or receivedAt",
+                reason=_NO_TIME,
                 dropped=ids.dropped,
             )
         conversion: dict[str, Any] = {
-            "conversion_time": format_time(moment),
+            "conversion_time": conversion_time(moment),
             "event_id": event_id,
             "identifiers": ids.payload(),
         }
@@ -130,52 +146,75 @@ class ConversionMapper:
 
     def _add_commerce(self, conversion: dict[str, Any], props: Any, name: str) -> None:
         products = products_of(props)
-        value = conversion_value(props, products)
-        if value is not None and (
-            name not in PRE_PURCHASE or self.destination.value_on_pre_purchase
-        ):
-            conversion["value"] = money(value)
-            currency = props.get("currency")
-            if isinstance(currency, str) and currency.strip():
-                code = currency.strip().upper()
-                if len(code) != 3 or not code.isalpha():
-                    raise BadValue(f'currency: "{currency[:20]}" is not an ISO 4217 code')
-            else:
-                code = self.destination.default_currency
-            conversion["price_currency"] = code
+        if name not in PRE_PURCHASE or self.destination.value_on_pre_purchase:
+            value = conversion_value(props, products)
+            if value is not None:
+                conversion["value"] = value
+                conversion["price_currency"] = self._currency(props.get("currency"))
         count = number_items(props, products)
         if count is not None:
             conversion["number_items"] = count
-        items = contents(props, products, product_identifier=self.destination.product_identifier)
-        if items:
-            conversion["contents"] = items
+        if products or "product_id" in props or "productId" in props or "sku" in props:
+            items = contents(
+                props, products, product_identifier=self.destination.product_identifier
+            )
+            if items:
+                conversion["contents"] = items
 
-    def _result(self, event: Event, outcome: Any, **kwargs: Any) -> MappingResult:
+    def _currency(self, currency: Any) -> str:
+        if isinstance(currency, str) and currency.strip():
+            code = currency.strip().upper()
+            if len(code) != 3 or not code.isalpha():
+                raise BadValue(f'currency: "{currency[:20]}" is not an ISO 4217 code')
+            return code
+        return self.destination.default_currency
+
+    def _result(
+        self,
+        event: Event,
+        outcome: Any,
+        *,
+        conversion: dict[str, Any] | None = None,
+        reason: str | None = None,
+        dropped: tuple[str, ...] = (),
+    ) -> MappingResult:
         dest = self.destination
         return MappingResult(
-            outcome=outcome,
-            destination=dest.name,
-            pixel_id=dest.pixel_id,
-            account_id=dest.account_id,
-            message_id=event.message_id,
-            **kwargs,
+            outcome,
+            dest.name,
+            dest.pixel_id,
+            dest.account_id,
+            event.message_id,
+            conversion,
+            reason,
+            dropped,
         )
 
 
 def _conversion_id(event: Event) -> str | None:
     """`conversion_id`, else `order_id`, else `messageId` (the browser tag sets the first)."""
     props = event.properties
-    for value in (prop(props, "conversion_id", "conversionId"), prop(props, "order_id", "orderId")):
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-        if isinstance(value, int) and not isinstance(value, bool):
+    for key in _CONVERSION_ID_KEYS:
+        value = props.get(key)
+        if value is None:
+            continue
+        if type(value) is str:
+            if value and not value.isspace():
+                return value.strip()
+        elif type(value) is int:
             return str(value)
     return event.message_id
 
 
+_NO_TIME = "conversion_time: the event has no timestamp, originalTimestamp or receivedAt"
+_CONVERSION_ID_KEYS = ("conversion_id", "conversionId", "order_id", "orderId")
+
+
 def _paths(destination: ConversionDestination) -> IdentifierPaths:
     extra = destination.identifiers
-    base = IdentifierPaths()
+    base = DEFAULT_PATHS
+    if extra == IdentifierPathSettings():
+        return base  # the precompiled default plan
     return IdentifierPaths(
         email=(*extra.email, *base.email),
         phone=(*extra.phone, *base.phone),

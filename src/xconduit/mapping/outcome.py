@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 Outcome = Literal["conversion", "filtered", "invalid"]
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class MappingResult:
-    """An event × destination: a `conversion` to send, `filtered` (with why) or `invalid` (the rule)."""
+class MappingResult(NamedTuple):
+    """An event × destination: a `conversion` to send, `filtered` (why) or `invalid` (the rule).
+
+    A NamedTuple for the same reason as `Event`: it is built once per event on the hot path.
+    """
 
     outcome: Outcome
     destination: str

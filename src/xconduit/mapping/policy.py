@@ -6,9 +6,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 
-def consent_refusal(
-    context: Mapping[str, Any], *, category: str, missing: str
-) -> str | None:
+def consent_refusal(context: Mapping[str, Any], *, category: str, missing: str) -> str | None:
     """Why the event may not go to a destination that requires `category`, or None when it may."""
     if not category:
         return None
@@ -28,7 +26,10 @@ def consent_refusal(
 
 
 def suppressed(
-    user_id: str | None, hashes: tuple[str | None, ...], *, user_ids: Collection[str],
+    user_id: str | None,
+    hashes: tuple[str | None, ...],
+    *,
+    user_ids: Collection[str],
     hashed: Collection[str],
 ) -> bool:
     if user_id is not None and user_id in user_ids:

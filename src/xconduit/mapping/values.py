@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 _CENT = Decimal("0.01")
+_NONE: list[Mapping[str, Any]] = []  # shared "no products"; never mutated
 
 
 class BadValue(ValueError):
@@ -22,9 +23,11 @@ def prop(props: Mapping[str, Any], snake: str, camel: str | None = None) -> Any:
 
 
 def decimal_of(value: Any, field: str) -> Decimal | None:
-    """A JSON number or numeric string as a Decimal; None when absent; BadValue when not a number."""
+    """A JSON number or numeric string as a Decimal; None when absent; BadValue if not a number."""
     if value is None or value == "":
         return None
+    if type(value) is int:
+        return Decimal(value)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise BadValue(f"{field}: {_show(value)} is not a number")
     try:
@@ -38,6 +41,8 @@ def decimal_of(value: Any, field: str) -> Decimal | None:
 
 def money(amount: Decimal) -> str:
     """Two-place decimal string, as X's own examples send it ("25.00")."""
+    if amount == amount.to_integral_value():
+        return f"{int(amount)}.00"  # the common whole-number case, without quantize
     return str(amount.quantize(_CENT, rounding=ROUND_HALF_UP))
 
 
@@ -57,22 +62,27 @@ def positive_int(value: Any) -> int | None:
 
 def products_of(props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     products = props.get("products")
-    if not isinstance(products, list):
-        return []
+    if type(products) is not list:
+        return _NONE
     return [p for p in products if isinstance(p, dict)]
 
 
-def conversion_value(props: Mapping[str, Any], products: list[Mapping[str, Any]]) -> Decimal | None:
-    """`value`, else `revenue`, else Σ price × quantity over products, else price × quantity.
+def conversion_value(props: Mapping[str, Any], products: list[Mapping[str, Any]]) -> str | None:
+    """`value`, else `revenue`, else Σ price × quantity over products, else price × quantity,
+    as a two-place decimal string. A product without a quantity counts once, as Segment's
+    e-commerce spec implies."""
+    for key in ("value", "revenue"):
+        raw = props.get(key)
+        if type(raw) is int:
+            return f"{raw}.00"  # the common case, without Decimal
+        amount = decimal_of(raw, key)
+        if amount is not None:
+            return money(amount)
+    amount = _computed_value(props, products)
+    return None if amount is None else money(amount)
 
-    A product without a quantity counts once, as Segment's e-commerce spec implies.
-    """
-    value = decimal_of(props.get("value"), "value")
-    if value is not None:
-        return value
-    revenue = decimal_of(props.get("revenue"), "revenue")
-    if revenue is not None:
-        return revenue
+
+def _computed_value(props: Mapping[str, Any], products: list[Mapping[str, Any]]) -> Decimal | None:
     total: Decimal | None = None
     for i, product in enumerate(products):
         price = decimal_of(product.get("price"), f"products[{i}].price")
@@ -88,17 +98,21 @@ def conversion_value(props: Mapping[str, Any], products: list[Mapping[str, Any]]
 
 def number_items(props: Mapping[str, Any], products: list[Mapping[str, Any]]) -> int | None:
     """Σ products[].quantity, else `quantity`; an integer > 0 or None."""
+    quantity = props.get("quantity")
+    if not products and quantity is None:
+        return None
     if products:
         total = sum(positive_int(p.get("quantity")) or 0 for p in products)
         if total > 0:
             return total
-    return positive_int(props.get("quantity"))
+    return positive_int(quantity)
 
 
 def contents(
     props: Mapping[str, Any], products: list[Mapping[str, Any]], *, product_identifier: str
 ) -> list[dict[str, Any]]:
     """One `contents[]` item per product, or from the event's own product fields."""
+    items: Iterator[dict[str, Any]]
     if products:
         items = (_item(p, product_identifier, f"products[{i}].") for i, p in enumerate(products))
     elif prop(props, "product_id", "productId") is not None or props.get("sku") is not None:
@@ -136,7 +150,9 @@ def _put_text(item: dict[str, Any], key: str, value: Any) -> None:
         if value:
             item[key] = value
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        item[key] = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        item[key] = (
+            str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+        )
 
 
 def _show(value: Any) -> str:

@@ -9,6 +9,7 @@ outcome never depends on which of two conflicting values happens to parse.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from xconduit.errors import InvalidEvent
 from xconduit.events import Event
@@ -32,9 +33,12 @@ from xconduit.normalize.paths import (
 MISSING_IDENTIFIER = "At least one user identifier must be provided"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ConversionIdentifiers:
-    """X's wire values for one conversion. Holds no raw email or phone, only their hashes."""
+class ConversionIdentifiers(NamedTuple):
+    """X's wire values for one conversion. Holds no raw email or phone, only their hashes.
+
+    Immutable like a frozen dataclass, but built once per event on the hot path, where a
+    NamedTuple costs ~0.45 µs less (see docs/explanation/performance.md).
+    """
 
     twclid: str | None = None
     hashed_email: str | None = None
@@ -171,12 +175,7 @@ def conversion_identifiers(
             dropped.append("user_agent")
 
     return ConversionIdentifiers(
-        twclid=twclid,
-        hashed_email=email,
-        hashed_phone_number=phone,
-        ip_address=ip,
-        user_agent=user_agent,
-        dropped=tuple(dropped),
+        twclid, email, phone, ip, user_agent, tuple(dropped) if dropped else ()
     )
 
 

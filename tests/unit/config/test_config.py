@@ -41,20 +41,39 @@ def test_toml_is_read_into_typed_settings(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ('[[conversions]]\nname="b"\naccount_id="18ce552mlaq"\npixel_id="oka17"\nevents={A="abc"}\n',
-         'xconduit.toml: conversions[1].events: event id "abc" is not an X event id '
-         '(expected "o87ne" or "tw-<pixel>-<event>")'),
-        ('[[conversions]]\nname="b"\naccount_id="18ce552mlaq"\npixel_id="oka17"\n'
-         'events={A="tw-zzz99-ol288"}\n', 'belongs to pixel "zzz99", not this destination\'s pixel "oka17"'),
-        ("[delivery]\nbatch_size = 501\n", "delivery.batch_size: Input should be less than or equal to 500"),
+        (
+            '[[conversions]]\nname="b"\naccount_id="18ce552mlaq"\npixel_id="oka17"\nevents={A="abc"}\n',
+            'xconduit.toml: conversions[1].events: event id "abc" is not an X event id '
+            '(expected "o87ne" or "tw-<pixel>-<event>")',
+        ),
+        (
+            '[[conversions]]\nname="b"\naccount_id="18ce552mlaq"\npixel_id="oka17"\n'
+            'events={A="tw-zzz99-ol288"}\n',
+            'belongs to pixel "zzz99", not this destination\'s pixel "oka17"',
+        ),
+        (
+            "[delivery]\nbatch_size = 501\n",
+            "delivery.batch_size: Input should be less than or equal to 500",
+        ),
         ('[delivery]\nbatch_age = "soon"\n', "delivery.batch_age: 'soon' is not a duration"),
-        ("[delivery]\nbatchsize = 5\n", 'delivery.batchsize: unknown key (did you mean "batch_size"?)'),
+        (
+            "[delivery]\nbatchsize = 5\n",
+            'delivery.batchsize: unknown key (did you mean "batch_size"?)',
+        ),
         ('[server]\nlisten = "8088"\n', 'server.listen: "8088" is not host:port'),
-        ('[[sources]]\nname="website"\nwrite_keys=["k2"]\n', 'sources[1].name: "website" is used twice'),
-        ('[[conversions]]\nname="c"\naccount_id="18ce552mlaq"\n', "conversions[1].pixel_id: required key is missing"),
+        (
+            '[[sources]]\nname="website"\nwrite_keys=["k2"]\n',
+            'sources[1].name: "website" is used twice',
+        ),
+        (
+            '[[conversions]]\nname="c"\naccount_id="18ce552mlaq"\n',
+            "conversions[1].pixel_id: required key is missing",
+        ),
     ],
 )
-def test_errors_name_the_file_the_key_and_the_rule(tmp_path: Path, extra: str, expected: str) -> None:
+def test_errors_name_the_file_the_key_and_the_rule(
+    tmp_path: Path, extra: str, expected: str
+) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(write(tmp_path, SHOP + extra), environ={})
     assert expected in str(info.value)
@@ -84,23 +103,33 @@ def test_secret_files_win_over_variables(tmp_path: Path) -> None:
     secret.write_text("from-file\n")
     settings = load_settings(
         None,
-        environ={"XCONDUIT_X__CONSUMER_SECRET": "from-env", "XCONDUIT_X__CONSUMER_SECRET_FILE": str(secret)},
+        environ={
+            "XCONDUIT_X__CONSUMER_SECRET": "from-env",
+            "XCONDUIT_X__CONSUMER_SECRET_FILE": str(secret),
+        },
     )
     assert settings.x.consumer_secret is not None
     assert settings.x.consumer_secret.get_secret_value() == "from-file"
 
 
 def test_errors_from_the_environment_name_the_variable() -> None:
-    with pytest.raises(ConfigError, match=r"^XCONDUIT_DELIVERY__WINDOW: delivery.window: '-' is not"):
+    with pytest.raises(
+        ConfigError, match=r"^XCONDUIT_DELIVERY__WINDOW: delivery.window: '-' is not"
+    ):
         load_settings(None, environ={"XCONDUIT_DELIVERY__WINDOW": "-"})
 
 
 def test_secrets_never_appear_in_repr_or_errors(tmp_path: Path) -> None:
-    settings = load_settings(write(tmp_path, SHOP), environ={"XCONDUIT_X__CONSUMER_SECRET": "s3cr3t-value"})
+    settings = load_settings(
+        write(tmp_path, SHOP), environ={"XCONDUIT_X__CONSUMER_SECRET": "s3cr3t-value"}
+    )
     assert "s3cr3t-value" not in repr(settings)
     assert "wk_browser_1" not in repr(settings)
     with pytest.raises(ConfigError) as info:
-        load_settings(write(tmp_path, SHOP), environ={"XCONDUIT_X__CONSUMER_SECRET": "s3cr3t", "XCONDUIT_X__API": "ftp:x"})
+        load_settings(
+            write(tmp_path, SHOP),
+            environ={"XCONDUIT_X__CONSUMER_SECRET": "s3cr3t", "XCONDUIT_X__API": "ftp:x"},
+        )
     assert "s3cr3t" not in str(info.value)
 
 
@@ -118,6 +147,14 @@ def test_reference_page_is_generated_from_the_code() -> None:
 
 def test_reference_lists_every_key() -> None:
     text = render()
-    for key in ("`listen`", "`consumer_secret`", "`write_keys`", "`events`", "`single_event_tags`",
-                "`flush_interval`", "`events_per_window`", "XCONDUIT_CONVERSIONS__<N>__PIXEL_ID"):
+    for key in (
+        "`listen`",
+        "`consumer_secret`",
+        "`write_keys`",
+        "`events`",
+        "`single_event_tags`",
+        "`flush_interval`",
+        "`events_per_window`",
+        "XCONDUIT_CONVERSIONS__<N>__PIXEL_ID",
+    ):
         assert key in text

@@ -13,7 +13,9 @@ from xconduit.config import ConversionDestination
 from xconduit.events import parse_event
 from xconduit.mapping import ConversionMapper, MappingResult
 
-EMAIL_HASH = "e586883b2b4faf78d48300a79e0e15138d664cdf796ffb86e533170a9893eda8"  # test-email@test.com
+EMAIL_HASH = (
+    "e586883b2b4faf78d48300a79e0e15138d664cdf796ffb86e533170a9893eda8"  # test-email@test.com
+)
 PHONE_HASH = "1fa6b8d986d9b9cd01bf36951815158bbde9f520c0567c835dfe34783d0a4231"  # +11234567890
 
 DEST = ConversionDestination(
@@ -24,7 +26,9 @@ DEST = ConversionDestination(
 )
 
 
-def run(props: dict[str, Any] | None = None, dest: ConversionDestination = DEST, **fields: Any) -> MappingResult:
+def run(
+    props: dict[str, Any] | None = None, dest: ConversionDestination = DEST, **fields: Any
+) -> MappingResult:
     raw: dict[str, Any] = {
         "type": "track",
         "event": "Order Completed",
@@ -52,7 +56,14 @@ def test_a_full_order_becomes_exactly_this_conversion() -> None:
             "phone": "+1 (123) 456-7890",
             "description": "web order",
             "products": [
-                {"product_id": "p1", "sku": "S1", "name": "Shoe", "category": "Shoes", "price": 10, "quantity": 2},
+                {
+                    "product_id": "p1",
+                    "sku": "S1",
+                    "name": "Shoe",
+                    "category": "Shoes",
+                    "price": 10,
+                    "quantity": 2,
+                },
                 {"product_id": "p2", "price": "5.5", "product_group_id": "g9"},
             ],
         },
@@ -73,7 +84,13 @@ def test_a_full_order_becomes_exactly_this_conversion() -> None:
         "price_currency": "EUR",
         "number_items": 2,
         "contents": [
-            {"content_id": "p1", "content_name": "Shoe", "content_type": "Shoes", "content_price": "10.00", "num_items": 2},
+            {
+                "content_id": "p1",
+                "content_name": "Shoe",
+                "content_type": "Shoes",
+                "content_price": "10.00",
+                "num_items": 2,
+            },
             {"content_id": "p2", "content_group_id": "g9", "content_price": "5.50"},
         ],
         "description": "web order",
@@ -85,12 +102,20 @@ def test_a_full_order_becomes_exactly_this_conversion() -> None:
     [
         ({"timestamp": "2024-05-01T14:30:00.123456+02:00"}, "2024-05-01T12:30:00.123Z"),
         ({"timestamp": "2024-05-01T12:00:00"}, "2024-05-01T12:00:00.000Z"),
-        ({"timestamp": None, "originalTimestamp": "2024-01-02T03:04:05.6Z"}, "2024-01-02T03:04:05.600Z"),
+        (
+            {"timestamp": None, "originalTimestamp": "2024-01-02T03:04:05.6Z"},
+            "2024-01-02T03:04:05.600Z",
+        ),
         ({"timestamp": None, "receivedAt": "2024-01-02T03:04:05Z"}, "2024-01-02T03:04:05.000Z"),
-        ({"timestamp": "2024-01-02T03:04:05Z", "receivedAt": "2025-01-01T00:00:00Z"}, "2024-01-02T03:04:05.000Z"),
+        (
+            {"timestamp": "2024-01-02T03:04:05Z", "receivedAt": "2025-01-01T00:00:00Z"},
+            "2024-01-02T03:04:05.000Z",
+        ),
     ],
 )
-def test_conversion_time_is_utc_with_milliseconds_and_z(fields: dict[str, Any], expected: str) -> None:
+def test_conversion_time_is_utc_with_milliseconds_and_z(
+    fields: dict[str, Any], expected: str
+) -> None:
     assert conversion(**fields)["conversion_time"] == expected
 
 
@@ -165,7 +190,9 @@ def test_pre_purchase_events_carry_no_value_unless_enabled() -> None:
     assert "value" not in plain
     assert "price_currency" not in plain
     assert plain["contents"] == [{"content_id": "p1", "content_price": "10.00", "num_items": 1}]
-    enabled = run(props, dest=DEST.model_copy(update={"value_on_pre_purchase": True}), event="Product Added")
+    enabled = run(
+        props, dest=DEST.model_copy(update={"value_on_pre_purchase": True}), event="Product Added"
+    )
     assert enabled.conversion is not None
     assert enabled.conversion["value"] == "10.00"
 
@@ -193,14 +220,31 @@ def test_number_items(props: dict[str, Any], expected: int | None) -> None:
         ("sku", {"products": [{"product_id": "p1", "sku": "s1"}]}, [{"content_id": "s1"}]),
         ("product_id", {"products": [{"productId": 17}]}, [{"content_id": "17"}]),
         ("product_id", {"products": [{"group_id": "g"}]}, [{"content_group_id": "g"}]),
-        ("product_id", {"products": [{}, {"name": " "}, {"name": "Hat"}]}, [{"content_name": "Hat"}]),
-        ("product_id", {"product_id": "p5", "name": "Cap", "category": "Hats", "price": 3, "quantity": 1},
-         [{"content_id": "p5", "content_name": "Cap", "content_type": "Hats", "content_price": "3.00", "num_items": 1}]),
+        (
+            "product_id",
+            {"products": [{}, {"name": " "}, {"name": "Hat"}]},
+            [{"content_name": "Hat"}],
+        ),
+        (
+            "product_id",
+            {"product_id": "p5", "name": "Cap", "category": "Hats", "price": 3, "quantity": 1},
+            [
+                {
+                    "content_id": "p5",
+                    "content_name": "Cap",
+                    "content_type": "Hats",
+                    "content_price": "3.00",
+                    "num_items": 1,
+                }
+            ],
+        ),
         ("product_id", {"name": "no id, no products"}, None),
         ("product_id", {"products": []}, None),
     ],
 )
-def test_contents(identifier: str, props: dict[str, Any], expected: list[dict[str, Any]] | None) -> None:
+def test_contents(
+    identifier: str, props: dict[str, Any], expected: list[dict[str, Any]] | None
+) -> None:
     dest = DEST.model_copy(update={"product_identifier": identifier})
     result = run(props, dest=dest).conversion
     assert result is not None
@@ -241,17 +285,48 @@ def test_event_id_in_short_form_is_sent_as_configured() -> None:
     [
         ({"categoryPreferences": {"Advertising": True}}, {}, "conversion", None),
         ({"categoryPreferences": {"advertising": True}}, {}, "conversion", None),
-        ({"categoryPreferences": {"Advertising": False}}, {}, "filtered", "consent: Advertising is not granted"),
-        ({"categoryPreferences": {"Analytics": True}}, {}, "filtered", "consent: Advertising is not granted"),
-        ({"categoryPreferences": {"Advertising": "yes"}}, {}, "filtered", "consent: Advertising is not granted"),
+        (
+            {"categoryPreferences": {"Advertising": False}},
+            {},
+            "filtered",
+            "consent: Advertising is not granted",
+        ),
+        (
+            {"categoryPreferences": {"Analytics": True}},
+            {},
+            "filtered",
+            "consent: Advertising is not granted",
+        ),
+        (
+            {"categoryPreferences": {"Advertising": "yes"}},
+            {},
+            "filtered",
+            "consent: Advertising is not granted",
+        ),
         (None, {}, "conversion", None),
-        (None, {"missing_consent": "deny"}, "filtered",
-         "consent: the event carries no consent and missing_consent is deny"),
-        ({"categoryPreferences": {"Advertising": False}}, {"consent_category": ""}, "conversion", None),
-        ({"categoryPreferences": {"Marketing": True}}, {"consent_category": "Marketing"}, "conversion", None),
+        (
+            None,
+            {"missing_consent": "deny"},
+            "filtered",
+            "consent: the event carries no consent and missing_consent is deny",
+        ),
+        (
+            {"categoryPreferences": {"Advertising": False}},
+            {"consent_category": ""},
+            "conversion",
+            None,
+        ),
+        (
+            {"categoryPreferences": {"Marketing": True}},
+            {"consent_category": "Marketing"},
+            "conversion",
+            None,
+        ),
     ],
 )
-def test_consent(consent: dict[str, Any] | None, dest_update: dict[str, Any], outcome: str, reason: str | None) -> None:
+def test_consent(
+    consent: dict[str, Any] | None, dest_update: dict[str, Any], outcome: str, reason: str | None
+) -> None:
     context = {"consent": consent} if consent is not None else {}
     result = run(dest=DEST.model_copy(update=dest_update), context=context)
     assert (result.outcome, result.reason) == (outcome, reason)
@@ -260,8 +335,15 @@ def test_consent(consent: dict[str, Any] | None, dest_update: dict[str, Any], ou
 def test_suppressed_users_and_hashes_are_filtered() -> None:
     by_user = ConversionMapper(DEST, suppressed_user_ids=["u-1"])
     by_hash = ConversionMapper(DEST, suppressed_hashes=[EMAIL_HASH.upper()])
-    event = parse_event({"type": "track", "event": "Order Completed", "userId": "u-1",
-                         "timestamp": "2024-05-01T12:00:00Z", "properties": {"email": "test-email@test.com"}})
+    event = parse_event(
+        {
+            "type": "track",
+            "event": "Order Completed",
+            "userId": "u-1",
+            "timestamp": "2024-05-01T12:00:00Z",
+            "properties": {"email": "test-email@test.com"},
+        }
+    )
     assert by_user.map(event).reason == "suppressed"
     assert by_hash.map(event).reason == "suppressed"
     assert ConversionMapper(DEST, suppressed_user_ids=["u-2"]).map(event).outcome == "conversion"
@@ -272,18 +354,40 @@ def test_suppressed_users_and_hashes_are_filtered() -> None:
     [
         ({"email": None}, {"ip": "1.2.3.4"}, "invalid", None),
         ({"email": None}, {"userAgent": "UA"}, "invalid", None),
-        ({"email": None}, {"ip": "1.2.3.4", "userAgent": "UA"}, "conversion",
-         [{"ip_address": "1.2.3.4", "user_agent": "UA"}]),
+        (
+            {"email": None},
+            {"ip": "1.2.3.4", "userAgent": "UA"},
+            "conversion",
+            [{"ip_address": "1.2.3.4", "user_agent": "UA"}],
+        ),
         ({"email": "not-an-email"}, {}, "invalid", None),
-        ({"email": None, "twclid": "23opevjt88psuo13lu8d020qkn"}, {}, "conversion",
-         [{"twclid": "23opevjt88psuo13lu8d020qkn"}]),
-        ({"email": None, "phone": "(123) 456-7890"}, {}, "conversion", [{"hashed_phone_number": PHONE_HASH}]),
+        (
+            {"email": None, "twclid": "23opevjt88psuo13lu8d020qkn"},
+            {},
+            "conversion",
+            [{"twclid": "23opevjt88psuo13lu8d020qkn"}],
+        ),
+        (
+            {"email": None, "phone": "(123) 456-7890"},
+            {},
+            "conversion",
+            [{"hashed_phone_number": PHONE_HASH}],
+        ),
         ({"email": EMAIL_HASH.upper()}, {}, "conversion", [{"hashed_email": EMAIL_HASH}]),
-        ({}, {"ip": "1.2.3.4"}, "conversion", [{"hashed_email": EMAIL_HASH}, {"ip_address": "1.2.3.4"}]),
+        (
+            {},
+            {"ip": "1.2.3.4"},
+            "conversion",
+            [{"hashed_email": EMAIL_HASH}, {"ip_address": "1.2.3.4"}],
+        ),
     ],
 )
-def test_identifier_rule(props: dict[str, Any], context: dict[str, Any], outcome: str,
-                         identifiers: list[dict[str, str]] | None) -> None:
+def test_identifier_rule(
+    props: dict[str, Any],
+    context: dict[str, Any],
+    outcome: str,
+    identifiers: list[dict[str, str]] | None,
+) -> None:
     result = run(props, context=context)
     assert result.outcome == outcome
     if outcome == "invalid":
@@ -308,7 +412,9 @@ phones = st.integers(min_value=2_012_000_000, max_value=9_899_999_999).map(lambd
 
 @settings(max_examples=200, deadline=None)
 @given(email=emails, phone=phones, upper=st.booleans())
-def test_no_output_contains_the_email_or_phone_in_the_clear(email: str, phone: str, upper: bool) -> None:
+def test_no_output_contains_the_email_or_phone_in_the_clear(
+    email: str, phone: str, upper: bool
+) -> None:
     raw_email = email.upper() if upper else email
     result = run({"email": raw_email, "phone": phone})
     dumped = orjson.dumps(result.as_line()).decode() + repr(result)
