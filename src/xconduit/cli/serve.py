@@ -64,13 +64,16 @@ def serve_command(config: ConfigOption = None, listen: ListenOption = None) -> N
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     url = f"http://{shown}:{bound_port}"
-    gateway.start()
-    typer.echo(banner(settings, url, demo=config is None, sandbox=gateway.sandbox is not None))
     server = uvicorn.Server(
         uvicorn.Config(
             gateway.app, log_level="warning", access_log=False, lifespan="off", ws="none"
         )
     )
+    # A signal before uvicorn installs its own handlers still means "stop cleanly".
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
+    gateway.start()
+    typer.echo(banner(settings, url, demo=config is None, sandbox=gateway.sandbox is not None))
     try:
         server.run(sockets=[sock])
     finally:
@@ -113,6 +116,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request to X is noise
 
 
 def banner(settings: Settings, url: str, *, demo: bool, sandbox: bool) -> str:

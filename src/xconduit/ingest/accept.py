@@ -9,6 +9,7 @@ whose jobs hold only the mapped conversions (hashed identifiers), never the raw 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from xconduit.events import parse_event
 from xconduit.ingest.body import KB, MAX_EVENT_BYTES
 from xconduit.mapping import Router
 from xconduit.queue import IncomingEvent, NewJob
+
+log = logging.getLogger("xconduit.ingest")
 
 # Batch-level keys Segment applies to every event of the batch that lacks its own.
 _BATCH_DEFAULTS = ("sentAt", "context", "integrations")
@@ -50,6 +53,16 @@ class Accepted:
 
     events: tuple[IncomingEvent, ...]
     rejected: tuple[Rejected, ...]
+
+
+def _rejected(index: int, raw: Any, field: str | None, error: str) -> Rejected:
+    message_id = raw.get("messageId") if isinstance(raw, dict) else None
+    return Rejected(
+        index=index,
+        message_id=message_id if isinstance(message_id, str) else None,
+        field=field,
+        error=error,
+    )
 
 
 def new_message_id() -> str:
@@ -89,15 +102,12 @@ class EventAcceptor:
                     )
                 )
             except InvalidEvent as exc:
-                message_id = raw.get("messageId") if isinstance(raw, dict) else None
-                rejected.append(
-                    Rejected(
-                        index=index,
-                        message_id=message_id if isinstance(message_id, str) else None,
-                        field=exc.field,
-                        error=str(exc),
-                    )
-                )
+                rejected.append(_rejected(index, raw, exc.field, str(exc)))
+            except (TypeError, ValueError, OverflowError) as exc:
+                # A parser or mapper bug on odd input must cost this event only, never the
+                # request (and never a 500): report it and log the kind of error, not the data.
+                log.warning("event could not be read: %s", type(exc).__name__)
+                rejected.append(_rejected(index, raw, None, f"event: cannot be read ({exc})"))
         return Accepted(events=tuple(events), rejected=tuple(rejected))
 
     def _one(
@@ -132,6 +142,9 @@ class EventAcceptor:
                 raw["context"] = {"ip": client_ip}
             elif isinstance(context, dict) and not context.get("ip"):
                 raw["context"] = {**context, "ip": client_ip}
+        etype = raw.get("type")
+        if etype is not None and not isinstance(etype, str):
+            raise InvalidEvent("type: must be a string", field="type")
         event = parse_event(raw, default_type=default_type)
         message_id = event.message_id or ""
         jobs = tuple(
