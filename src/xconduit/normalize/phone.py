@@ -7,6 +7,7 @@ lives in process memory only; nothing in it is ever written, logged or shown.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import phonenumbers
@@ -18,6 +19,7 @@ CACHE_SIZE = 65_536
 """Distinct (number, region) pairs kept; about 200 bytes each, so ~13 MB when full."""
 
 _E164 = PhoneNumberFormat.E164
+_SEPARATORS = re.compile(r"[\s().\-/]")
 _IS_POSSIBLE = ValidationResult.IS_POSSIBLE
 
 
@@ -41,7 +43,10 @@ def e164(text: str, region: str) -> str | None:
     matches on the digits anyway. Numbers that are only possible without an area code
     ("555-0100") are refused: their E.164 form would be wrong.
     """
-    result, leading_zeros = _parse(text, region.upper())
+    region = region.upper()
+    result, leading_zeros = _parse(text, region)
+    if result is None and not text.startswith("+"):
+        result, leading_zeros = _with_country_code(text, region)
     if result is None or result == text or not leading_zeros:
         return result
     # Only a fixed point is an identifier: "+20 0000000000" gives "+20000000000", which reads
@@ -49,6 +54,16 @@ def e164(text: str, region: str) -> str | None:
     # whose national part keeps leading zeros can move, so only they pay for a second parse
     # (~9 µs): the others are the common case on the hot path.
     return result if _parse(result, region)[0] == result else None
+
+
+def _with_country_code(text: str, region: str) -> tuple[str | None, bool]:
+    """Read "11234567890" (region US) as "+11234567890": digits that start with the region's
+    country code but lack the `+`, when the national reading was impossible."""
+    digits = _SEPARATORS.sub("", text)
+    code = str(phonenumbers.country_code_for_region(region))
+    if digits.isdigit() and digits.startswith(code) and code != "0":
+        return _parse("+" + digits, region)
+    return None, False
 
 
 def _parse(text: str, region: str) -> tuple[str | None, bool]:
