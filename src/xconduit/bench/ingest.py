@@ -1,0 +1,197 @@
+"""`ingest-batch` and `ingest-track`: the collector over loopback HTTP, committed to SQLite.
+
+The gateway (collector + group commit, delivery off) runs in this process; the load comes from
+another process (the other core) over keep-alive connections, with a minimal HTTP/1.1 client so
+that the generator is not what is measured. Every event has its own messageId and email, so each
+is parsed, mapped, hashed and committed (SQLite, `synchronous=FULL`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import multiprocessing
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.progress import Progress
+
+from xconduit.bench.registry import Row, benchmark
+from xconduit.config import demo_settings
+from xconduit.config.demo import DEMO_WRITE_KEY
+
+BATCH = 100
+EVENT = (
+    b'{"type":"track","userId":"u%d","event":"Order Completed","messageId":"%s-%d",'
+    b'"properties":{"order_id":"o%d","revenue":12.5,"email":"buyer%d@example.com"}}'
+)
+AUTH = "Basic " + base64.b64encode(f"{DEMO_WRITE_KEY}:".encode()).decode()
+
+
+def _request(path: str, body: bytes) -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: {AUTH}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def _connection(
+    host: str,
+    port: int,
+    path: str,
+    per_request: int,
+    tag: str,
+    until: float,
+    interval: float,
+    latencies: list[float],
+    counter: list[int],
+) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    loop = asyncio.get_running_loop()
+    next_at = loop.time()
+    while loop.time() < until:
+        n = counter[0]
+        counter[0] += per_request
+        events = [EVENT % (i, tag.encode(), i, i, i) for i in range(n, n + per_request)]
+        body = b'{"batch":[' + b",".join(events) + b"]}" if per_request > 1 else events[0]
+        if interval:
+            next_at += interval
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+        start = time.perf_counter()
+        writer.write(_request(path, body))
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"the gateway answered {head.splitlines()[0]!r}")
+        latencies.append(time.perf_counter() - start)
+    writer.close()
+
+
+def _load(
+    url: str, path: str, per_request: int, connections: int, seconds: float, rate: float
+) -> tuple[int, list[float]]:
+    """Run in the generator process: (events sent, per-request latencies)."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    latencies: list[float] = []
+    counter = [0]
+    tag = f"{time.time_ns():x}"
+    interval = connections / rate if rate else 0.0
+
+    async def run() -> None:
+        until = asyncio.get_running_loop().time() + seconds
+        await asyncio.gather(
+            *(
+                _connection(
+                    host, int(port), path, per_request, tag, until, interval, latencies, counter
+                )
+                for _ in range(connections)
+            )
+        )
+
+    asyncio.run(run())
+    return len(latencies) * per_request, latencies
+
+
+def _p99(latencies: list[float]) -> float:
+    ordered = sorted(latencies)
+    return ordered[int(len(ordered) * 0.99)] * 1000 if ordered else 0.0
+
+
+def _measure(
+    url: str, path: str, per_request: int, connections: int, seconds: float, rate: float = 0.0
+) -> tuple[float, float, float]:
+    """(events/s, requests/s, p99 ms) of a load run in another process."""
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        start = time.perf_counter()
+        events, latencies = pool.apply(_load, (url, path, per_request, connections, seconds, rate))
+        elapsed = time.perf_counter() - start
+    # Count from the first to the last answer, not the process start-up.
+    busy = min(elapsed, seconds) or elapsed
+    return events / busy, len(latencies) / busy, _p99(latencies)
+
+
+def _with_gateway(fn: Callable[[str], list[Row]]) -> list[Row]:
+    from xconduit.app import build_gateway
+    from xconduit.ingest.server import serve_in_thread
+
+    with tempfile.TemporaryDirectory(prefix="xconduit-bench-") as folder:
+        gateway = build_gateway(demo_settings(), workdir=Path(folder), delivery=False)
+        gateway.start()
+        try:
+            with serve_in_thread(gateway.app) as url:
+                return fn(url)
+        finally:
+            gateway.stop()
+
+
+@benchmark("ingest-batch")
+def run_ingest_batch(progress: Progress, scale: float) -> list[Row]:
+    seconds = max(2.0, 10.0 * scale)
+    task = progress.add_task("ingest-batch: /v1/batch, 100 events per request", total=1)
+
+    def measure(url: str) -> list[Row]:
+        _measure(url, "/v1/batch", BATCH, 4, 1.0)  # warm-up
+        events, _, p99 = _measure(url, "/v1/batch", BATCH, 4, seconds)
+        progress.advance(task)
+        note = "shared 2-core machine; generator in another process"
+        return [
+            Row(
+                benchmark="ingest-batch",
+                case="events committed",
+                value=events,
+                unit="events/s",
+                target="≥ 20,000",
+                ok=events >= 20_000,
+                note=note,
+            ),
+            Row(
+                benchmark="ingest-batch",
+                case="p99 ack",
+                value=p99,
+                unit="ms",
+                target="≤ 100",
+                ok=p99 <= 100,
+            ),
+        ]
+
+    return _with_gateway(measure)
+
+
+@benchmark("ingest-track")
+def run_ingest_track(progress: Progress, scale: float) -> list[Row]:
+    seconds = max(2.0, 10.0 * scale)
+    task = progress.add_task("ingest-track: /v1/track, one event per request", total=2)
+
+    def measure(url: str) -> list[Row]:
+        _measure(url, "/v1/track", 1, 8, 1.0)  # warm-up
+        _, requests, p99_full = _measure(url, "/v1/track", 1, 64, seconds)
+        progress.advance(task)
+        half = requests / 2
+        _, achieved, p99_half = _measure(url, "/v1/track", 1, 32, seconds, rate=half)
+        progress.advance(task)
+        return [
+            Row(
+                benchmark="ingest-track",
+                case="requests (saturated)",
+                value=requests,
+                unit="req/s",
+                target="≥ 2,500",
+                ok=requests >= 2_500,
+                note=f"p99 {p99_full:.0f} ms at saturation",
+            ),
+            Row(
+                benchmark="ingest-track",
+                case=f"p99 at half load ({achieved:,.0f} req/s)",
+                value=p99_half,
+                unit="ms",
+                target="≤ 50",
+                ok=p99_half <= 50,
+            ),
+        ]
+
+    return _with_gateway(measure)
