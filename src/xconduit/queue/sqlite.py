@@ -10,6 +10,7 @@ the machine itself goes down.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -77,6 +78,31 @@ def migrate(conn: sqlite3.Connection) -> int:
             f"({len(migrations)}); upgrade xconduit"
         )
     return version
+
+
+def _claimed(row: tuple[Any, ...]) -> DeliveryJob:
+    """A row of `claim_batch` (plain tuple, in the query's column order) as a job.
+
+    Positional and without `sqlite3.Row`: a claim returns up to 500 rows and this runs for each.
+    """
+    (id_, destination, account_id, pixel_id, message_id, conversion_id, payload, status,
+     attempts, created_at, next_attempt_at, lease_until, last_error, delivered_at) = row  # fmt: skip
+    return DeliveryJob(
+        id=id_,
+        destination=destination,
+        account_id=account_id,
+        pixel_id=pixel_id,
+        message_id=message_id,
+        conversion_id=conversion_id,
+        payload=bytes(payload),
+        status=JobStatus(status),
+        attempts=attempts,
+        created_at=float(created_at),
+        next_attempt_at=float(next_attempt_at),
+        lease_until=None if lease_until is None else float(lease_until),
+        last_error=last_error,
+        delivered_at=None if delivered_at is None else float(delivered_at),
+    )
 
 
 def _job(row: sqlite3.Row) -> DeliveryJob:
@@ -182,8 +208,10 @@ class SqliteStore:
             "lease_until": now + lease_seconds,
         }
         with self._write() as conn:
-            rows = conn.execute(Q["claim_batch"], params).fetchall()
-        return sorted((_job(row) for row in rows), key=lambda job: job.id)
+            cursor = conn.cursor()
+            cursor.row_factory = None
+            rows = cursor.execute(Q["claim_batch"], params).fetchall()
+        return sorted((_claimed(row) for row in rows), key=lambda job: job.id)
 
     def _ack(self, query: str, params: list[dict[str, Any]]) -> int:
         if not params:
@@ -191,19 +219,24 @@ class SqliteStore:
         with self._write() as conn:
             return conn.executemany(query, params).rowcount
 
+    def _ack_set(self, query: str, ids: Sequence[int], **params: Any) -> int:
+        """One statement for the whole set (`id IN json_each(:ids)`): a batch is up to 500 jobs."""
+        if not ids:
+            return 0
+        with self._write() as conn:
+            return conn.execute(query, {"ids": json.dumps(list(ids)), **params}).rowcount
+
     def mark_delivered(self, ids: Sequence[int], *, now: float) -> int:
-        return self._ack(Q["mark_delivered"], [{"id": id_, "now": now} for id_ in ids])
+        return self._ack_set(Q["mark_delivered"], ids, now=now)
 
     def schedule_retry(self, ids: Sequence[int], *, at: float, error: str, now: float) -> int:
-        return self._ack(
-            Q["schedule_retry"], [{"id": id_, "at": at, "error": error} for id_ in ids]
-        )
+        return self._ack_set(Q["schedule_retry"], ids, at=at, error=error)
 
     def dead_letter(self, items: Sequence[tuple[int, str]], *, now: float) -> int:
         return self._ack(Q["dead_letter"], [{"id": id_, "reason": why} for id_, why in items])
 
     def release(self, ids: Sequence[int], *, now: float) -> int:
-        return self._ack(Q["release"], [{"id": id_, "now": now} for id_ in ids])
+        return self._ack_set(Q["release"], ids, now=now)
 
     def next_due_at(self, destination: str) -> float | None:
         due: float | None = self._read(Q["next_due_at"], {"destination": destination})[0][0]

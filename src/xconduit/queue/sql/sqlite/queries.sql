@@ -51,16 +51,16 @@ RETURNING id, destination, account_id, pixel_id, message_id, conversion_id, payl
     attempts, created_at, next_attempt_at, lease_until, last_error, delivered_at;
 
 -- name: mark_delivered
--- in_flight -> delivered; no change for a job in any other state.
+-- in_flight -> delivered for every id in the JSON array :ids; no change in any other state.
 UPDATE delivery_jobs
 SET status = 'delivered', delivered_at = :now, lease_until = NULL
-WHERE id = :id AND status = 'in_flight';
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'in_flight';
 
 -- name: schedule_retry
--- in_flight -> retry_scheduled, due at :at; no change for a job in any other state.
+-- in_flight -> retry_scheduled, due at :at, for every id in :ids; no change in any other state.
 UPDATE delivery_jobs
 SET status = 'retry_scheduled', next_attempt_at = :at, last_error = :error, lease_until = NULL
-WHERE id = :id AND status = 'in_flight';
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'in_flight';
 
 -- name: dead_letter
 -- in_flight -> dead with its reason; no change for a job in any other state.
@@ -69,10 +69,10 @@ SET status = 'dead', last_error = :reason, lease_until = NULL
 WHERE id = :id AND status = 'in_flight';
 
 -- name: release
--- in_flight -> pending, due now, without counting the attempt (shutdown).
+-- in_flight -> pending, due now, without counting the attempt (shutdown); ids in :ids.
 UPDATE delivery_jobs
 SET status = 'pending', attempts = attempts - 1, next_attempt_at = :now, lease_until = NULL
-WHERE id = :id AND status = 'in_flight';
+WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'in_flight';
 
 -- name: next_due_at
 -- When the next active job of a destination is due.
