@@ -85,22 +85,21 @@ def _claimed(row: tuple[Any, ...]) -> DeliveryJob:
 
     Positional and without `sqlite3.Row`: a claim returns up to 500 rows and this runs for each.
     """
-    (id_, destination, account_id, pixel_id, message_id, conversion_id, payload, status,
-     attempts, created_at, next_attempt_at, lease_until, last_error, delivered_at) = row  # fmt: skip
+    lease_until, delivered_at = row[11], row[13]
     return DeliveryJob(
-        id=id_,
-        destination=destination,
-        account_id=account_id,
-        pixel_id=pixel_id,
-        message_id=message_id,
-        conversion_id=conversion_id,
-        payload=bytes(payload),
-        status=JobStatus(status),
-        attempts=attempts,
-        created_at=float(created_at),
-        next_attempt_at=float(next_attempt_at),
+        id=row[0],
+        destination=row[1],
+        account_id=row[2],
+        pixel_id=row[3],
+        message_id=row[4],
+        conversion_id=row[5],
+        payload=bytes(row[6]),
+        status=JobStatus(row[7]),
+        attempts=row[8],
+        created_at=float(row[9]),
+        next_attempt_at=float(row[10]),
         lease_until=None if lease_until is None else float(lease_until),
-        last_error=last_error,
+        last_error=row[12],
         delivered_at=None if delivered_at is None else float(delivered_at),
     )
 
