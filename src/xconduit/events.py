@@ -102,7 +102,7 @@ def parse_event(raw: Any, *, default_type: str | None = None) -> Event:
     if not isinstance(raw, dict):
         raise InvalidEvent(f"event: must be a JSON object, got {_kind(raw)}", field="event")
     etype = raw.get("type") or default_type
-    if etype not in EVENT_TYPES:
+    if type(etype) is not str or etype not in EVENT_TYPES:
         got = "nothing" if etype is None else repr(etype)
         raise InvalidEvent(
             f"type: must be one of track, page, screen, identify, group, alias; got {got}",

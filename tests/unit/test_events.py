@@ -16,6 +16,8 @@ from xconduit.events import event_time, loads, parse_event
         ("x", "event", "event: must be a JSON object, got a string"),
         ({"type": "click", "userId": "u"}, "type", "type: must be one of"),
         ({"userId": "u"}, "type", "got nothing"),
+        ({"type": [None], "userId": "u"}, "type", "got \\[None\\]"),
+        ({"type": {"a": 1}, "userId": "u"}, "type", "must be one of"),
         ({"type": "track", "event": "A"}, "userId", "needs a userId or an anonymousId"),
         ({"type": "track", "userId": "u"}, "event", "needs a non-empty event name"),
         ({"type": "track", "userId": "u", "event": "  "}, "event", "non-empty event name"),

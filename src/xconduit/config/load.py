@@ -23,7 +23,6 @@ from xconduit.config.model import Settings
 from xconduit.errors import ConfigError
 
 PREFIX = "XCONDUIT_"
-_NOT_KEYS = {"XCONDUIT_CONFIG"}  # the path of the file itself, not a key
 
 
 def load_settings(
@@ -35,16 +34,16 @@ def load_settings(
     data: dict[str, Any] = _read_toml(Path(path)) if path else {}
     from_env: dict[tuple[str | int, ...], str] = {}
     for name, raw in sorted(environ.items()):
-        if not name.startswith(PREFIX) or name in _NOT_KEYS:
+        if not name.startswith(PREFIX):
             continue
         key = name[len(PREFIX) :]
-        if key.endswith("_FILE"):
-            continue  # applied after plain variables
+        if key.endswith("_FILE") or not _is_key(key):
+            continue  # secret files come after plain variables; other XCONDUIT_ names are flags
         keypath = _keypath(key)
         _assign(data, keypath, _env_value(raw), name)
         from_env[keypath] = name
     for name, file_name in sorted(environ.items()):
-        if name.startswith(PREFIX) and name.endswith("_FILE") and name not in _NOT_KEYS:
+        if name.startswith(PREFIX) and name.endswith("_FILE") and _is_key(name[len(PREFIX) :]):
             keypath = _keypath(name[len(PREFIX) : -len("_FILE")])
             _assign(data, keypath, _read_secret(name, file_name), name)
             from_env[keypath] = name
@@ -52,6 +51,15 @@ def load_settings(
         return Settings.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_explain(exc, origin, from_env)) from None
+
+
+def _is_key(key: str) -> bool:
+    """Whether `key` (after the prefix) names a configuration key: it starts with a section.
+
+    Commands' own flags use the same prefix (`XCONDUIT_SANDBOX_PORT`, `XCONDUIT_CONFIG`) and
+    are not configuration.
+    """
+    return key.split("__", 1)[0].lower() in Settings.model_fields
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -158,3 +158,16 @@ def test_reference_lists_every_key() -> None:
         "XCONDUIT_CONVERSIONS__<N>__PIXEL_ID",
     ):
         assert key in text
+
+
+def test_command_flags_sharing_the_prefix_are_not_configuration() -> None:
+    settings = load_settings(
+        None,
+        environ={
+            "XCONDUIT_CONFIG": "/somewhere.toml",
+            "XCONDUIT_SANDBOX_PORT": "9000",
+            "XCONDUIT_BENCH_SCALE": "0.5",
+            "XCONDUIT_DELIVERY__BATCH_SIZE": "7",
+        },
+    )
+    assert settings.delivery.batch_size == 7
