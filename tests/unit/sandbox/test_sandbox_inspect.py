@@ -106,3 +106,19 @@ def test_sandbox_can_be_mounted_under_another_app(sandbox: Any, clock: Any, make
         assert api.call("GET", "/x-sandbox/12/accounts").status_code == 200
         assert api.call("GET", "/12/accounts").status_code == 404
     assert sandbox.requests()[0]["path"] == "/12/accounts"
+
+
+def test_in_process_transport_works_inside_a_running_event_loop() -> None:
+    import asyncio
+
+    import httpx
+
+    from xconduit.sandbox import InProcessTransport, Sandbox
+
+    sb = Sandbox()
+
+    async def call() -> int:
+        with httpx.Client(transport=InProcessTransport(sb.app), base_url="http://x") as client:
+            return client.get("/_sandbox/conversions").status_code
+
+    assert asyncio.run(call()) == 200
