@@ -1,0 +1,109 @@
+"""Issue 5 end to end: the example shop page (docs/examples/shop.html, which records the pixel
+calls it shows in the console), the real tag served by the gateway, Chromium, the in-process sandbox. A purchase gives one pixel call and one sandbox conversion with the same
+event id and the same conversion_id, so X counts it once."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.staticfiles import StaticFiles
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "browser"))  # the tag's browser harness
+
+from gateway_live import gateway_settings, running_gateway, serving
+from tag_harness import GIF
+
+from xconduit.config import SourceSettings
+from xconduit.config.demo import DEMO_EVENTS, DEMO_PIXEL_ID
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+EXAMPLES = Path(__file__).parents[3] / "docs" / "examples"
+BROWSER_KEY = "wk_shop_browser"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(gateway URL, shop page origin): a gateway whose browser source accepts any origin."""
+    settings = gateway_settings(
+        sources=[
+            SourceSettings(name="web", write_keys=[BROWSER_KEY], allowed_origins=["*"])  # type: ignore[list-item]
+        ]
+    )
+    site = Starlette()
+    site.mount("/", StaticFiles(directory=EXAMPLES, html=True))
+    with (
+        running_gateway(settings, tmp_path, delivery=True) as (_, gateway),
+        serving(site) as origin,
+    ):
+        yield gateway, origin
+
+
+def sandbox_conversions(
+    gateway: str, predicate: Any, timeout: float = 10.0
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        data = [
+            c for c in httpx.get(f"{gateway}/_sandbox/conversions").json()["data"] if predicate(c)
+        ]
+        if data or time.monotonic() > deadline:
+            return data
+        time.sleep(0.1)
+
+
+def test_a_purchase_on_the_example_shop_is_one_conversion_on_both_legs(
+    shop: tuple[str, str],
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    gateway, origin = shop
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context()
+            context.route(
+                "**/static.ads-twitter.com/**",
+                lambda r: r.fulfill(body="", content_type="text/javascript"),
+            )
+            context.route(
+                "**/analytics.twitter.com/**",
+                lambda r: r.fulfill(body=GIF, content_type="image/gif"),
+            )
+            page = context.new_page()
+            console: list[str] = []
+            page.on("console", lambda m: console.append(m.text))
+            page.goto(f"{origin}/shop.html?gateway={gateway}&key={BROWSER_KEY}&twclid=click-e2e-1")
+            page.wait_for_function("() => window.pixelCalls.some(c => c[0] === 'config')")
+            page.get_by_role("button", name="Add to cart").first.click()
+            page.click("#order")
+            page.wait_for_function(
+                "() => window.pixelCalls.some(c => c[0] === 'event' && c[2] && c[2].conversion_id && c[2].conversion_id.startsWith('order-'))"
+            )
+            calls: list[list[Any]] = page.evaluate("() => window.pixelCalls")
+        finally:
+            browser.close()
+
+    assert ["config", DEMO_PIXEL_ID] in calls
+    purchase_id = DEMO_EVENTS["Order Completed"]
+    (pixel,) = [c for c in calls if c[0] == "event" and c[1] == purchase_id]
+    conversion_id = pixel[2]["conversion_id"]
+    assert conversion_id.startswith("order-")
+    assert any("[X pixel]" in line for line in console), (
+        "the how-to promises pixel calls in the console"
+    )
+
+    (server,) = sandbox_conversions(gateway, lambda c: c.get("conversion_id") == conversion_id)
+    assert server["event_id"] == purchase_id
+    assert server["pixel_id"] == DEMO_PIXEL_ID
+    assert {"twclid": "click-e2e-1"} in server["identifiers"]
+    assert server["value"] == f"{pixel[2]['value']:.2f}"
