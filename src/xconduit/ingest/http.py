@@ -41,7 +41,7 @@ from xconduit.ingest.sources import KeyRing, RateLimiter, Source, basic_user, re
 from xconduit.ingest.tagconfig import TagConfigs
 from xconduit.mapping import Router
 from xconduit.queue import IncomingEvent
-from xconduit.tag import tag_js
+from xconduit.tag import plugin_js, tag_js
 
 log = logging.getLogger("xconduit.ingest")
 
@@ -102,6 +102,7 @@ class Collector:
             routes=[
                 Route("/v1/{kind}", self.collect, methods=["POST", "OPTIONS"]),
                 Route("/tag.js", self.tag, methods=["GET", "HEAD"]),
+                Route("/tag/plugin.js", self.plugin, methods=["GET", "HEAD"]),
                 Route("/v1/tag-config", self.tag_config, methods=["GET", "OPTIONS"]),
                 Route("/healthz", self.healthz, methods=["GET", "HEAD"]),
                 Route("/readyz", self.readyz, methods=["GET", "HEAD"]),
@@ -236,6 +237,11 @@ class Collector:
     async def tag(self, request: Request) -> Response:
         headers = {"Cache-Control": "public, max-age=300"}
         return Response(tag_js(), headers=headers, media_type="application/javascript")
+
+    async def plugin(self, request: Request) -> Response:
+        """The analytics-next destination plugin (the tag's core followed by the plugin)."""
+        headers = {"Cache-Control": "public, max-age=300"}
+        return Response(plugin_js(), headers=headers, media_type="application/javascript")
 
     async def tag_config(self, request: Request) -> Response:
         origin = request.headers.get("origin")

@@ -78,6 +78,9 @@ def openapi_document() -> dict[str, Any]:
     paths["/v1/batch"] = _post("Several events of any type in one request.", _ref("Batch"))
     paths["/v1/b"] = _post("Alias of /v1/batch (analytics-next).", _ref("Batch"))
     paths["/tag.js"] = _get("The website tag.", "application/javascript", {"type": "string"})
+    paths["/tag/plugin.js"] = _get(
+        "The analytics-next destination plugin.", "application/javascript", {"type": "string"}
+    )
     paths["/v1/tag-config"] = {
         "get": {
             "summary": "Public tag settings of the destinations of a write key's source.",

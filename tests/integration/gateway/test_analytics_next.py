@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from xconduit.config import SourceSettings
 pytestmark = pytest.mark.browser
 
 BROWSER_TESTS = Path(__file__).parents[2] / "browser"
+sys.path.insert(0, str(BROWSER_TESTS))  # the tag's browser harness (TWQ_SPY)
 CHROMIUM = os.environ.get("XCONDUIT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -75,10 +77,15 @@ def shop_and_gateway(tmp_path: Path) -> Iterator[tuple[str, str]]:
     async def index(_: Request) -> Response:
         return HTMLResponse(page["html"])
 
+    async def with_plugin(_: Request) -> Response:
+        return HTMLResponse(page["plugin"])
+
     async def ajs(_: Request) -> Response:
         return FileResponse(bundle, media_type="application/javascript")
 
-    shop_app = Starlette(routes=[Route("/", index), Route("/ajs.js", ajs)])
+    shop_app = Starlette(
+        routes=[Route("/", index), Route("/plugin", with_plugin), Route("/ajs.js", ajs)]
+    )
     with serving(shop_app) as shop:
         web = SourceSettings(
             name="web",
@@ -89,6 +96,7 @@ def shop_and_gateway(tmp_path: Path) -> Iterator[tuple[str, str]]:
         settings = gateway_settings(sources=[web])
         with running_gateway(settings, tmp_path, delivery=True) as (_, gateway_url):
             page["html"] = shop_page(gateway_url)
+            page["plugin"] = plugin_page(gateway_url)
             yield shop, gateway_url
 
 
@@ -134,3 +142,66 @@ def test_order_completed_from_the_browser_reaches_the_sandbox(
     assert identifiers("ip_address") == ["127.0.0.1"]  # the web source takes the client's address
     assert len(identifiers("hashed_email")[0]) == 64
     assert "user_agent" in str(conversion["identifiers"])
+
+
+def plugin_page(gateway_url: str) -> str:
+    """analytics.js with the xconduit destination plugin loaded from the gateway."""
+    host = gateway_url.removeprefix("http://")
+    cdn = {
+        "integrations": {
+            "Segment.io": {"apiKey": WEB_KEY, "apiHost": f"{host}/v1", "protocol": "http"}
+        }
+    }
+    load = {"writeKey": WEB_KEY, "cdnSettings": cdn}
+    plugin = {"collector": gateway_url, "key": WEB_KEY}
+    return (
+        "<!doctype html><html><head><title>Shop</title><script src='/ajs.js'></script>"
+        f"<script src='{gateway_url}/tag/plugin.js'></script>"
+        "<script>window.ready = (async () => {"
+        f"  const [analytics] = await AnalyticsBrowser.load({json.dumps(load)});"
+        f"  await analytics.register(xconduitPlugin({json.dumps(plugin)}));"
+        "  window.analytics = analytics;"
+        "})();</script></head><body>shop</body></html>"
+    )
+
+
+def test_the_plugin_gives_pixel_and_server_the_same_conversion(
+    shop_and_gateway: tuple[str, str],
+) -> None:
+    """Issue 5 through analytics-next: one purchase, one pixel call and one sandbox conversion with
+    the same event id and conversion_id; the landing URL's twclid reaches X on the server leg."""
+    from playwright.sync_api import sync_playwright
+
+    from tag_harness import GIF, TWQ_SPY
+
+    shop, gateway_url = shop_and_gateway
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context()
+            context.add_init_script(TWQ_SPY)
+            context.route(
+                "**/static.ads-twitter.com/**",
+                lambda r: r.fulfill(body="", content_type="text/javascript"),
+            )
+            context.route(
+                "**/analytics.twitter.com/**",
+                lambda r: r.fulfill(body=GIF, content_type="image/gif"),
+            )
+            page = context.new_page()
+            page.goto(f"{shop}/plugin?twclid=click-plugin-1")
+            page.evaluate(
+                """async () => { await window.ready; await window.analytics.track(
+                    'Order Completed', {order_id: 'plugin-order-1', revenue: 42, currency: 'USD'}); }"""
+            )
+            page.wait_for_function("() => window.__twq.some(c => c[0] === 'event')")
+            calls: list[list[Any]] = page.evaluate("() => window.__twq")
+            conversions: list[dict[str, Any]] = wait_for_conversions(gateway_url, 1)
+        finally:
+            browser.close()
+    (pixel,) = [c for c in calls if c[0] == "event"]
+    assert pixel[1] == "tw-o8z6j-o87ne"
+    assert pixel[2]["conversion_id"] == "plugin-order-1"
+    [conversion] = conversions
+    assert (conversion["event_id"], conversion["conversion_id"]) == (pixel[1], "plugin-order-1")
+    assert {"twclid": "click-plugin-1"} in conversion["identifiers"]
