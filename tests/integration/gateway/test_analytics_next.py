@@ -171,7 +171,6 @@ def test_the_plugin_gives_pixel_and_server_the_same_conversion(
     """Issue 5 through analytics-next: one purchase, one pixel call and one sandbox conversion with
     the same event id and conversion_id; the landing URL's twclid reaches X on the server leg."""
     from playwright.sync_api import sync_playwright
-
     from tag_harness import GIF, TWQ_SPY
 
     shop, gateway_url = shop_and_gateway
