@@ -56,8 +56,16 @@ class Event(NamedTuple):
 _new_event = tuple.__new__
 
 
+MAX_DEPTH = 64
+"""Deepest nesting accepted in an event's JSON; Segment's own payloads are a few levels deep."""
+
+
 def loads(data: bytes | str) -> Any:
-    """Decode JSON like Segment's collector: strict and fast first, tolerant second."""
+    """Decode JSON like Segment's collector: strict and fast first, tolerant second.
+
+    Raises `InvalidEvent` for anything that is not JSON, nests deeper than `MAX_DEPTH`, or holds
+    an integer too long to read; never another exception, whatever the input.
+    """
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -65,12 +73,16 @@ def loads(data: bytes | str) -> Any:
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
     try:
         value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except json.JSONDecodeError as exc:
         raise InvalidEvent(f"not valid JSON: {exc}") from None
-    return _clean(value)
+    except RecursionError:
+        raise InvalidEvent(f"not valid JSON: nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise InvalidEvent(f"not valid JSON: {exc}") from None
+    return _clean(value, 0)
 
 
-def _clean(value: Any) -> Any:
+def _clean(value: Any, depth: int) -> Any:
     """Make stdlib-decoded JSON safe to re-encode: NaN/Infinity → null, lone surrogates → U+FFFD."""
     if isinstance(value, float):
         return None if math.isnan(value) or math.isinf(value) else value
@@ -78,10 +90,12 @@ def _clean(value: Any) -> Any:
         if _has_surrogate(value):
             return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
         return value
+    if depth >= MAX_DEPTH and isinstance(value, list | dict):
+        raise InvalidEvent(f"not valid JSON: nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, list):
-        return [_clean(v) for v in value]
+        return [_clean(v, depth + 1) for v in value]
     if isinstance(value, dict):
-        return {_clean(k): _clean(v) for k, v in value.items()}
+        return {_clean(k, depth + 1): _clean(v, depth + 1) for k, v in value.items()}
     return value
 
 

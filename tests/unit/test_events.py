@@ -100,3 +100,16 @@ def test_loads_is_tolerant_the_way_segment_is() -> None:
 def test_loads_names_what_is_not_json() -> None:
     with pytest.raises(InvalidEvent, match="not valid JSON"):
         loads(b"{not json")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"a":' + b"[" * 900 + b"NaN" + b"]" * 900 + b"}", "nested deeper than 64 levels"),
+        (b"[" * 100_000, "nested deeper than 64 levels"),
+        (b'{"v":' + b"1" * 5000 + b"}", "not valid JSON"),
+    ],
+)
+def test_hostile_json_is_an_invalid_event_never_a_crash(body: bytes, message: str) -> None:
+    with pytest.raises(InvalidEvent, match=message):
+        loads(body)

@@ -20,7 +20,7 @@ import orjson
 from xconduit.errors import InvalidEvent
 from xconduit.events import parse_event
 from xconduit.ingest.body import KB, MAX_EVENT_BYTES
-from xconduit.mapping import Router
+from xconduit.mapping import MappingResult, Router
 from xconduit.queue import IncomingEvent, NewJob
 
 log = logging.getLogger("xconduit.ingest")
@@ -48,15 +48,35 @@ class Rejected:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Unsendable:
+    """An accepted event that a destination cannot send: X would reject it (mapping outcome
+    `invalid`). It is committed like any event (other destinations may take it) and reported."""
+
+    index: int
+    message_id: str
+    destination: str
+    reason: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "messageId": self.message_id,
+            "destination": self.destination,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Accepted:
-    """The events of one request that go to the outbox, and those that were rejected."""
+    """The events of one request that go to the outbox, those that were rejected, and the
+    destinations that cannot send some of the accepted ones."""
 
     events: tuple[IncomingEvent, ...]
     rejected: tuple[Rejected, ...]
+    invalid: tuple[Unsendable, ...] = ()
 
 
-def _rejected(index: int, raw: Any, field: str | None, error: str) -> Rejected:
-    message_id = raw.get("messageId") if isinstance(raw, dict) else None
+def _rejected(index: int, message_id: Any, field: str | None, error: str) -> Rejected:
     return Rejected(
         index=index,
         message_id=message_id if isinstance(message_id, str) else None,
@@ -93,22 +113,42 @@ class EventAcceptor:
         body is smaller)."""
         events: list[IncomingEvent] = []
         rejected: list[Rejected] = []
+        invalid: list[Unsendable] = []
         defaults = {k: batch[k] for k in _BATCH_DEFAULTS if batch and batch.get(k) is not None}
         for index, raw in enumerate(raws):
+            # The id as the client sent it, before one is assigned: a rejection names only that.
+            sent_id = raw.get("messageId") if isinstance(raw, dict) else None
             try:
-                events.append(
-                    self._one(
-                        raw, source, default_type, received_at, client_ip, defaults, check_size
-                    )
+                event, unsendable = self._one(
+                    raw, source, default_type, received_at, client_ip, defaults, check_size
                 )
             except InvalidEvent as exc:
-                rejected.append(_rejected(index, raw, exc.field, str(exc)))
-            except (TypeError, ValueError, OverflowError) as exc:
+                rejected.append(_rejected(index, sent_id, exc.field, str(exc)))
+                continue
+            except (TypeError, ValueError, OverflowError, RecursionError) as exc:
                 # A parser or mapper bug on odd input must cost this event only, never the
                 # request (and never a 500): report it and log the kind of error, not the data.
                 log.warning("event could not be read: %s", type(exc).__name__)
-                rejected.append(_rejected(index, raw, None, f"event: cannot be read ({exc})"))
-        return Accepted(events=tuple(events), rejected=tuple(rejected))
+                error = f"event: cannot be read ({type(exc).__name__})"
+                rejected.append(_rejected(index, sent_id, None, error))
+                continue
+            events.append(event)
+            for result in unsendable:
+                log.info(
+                    "event %s cannot go to %s: %s",
+                    event.message_id,
+                    result.destination,
+                    result.reason,
+                )
+                invalid.append(
+                    Unsendable(
+                        index=index,
+                        message_id=event.message_id,
+                        destination=result.destination,
+                        reason=result.reason or "invalid",
+                    )
+                )
+        return Accepted(events=tuple(events), rejected=tuple(rejected), invalid=tuple(invalid))
 
     def _one(
         self,
@@ -119,7 +159,7 @@ class EventAcceptor:
         client_ip: str | None,
         defaults: Mapping[str, Any],
         check_size: bool,
-    ) -> IncomingEvent:
+    ) -> tuple[IncomingEvent, list[MappingResult]]:
         if not isinstance(raw, dict):
             kind = "an array" if isinstance(raw, list) else type(raw).__name__
             raise InvalidEvent(f"event: must be a JSON object, got {kind}", field="event")
@@ -147,6 +187,7 @@ class EventAcceptor:
             raise InvalidEvent("type: must be a string", field="type")
         event = parse_event(raw, default_type=default_type)
         message_id = event.message_id or ""
+        results = self._router.map(event, source=source)
         jobs = tuple(
             NewJob(
                 destination=result.destination,
@@ -156,7 +197,8 @@ class EventAcceptor:
                 conversion_id=str(result.conversion.get("conversion_id") or message_id),
                 payload=orjson.dumps(result.conversion),
             )
-            for result in self._router.map(event, source=source)
+            for result in results
             if result.outcome == "conversion" and result.conversion is not None
         )
-        return IncomingEvent(source=source, message_id=message_id, jobs=jobs)
+        unsendable = [result for result in results if result.outcome == "invalid"]
+        return IncomingEvent(source=source, message_id=message_id, jobs=jobs), unsendable

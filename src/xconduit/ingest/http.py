@@ -151,6 +151,7 @@ class Collector:
             "accepted": new,
             "duplicates": len(fresh) - new,
             "rejected": rejected,
+            "invalid": [u.as_json() for u in accepted.invalid],
         }
         return self._cors(json_response(body_out), origin, source)
 

@@ -163,6 +163,17 @@ def _schemas() -> dict[str, Any]:
                 "accepted": {"type": "integer"},
                 "duplicates": {"type": "integer"},
                 "rejected": {"type": "array", "items": _ref("Rejected")},
+                "invalid": {"type": "array", "items": _ref("Unsendable")},
+            },
+        },
+        "Unsendable": {
+            "type": "object",
+            "description": "An accepted event that a destination cannot send (X would reject it).",
+            "properties": {
+                "index": {"type": "integer"},
+                "messageId": text,
+                "destination": text,
+                "reason": text,
             },
         },
         "Rejected": {

@@ -52,17 +52,25 @@ def map_lines(lines: Iterable[bytes], router: Router) -> Iterator[dict[str, Any]
             raw = loads(line)
             if isinstance(raw, dict) and not raw.get("messageId"):
                 raw["messageId"] = str(uuid.uuid5(_LINE_IDS, line.strip().hex()))
-            event = parse_event(raw)
+            results = [result.as_line() for result in router.map(parse_event(raw))]
         except InvalidEvent as exc:
-            message_id = raw.get("messageId") if isinstance(raw, dict) else None
-            yield {
-                "message_id": message_id if isinstance(message_id, str) else None,
-                "destination": None,
-                "outcome": "invalid",
-                "pixel_id": None,
-                "conversion": None,
-                "reason": f"line {number}: {exc}",
-            }
+            yield _invalid_line(raw, f"line {number}: {exc}")
             continue
-        for result in router.map(event):
-            yield result.as_line()
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            # A shape no rule foresaw: report the line, never stop the run (the error type is
+            # enough to find the rule; the message could quote the input).
+            yield _invalid_line(raw, f"line {number}: cannot map this event ({type(exc).__name__})")
+            continue
+        yield from results
+
+
+def _invalid_line(raw: Any, reason: str) -> dict[str, Any]:
+    message_id = raw.get("messageId") if isinstance(raw, dict) else None
+    return {
+        "message_id": message_id if isinstance(message_id, str) else None,
+        "destination": None,
+        "outcome": "invalid",
+        "pixel_id": None,
+        "conversion": None,
+        "reason": reason,
+    }

@@ -60,7 +60,13 @@ def post(
 def test_a_track_call_is_committed_then_answered(http: httpx.Client, gateway: Gateway) -> None:
     response = post(http, "/v1/track", order())
     assert response.status_code == 200
-    assert response.json() == {"success": True, "accepted": 1, "duplicates": 0, "rejected": []}
+    assert response.json() == {
+        "success": True,
+        "accepted": 1,
+        "duplicates": 0,
+        "rejected": [],
+        "invalid": [],
+    }
     [conversion] = stored_conversions(gateway)
     assert conversion["event_id"] == "tw-o8z6j-o87ne"
     assert conversion["identifiers"] == [{"hashed_email": EMAIL_HASH}]
@@ -136,6 +142,56 @@ def test_a_bad_event_never_fails_the_good_ones(http: httpx.Client, gateway: Gate
     ]
 
 
+def test_events_x_would_reject_are_reported_with_the_destination_and_rule(
+    http: httpx.Client, gateway: Gateway
+) -> None:
+    no_identifier = order("ip-only", properties={"revenue": 3, "order_id": "o-ip"})
+    no_identifier["context"] = {"ip": "203.0.113.1"}
+    batch = [
+        order("fine"),
+        order("bad-value", properties={"email": EMAIL, "value": "abc"}),
+        no_identifier,
+    ]
+    response = post(http, "/v1/batch", {"batch": batch})
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["accepted"] == 3
+    assert answer["invalid"] == [
+        {
+            "index": 1,
+            "messageId": "bad-value",
+            "destination": "shop",
+            "reason": 'value: "abc" is not a number',
+        },
+        {
+            "index": 2,
+            "messageId": "ip-only",
+            "destination": "shop",
+            "reason": "At least one user identifier must be provided",
+        },
+    ]
+    assert [c["conversion_id"] for c in stored_conversions(gateway)] == ["o-fine"]
+
+
+def test_a_rejection_names_only_the_message_id_the_client_sent(http: httpx.Client) -> None:
+    response = post(http, "/v1/batch", {"batch": [order("ok"), {"type": "track", "event": "x"}]})
+    assert response.json()["rejected"][0]["messageId"] is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"userId":"u","event":"x","properties":{"a":' + b"[" * 900 + b"NaN" + b"]" * 900 + b"}}",
+        b'{"userId":"u","event":"x","properties":{"value":' + b"1" * 5000 + b"}}",
+    ],
+    ids=["deep-nesting", "huge-integer"],
+)
+def test_hostile_json_is_a_400_not_a_500(http: httpx.Client, body: bytes) -> None:
+    response = post(http, "/v1/track", body)
+    assert response.status_code == 400, response.text
+    assert "not valid JSON" in response.json()["error"]
+
+
 def test_nothing_usable_is_a_400_listing_why(http: httpx.Client, gateway: Gateway) -> None:
     response = post(http, "/v1/batch", {"batch": [{"type": "track", "event": "x"}, 3]})
     assert response.status_code == 400
@@ -147,7 +203,13 @@ def test_nothing_usable_is_a_400_listing_why(http: httpx.Client, gateway: Gatewa
 def test_message_ids_are_deduplicated_per_source(http: httpx.Client, gateway: Gateway) -> None:
     assert post(http, "/v1/track", order("same")).json()["accepted"] == 1
     again = post(http, "/v1/batch", {"batch": [order("same"), order("other"), order("other")]})
-    assert again.json() == {"success": True, "accepted": 1, "duplicates": 2, "rejected": []}
+    assert again.json() == {
+        "success": True,
+        "accepted": 1,
+        "duplicates": 2,
+        "rejected": [],
+        "invalid": [],
+    }
     # Another source may use the same messageId.
     assert post(http, "/v1/track", order("same"), key=WEB_KEY).json()["accepted"] == 1
     assert len(stored_conversions(gateway)) == 3
