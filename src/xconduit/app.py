@@ -27,7 +27,6 @@ from xconduit.errors import ConfigError, XconduitError
 from xconduit.ingest import Collector
 from xconduit.queue import DEDUP_WINDOW_SECONDS, Store
 from xconduit.queue.group_commit import GroupCommitter
-from xconduit.queue.memory import MemoryStore
 from xconduit.queue.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, SeedAudience, SeedEvent, SeedPixel
 from xconduit.xads import XAdsClient, XCredentials
@@ -41,15 +40,13 @@ PURGE_INTERVAL = 3600.0
 def open_store(settings: Settings, *, workdir: Path | None = None) -> Store:
     """The outbox named by `server.store`; a relative SQLite path is under `workdir` (or cwd)."""
     url = settings.server.store
-    if url.startswith("memory:"):
-        return MemoryStore()
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if not path.is_absolute():
             path = (workdir or Path.cwd()) / path
         path.parent.mkdir(parents=True, exist_ok=True)
         return SqliteStore(path)
-    raise ConfigError(f"server.store = {url!r}: only sqlite:/// and memory: stores exist so far")
+    raise ConfigError(f"server.store = {url!r}: only sqlite:/// stores exist so far")
 
 
 def sandbox_seed(settings: Settings) -> Seed:
@@ -257,7 +254,14 @@ def build_sandbox(settings: Settings, *, clock: Callable[[], float] = time.time)
 def build_worker(
     settings: Settings, *, workdir: Path | None = None, clock: Callable[[], float] = time.time
 ) -> Worker:
-    sandbox = build_sandbox(settings, clock=clock)
+    if settings.x.api == "sandbox":
+        # The built-in sandbox lives inside one process; a worker of its own would deliver to a
+        # private copy that `xconduit serve` never shows.
+        raise ConfigError(
+            'x.api = "sandbox": a separate worker cannot reach the sandbox inside the gateway. '
+            "Run `xconduit serve` alone, or run `xconduit sandbox` and set x.api to its URL."
+        )
+    sandbox = None
     store = open_store(settings, workdir=workdir)
     client = x_client(settings, sandbox=sandbox, clock=clock)
     return Worker(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from phonenumbers import SUPPORTED_REGIONS as PHONE_REGIONS
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -35,12 +36,11 @@ class ServerSettings(BaseModel):
     model_config = _MODEL
 
     listen: str = "127.0.0.1:8088"
-    """Address and port the collector, tag, dashboard and metrics listen on (`host:port`)."""
+    """Address and port the collector, the website tag and the sandbox view listen on
+    (`host:port`)."""
     store: str = "sqlite:///.xconduit/xconduit.db"
-    """Where the outbox lives: `sqlite:///<path>` (relative to the working folder) or
-    `postgresql://user@host/db`."""
-    data_dir: str = ".xconduit"
-    """Folder for the SQLite database and local state."""
+    """Where the outbox lives: `sqlite:///<path>` (relative to the working folder; an absolute
+    path is `sqlite:////var/lib/xconduit/outbox.db`). A PostgreSQL store is planned, not built."""
 
     @field_validator("listen")
     @classmethod
@@ -52,11 +52,12 @@ class ServerSettings(BaseModel):
     @field_validator("store")
     @classmethod
     def _store(cls, value: str) -> str:
-        if not value.startswith(("sqlite:///", "postgresql://", "postgres://", "memory:")):
-            raise ValueError(
-                f'"{value}" is not a store URL (expected "sqlite:///path/to.db" or '
-                '"postgresql://user@host/db")'
-            )
+        if value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("the PostgreSQL store is not available yet; use sqlite:///path/to.db")
+        if not value.startswith("sqlite:///"):
+            # No in-memory store here: the collector answers 200 only for what survives a
+            # restart. Tests inject a MemoryStore directly.
+            raise ValueError(f'"{value}" is not a store URL (expected "sqlite:///path/to.db")')
         return value
 
 
@@ -97,7 +98,8 @@ class SourceSettings(BaseModel):
     write_keys: list[SecretStr] = Field(min_length=1)
     """Write keys that identify this source (HTTP Basic user or `writeKey` in the body)."""
     allowed_origins: list[str] = []
-    """Browser origins allowed by CORS (`*` for any); empty: no CORS headers."""
+    """Browser origins allowed by CORS (`*` for any); empty: requests that carry an `Origin`
+    header (browsers) are refused with 403, server-side clients are unaffected."""
     rate_limit: float = 0
     """Requests per second allowed per source; 0 turns the limit off."""
     client_ip: bool = False
@@ -186,8 +188,11 @@ class ConversionDestination(BaseModel):
     @field_validator("phone_region")
     @classmethod
     def _region(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Za-z]{2}", value):
-            raise ValueError(f'"{value}" is not a two-letter region code (e.g. "US", "GB")')
+        if not re.fullmatch(r"[A-Za-z]{2}", value) or value.upper() not in PHONE_REGIONS:
+            raise ValueError(
+                f'"{value}" is not a region phone numbers can be read in (an ISO 3166 '
+                'alpha-2 code such as "US", "GB", "DE")'
+            )
         return value.upper()
 
     @field_validator("events")
@@ -210,7 +215,8 @@ class SyncSettings(BaseModel):
     model_config = _MODEL
 
     name: str
-    """Name of the sync (`xconduit sync NAME`)."""
+    """Name of the sync. (Warehouse syncs are configured here but not run yet: the `xconduit
+    sync` command is planned.)"""
     destination: str
     """Conversion destination that receives the rows."""
     source: str
@@ -233,7 +239,8 @@ class AudienceSettings(BaseModel):
     model_config = _MODEL
 
     name: str
-    """Name of the audience sync (`xconduit audiences sync NAME`)."""
+    """Name of the audience sync. (Configured here but not run yet: `xconduit audiences sync`
+    is planned.)"""
     account_id: str
     """X ad account that owns the custom audience."""
     audience_id: str = ""

@@ -171,7 +171,9 @@ class MemoryStore:
         with self._lock:
             dead = self._dead(ids, destination)
             for job in dead:
-                self._put(job, status=JobStatus.PENDING, attempts=0, next_attempt_at=now)
+                self._put(
+                    job, status=JobStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now
+                )
         return len(dead)
 
     def purge_dead(

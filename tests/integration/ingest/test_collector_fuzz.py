@@ -94,3 +94,25 @@ def test_no_input_gets_a_5xx(
     response = httpx.post(f"{url}/v1/{path}", content=body, headers=headers, timeout=10)
     assert response.status_code < 500, response.text
     assert isinstance(response.json(), dict)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    depth=st.integers(min_value=1, max_value=3000),
+    leaf=st.sampled_from([b"NaN", b"1" * 5000, b'"\\ud800"', b"1e999", b"{}"]),
+    where=st.sampled_from(["properties", "context", "traits"]),
+)
+def test_deep_nesting_and_huge_numbers_get_no_5xx(
+    url: str, depth: int, leaf: bytes, where: str
+) -> None:
+    # Shapes the strict decoder refuses and the tolerant one must survive (the first fuzz test's
+    # values stay shallow and small).
+    nested = b"[" * depth + leaf + b"]" * depth
+    body = (
+        b'{"userId":"u","event":"Order Completed","' + where.encode() + b'":{"a":' + nested + b"}}"
+    )
+    response = httpx.post(f"{url}/v1/track", content=body, headers=AUTH, timeout=10)
+    assert response.status_code < 500, response.text
+    assert isinstance(response.json(), dict)

@@ -10,7 +10,6 @@ import hashlib
 from collections.abc import Iterator
 
 import pytest
-from twitter_ads import API_VERSION
 from twitter_ads.audience import CustomAudience
 from twitter_ads.client import Client
 from twitter_ads.error import NotAuthorized
@@ -30,10 +29,6 @@ def client(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client
         monkeypatch.setattr(Request, "_DEFAULT_DOMAIN", base_url)
         c = sandbox.credentials
         yield Client(c.consumer_key, c.consumer_secret, c.access_token, c.access_token_secret)
-
-
-def test_sdk_speaks_v11() -> None:
-    assert API_VERSION == "11"
 
 
 def test_sdk_lists_and_loads_accounts(client: Client) -> None:

@@ -336,6 +336,7 @@ def test_replay_dead_makes_dead_letters_pending_again(
     replayed = claim(store, dest="shop", now=500.0) + claim(store, dest="app", now=500.0)
     assert len(replayed) == expected
     assert all(job.attempts == 1 for job in replayed)  # counted from zero again
+    assert all(job.created_at == 500.0 for job in replayed)  # a new retry window starts
     assert len(store.list_dead()) == 4 - expected
 
 

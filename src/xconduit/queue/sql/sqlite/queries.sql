@@ -99,15 +99,16 @@ ORDER BY id
 LIMIT :limit;
 
 -- name: replay_dead
--- dead -> pending for one destination or (:destination NULL) all, attempts from zero.
+-- dead -> pending for one destination or (:destination NULL) all, attempts from zero and a new
+-- retry window (created_at = now: the window is measured from created_at).
 UPDATE delivery_jobs
-SET status = 'pending', attempts = 0, next_attempt_at = :now, lease_until = NULL
+SET status = 'pending', attempts = 0, next_attempt_at = :now, lease_until = NULL, created_at = :now
 WHERE status = 'dead' AND (:destination IS NULL OR destination = :destination);
 
 -- name: replay_dead_job
--- dead -> pending for one job (within one destination unless :destination is NULL).
+-- dead -> pending for one job (within one destination unless :destination is NULL), as above.
 UPDATE delivery_jobs
-SET status = 'pending', attempts = 0, next_attempt_at = :now, lease_until = NULL
+SET status = 'pending', attempts = 0, next_attempt_at = :now, lease_until = NULL, created_at = :now
 WHERE id = :id AND status = 'dead' AND (:destination IS NULL OR destination = :destination);
 
 -- name: purge_dead
