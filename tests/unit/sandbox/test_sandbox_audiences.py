@@ -43,6 +43,18 @@ def test_valid_operations(body: list[Any]) -> None:
         (_op(users=[{"ip_address": ["1.2.3.4"]}]), "ip_address is not a user identifier type"),
         (_op(users=[{"email": H1}]), "email must be a non-empty array of strings"),
         (
+            _op(users=[{"email": ["Jane.Doe@Example.com"]}]),
+            "email: a value is not a SHA-256 hash (64 lowercase hex characters)",
+        ),
+        (
+            _op(users=[{"phone_number": ["+12025550100"]}]),
+            "phone_number: a value is not a SHA-256 hash (64 lowercase hex characters)",
+        ),
+        (
+            _op(users=[{"handle": [H1.upper()]}]),
+            "handle: a value is not a SHA-256 hash (64 lowercase hex characters)",
+        ),
+        (
             _op(effective_at="2024-05-01"),
             "effective_at (2024-05-01) is not an ISO 8601 timestamp",
         ),
