@@ -153,14 +153,12 @@ def _check_users(raw: Any) -> tuple[tuple[dict[str, tuple[str, ...]], ...], list
                 or not all(isinstance(v, str) and v for v in values)
             ):
                 return (), [_invalid(f"{key} must be a non-empty array of strings", "users")]
-            if key != "partner_user_id":
-                # X: every key but partner_user_id "must be normalised and SHA-256 hashed"
-                # (x-ads-api.md §2.2). X cannot tell a raw value from a digest it fails to match;
-                # the sandbox refuses it, so that raw identifiers are caught in testing and never
-                # shown on its pages.
-                if not all(_SHA256_HEX.fullmatch(value) for value in values):
-                    message = f"{key}: a value is not a SHA-256 hash (64 lowercase hex characters)"
-                    return (), [_invalid(message, "users")]
+            # X: every key but partner_user_id "must be normalised and SHA-256 hashed"
+            # (x-ads-api.md §2.2). X cannot tell a raw value from a digest it fails to match; the
+            # sandbox refuses it, so raw identifiers are caught in testing and never shown.
+            if key != "partner_user_id" and not all(_SHA256_HEX.fullmatch(v) for v in values):
+                message = f"{key}: a value is not a SHA-256 hash (64 lowercase hex characters)"
+                return (), [_invalid(message, "users")]
             clean[key] = tuple(values)
         users.append(clean)
     return tuple(users), []
