@@ -5,8 +5,11 @@ split the batch in two and send each half; a half that is accepted is delivered,
 is split again, down to single conversions, which are dead-lettered with X's own code and
 message. With k bad conversions in n, that is about 2·k·log2(n) requests instead of n.
 
-One saving: when a rejected batch's left half is accepted, the right half must hold the bad
-conversions, so it is split without being sent whole.
+Two savings: when a rejected batch's left half is accepted, the right half must hold the bad
+conversions, so it is split without being sent whole; and when `all_bad(part, error)` says the
+error condemns every item of a part (X rejects the event id itself and every conversion of the
+part uses it, e.g. an event deleted in Events Manager), the part is dead at once instead of being
+split down to 500 single requests.
 
 Errors that are not about a row (auth, an unknown pixel) end the whole part at once; a retriable
 error (5xx, timeout) hands the part back for a retry; a 429 hands back everything not yet sent.
@@ -47,6 +50,17 @@ def blames_rows(error: DeliveryError) -> bool:
     return error.status == 404 and any(d.parameter == "event_id" for d in error.errors)
 
 
+def condemns_event_id(event_ids: Sequence[str | None], error: DeliveryError) -> bool:
+    """True when every error X listed is about `event_id` and the part uses one event id only:
+    then no conversion of the part can be accepted, and splitting would only spend requests."""
+    return (
+        bool(error.errors)
+        and all(detail.parameter == "event_id" for detail in error.errors)
+        and len(set(event_ids)) == 1
+        and event_ids[0] is not None
+    )
+
+
 @dataclass(kw_only=True)
 class BisectResult(Generic[T]):
     delivered: list[T] = field(default_factory=list)
@@ -65,6 +79,7 @@ def send_bisecting(
     send: Callable[[Sequence[T]], None],
     *,
     before_send: Callable[[int], bool] = lambda n: True,
+    all_bad: Callable[[Sequence[T], DeliveryError], bool] = lambda part, error: False,
 ) -> BisectResult[T]:
     """Send `items`; `send` returns when X accepted them and raises a DeliveryError otherwise."""
     result: BisectResult[T] = BisectResult()
@@ -108,8 +123,8 @@ def send_bisecting(
             return False
         accepted, error = attempt(part)
         if error is not None:
-            if len(part) == 1:
-                result.dead.append((part[0], error))
+            if len(part) == 1 or all_bad(part, error):
+                result.dead.extend((item, error) for item in part)
             else:
                 split(part)
         return accepted

@@ -112,3 +112,50 @@ def test_a_404_for_an_event_id_is_bisected_but_an_unknown_pixel_is_not(bisected:
     result = send_bisecting([0, 1], send)
     assert (result.delivered == [0]) is bisected
     assert len(calls) == (3 if bisected else 1)
+
+
+def test_a_batch_whose_one_event_id_x_refuses_is_dead_in_one_request() -> None:
+    # An event deleted in Events Manager: every row names it; splitting would cost 999 requests.
+    from xconduit.delivery.bisect import condemns_event_id
+
+    event_ids = dict.fromkeys(range(500), "tw-o8z6j-gone1")
+    calls: list[list[int]] = []
+    refusal = XErrorDetail(
+        code="INVALID_PARAMETER",
+        message="event_id (tw-o8z6j-gone1) is not a single event tag (SET)",
+        parameter="event_id",
+    )
+
+    def send(part: Sequence[int]) -> None:
+        calls.append(list(part))
+        raise FatalDeliveryError("400", status=400, errors=(refusal,) * len(part))
+
+    def all_bad(part: Sequence[int], error: Exception) -> bool:
+        return condemns_event_id([event_ids[n] for n in part], error)  # type: ignore[arg-type]
+
+    result = send_bisecting(list(range(500)), send, all_bad=all_bad)
+    assert len(calls) == 1
+    assert len(result.dead) == 500
+    assert result.delivered == []
+
+
+@pytest.mark.parametrize(
+    ("event_ids", "parameters", "condemned"),
+    [
+        (["a", "a"], ["event_id"], True),
+        (["a", "b"], ["event_id"], False),  # the other event id may be fine: bisect
+        (["a", "a"], ["event_id", "hashed_email"], False),  # some rows are bad for another reason
+        (["a", "a"], [], False),  # X named nothing
+        ([None, None], ["event_id"], False),
+    ],
+)
+def test_condemns_event_id(
+    event_ids: list[str | None], parameters: list[str], condemned: bool
+) -> None:
+    from xconduit.delivery.bisect import condemns_event_id
+
+    errors = tuple(XErrorDetail(code="X", message="m", parameter=p) for p in parameters)
+    assert (
+        condemns_event_id(event_ids, FatalDeliveryError("x", status=400, errors=errors))
+        is condemned
+    )
