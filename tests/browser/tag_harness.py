@@ -44,6 +44,17 @@ window.__twq = [];
   });
 })();
 """
+# Records what the tag prints with `debug: true` (each console.info call as one JSON array).
+CONSOLE_SPY = """
+window.__console = [];
+(function () {
+  var info = console.info;
+  console.info = function () {
+    window.__console.push(JSON.stringify(Array.prototype.slice.call(arguments)));
+    return info.apply(console, arguments);
+  };
+})();
+"""
 GIF = (
     b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,"
     b"\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
@@ -154,6 +165,7 @@ class TagPage:
         self.uwt_loads = 0
         self.sent = 0  # events the test asked for, to wait on
         context.add_init_script(TWQ_SPY)
+        context.add_init_script(CONSOLE_SPY)
         context.route("**/static.ads-twitter.com/**", self._uwt)
         context.route("**/analytics.twitter.com/**", self._image)
         self.page: Page = context.new_page()
@@ -178,19 +190,28 @@ class TagPage:
         query: str = "",
         name: str | None = None,
         html: str | None = None,
+        debug: bool = False,
     ) -> None:
+        """Open a page running the tag with `tag` settings (None: fetched from /v1/tag-config);
+        `debug` turns on the tag's console output (init option, or the plugin's option)."""
         name = name or uuid.uuid4().hex
         if html is None:
             html = (
-                self._plugin_html(tag) if self.driver == "plugin" else self._tag_html(tag, consent)
+                self._plugin_html(tag, debug)
+                if self.driver == "plugin"
+                else self._tag_html(tag, consent, debug)
             )
         self.gateway.pages[name] = html
         self.page.goto(f"{self.gateway.base_url}/p/{name}{query}")
         if self.driver == "plugin":
             self.page.evaluate("() => window.ready")
 
-    def _tag_html(self, tag: dict[str, Any] | None, consent: dict[str, Any] | None) -> str:
+    def _tag_html(
+        self, tag: dict[str, Any] | None, consent: dict[str, Any] | None, debug: bool
+    ) -> str:
         init: dict[str, Any] = {"collector": self.gateway.base_url, "key": self.key}
+        if debug:
+            init["debug"] = True
         if tag is not None:
             init["tag"] = tag
         if consent is not None:
@@ -201,7 +222,7 @@ class TagPage:
             '<script src="/tag.js"></script></head><body>shop</body></html>'
         )
 
-    def _plugin_html(self, tag: dict[str, Any] | None) -> str:
+    def _plugin_html(self, tag: dict[str, Any] | None, debug: bool) -> str:
         host = self.gateway.base_url.removeprefix("http://")
         cdn = {
             "integrations": {
@@ -210,6 +231,8 @@ class TagPage:
         }
         load = {"writeKey": self.key, "cdnSettings": cdn}
         plugin = tag if tag is not None else {"collector": self.gateway.base_url, "key": self.key}
+        if debug:
+            plugin = {**plugin, "debug": True}
         return (
             "<!doctype html><html><head><title>Shop</title>"
             '<script src="/ajs.js"></script><script src="/plugin.js"></script>'
@@ -262,6 +285,12 @@ class TagPage:
         self.events()  # the pixel runs before (tag) or beside (plugin) the send
         calls: list[list[Any]] = self.page.evaluate("() => window.__twq")
         return calls
+
+    def console(self) -> list[str]:
+        """Every console.info call of the page so far, each as a JSON array of its arguments."""
+        self.events()
+        lines: list[str] = self.page.evaluate("() => window.__console")
+        return lines
 
     def adsct(self, count: int) -> list[dict[str, str]]:
         """The single-event image tags requested; waits for `count`, then checks no more come."""

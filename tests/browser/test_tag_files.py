@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from xconduit.config import model
 from xconduit.errors import ConfigError
 from xconduit.tag import TagSettings, plugin_js, public_tag_settings, snippet, tag_js
 
@@ -82,8 +83,7 @@ def test_snippet_names_the_gateway_and_key() -> None:
 
 
 def test_public_settings_from_the_config_model() -> None:
-    config = pytest.importorskip("xconduit.config.model")
-    tag = config.TagSettings(syntax="legacy", universal_pixel_id="oka17", page_pixel="pp1")
+    tag = model.TagSettings(syntax="legacy", universal_pixel_id="oka17", page_pixel="pp1")
     out = public_tag_settings(tag, pixel_id="oka17", events={"Lead": "ol1"}, consent_category="")
     assert (out["syntax"], out["page_pixel"], out["events"]) == (
         "legacy",

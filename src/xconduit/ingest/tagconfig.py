@@ -30,6 +30,7 @@ class TagConfigs:
                         default_currency=dest.default_currency,
                         consent_category=dest.consent_category,
                         missing_consent=dest.missing_consent,
+                        value_on_pre_purchase=dest.value_on_pre_purchase,
                     )
                     break
             self._by_source[source.name] = found

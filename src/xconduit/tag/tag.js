@@ -11,6 +11,7 @@
   const CLICK_COOKIE = '_twclid';
   const CLICK_MAX_AGE = 7776000; // 90 days, in seconds
   const own = (o, k) => o != null && typeof o === 'object' && Object.prototype.hasOwnProperty.call(o, k);
+  const obj = (v) => v && typeof v === 'object' && !Array.isArray(v);
   const norm = (name) => (typeof name === 'string' ? name.trim().toLowerCase() : '');
 
   // Prototype-free maps: an event named "toString" or "constructor" never finds a mapping.
@@ -34,9 +35,17 @@
     }
     return undefined;
   }
+  // Numbers as the server reads them: a JSON number or a plain decimal string ("1,234.50" and
+  // "$25" are not numbers; the server rejects such an event as invalid).
+  const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
   function num(v) {
-    if (typeof v === 'string') v = parseFloat(v.replace(/[^0-9.eE+-]/g, ''));
+    if (typeof v === 'string') v = NUMBER.test(v.trim()) ? Number(v.trim()) : NaN;
     return typeof v === 'number' && isFinite(v) ? v : undefined;
+  }
+  // A count > 0: an integer, or a string of digits (else the server counts the product once).
+  function count(v) {
+    if (typeof v === 'string' && /^\d+$/.test(v.trim())) v = Number(v);
+    return Number.isInteger(v) && v > 0 ? v : undefined;
   }
   const money = (n) => n.toFixed(2);
   function compact(o) {
@@ -45,14 +54,17 @@
   }
 
   // ---- settings (the JSON of GET /v1/tag-config, or init({tag})) ----
+  // mapping.md 4: a bare id `e` is `tw-<pixel>-e`, as the server's public_tag_settings writes it.
+  const eventId = (id, pixel) => (id && pixel && !id.startsWith('tw-') ? `tw-${pixel}-${id}` : id);
   function settings(tag) {
     tag = tag && typeof tag === 'object' ? tag : {};
     const ids = (v) => (Array.isArray(v) ? v : v ? [v] : []).map(String).filter(Boolean);
+    const pixel = String(tag.universal_pixel_id || '').trim();
     return {
       syntax: tag.syntax === 'legacy' ? 'legacy' : 'event',
-      pixel: String(tag.universal_pixel_id || ''),
+      pixel,
       pagePixel: String(tag.page_pixel || ''),
-      events: normMap(tag.events, (v) => String(v || '')),
+      events: normMap(tag.events, (v) => eventId(String(v || '').trim(), pixel)),
       single: normMap(tag.single_event_tags, ids),
       sku: tag.product_identifier === 'sku',
       pii: tag.send_pii_to_pixel === true,
@@ -64,12 +76,19 @@
   }
 
   // mapping.md 6: with preferences, the category must be true; without, `missing_consent` decides.
-  // An empty category turns the check off.
+  // An empty category turns the check off. As the server: the exact key, else (absent or null)
+  // the first key equal to it case-insensitively.
   function allowed(s, consent) {
     if (!s.category) return true;
-    const prefs = consent && consent.categoryPreferences;
-    if (!prefs || typeof prefs !== 'object') return s.missing === 'allow';
-    return own(prefs, s.category) && prefs[s.category] === true;
+    const prefs = obj(consent) ? consent.categoryPreferences : undefined;
+    if (!obj(prefs)) return s.missing === 'allow';
+    let v = own(prefs, s.category) ? prefs[s.category] : null;
+    if (v == null) {
+      const low = s.category.toLowerCase();
+      const k = Object.keys(prefs).find((key) => key.toLowerCase() === low);
+      v = k === undefined ? null : prefs[k];
+    }
+    return v === true;
   }
 
   // ---- products ----
@@ -101,27 +120,29 @@
     if (!list.length && (pick(p, ['product_id', 'productId', 'sku']) !== undefined)) list = [p];
     return list.map((item) => {
       const price = num(pick(item, ['price']));
-      const qty = Math.trunc(num(pick(item, ['quantity'])) || 0);
+      const qty = count(pick(item, ['quantity']));
       return compact({
         content_id: productId(item, s),
         content_name: nameOf(item),
         content_type: categoryOf(item),
         content_price: price === undefined ? undefined : money(price),
-        num_items: qty > 0 ? qty : undefined,
+        num_items: qty,
         content_group_id: pick(item, ['product_group_id', 'productGroupId', 'group_id', 'groupId']),
       });
     }).filter((item) => Object.keys(item).length);
   }
 
+  // mapping.md 3. The first field present decides: one that is not a number gives no value (the
+  // server rejects the event), never a fallback to the next field.
   function value(p) {
-    const v = num(pick(p, ['value', 'revenue']));
-    if (v !== undefined) return v;
-    const list = productsOf(p);
-    const of = (x) => num(pick(x, ['price'])) * (num(pick(x, ['quantity'])) || 1);
-    if (list.some((x) => num(pick(x, ['price'])) !== undefined)) {
-      return list.reduce((n, x) => n + (num(pick(x, ['price'])) === undefined ? 0 : of(x)), 0);
-    }
-    return num(pick(p, ['price'])) === undefined ? undefined : of(p);
+    const v = pick(p, ['value', 'revenue']);
+    if (v !== undefined) return num(v);
+    const priced = productsOf(p).filter((x) => pick(x, ['price']) !== undefined);
+    const list = priced.length ? priced : pick(p, ['price']) === undefined ? [] : [p];
+    if (!list.length) return undefined;
+    const of = (x) => num(pick(x, ['price'])) * (count(pick(x, ['quantity'])) || 1);
+    const total = list.reduce((n, x) => n + of(x), 0);
+    return isFinite(total) ? total : undefined; // NaN: a price that is not a number
   }
 
   // ---- what the pixel does for one event: a list of {twq: [...]} or {img: url} ----
@@ -207,10 +228,20 @@
     return acts;
   }
 
+  // Debug output never shows the email or phone the pixel is given.
+  function masked(a) {
+    if (!obj(a)) return a;
+    const out = Object.assign({}, a);
+    for (const k of ['email_address', 'phone_number']) if (own(out, k)) out[k] = '***';
+    return out;
+  }
+
   const inited = Object.create(null);
   function run(s, acts, debug) {
     for (const act of acts) {
-      if (debug) console.info('[xconduit] X pixel:', act.img ? ['adsct', act.img] : act.twq);
+      if (debug) {
+        console.info('[xconduit] X pixel:', act.img ? ['adsct', act.img] : act.twq.map(masked));
+      }
       if (act.img) {
         // Not `new Image()`: the page's image list would swallow a repeated tag (same URL twice
         // in one page), and a tag fired just before navigating away would be cancelled.
@@ -368,7 +399,6 @@
     pending.forEach(deliver);
   }
 
-  const obj = (v) => v && typeof v === 'object' && !Array.isArray(v);
   const api = {
     core,
     version: VERSION,

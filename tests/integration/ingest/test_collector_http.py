@@ -25,6 +25,8 @@ from gateway_live import (
 )
 
 from xconduit.app import Gateway
+from xconduit.config import ConversionDestination, TagSettings
+from xconduit.config.demo import DEMO_ACCOUNT_ID, DEMO_PIXEL_ID
 from xconduit.errors import StoreError
 from xconduit.queue.memory import MemoryStore
 
@@ -415,8 +417,45 @@ def test_tag_and_its_settings(http: httpx.Client) -> None:
     assert settings.headers["access-control-allow-origin"] == SHOP
     assert settings.json()["universal_pixel_id"] == "o8z6j"
     assert settings.json()["events"]["order completed"] == "tw-o8z6j-o87ne"
+    assert settings.json()["value_on_pre_purchase"] is False
     assert http.get("/v1/tag-config", params={"key": "wk_nope"}).status_code == 401
     assert http.get("/v1/tag-config").status_code == 401
+
+
+@pytest.mark.parametrize("pre_purchase", [True, False])
+def test_tag_settings_carry_the_destination_rules(tmp_path: Path, pre_purchase: bool) -> None:
+    # The tag applies these rules itself: a setting missing here makes the pixel leg disagree
+    # with the server leg (one sends `value`, the other does not).
+    shop = ConversionDestination(
+        name="shop",
+        account_id=DEMO_ACCOUNT_ID,
+        pixel_id=DEMO_PIXEL_ID,
+        events={"Product Added": "cart1"},
+        product_identifier="sku",
+        default_currency="eur",
+        consent_category="Marketing",
+        missing_consent="deny",
+        value_on_pre_purchase=pre_purchase,
+        tag=[TagSettings(universal_pixel_id=DEMO_PIXEL_ID, send_pii_to_pixel=True)],
+    )
+    with (
+        running_gateway(gateway_settings(conversions=[shop]), tmp_path) as (_, url),
+        httpx.Client(base_url=url) as http,
+    ):
+        settings = http.get("/v1/tag-config", params={"key": WEB_KEY}).json()
+    assert settings == {
+        "syntax": "event",
+        "universal_pixel_id": DEMO_PIXEL_ID,
+        "page_pixel": "",
+        "single_event_tags": {},
+        "events": {"product added": f"tw-{DEMO_PIXEL_ID}-cart1"},
+        "product_identifier": "sku",
+        "send_pii_to_pixel": True,
+        "default_currency": "EUR",
+        "consent_category": "Marketing",
+        "missing_consent": "deny",
+        "value_on_pre_purchase": pre_purchase,
+    }
 
 
 class FailingStore(MemoryStore):
