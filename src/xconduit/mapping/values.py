@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 _CENT = Decimal("0.01")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_TOO_LARGE = Decimal("1e15")  # X's value is a double: larger amounts lose cents
 _NONE: list[Mapping[str, Any]] = []  # shared "no products"; never mutated
 
 
@@ -30,12 +33,16 @@ def decimal_of(value: Any, field: str) -> Decimal | None:
         return Decimal(value)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise BadValue(f"{field}: {_show(value)} is not a number")
+    if isinstance(value, str) and not _DECIMAL.fullmatch(value.strip()):
+        # Plain decimal notation only, as the website tag reads it: no "1_000", "$25", "1,5"
+        # or non-ASCII digits, which Decimal() would accept or misread.
+        raise BadValue(f"{field}: {_show(value)} is not a number")
     try:
         number = Decimal(value.strip()) if isinstance(value, str) else Decimal(repr(value))
     except InvalidOperation:
         raise BadValue(f"{field}: {_show(value)} is not a number") from None
-    if not number.is_finite():
-        raise BadValue(f"{field}: {_show(value)} is not a finite number")
+    if not number.is_finite() or abs(number) >= _TOO_LARGE:
+        raise BadValue(f"{field}: {_show(value)} is not a number X accepts (finite, below 1e15)")
     return number
 
 

@@ -171,6 +171,12 @@ def test_value_and_currency(props: dict[str, Any], value: str | None, currency: 
         ({"value": True}, "value: True is not a number"),
         ({"products": [{"price": "free"}]}, 'products[0].price: "free" is not a number'),
         ({"value": 3, "currency": "dollars"}, 'currency: "dollars" is not an ISO 4217 code'),
+        ({"value": "$25"}, 'value: "$25" is not a number'),
+        ({"value": "1,234.50"}, 'value: "1,234.50" is not a number'),
+        ({"value": "1_000"}, 'value: "1_000" is not a number'),
+        ({"value": "١٢"}, 'value: "١٢" is not a number'),
+        ({"value": "1e999"}, 'value: "1e999" is not a number X accepts (finite, below 1e15)'),
+        ({"revenue": 1e300}, "revenue: 1e+300 is not a number X accepts (finite, below 1e15)"),
     ],
 )
 def test_non_numeric_money_is_invalid_with_the_field(props: dict[str, Any], reason: str) -> None:
