@@ -100,12 +100,25 @@ def test_bench_map_prints_the_three_profiles_and_the_floor() -> None:
 
 
 def test_lines_no_rule_foresaw_are_reported_and_the_run_goes_on() -> None:
-    deep = b'{"type":"track","event":"Signed Up","userId":"u","properties":{"a":' + b"[" * 900 + b"NaN" + b"]" * 900 + b"}}"
-    huge = b'{"type":"track","event":"Signed Up","userId":"u","properties":{"value":' + b"1" * 5000 + b"}}"
+    deep = (
+        b'{"type":"track","event":"Signed Up","userId":"u","properties":{"a":'
+        + b"[" * 900
+        + b"NaN"
+        + b"]" * 900
+        + b"}}"
+    )
+    huge = (
+        b'{"type":"track","event":"Signed Up","userId":"u","properties":{"value":'
+        + b"1" * 5000
+        + b"}}"
+    )
     good = b'{"type":"track","event":"Signed Up","userId":"u","timestamp":"2024-01-01T00:00:00Z","properties":{"email":"a@b.co"}}'
     done = xconduit("map", "-", stdin=b"\n".join([deep, huge, good]) + b"\n")
     assert done.returncode == 0, done.stderr.decode()
     lines = [json.loads(x) for x in done.stdout.splitlines()]
-    assert [(x["outcome"], x["reason"][:7]) for x in lines[:2]] == [("invalid", "line 1:"), ("invalid", "line 2:")]
+    assert [(x["outcome"], x["reason"][:7]) for x in lines[:2]] == [
+        ("invalid", "line 1:"),
+        ("invalid", "line 2:"),
+    ]
     assert "nested deeper than 64 levels" in lines[0]["reason"]
     assert lines[2]["outcome"] == "conversion"
