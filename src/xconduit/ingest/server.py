@@ -1,33 +1,7 @@
-"""Serve an ASGI app (the gateway) with uvicorn in a background thread, for benchmarks and tests."""
+"""Serve the gateway's ASGI app in a background thread, for benchmarks and tests."""
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from xconduit.serving import serve_in_thread
 
-import uvicorn
-from starlette.types import ASGIApp
-
-
-@contextmanager
-def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-    """Serve `app` until the block ends; yields its base URL. `port=0` picks a free port."""
-    config = uvicorn.Config(
-        app, host=host, port=port, log_level="warning", lifespan="off", ws="none", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="xconduit-gateway", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the gateway did not start on {host}:{port}")
-        time.sleep(0.01)
-    bound = server.servers[0].sockets[0].getsockname()
-    try:
-        yield f"http://{bound[0]}:{bound[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+__all__ = ["serve_in_thread"]

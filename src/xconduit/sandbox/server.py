@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import uvicorn
-
 from xconduit.sandbox.app import Sandbox
+from xconduit.serving import serve_in_thread
 
 
 @contextmanager
@@ -20,21 +17,7 @@ def serve_sandbox(
 
     `port=0` picks a free port.
     """
-    config = uvicorn.Config(
-        sandbox.app, host=host, port=port, log_level=log_level, lifespan="off", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="xconduit-sandbox", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError(f"the sandbox did not start on {host}:{port}")
-        time.sleep(0.01)
-    bound = server.servers[0].sockets[0].getsockname()
-    shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-    try:
-        yield f"http://{shown}:{bound[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_in_thread(
+        sandbox.app, host, port, name="xconduit-sandbox", log_level=log_level
+    ) as url:
+        yield url

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from delivery_helpers import credentials_of
+from delivery_helpers import Clock, credentials_of
 
 from xconduit.queue.sqlite import SqliteStore
 from xconduit.sandbox import RateLimit, Sandbox, serve_sandbox
 from xconduit.xads import XAdsClient
-
-
-class Clock:
-    """Starts at the real time (X's reset headers are real epochs); `sleep` only moves it."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.0)
 
 
 @pytest.fixture(scope="module")

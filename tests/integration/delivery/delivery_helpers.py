@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 
 import orjson
@@ -61,3 +62,16 @@ def credentials_of(sb: Sandbox) -> XCredentials:
         access_token=c.access_token,
         access_token_secret=c.access_token_secret,
     )
+
+
+class Clock:
+    """Starts at the real time (X's reset headers are real epochs); `sleep` only moves it."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)

@@ -8,9 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from delivery_helpers import ACCOUNT, DESTINATION, PIXEL, conversion, enqueue
+from delivery_helpers import ACCOUNT, DESTINATION, PIXEL, Clock, conversion, enqueue
 
-from conftest import Clock
 from xconduit.config import ConversionDestination, DeliverySettings
 from xconduit.delivery import DeliveryService
 from xconduit.queue import JobStatus

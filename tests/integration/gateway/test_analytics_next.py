@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gateway_live import WEB_KEY, gateway_settings, running_gateway, serving
+from gateway_live import WEB_KEY, gateway_settings, running_gateway, serving, wait_for_conversions
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
-from conftest import wait_for_conversions
 from xconduit.config import SourceSettings
 
 pytestmark = pytest.mark.browser

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-import uvicorn
+import httpx
 from starlette.types import ASGIApp
 
 from xconduit.app import Gateway, build_gateway
 from xconduit.config import ConversionDestination, Settings, SourceSettings, TagSettings
 from xconduit.config.demo import DEMO_ACCOUNT_ID, DEMO_EVENTS, DEMO_PAGE_EVENT_ID, DEMO_PIXEL_ID
+from xconduit.serving import serve_in_thread
 
 SERVER_KEY = "wk_server_1"
 WEB_KEY = "wk_web_1"
@@ -51,26 +51,9 @@ def gateway_settings(**overrides: Any) -> Settings:
     return Settings(**base)
 
 
-@contextmanager
-def serving(app: ASGIApp) -> Iterator[str]:
+def serving(app: ASGIApp) -> AbstractContextManager[str]:
     """Serve `app` on a free loopback port until the block ends; yields the base URL."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", ws="none"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the gateway did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    return serve_in_thread(app, name="test-gateway")
 
 
 @contextmanager
@@ -97,3 +80,13 @@ def stored_conversions(gateway: Gateway, destination: str = "shop") -> list[dict
 
     jobs = gateway.store.claim_batch(destination, limit=10_000, now=1e10, lease_seconds=600)
     return [orjson.loads(job.payload) for job in jobs]
+
+
+def wait_for_conversions(url: str, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """What the sandbox received (via the gateway's `/_sandbox/`), once it holds `count`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        data: list[dict[str, Any]] = httpx.get(f"{url}/_sandbox/conversions").json()["data"]
+        if len(data) >= count or time.monotonic() > deadline:
+            return data
+        time.sleep(0.05)
