@@ -66,7 +66,7 @@ def test_the_printed_curl_reaches_the_sandbox_within_two_seconds(
         time.sleep(0.05)
     assert conversions, "no conversion reached the sandbox within 2 s"
     [conversion] = conversions
-    assert conversion["event_id"] == "tw-o8z6j-o87ne"
+    assert conversion["event_id"] == "tw-oka17-ol288"
     email = hashlib.sha256(b"jane.doe@example.com").hexdigest()
     assert {"hashed_email": email} in conversion["identifiers"]  # type: ignore[operator]
     assert (tmp_path / ".xconduit" / "xconduit.db").exists()

@@ -118,10 +118,10 @@ def test_a_bad_price_leaves_no_content_price(tag_page: TagPage) -> None:
 
 # ---- event ids (mapping.md 4, as xconduit.tag.public_tag_settings builds them) ----
 def test_bare_event_ids_get_the_pixel_prefix(tag_page: TagPage) -> None:
-    events = {"Order Completed": "o87ne", "Signed Up": " tw-uni1-a ", "Lead": " l1 "}
+    events = {"Order Completed": "ol288", "Signed Up": " tw-uni1-a ", "Lead": " l1 "}
     server = public_tag_settings({"universal_pixel_id": PIXEL}, events=events)["events"]
     assert server == {
-        "order completed": "tw-uni1-o87ne",
+        "order completed": "tw-uni1-ol288",
         "signed up": "tw-uni1-a",
         "lead": "tw-uni1-l1",
     }

@@ -8,16 +8,16 @@ from pydantic import SecretStr
 from xconduit.config.model import ConversionDestination, Settings, SourceSettings, TagSettings
 
 DEMO_WRITE_KEY = "wk_demo_xconduit"
-DEMO_ACCOUNT_ID = "18ce54d4x5t"
-DEMO_PIXEL_ID = "o8z6j"
+DEMO_ACCOUNT_ID = "18ce552mlaq"
+DEMO_PIXEL_ID = "oka17"
 DEMO_EVENTS = {
-    "Order Completed": "tw-o8z6j-o87ne",
-    "Signed Up": "tw-o8z6j-o87nf",
-    "Product Added": "tw-o8z6j-o87ng",
-    "Checkout Started": "tw-o8z6j-o87nh",
-    "Lead Generated": "tw-o8z6j-o87ni",
+    "Order Completed": "tw-oka17-ol288",
+    "Signed Up": "tw-oka17-ol289",
+    "Product Added": "tw-oka17-ol290",
+    "Checkout Started": "tw-oka17-ol291",
+    "Lead Generated": "tw-oka17-ol292",
 }
-DEMO_PAGE_EVENT_ID = "tw-o8z6j-o87nj"
+DEMO_PAGE_EVENT_ID = "tw-oka17-ol293"
 
 
 def demo_settings() -> Settings:

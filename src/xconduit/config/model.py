@@ -148,7 +148,7 @@ class ConversionDestination(BaseModel):
     pixel_id: str
     """X pixel (base tag) id; the Conversion API path is `/measurement/conversions/<pixel_id>`."""
     events: dict[str, str] = {}
-    """Event name → X event id (`o87ne` or `tw-<pixel>-<event>`). Names match case-insensitively."""
+    """Event name → X event id (`ol288` or `tw-<pixel>-<event>`). Names match case-insensitively."""
     page_event_id: str = ""
     """X event id for page views; empty: page events are filtered."""
     sources: list[str] = []

@@ -10,7 +10,7 @@ from pydantic import BeforeValidator, PlainSerializer
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
-# X ids are base-36; every documented pixel and event id has 5 or more characters ("o87ne").
+# X ids are base-36; every documented pixel and event id has 5 or more characters ("ol288").
 _BASE36_ID = re.compile(r"^[0-9a-z]{5,}$")
 _TW_EVENT_ID = re.compile(r"^tw-([0-9a-z]{5,})-([0-9a-z]{5,})$")
 
@@ -47,13 +47,13 @@ Duration = Annotated[
 def check_base36_id(value: str, *, what: str) -> str:
     if not _BASE36_ID.match(value):
         raise ValueError(
-            f'{what} "{value}" is not an X id (expected lowercase base-36 like "o8z6j")'
+            f'{what} "{value}" is not an X id (expected lowercase base-36 like "oka17")'
         )
     return value
 
 
 def check_event_id(value: str, *, pixel_id: str | None) -> str:
-    """An X event id: "o87ne", or "tw-<pixel>-<event>" naming this destination's pixel."""
+    """An X event id: "ol288", or "tw-<pixel>-<event>" naming this destination's pixel."""
     tw = _TW_EVENT_ID.match(value)
     if tw:
         if pixel_id and tw.group(1) != pixel_id:
@@ -65,5 +65,5 @@ def check_event_id(value: str, *, pixel_id: str | None) -> str:
     if _BASE36_ID.match(value):
         return value
     raise ValueError(
-        f'event id "{value}" is not an X event id (expected "o87ne" or "tw-<pixel>-<event>")'
+        f'event id "{value}" is not an X event id (expected "ol288" or "tw-<pixel>-<event>")'
     )

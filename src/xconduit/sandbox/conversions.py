@@ -91,7 +91,7 @@ def _check_time(value: Any) -> list[ApiError]:
 
 
 def resolve_event(event_id: str, ctx: PixelContext) -> str | None:
-    """The bare event id for `o87ne` or `tw-<pixel>-<event>`, if it is an event of the account."""
+    """The bare event id for `ol288` or `tw-<pixel>-<event>`, if it is an event of the account."""
     match = _PIXEL_STYLE.match(event_id)
     bare = match.group(2) if match else event_id
     owner = ctx.account_events.get(bare)

@@ -133,7 +133,7 @@ def test_order_completed_from_the_browser_reaches_the_sandbox(
     assert (200, f"{gateway_url}/v1/t", "text/plain") in answers
     [conversion] = conversions
     assert conversion["conversion_id"] == "browser-1"
-    assert conversion["event_id"] == "tw-o8z6j-o87ne"
+    assert conversion["event_id"] == "tw-oka17-ol288"
 
     def identifiers(key: str) -> list[Any]:
         return [i[key] for i in conversion["identifiers"] if key in i]
@@ -198,7 +198,7 @@ def test_the_plugin_gives_pixel_and_server_the_same_conversion(
         finally:
             browser.close()
     (pixel,) = [c for c in calls if c[0] == "event"]
-    assert pixel[1] == "tw-o8z6j-o87ne"
+    assert pixel[1] == "tw-oka17-ol288"
     assert pixel[2]["conversion_id"] == "plugin-order-1"
     [conversion] = conversions
     assert (conversion["event_id"], conversion["conversion_id"]) == (pixel[1], "plugin-order-1")

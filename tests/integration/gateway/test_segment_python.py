@@ -50,15 +50,15 @@ def test_track_identify_and_batches_reach_the_sandbox(
     assert len(conversions) == 122
     by_id = {c["conversion_id"]: c for c in conversions}
     order = by_id["ord-7"]
-    assert order["event_id"] == "tw-o8z6j-o87ne"
+    assert order["event_id"] == "tw-oka17-ol288"
     assert order["identifiers"] == [{"hashed_email": sha("seven@example.com")}]
     assert order["value"] == "70.00"
     assert order["price_currency"] == "EUR"
     signed_up = by_id["fixed-message-id"]
-    assert signed_up["event_id"] == "tw-o8z6j-o87nf"
+    assert signed_up["event_id"] == "tw-oka17-ol289"
     assert signed_up["identifiers"] == [{"hashed_phone_number": sha("+14155550123")}]
     events = {c["event_id"] for c in conversions}
-    assert events == {"tw-o8z6j-o87ne", "tw-o8z6j-o87nf", "tw-o8z6j-o87ng"}
+    assert events == {"tw-oka17-ol288", "tw-oka17-ol289", "tw-oka17-ol290"}
 
 
 def test_sync_mode_sends_each_call_at_once(

@@ -70,7 +70,7 @@ def test_a_track_call_is_committed_then_answered(http: httpx.Client, gateway: Ga
         "invalid": [],
     }
     [conversion] = stored_conversions(gateway)
-    assert conversion["event_id"] == "tw-o8z6j-o87ne"
+    assert conversion["event_id"] == "tw-oka17-ol288"
     assert conversion["identifiers"] == [{"hashed_email": EMAIL_HASH}]
     assert conversion["conversion_id"] == "o-m-1"
     # receivedAt is the collector's clock: the conversion time when the event has no timestamp.
@@ -415,8 +415,8 @@ def test_tag_and_its_settings(http: httpx.Client) -> None:
     settings = http.get("/v1/tag-config", params={"key": WEB_KEY}, headers={"Origin": SHOP})
     assert settings.status_code == 200
     assert settings.headers["access-control-allow-origin"] == SHOP
-    assert settings.json()["universal_pixel_id"] == "o8z6j"
-    assert settings.json()["events"]["order completed"] == "tw-o8z6j-o87ne"
+    assert settings.json()["universal_pixel_id"] == "oka17"
+    assert settings.json()["events"]["order completed"] == "tw-oka17-ol288"
     assert settings.json()["value_on_pre_purchase"] is False
     assert http.get("/v1/tag-config", params={"key": "wk_nope"}).status_code == 401
     assert http.get("/v1/tag-config").status_code == 401

@@ -44,7 +44,7 @@ def test_toml_is_read_into_typed_settings(tmp_path: Path) -> None:
         (
             '[[conversions]]\nname="b"\naccount_id="18ce552mlaq"\npixel_id="oka17"\nevents={A="abc"}\n',
             'xconduit.toml: conversions[1].events: event id "abc" is not an X event id '
-            '(expected "o87ne" or "tw-<pixel>-<event>")',
+            '(expected "ol288" or "tw-<pixel>-<event>")',
         ),
         (
             '[[conversions]]\nname="b"\naccount_id="18ce552mlaq"\npixel_id="oka17"\n'

@@ -118,11 +118,11 @@ def test_a_batch_whose_one_event_id_x_refuses_is_dead_in_one_request() -> None:
     # An event deleted in Events Manager: every row names it; splitting would cost 999 requests.
     from xconduit.delivery.bisect import condemns_event_id
 
-    event_ids = dict.fromkeys(range(500), "tw-o8z6j-gone1")
+    event_ids = dict.fromkeys(range(500), "tw-oka17-gone1")
     calls: list[list[int]] = []
     refusal = XErrorDetail(
         code="INVALID_PARAMETER",
-        message="event_id (tw-o8z6j-gone1) is not a single event tag (SET)",
+        message="event_id (tw-oka17-gone1) is not a single event tag (SET)",
         parameter="event_id",
     )
 

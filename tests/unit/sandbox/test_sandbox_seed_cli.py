@@ -13,14 +13,14 @@ from xconduit.sandbox import RateLimit, Sandbox, SandboxCredentials, load_seed
 
 SEED_TOML = """
 [[accounts]]
-id = "18ce54d4x5t"
+id = "18ce552mlaq"
 name = "Toml shop"
 
 [[accounts.pixels]]
-id = "o8z6j"
+id = "oka17"
 
 [[accounts.pixels.events]]
-id = "o87ne"
+id = "ol288"
 name = "Purchase"
 type = "PURCHASE"
 
@@ -31,7 +31,7 @@ name = "vip"
 [[users]]
 id = "2417045708"
 screen_name = "owner"
-permissions = { "18ce54d4x5t" = ["AD_MANAGER", "TWEET_COMPOSER"] }
+permissions = { "18ce552mlaq" = ["AD_MANAGER", "TWEET_COMPOSER"] }
 """
 
 
@@ -41,14 +41,14 @@ def test_load_seed_from_toml(tmp_path: Path) -> None:
     seed = load_seed(path)
     account = seed.accounts[0]
     assert (account.id, account.pixels[0].id, account.pixels[0].events[0].id) == (
-        "18ce54d4x5t",
-        "o8z6j",
-        "o87ne",
+        "18ce552mlaq",
+        "oka17",
+        "ol288",
     )
     assert account.audiences[0].name == "vip"
-    assert seed.users[0].permissions == {"18ce54d4x5t": ("AD_MANAGER", "TWEET_COMPOSER")}
+    assert seed.users[0].permissions == {"18ce552mlaq": ("AD_MANAGER", "TWEET_COMPOSER")}
     sb = Sandbox(seed=seed)
-    assert sb.state.access("2417045708", "18ce54d4x5t") == ("AD_MANAGER", "TWEET_COMPOSER")
+    assert sb.state.access("2417045708", "18ce552mlaq") == ("AD_MANAGER", "TWEET_COMPOSER")
     assert sb.state.user_for_token(sb.credentials.access_token) == "2417045708"
 
 
@@ -58,7 +58,7 @@ def test_load_seed_from_toml(tmp_path: Path) -> None:
         ("[[accounts]]\nname = 'no id'\n", "invalid sandbox seed"),
         ("[[users]]\nid='1'\nscreen_name='x'\npermissions={nope=['ACCOUNT_ADMIN']}\n", "unknown"),
         (SEED_TOML.replace('"AD_MANAGER"', '"BOSS"'), "unknown permission"),
-        (SEED_TOML.replace('id = "o87ne"', 'id = "o8z6j"'), "used twice"),
+        (SEED_TOML.replace('id = "ol288"', 'id = "oka17"'), "used twice"),
         ("not toml [", "cannot read"),
     ],
 )

@@ -65,7 +65,7 @@ def test_matches_x_documented_example() -> None:
     assert params["oauth_version"] == "1.0"
 
 
-BASE = "https://ads-api.x.com/12/accounts/18ce54d4x5t"
+BASE = "https://ads-api.x.com/12/accounts/18ce552mlaq"
 
 SAME_AS_REQUESTS_OAUTHLIB = [
     pytest.param("GET", f"{BASE}/custom_audiences", {"params": {"q": "vip"}}, id="get-query"),
@@ -89,7 +89,7 @@ SAME_AS_REQUESTS_OAUTHLIB = [
     ),
     pytest.param(
         "POST",
-        "https://ads-api.x.com/12/measurement/conversions/o8z6j",
+        "https://ads-api.x.com/12/measurement/conversions/oka17",
         {"json": {"conversions": [{"event_id": "ol288", "identifiers": [{"twclid": "x"}]}]}},
         id="json-body",
     ),
@@ -157,7 +157,7 @@ def test_tampering_with_any_signed_part_changes_the_signature() -> None:
 
 
 def test_json_body_is_not_signed_but_form_body_is() -> None:
-    url = "https://ads-api.x.com/12/measurement/conversions/o8z6j"
+    url = "https://ads-api.x.com/12/measurement/conversions/oka17"
     json_a = signed(httpx.Request("POST", url, json={"conversions": [1]}))
     json_b = signed(httpx.Request("POST", url, json={"conversions": [2]}))
     assert signature_of(json_a) == signature_of(json_b)

@@ -84,7 +84,7 @@ CONVERSION = {
 def test_send_conversions(fake: FakeX, client: XAdsClient) -> None:
     fake.on(
         "POST",
-        "/12/measurement/conversions/o8z6j",
+        "/12/measurement/conversions/oka17",
         lambda _: httpx.Response(
             200,
             json={
@@ -93,7 +93,7 @@ def test_send_conversions(fake: FakeX, client: XAdsClient) -> None:
             },
         ),
     )
-    result = client.send_conversions("o8z6j", [CONVERSION, CONVERSION])
+    result = client.send_conversions("oka17", [CONVERSION, CONVERSION])
     assert (result.processed, result.sent, result.complete) == (2, 2, True)
     assert (result.debug_id, result.account_id) == ("dbg-1", "18ce552mlaq")
     (request,) = fake.requests
@@ -106,21 +106,21 @@ def test_send_conversions(fake: FakeX, client: XAdsClient) -> None:
 @pytest.mark.parametrize("count", [0, 501])
 def test_send_conversions_bounds(fake: FakeX, client: XAdsClient, count: int) -> None:
     with pytest.raises(ValueError, match="1 to 500"):
-        client.send_conversions("o8z6j", [CONVERSION] * count)
+        client.send_conversions("oka17", [CONVERSION] * count)
     assert fake.requests == []
 
 
 def test_send_conversions_500_is_accepted(fake: FakeX, client: XAdsClient) -> None:
-    fake.on("POST", "/12/measurement/conversions/o8z6j", ok({"conversions_processed": 500}))
-    assert client.send_conversions("o8z6j", [CONVERSION] * 500).processed == 500
+    fake.on("POST", "/12/measurement/conversions/oka17", ok({"conversions_processed": 500}))
+    assert client.send_conversions("oka17", [CONVERSION] * 500).processed == 500
 
 
 def test_conversions_shortfall_is_logged(
     fake: FakeX, client: XAdsClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fake.on("POST", "/12/measurement/conversions/o8z6j", ok({"conversions_processed": 1}))
+    fake.on("POST", "/12/measurement/conversions/oka17", ok({"conversions_processed": 1}))
     with caplog.at_level(logging.WARNING, logger="xconduit.xads"):
-        result = client.send_conversions("o8z6j", [CONVERSION, CONVERSION])
+        result = client.send_conversions("oka17", [CONVERSION, CONVERSION])
     assert not result.complete
     assert "processed 1 of 2" in caplog.text
 
@@ -133,11 +133,11 @@ def test_x_errors_are_raised_with_details(fake: FakeX, client: XAdsClient) -> No
     }
     fake.on(
         "POST",
-        "/12/measurement/conversions/o8z6j",
+        "/12/measurement/conversions/oka17",
         lambda _: httpx.Response(400, json=body),
     )
     with pytest.raises(FatalDeliveryError) as caught:
-        client.send_conversions("o8z6j", [CONVERSION])
+        client.send_conversions("oka17", [CONVERSION])
     assert not isinstance(caught.value, AuthError)
     assert caught.value.status == 400
     assert caught.value.errors[0].parameter == "conversion_time"
@@ -187,7 +187,7 @@ def test_network_failures_are_retriable(exc: Exception) -> None:
     with httpx.Client(transport=httpx.MockTransport(boom)) as http:
         client = XAdsClient(http=http, credentials=CREDS, base_url="https://ads.test")
         with pytest.raises(RetriableDeliveryError) as caught:
-            client.send_conversions("o8z6j", [CONVERSION])
+            client.send_conversions("oka17", [CONVERSION])
     assert caught.value.__cause__ is exc
 
 
@@ -214,7 +214,7 @@ AUDIENCE = {
     "reasons_not_targetable": ["PROCESSING", "TOO_SMALL"],
     "audience_size": None,
     "permission_level": "READ_WRITE",
-    "owner_account_id": "18ce54d4x5t",
+    "owner_account_id": "18ce552mlaq",
     "created_at": "2024-05-01T00:00:00Z",
     "updated_at": "2024-05-01T00:00:00Z",
     "deleted": False,
@@ -222,8 +222,8 @@ AUDIENCE = {
 
 
 def test_create_audience_sends_signed_query_params(fake: FakeX, client: XAdsClient) -> None:
-    fake.on("POST", "/12/accounts/18ce54d4x5t/custom_audiences", ok(AUDIENCE))
-    audience = client.create_audience("18ce54d4x5t", "developers", "Devs: A/B, 2024")
+    fake.on("POST", "/12/accounts/18ce552mlaq/custom_audiences", ok(AUDIENCE))
+    audience = client.create_audience("18ce552mlaq", "developers", "Devs: A/B, 2024")
     assert audience.id == "1nmth"
     assert audience.reasons_not_targetable == ("PROCESSING", "TOO_SMALL")
     assert audience.audience_size is None
@@ -339,10 +339,10 @@ def test_audience_users_error_in_a_later_request_raises(fake: FakeX, client: XAd
 def test_authenticated_user_access(fake: FakeX, client: XAdsClient) -> None:
     fake.on(
         "GET",
-        "/12/accounts/18ce54d4x5t/authenticated_user_access",
+        "/12/accounts/18ce552mlaq/authenticated_user_access",
         ok({"user_id": "2417045708", "permissions": ["ACCOUNT_ADMIN", "TWEET_COMPOSER"]}),
     )
-    access = client.authenticated_user_access("18ce54d4x5t")
+    access = client.authenticated_user_access("18ce552mlaq")
     assert access.user_id == "2417045708"
     assert access.permissions == {"ACCOUNT_ADMIN", "TWEET_COMPOSER"}
     assert access.can_send_conversions
@@ -376,9 +376,9 @@ def test_accounts_and_web_event_tags_follow_cursors(fake: FakeX, client: XAdsCli
 
     fake.on("GET", "/12/accounts", paged([{"id": "a1", "name": "One"}, {"id": "a2"}]))
     tag = {
-        "id": "o87ne",
+        "id": "ol288",
         "name": "Purchase",
-        "website_tag_id": "o8z6j",
+        "website_tag_id": "oka17",
         "type": "PURCHASE",
         "status": "TRACKING",
         "last_tracked_at": "2024-05-01T00:00:00Z",
@@ -388,7 +388,7 @@ def test_accounts_and_web_event_tags_follow_cursors(fake: FakeX, client: XAdsCli
     fake.on("GET", "/12/accounts/a1/web_event_tags", paged([tag]))
     assert [(a.id, a.name) for a in client.accounts()] == [("a1", "One"), ("a2", None)]
     (parsed,) = client.web_event_tags("a1")
-    assert (parsed.id, parsed.website_tag_id, parsed.status) == ("o87ne", "o8z6j", "TRACKING")
+    assert (parsed.id, parsed.website_tag_id, parsed.status) == ("ol288", "oka17", "TRACKING")
     assert parsed.click_window == 30
 
 
@@ -443,14 +443,14 @@ def test_logging(fake: FakeX, client: XAdsClient, caplog: pytest.LogCaptureFixtu
     headers = {"x-current-api-version": "13", "x-api-warn": "v12 sunsets 2027-01-01"}
     fake.on(
         "POST",
-        "/12/measurement/conversions/o8z6j",
+        "/12/measurement/conversions/oka17",
         lambda _: httpx.Response(
             200, headers=headers, json={"data": {"conversions_processed": 1, "debug_id": "dbg-7"}}
         ),
     )
     with caplog.at_level(logging.DEBUG, logger="xconduit.xads"):
-        client.send_conversions("o8z6j", [CONVERSION])
-        client.send_conversions("o8z6j", [CONVERSION])
+        client.send_conversions("oka17", [CONVERSION])
+        client.send_conversions("oka17", [CONVERSION])
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings.count("X API WARNING on conversions: v12 sunsets 2027-01-01") == 2
     assert sum("current Ads API version is 13" in w for w in warnings) == 1
@@ -469,16 +469,16 @@ def test_no_hash_or_id_reaches_info_logs(
             }
         ]
     }
-    fake.on("POST", "/12/measurement/conversions/o8z6j", lambda _: httpx.Response(400, json=body))
+    fake.on("POST", "/12/measurement/conversions/oka17", lambda _: httpx.Response(400, json=body))
     fake.on("POST", USERS_PATH, lambda r: count_users(r, short=1))
     with caplog.at_level(logging.INFO, logger="xconduit.xads"):
         with pytest.raises(FatalDeliveryError) as caught:
-            client.send_conversions("o8z6j", [CONVERSION])
+            client.send_conversions("oka17", [CONVERSION])
         client.audience_users("acc", "1nmth", [users_op("Update", 2)])
     assert caplog.records  # the failure and the mismatch were logged...
     assert HASH not in caplog.text  # ...without the hash X echoed
     assert f"{0:064x}" not in caplog.text
-    assert "o8z6j" not in caplog.text
+    assert "oka17" not in caplog.text
     assert "1nmth" not in caplog.text
     assert HASH not in str(caught.value)
 

@@ -196,10 +196,10 @@ HASH = "e586883b2b4faf78d48300a79e0e15138d664cdf796ffb86e533170a9893eda8"
         ("hashed_email (jane.doe@example.com) is not a valid SHA-256 hash",
          "hashed_email (<email>) is not a valid SHA-256 hash"),
         ("phone (+1 415-555-0100) bad", "phone (<phone>) bad"),
-        ("event_id (o87ne) is not a single event tag (SET)",
-         "event_id (o87ne) is not a single event tag (SET)"),
-        ("User 2417045708 does not have access to account 18ce54d4x5t",
-         "User 2417045708 does not have access to account 18ce54d4x5t"),
+        ("event_id (ol288) is not a single event tag (SET)",
+         "event_id (ol288) is not a single event tag (SET)"),
+        ("User 2417045708 does not have access to account 18ce552mlaq",
+         "User 2417045708 does not have access to account 18ce552mlaq"),
     ],
 )  # fmt: skip
 def test_redact(message: str, expected: str) -> None:
