@@ -4,19 +4,12 @@ and is bundled for the page with esbuild, so nothing is fetched from Segment's C
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
-from tag_harness import FakeGateway, TagPage, serve
-
-HERE = Path(__file__).parent
-CHROMIUM = os.environ.get("XCONDUIT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+from tag_harness import CHROMIUM, CHROMIUM_ARGS, FakeGateway, TagPage, build_ajs_bundle, serve
 
 
 @pytest.fixture(scope="session")
@@ -40,28 +33,8 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="session")
 def ajs_bundle(gateway: FakeGateway) -> Path:
     """analytics-next as one script for the page (window.AnalyticsBrowser)."""
-    modules = HERE / "node_modules"
-    if not (modules / "@segment" / "analytics-next").exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is needed for the analytics-next tests (apt-get install npm)")
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True)
-    out = modules / ".xconduit" / "ajs.js"
-    lock = HERE / "package-lock.json"
-    entry = HERE / "ajs_entry.js"
-    if not out.exists() or out.stat().st_mtime < max(lock.stat().st_mtime, entry.stat().st_mtime):
-        esbuild = modules / ".bin" / "esbuild"
-        cmd = [
-            str(esbuild),
-            str(entry),
-            "--bundle",
-            "--format=iife",
-            "--minify",
-            f"--outfile={out}",
-        ]
-        subprocess.run(cmd, cwd=HERE, check=True, capture_output=True)
-    gateway.ajs_bundle = out
-    return out
+    gateway.ajs_bundle = build_ajs_bundle()
+    return gateway.ajs_bundle
 
 
 @pytest.fixture(params=["tag", "plugin"])

@@ -9,6 +9,9 @@ Each test uses its own write key, so the shared server's records never mix.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import threading
 import time
 import uuid
@@ -26,6 +29,41 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route as Path_
 
 from xconduit.tag import STUB_JS, plugin_js, tag_js
+
+HERE = Path(__file__).parent
+CHROMIUM = os.environ.get("XCONDUIT_CHROMIUM", "/usr/bin/chromium")
+# Playwright's own browser download does not work here; Debian's chromium with these flags does.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def build_ajs_bundle() -> Path:
+    """analytics-next as one script for a page (window.AnalyticsBrowser), from npm + esbuild.
+
+    `npm ci` (committed lockfile) when node_modules is missing; rebuilt when the lockfile or the
+    entry changes. Nothing is fetched from Segment's CDN.
+    """
+    modules = HERE / "node_modules"
+    if not (modules / "@segment" / "analytics-next").exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise RuntimeError("npm is needed for the analytics-next tests (scripts/test-env)")
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True)
+    out = modules / ".xconduit" / "ajs.js"
+    lock = HERE / "package-lock.json"
+    entry = HERE / "ajs_entry.js"
+    if not out.exists() or out.stat().st_mtime < max(lock.stat().st_mtime, entry.stat().st_mtime):
+        esbuild = modules / ".bin" / "esbuild"
+        cmd = [
+            str(esbuild),
+            str(entry),
+            "--bundle",
+            "--format=iife",
+            "--minify",
+            f"--outfile={out}",
+        ]
+        subprocess.run(cmd, cwd=HERE, check=True, capture_output=True)
+    return out
+
 
 # Records every call to window.twq, whoever defines it (the tag's stub or uwt.js).
 TWQ_SPY = """

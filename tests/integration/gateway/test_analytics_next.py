@@ -8,9 +8,6 @@ browser harness (`tests/browser/`); this file only adds a shop page and the real
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,28 +24,9 @@ from xconduit.config import SourceSettings
 
 pytestmark = pytest.mark.browser
 
-BROWSER_TESTS = Path(__file__).parents[2] / "browser"
-sys.path.insert(0, str(BROWSER_TESTS))  # the tag's browser harness (TWQ_SPY)
-CHROMIUM = os.environ.get("XCONDUIT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+sys.path.insert(0, str(Path(__file__).parents[2] / "browser"))  # the tag's browser harness
 
-
-def ajs_bundle() -> Path:
-    """analytics-next as one script, built like tests/browser/conftest.py builds it."""
-    modules = BROWSER_TESTS / "node_modules"
-    out = modules / ".xconduit" / "ajs.js"
-    if out.exists():
-        return out
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail("npm is needed for the analytics-next tests (apt-get install npm)")
-    if not (modules / "@segment" / "analytics-next").exists():
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=BROWSER_TESTS, check=True)
-    esbuild = modules / ".bin" / "esbuild"
-    entry = BROWSER_TESTS / "ajs_entry.js"
-    cmd = [str(esbuild), str(entry), "--bundle", "--format=iife", "--minify", f"--outfile={out}"]
-    subprocess.run(cmd, cwd=BROWSER_TESTS, check=True, capture_output=True)
-    return out
+from tag_harness import CHROMIUM, CHROMIUM_ARGS, GIF, TWQ_SPY, build_ajs_bundle  # noqa: E402
 
 
 def shop_page(gateway_url: str) -> str:
@@ -70,7 +48,7 @@ def shop_page(gateway_url: str) -> str:
 
 @pytest.fixture
 def shop_and_gateway(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    bundle = ajs_bundle()
+    bundle = build_ajs_bundle()
     page: dict[str, str] = {}
 
     async def index(_: Request) -> Response:
@@ -170,7 +148,6 @@ def test_the_plugin_gives_pixel_and_server_the_same_conversion(
     """Issue 5 through analytics-next: one purchase, one pixel call and one sandbox conversion with
     the same event id and conversion_id; the landing URL's twclid reaches X on the server leg."""
     from playwright.sync_api import sync_playwright
-    from tag_harness import GIF, TWQ_SPY
 
     shop, gateway_url = shop_and_gateway
     with sync_playwright() as pw:

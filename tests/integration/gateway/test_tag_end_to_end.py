@@ -10,21 +10,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.staticfiles import StaticFiles
 
 sys.path.insert(0, str(Path(__file__).parents[2] / "browser"))  # the tag's browser harness
 
-from gateway_live import gateway_settings, running_gateway, serving
-from tag_harness import GIF
+from gateway_live import gateway_settings, running_gateway, serving, wait_for_conversions
+from tag_harness import CHROMIUM, CHROMIUM_ARGS, GIF
 
 from xconduit.config import SourceSettings
 from xconduit.config.demo import DEMO_EVENTS, DEMO_PIXEL_ID
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 EXAMPLES = Path(__file__).parents[3] / "docs" / "examples"
 BROWSER_KEY = "wk_shop_browser"
 
@@ -48,16 +45,15 @@ def shop(tmp_path: Path) -> Iterator[tuple[str, str]]:
         yield gateway, origin
 
 
-def sandbox_conversions(
-    gateway: str, predicate: Any, timeout: float = 10.0
-) -> list[dict[str, Any]]:
+def purchase_at_x(gateway: str, conversion_id: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """The sandbox's conversions with this id, once there (the page view's may come first)."""
     deadline = time.monotonic() + timeout
     while True:
-        data = [
-            c for c in httpx.get(f"{gateway}/_sandbox/conversions").json()["data"] if predicate(c)
+        found = [
+            c for c in wait_for_conversions(gateway, 1) if c.get("conversion_id") == conversion_id
         ]
-        if data or time.monotonic() > deadline:
-            return data
+        if found or time.monotonic() > deadline:
+            return found
         time.sleep(0.1)
 
 
@@ -102,7 +98,7 @@ def test_a_purchase_on_the_example_shop_is_one_conversion_on_both_legs(
         "the how-to promises pixel calls in the console"
     )
 
-    (server,) = sandbox_conversions(gateway, lambda c: c.get("conversion_id") == conversion_id)
+    (server,) = purchase_at_x(gateway, conversion_id)
     assert server["event_id"] == purchase_id
     assert server["pixel_id"] == DEMO_PIXEL_ID
     assert {"twclid": "click-e2e-1"} in server["identifiers"]
