@@ -37,16 +37,20 @@ SANDBOX_BASE_URL = "http://sandbox"
 PURGE_INTERVAL = 3600.0
 
 
-def open_store(settings: Settings, *, workdir: Path | None = None) -> Store:
-    """The outbox named by `server.store`; a relative SQLite path is under `workdir` (or cwd)."""
+def store_path(settings: Settings, *, workdir: Path | None = None) -> Path:
+    """The SQLite file named by `server.store`; a relative path is under `workdir` (or cwd)."""
     url = settings.server.store
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        if not path.is_absolute():
-            path = (workdir or Path.cwd()) / path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteStore(path)
-    raise ConfigError(f"server.store = {url!r}: only sqlite:/// stores exist so far")
+    if not url.startswith("sqlite:///"):
+        raise ConfigError(f"server.store = {url!r}: only sqlite:/// stores exist so far")
+    path = Path(url.removeprefix("sqlite:///"))
+    return path if path.is_absolute() else (workdir or Path.cwd()) / path
+
+
+def open_store(settings: Settings, *, workdir: Path | None = None) -> Store:
+    """The outbox named by `server.store`, created (with its folder) when missing."""
+    path = store_path(settings, workdir=workdir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteStore(path)
 
 
 def sandbox_seed(settings: Settings) -> Seed:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,7 +14,6 @@ from xconduit.cli._common import ConfigOption, settings_or_exit
 from xconduit.config import Settings
 from xconduit.errors import XconduitError
 from xconduit.queue import Store
-from xconduit.queue.sqlite import SqliteStore
 
 dlq = typer.Typer(
     name="dlq",
@@ -49,17 +47,16 @@ def register(app: typer.Typer) -> None:
 
 
 def open_store(settings: Settings) -> Store:
-    """The outbox named by `server.store` (SQLite only for now)."""
-    url = settings.server.store
-    if not url.startswith("sqlite:///"):
-        typer.echo(f"xconduit dlq: store {url!r} is not supported here (SQLite only)", err=True)
-        raise typer.Exit(2)
-    path = Path(url.removeprefix("sqlite:///"))
-    if not path.exists():
-        typer.echo(f"xconduit dlq: no outbox at {path}", err=True)
-        raise typer.Exit(2)
+    """The existing outbox named by `server.store` (never creates an empty one)."""
+    from xconduit.app import open_store as open_outbox
+    from xconduit.app import store_path
+
     try:
-        return SqliteStore(path)
+        path = store_path(settings)
+        if not path.exists():
+            typer.echo(f"xconduit dlq: no outbox at {path}", err=True)
+            raise typer.Exit(2)
+        return open_outbox(settings)
     except XconduitError as exc:
         typer.echo(f"xconduit dlq: {exc}", err=True)
         raise typer.Exit(1) from None
