@@ -108,6 +108,8 @@ class FakeGateway:
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     config_requests: list[str] = field(default_factory=list)
+    config_failures: dict[str, int] = field(default_factory=dict)
+    """Write key → how many `/v1/tag-config` requests answer 503 before the real answer."""
     pages: dict[str, str] = field(default_factory=dict)
     base_url: str = ""
 
@@ -125,6 +127,9 @@ class FakeGateway:
         async def tag_config(request: Request) -> Response:
             key = request.query_params.get("key", "")
             self.config_requests.append(key)
+            if self.config_failures.get(key, 0) > 0:
+                self.config_failures[key] -= 1
+                return JSONResponse({"error": "try later"}, status_code=503)
             if key not in self.configs:
                 return JSONResponse({"error": "unknown write key"}, status_code=401)
             return JSONResponse(self.configs[key])

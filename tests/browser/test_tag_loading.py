@@ -71,6 +71,29 @@ def test_standalone_script_with_key_fetches_the_public_settings(tag_page: TagPag
     ]
 
 
+def test_settings_are_fetched_again_after_a_5xx(tag_page: TagPage) -> None:
+    # A failed settings fetch would leave the pixel off for the whole page: the tag retries.
+    serve_settings(tag_page.gateway, tag_page.key)
+    tag_page.gateway.config_failures[tag_page.key] = 2
+    tag_page.open(
+        {"collector": tag_page.gateway.base_url, "key": tag_page.key}
+        if tag_page.driver == "plugin"
+        else None,
+        html=None
+        if tag_page.driver == "plugin"
+        else html(
+            f"<script>{STUB_JS}\nxconduit.track('Order Completed', {{order_id: 'o-2'}});</script>"
+            f'<script async src="/tag.js?key={tag_page.key}"></script>'
+        ),
+    )
+    if tag_page.driver == "plugin":
+        tag_page.track("Order Completed", {"order_id": "o-2"})
+    else:
+        tag_page.sent = 1
+    assert ["event", "tw-uni1-purch", {"conversion_id": "o-2"}] in tag_page.twq()
+    assert tag_page.gateway.config_requests.count(tag_page.key) == 3  # two 503s, then the settings
+
+
 @pytest.mark.parametrize("driver", ["tag"])
 def test_the_documented_snippet_works(tag_page: TagPage) -> None:
     serve_settings(tag_page.gateway, tag_page.key)

@@ -7,7 +7,11 @@
  *
  * The pixel work runs as a destination; the conversion id and click id are put on the event by an
  * enrichment step registered at load, because destinations run after analytics.js has already
- * serialised the event for its own (collector-bound) destination. */
+ * serialised the event for its own (collector-bound) destination.
+ *
+ * analytics.js does not wait for a destination's load before sending it events, and the settings
+ * may still be on their way from the gateway: the enrichment is registered at once and both steps
+ * wait for the settings, so no event leaves without its ids and no pixel call is lost. */
 (function (w) {
   'use strict';
 
@@ -17,11 +21,13 @@
     options = options && typeof options === 'object' ? options : {};
     let s = null;
     let traits = {};
+    let settled = null; // resolves once the settings are known (or known to be missing)
+    const whenSettled = (fn) => (ctx) => (settled ? settled.then(() => fn(ctx)) : fn(ctx));
 
-    const enrich = (ctx) => {
+    const enrich = whenSettled((ctx) => {
       if (s) core.stamp(s, ctx.event);
       return ctx;
-    };
+    });
     const enrichment = {
       name: 'xconduit click and conversion ids',
       type: 'enrichment',
@@ -33,12 +39,12 @@
       identify: enrich,
     };
 
-    const pixel = (ctx) => {
+    const pixel = whenSettled((ctx) => {
       if (s && core.allowed(s, (ctx.event.context || {}).consent)) {
         core.run(s, core.plan(s, ctx.event, traits), options.debug === true);
       }
       return ctx;
-    };
+    });
 
     return {
       name: 'xconduit X pixel',
@@ -48,10 +54,11 @@
       load(ctx, analytics) {
         const tag = options.tag || (options.collector && options.key ? null : options);
         const got = tag ? Promise.resolve(tag) : core.fetchSettings(options.collector, options.key);
-        return got.then((t) => {
+        settled = got.then((t) => {
           s = core.settings(t);
-          return analytics && analytics.register ? analytics.register(enrichment) : undefined;
         });
+        const registered = analytics && analytics.register ? analytics.register(enrichment) : null;
+        return Promise.all([settled, registered]);
       },
       page: pixel,
       track: pixel,

@@ -328,10 +328,14 @@
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
 
-  function fetchSettings(collector, key) {
+  // A failed fetch would leave the pixel off for the page's life: retry network errors and 5xx
+  // twice (after ~0.7 s, then 1 s); a 4xx (unknown key) is final.
+  function fetchSettings(collector, key, tries = 3) {
     return fetch(`${collector}/v1/tag-config?key=${encodeURIComponent(key)}`, { credentials: 'omit' })
-      .then((r) => (r.ok ? r.json() : null))
-      .catch(() => null);
+      .then((r) => (r.ok ? r.json() : r.status >= 500 ? Promise.reject(r.status) : null))
+      .catch(() => (tries > 1
+        ? new Promise((ok) => setTimeout(ok, 2000 / tries)).then(() => fetchSettings(collector, key, tries - 1))
+        : null));
   }
 
   const core = { version: VERSION, settings, allowed, plan, run, stamp, conversionIdOf, fetchSettings };

@@ -164,12 +164,21 @@ def test_the_plugin_gives_pixel_and_server_the_same_conversion(
                 lambda r: r.fulfill(body=GIF, content_type="image/gif"),
             )
             page = context.new_page()
+            seen: list[str] = []  # for the failure message: what the page said and fetched
+            page.on("console", lambda m: seen.append(f"console {m.type}: {m.text}"))
+            page.on("requestfailed", lambda r: seen.append(f"failed {r.url}: {r.failure}"))
+            page.on("response", lambda r: seen.append(f"{r.status} {r.url}"))
             page.goto(f"{shop}/plugin?twclid=click-plugin-1")
             page.evaluate(
                 """async () => { await window.ready; await window.analytics.track(
                     'Order Completed', {order_id: 'plugin-order-1', revenue: 42, currency: 'USD'}); }"""
             )
-            page.wait_for_function("() => window.__twq.some(c => c[0] === 'event')")
+            try:
+                page.wait_for_function(
+                    "() => window.__twq.some(c => c[0] === 'event')", timeout=15_000
+                )
+            except Exception:
+                raise AssertionError("no pixel event; the page saw:\n" + "\n".join(seen)) from None
             calls: list[list[Any]] = page.evaluate("() => window.__twq")
             conversions: list[dict[str, Any]] = wait_for_conversions(gateway_url, 1)
         finally:
