@@ -8,8 +8,9 @@ outcome never depends on which of two conflicting values happens to parse.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from xconduit.errors import InvalidEvent
 from xconduit.events import Event
@@ -191,16 +192,17 @@ def _twclid(event: Event, plan: _Plan, use_referrer: bool, dropped: list[str]) -
         if found is not None:
             return found
     # The URL and cookie sources are rare: call their parsers only when a value is there.
-    for attr, keys in plan.twclid_urls:
+    return _parsed(event, plan.twclid_urls, twclid_sources.from_url) or _parsed(
+        event, plan.twclid_cookies, twclid_sources.from_cookie
+    )
+
+
+def _parsed(event: Event, paths: Compiled, parse: Callable[[Any], str | None]) -> str | None:
+    """The first click id `parse` finds in the values at `paths`."""
+    for attr, keys in paths:
         value = lookup(event, attr, keys)
         if value is not None:
-            found = twclid_sources.from_url(value)
-            if found is not None:
-                return found
-    for attr, keys in plan.twclid_cookies:
-        value = lookup(event, attr, keys)
-        if value is not None:
-            found = twclid_sources.from_cookie(value)
+            found = parse(value)
             if found is not None:
                 return found
     return None
