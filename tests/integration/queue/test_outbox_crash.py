@@ -12,8 +12,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from outbox_events import one_job_events
 
-from xconduit.queue import IncomingEvent, JobStatus, NewJob
+from xconduit.queue import JobStatus
 from xconduit.queue.sqlite import SqliteStore
 
 COMMITTER = textwrap.dedent(
@@ -120,23 +121,7 @@ def test_acknowledged_commits_survive_kill_9(
 def test_delivered_jobs_are_never_claimed_again_after_kill_9(tmp_path: Path, attempt: int) -> None:
     path = tmp_path / "q.db"
     store = SqliteStore(path)
-    events = [
-        IncomingEvent(
-            source="web",
-            message_id=f"m{n}",
-            jobs=(
-                NewJob(
-                    destination="shop",
-                    account_id="a",
-                    pixel_id="p",
-                    message_id=f"m{n}",
-                    conversion_id=f"c{n}",
-                    payload=b"{}",
-                ),
-            ),
-        )
-        for n in range(20_000)
-    ]
+    events = one_job_events(20_000)
     store.commit_events(events, now=0.0)
     store.close()
 

@@ -6,33 +6,15 @@ import threading
 import time
 from pathlib import Path
 
-from xconduit.queue import IncomingEvent, NewJob
+from outbox_events import one_job_events
+
 from xconduit.queue.sqlite import SqliteStore
 
 
 def test_separate_connections_never_claim_the_same_job(tmp_path: Path) -> None:
     path = tmp_path / "q.db"
     seed = SqliteStore(path)
-    seed.commit_events(
-        [
-            IncomingEvent(
-                source="web",
-                message_id=f"m{n}",
-                jobs=(
-                    NewJob(
-                        destination="shop",
-                        account_id="a",
-                        pixel_id="p",
-                        message_id=f"m{n}",
-                        conversion_id=f"c{n}",
-                        payload=b"{}",
-                    ),
-                ),
-            )
-            for n in range(3000)
-        ],
-        now=0.0,
-    )
+    seed.commit_events(one_job_events(3000), now=0.0)
     stores = [SqliteStore(path) for _ in range(4)]  # one connection each, like 4 processes
     claimed: list[list[int]] = [[] for _ in stores]
 
