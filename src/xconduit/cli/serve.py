@@ -6,7 +6,6 @@ import json
 import logging
 import shlex
 import signal
-import socket
 import threading
 from typing import Annotated
 
@@ -47,8 +46,7 @@ def serve_command(config: ConfigOption = None, listen: ListenOption = None) -> N
     """Run the gateway: the Segment-compatible collector, the website tag and the delivery
     workers, in one process. With no configuration: SQLite in ./.xconduit/, the built-in X
     sandbox, and a demo write key (printed with a curl to try)."""
-    import uvicorn
-
+    from xconduit import serving
     from xconduit.app import build_gateway
 
     settings = settings_or_exit(config)
@@ -56,19 +54,14 @@ def serve_command(config: ConfigOption = None, listen: ListenOption = None) -> N
     host = host.strip("[]")
     _logging()
     try:
-        sock = _bind(host, int(port))
+        # Bound (and listening) before the banner is printed, so its curl works at once.
+        sock = serving.listen(host, int(port))
         gateway = build_gateway(settings)
     except (OSError, XconduitError) as exc:
         typer.echo(f"xconduit serve: {exc}", err=True)
         raise typer.Exit(2) from None
-    bound_host, bound_port = sock.getsockname()[:2]
-    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    url = f"http://{shown}:{bound_port}"
-    server = uvicorn.Server(
-        uvicorn.Config(
-            gateway.app, log_level="warning", access_log=False, lifespan="off", ws="none"
-        )
-    )
+    url = serving.base_url(sock)
+    server = serving.server(gateway.app)
     # A signal before uvicorn installs its own handlers still means "stop cleanly".
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
@@ -101,17 +94,6 @@ def worker_command(config: ConfigOption = None) -> None:
     stop.wait()
     worker.stop()
     typer.echo("xconduit worker: stopped")
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    # Bound (and listening) before the banner is printed, so its curl works at once.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
 
 
 def _logging() -> None:

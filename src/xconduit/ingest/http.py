@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -164,12 +164,16 @@ class Collector:
         key = basic_user(request.headers.get("authorization"))
         if key is not None and self.keys.source(key) is None:
             raise RequestRejected("write key: unknown (check the key of your source)", status=401)
-        raw = await read_body(
-            request.stream(),
-            content_encoding=request.headers.get("content-encoding", ""),
-            limit=limit,
-            what=what,
-        )
+        try:
+            raw = await read_body(
+                request.stream(),
+                content_encoding=request.headers.get("content-encoding", ""),
+                limit=limit,
+                what=what,
+            )
+        except ClientDisconnect:
+            # Nobody is left to answer and nothing was committed: not an error of ours.
+            raise RequestRejected("the client went away before sending the whole body") from None
         if not raw.strip():
             raise RequestRejected("the body is empty; send a JSON object", field="body")
         try:
