@@ -50,7 +50,7 @@ def open_store(settings: Settings, *, workdir: Path | None = None) -> Store:
     """The outbox named by `server.store`, created (with its folder) when missing."""
     path = store_path(settings, workdir=workdir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteStore(path)
+    return SqliteStore(path, busy_timeout=settings.server.busy_timeout)
 
 
 def sandbox_seed(settings: Settings) -> Seed:
