@@ -66,7 +66,8 @@ def serve_command(config: ConfigOption = None, listen: ListenOption = None) -> N
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
     gateway.start()
-    typer.echo(banner(settings, url, demo=config is None, sandbox=gateway.sandbox is not None))
+    token = gateway.sandbox_token if gateway.sandbox is not None else None
+    typer.echo(banner(settings, url, demo=config is None, sandbox=token))
     try:
         server.run(sockets=[sock])
     finally:
@@ -101,8 +102,9 @@ def _logging() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request to X is noise
 
 
-def banner(settings: Settings, url: str, *, demo: bool, sandbox: bool) -> str:
-    """What `xconduit serve` prints at start (the demo key and event are not customer data)."""
+def banner(settings: Settings, url: str, *, demo: bool, sandbox: str | bool | None) -> str:
+    """What `xconduit serve` prints at start (the demo key and event are not customer data).
+    `sandbox`: the built-in sandbox's write token (True: in use, token not shown)."""
     lines = [f"xconduit gateway listening on {url}"]
     lines.append(f"  store     {settings.server.store}")
     if sandbox:
@@ -113,16 +115,22 @@ def banner(settings: Settings, url: str, *, demo: bool, sandbox: bool) -> str:
         lines.append(f"  X         {settings.x.api}")
     lines.append(f"  tag       {url}/tag.js")
     lines.append(f"  API       {url}/openapi.json")
+    token_line = []
+    if isinstance(sandbox, str):
+        token_line = [f"Sandbox write token (header X-Sandbox-Token, see /_sandbox/): {sandbox}"]
     if demo and settings.sources:
         key = settings.sources[0].write_keys[0].get_secret_value()
         lines += [
             "",
             f"Demo write key: {key}",
+            *token_line,
             "Send a conversion:",
             "  " + demo_curl(url, key),
         ]
         if sandbox:
             lines.append(f"Then see it arrive at X: curl -s {url}/_sandbox/conversions")
+    elif token_line:
+        lines += ["", *token_line]
     return "\n".join(lines)
 
 
