@@ -92,4 +92,3 @@ def test_the_printed_sandbox_token_lets_another_origin_reset_the_demo(
     assert httpx.post(reset, headers=foreign).status_code == 403
     granted = {**foreign, "X-Sandbox-Token": token.group(1)}
     assert httpx.post(reset, headers=granted).status_code == 200
-

@@ -50,7 +50,7 @@ class ServerSettings(BaseModel):
     @classmethod
     def _busy_timeout(cls, value: float) -> float:
         if value <= 0:
-            raise ValueError("must be more than 0 (e.g. \"5s\")")
+            raise ValueError('must be more than 0 (e.g. "5s")')
         return value
 
     @field_validator("listen")

@@ -58,4 +58,3 @@ def test_a_store_held_by_another_writer_says_busy_and_writes_nothing(tmp_path: P
         holder.close()
     assert store.claim_batch("shop", limit=10, now=0.0, lease_seconds=60) == []
     store.close()
-
