@@ -10,6 +10,11 @@ If a group's commit fails, every caller in that group gets a `StoreError` (the c
 none of their events is committed (the transaction rolled back), the collector answers 503 and
 clients retry; dedup on `(source, message_id)` makes the retry safe. Retrying each caller alone
 was rejected: a failing disk or a locked database would then stall the writer once per caller.
+
+A busy store (`StoreBusy`: another writer held it past `busy_timeout`) also fails what queued
+meanwhile, and `submit(events, timeout=...)` withdraws events still queued at the timeout: a
+request is answered within about `busy_timeout`, and events it was told are not stored never
+are.
 """
 
 from __future__ import annotations
@@ -143,12 +148,23 @@ class GroupCommitter:
             self._queued_events -= size
             return group
 
+    def _drain(self) -> list[_Submission]:
+        with self._cond:
+            drained = list(self._queue)
+            self._queue.clear()
+            self._queued_events = 0
+            return drained
+
     def _run(self) -> None:
         while (group := self._take()) is not None:
             events = [event for submission in group for event in submission.events]
             try:
                 accepted = self._store.commit_events(events, now=self._clock())
             except Exception as error:
+                if isinstance(error, StoreBusy):
+                    # The store was held for all of busy_timeout: what queued meanwhile would
+                    # wait as long again. Answer it now (not committed) instead.
+                    group += self._drain()
                 for submission in group:
                     kind = StoreBusy if isinstance(error, StoreBusy) else StoreError
                     failure = kind(f"the outbox commit failed: {error}")
