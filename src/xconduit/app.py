@@ -12,6 +12,7 @@ there), reached through an in-process transport, and shown under `/_sandbox/`.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from xconduit.queue import DEDUP_WINDOW_SECONDS, Store
 from xconduit.queue.group_commit import GroupCommitter
 from xconduit.queue.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, SeedAudience, SeedEvent, SeedPixel
+from xconduit.sandbox.same_origin import SameOriginWrites
 from xconduit.xads import XAdsClient, XCredentials
 
 log = logging.getLogger("xconduit")
@@ -50,7 +52,7 @@ def open_store(settings: Settings, *, workdir: Path | None = None) -> Store:
     """The outbox named by `server.store`, created (with its folder) when missing."""
     path = store_path(settings, workdir=workdir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteStore(path)
+    return SqliteStore(path, busy_timeout=settings.server.busy_timeout)
 
 
 def sandbox_seed(settings: Settings) -> Seed:
@@ -214,18 +216,21 @@ class Gateway:
     sandbox: Sandbox | None = None
     ready: threading.Event = field(default_factory=threading.Event)
     """Set between `start` and `stop` (what `/readyz` answers)."""
+    sandbox_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    """Lets a request change `/_sandbox/` from another origin (`X-Sandbox-Token`; printed)."""
 
     @property
     def app(self) -> ASGIApp:
-        """The collector, with the sandbox's `/_sandbox/` pages when X is the in-process sandbox."""
+        """The collector, with the sandbox's `/_sandbox/` pages when X is the in-process sandbox
+        (readable by anyone; writable from the gateway's own origin or with `sandbox_token`)."""
         collector = self.collector.app
-        sandbox = self.sandbox
-        if sandbox is None:
+        if self.sandbox is None:
             return collector
+        sandbox = SameOriginWrites(self.sandbox.app, token=self.sandbox_token)
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] == "http" and scope["path"].startswith("/_sandbox"):
-                await sandbox.app(scope, receive, send)
+                await sandbox(scope, receive, send)
             else:
                 await collector(scope, receive, send)
 

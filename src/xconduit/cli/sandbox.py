@@ -73,7 +73,7 @@ def sandbox_command(
 ) -> None:
     """Run the X sandbox: a faithful local fake of the X Ads API (OAuth 1.0a, Conversion API,
     custom audiences, rate limits, faults). Prints its credentials, accounts and URL."""
-    import uvicorn
+    from xconduit import serving
 
     try:
         sandbox = build_sandbox(
@@ -92,8 +92,13 @@ def sandbox_command(
     except (ConfigError, ValueError) as exc:
         typer.echo(f"xconduit sandbox: {exc}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(banner(sandbox, f"http://{host}:{port}"))
-    uvicorn.run(sandbox.app, host=host, port=port, log_level="warning", lifespan="off")
+    try:
+        sock = serving.listen(host, port)
+    except OSError as exc:
+        typer.echo(f"xconduit sandbox: cannot listen on {host}:{port}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(banner(sandbox, serving.base_url(sock)))
+    serving.server(sandbox.app).run(sockets=[sock])
 
 
 def rate_limit_from_flags(window: float, events: int | None, requests: int | None) -> RateLimit:

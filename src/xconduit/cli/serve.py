@@ -6,7 +6,6 @@ import json
 import logging
 import shlex
 import signal
-import socket
 import threading
 from typing import Annotated
 
@@ -47,8 +46,7 @@ def serve_command(config: ConfigOption = None, listen: ListenOption = None) -> N
     """Run the gateway: the Segment-compatible collector, the website tag and the delivery
     workers, in one process. With no configuration: SQLite in ./.xconduit/, the built-in X
     sandbox, and a demo write key (printed with a curl to try)."""
-    import uvicorn
-
+    from xconduit import serving
     from xconduit.app import build_gateway
 
     settings = settings_or_exit(config)
@@ -56,24 +54,20 @@ def serve_command(config: ConfigOption = None, listen: ListenOption = None) -> N
     host = host.strip("[]")
     _logging()
     try:
-        sock = _bind(host, int(port))
+        # Bound (and listening) before the banner is printed, so its curl works at once.
+        sock = serving.listen(host, int(port))
         gateway = build_gateway(settings)
     except (OSError, XconduitError) as exc:
         typer.echo(f"xconduit serve: {exc}", err=True)
         raise typer.Exit(2) from None
-    bound_host, bound_port = sock.getsockname()[:2]
-    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    url = f"http://{shown}:{bound_port}"
-    server = uvicorn.Server(
-        uvicorn.Config(
-            gateway.app, log_level="warning", access_log=False, lifespan="off", ws="none"
-        )
-    )
+    url = serving.base_url(sock)
+    server = serving.server(gateway.app)
     # A signal before uvicorn installs its own handlers still means "stop cleanly".
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
     gateway.start()
-    typer.echo(banner(settings, url, demo=config is None, sandbox=gateway.sandbox is not None))
+    token = gateway.sandbox_token if gateway.sandbox is not None else None
+    typer.echo(banner(settings, url, demo=config is None, sandbox=token))
     try:
         server.run(sockets=[sock])
     finally:
@@ -103,24 +97,14 @@ def worker_command(config: ConfigOption = None) -> None:
     typer.echo("xconduit worker: stopped")
 
 
-def _bind(host: str, port: int) -> socket.socket:
-    # Bound (and listening) before the banner is printed, so its curl works at once.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
-
-
 def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request to X is noise
 
 
-def banner(settings: Settings, url: str, *, demo: bool, sandbox: bool) -> str:
-    """What `xconduit serve` prints at start (the demo key and event are not customer data)."""
+def banner(settings: Settings, url: str, *, demo: bool, sandbox: str | bool | None) -> str:
+    """What `xconduit serve` prints at start (the demo key and event are not customer data).
+    `sandbox`: the built-in sandbox's write token (True: in use, token not shown)."""
     lines = [f"xconduit gateway listening on {url}"]
     lines.append(f"  store     {settings.server.store}")
     if sandbox:
@@ -131,16 +115,22 @@ def banner(settings: Settings, url: str, *, demo: bool, sandbox: bool) -> str:
         lines.append(f"  X         {settings.x.api}")
     lines.append(f"  tag       {url}/tag.js")
     lines.append(f"  API       {url}/openapi.json")
+    token_line = []
+    if isinstance(sandbox, str):
+        token_line = [f"Sandbox write token (header X-Sandbox-Token, see /_sandbox/): {sandbox}"]
     if demo and settings.sources:
         key = settings.sources[0].write_keys[0].get_secret_value()
         lines += [
             "",
             f"Demo write key: {key}",
+            *token_line,
             "Send a conversion:",
             "  " + demo_curl(url, key),
         ]
         if sandbox:
             lines.append(f"Then see it arrive at X: curl -s {url}/_sandbox/conversions")
+    elif token_line:
+        lines += ["", *token_line]
     return "\n".join(lines)
 
 

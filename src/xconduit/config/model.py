@@ -41,6 +41,17 @@ class ServerSettings(BaseModel):
     store: str = "sqlite:///.xconduit/xconduit.db"
     """Where the outbox lives: `sqlite:///<path>` (relative to the working folder; an absolute
     path is `sqlite:////var/lib/xconduit/outbox.db`). A PostgreSQL store is planned, not built."""
+    busy_timeout: Duration = 5.0
+    """Longest wait for the outbox when another writer holds it (e.g. delivery claims or a second
+    process): past it a write fails, and the collector answers 503 with `Retry-After` (clients
+    retry; the retry is deduplicated on `messageId`) instead of holding the request."""
+
+    @field_validator("busy_timeout")
+    @classmethod
+    def _busy_timeout(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError('must be more than 0 (e.g. "5s")')
+        return value
 
     @field_validator("listen")
     @classmethod

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import orjson
 
 from xconduit.delivery.batching import Batcher, BatchRules
-from xconduit.delivery.bisect import BisectResult, condemns_event_id, send_bisecting
+from xconduit.delivery.bisect import BisectResult, send_bisecting
 from xconduit.delivery.ratelimit import BudgetBook
 from xconduit.delivery.retry import RetryPolicy
 from xconduit.errors import AuthError, DeliveryError, RateLimited
@@ -240,7 +240,7 @@ class DestinationWorker:
                 )
 
         try:
-            return send_bisecting(jobs, send, before_send=before_send, all_bad=_all_bad)
+            return send_bisecting(jobs, send, before_send=before_send, event_id=_event_id)
         finally:
             if pending_hold[0]:
                 with self._budgets.lock:
@@ -286,11 +286,6 @@ class DestinationWorker:
 
 def _born(job: DeliveryJob) -> float:
     return job.created_at
-
-
-def _all_bad(part: Sequence[DeliveryJob], error: DeliveryError) -> bool:
-    """Whether X's rejection condemns every job of `part` (see `condemns_event_id`)."""
-    return condemns_event_id([_event_id(job) for job in part], error)
 
 
 def _event_id(job: DeliveryJob) -> str | None:

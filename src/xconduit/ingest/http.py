@@ -21,12 +21,12 @@ from typing import Any, Protocol
 
 import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from xconduit.config import Settings
-from xconduit.errors import InvalidEvent, StoreError
+from xconduit.errors import InvalidEvent, StoreBusy, StoreError
 from xconduit.events import loads
 from xconduit.ingest.accept import Accepted, EventAcceptor, new_message_id
 from xconduit.ingest.body import (
@@ -66,7 +66,9 @@ STORE_RETRY_AFTER = "2"
 
 
 class Committer(Protocol):
-    async def submit(self, events: Sequence[IncomingEvent]) -> list[bool]: ...
+    async def submit(
+        self, events: Sequence[IncomingEvent], *, timeout: float | None = None
+    ) -> list[bool]: ...
 
 
 def json_response(body: dict[str, Any], status: int = 200, **headers: str) -> Response:
@@ -95,6 +97,7 @@ class Collector:
         self.tags = TagConfigs(settings)
         self.limiter = RateLimiter(clock=monotonic)
         self._committer = committer
+        self._busy_timeout = settings.server.busy_timeout
         self._clock = clock
         self._ready = ready
         self._openapi = orjson.dumps(openapi_document())
@@ -139,7 +142,17 @@ class Collector:
             response = error(message, 400, accepted=0, duplicates=0, rejected=rejected)
             return self._cors(response, origin, source)
         try:
-            fresh = await self._committer.submit(accepted.events)
+            fresh = await self._committer.submit(accepted.events, timeout=self._busy_timeout)
+        except StoreBusy:
+            # Waited `busy_timeout` for the outbox (another writer holds it): not committed.
+            log.warning("outbox busy for more than busy_timeout; answering 503")
+            message = (
+                f"the event store is busy (held by another writer for more than "
+                f"server.busy_timeout = {self._busy_timeout:g} s); nothing was committed: retry"
+            )
+            response = error(message, 503)
+            response.headers["Retry-After"] = STORE_RETRY_AFTER
+            return self._cors(response, origin, source)
         except StoreError as exc:
             log.error("outbox commit failed; answering 503: %s", exc)
             response = error("the event store is unavailable; retry later", 503)
@@ -164,12 +177,16 @@ class Collector:
         key = basic_user(request.headers.get("authorization"))
         if key is not None and self.keys.source(key) is None:
             raise RequestRejected("write key: unknown (check the key of your source)", status=401)
-        raw = await read_body(
-            request.stream(),
-            content_encoding=request.headers.get("content-encoding", ""),
-            limit=limit,
-            what=what,
-        )
+        try:
+            raw = await read_body(
+                request.stream(),
+                content_encoding=request.headers.get("content-encoding", ""),
+                limit=limit,
+                what=what,
+            )
+        except ClientDisconnect:
+            # Nobody is left to answer and nothing was committed: not an error of ours.
+            raise RequestRejected("the client went away before sending the whole body") from None
         if not raw.strip():
             raise RequestRejected("the body is empty; send a JSON object", field="body")
         try:

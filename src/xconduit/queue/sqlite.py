@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from xconduit.errors import ConfigError, StoreError
+from xconduit.errors import ConfigError, StoreBusy, StoreError
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus
 from xconduit.queue.sql import load_migrations, load_queries
 
@@ -127,6 +128,7 @@ class SqliteStore:
                 f"synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, not {synchronous!r}"
             )
         self.path = str(path)
+        self.busy_timeout = busy_timeout
         self._lock = threading.Lock()
         try:
             self._conn = sqlite3.connect(
@@ -144,9 +146,22 @@ class SqliteStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, holding this process's lock and SQLite's write lock."""
-        with self._lock:
+        """One write transaction, holding this process's lock and SQLite's write lock.
+
+        Both waits together last at most `busy_timeout`, then `StoreBusy`: a writer of this
+        process waiting on SQLite's lock (a claim behind another process's claim) must not add
+        its own wait to the next writer's (a collector commit), or a request waits several
+        timeouts in a row.
+        """
+        start = time.monotonic()
+        if not self._lock.acquire(timeout=self.busy_timeout):
+            raise StoreBusy(self._busy_message())
+        try:
+            left = self.busy_timeout - (time.monotonic() - start)
+            shortened = left < self.busy_timeout - 0.001
             try:
+                if shortened:
+                    self._conn.execute(f"PRAGMA busy_timeout = {max(1, int(left * 1000))}")
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._conn
@@ -154,10 +169,27 @@ class SqliteStore:
                     self._conn.execute("ROLLBACK")
                     raise
                 self._conn.execute("COMMIT")
+            except sqlite3.OperationalError as error:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                if error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    raise StoreBusy(self._busy_message()) from error
+                raise StoreError(f"outbox write failed: {error}") from error
             except sqlite3.Error as error:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
                 raise StoreError(f"outbox write failed: {error}") from error
+            finally:
+                if shortened:
+                    self._conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        finally:
+            self._lock.release()
+
+    def _busy_message(self) -> str:
+        return (
+            f"the outbox at {self.path} is held by another writer for more than "
+            f"busy_timeout ({self.busy_timeout:g} s); nothing was written"
+        )
 
     def _read(self, query: str, params: dict[str, Any]) -> list[sqlite3.Row]:
         with self._lock:
