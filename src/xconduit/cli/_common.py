@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 from typing import Annotated
 
 import typer
@@ -36,3 +38,34 @@ def settings_or_exit(config: str | None) -> Settings:
 def _demo_with(base: Settings) -> Settings:
     demo = demo_settings()
     return base.model_copy(update={"sources": demo.sources, "conversions": demo.conversions})
+
+
+def listen_or_exit(command: str, host: str, port: int, *, choose: str) -> socket.socket:
+    """A listening socket on host:port, or one line naming the address and `choose` (the option
+    that picks another), exit code 2. Bound before the banner is printed, so its URLs work at once.
+    """
+    try:
+        return listen_socket(host, port)
+    except OSError as exc:
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            reason = "is already in use (another xconduit, or another program)"
+        else:
+            reason = f"cannot be listened on: {exc.strerror or exc}"
+        typer.echo(f"xconduit {command}: {shown} {reason}; choose another with {choose}", err=True)
+        raise typer.Exit(2) from None
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY only on sockets that say so.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
