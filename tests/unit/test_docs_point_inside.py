@@ -1,6 +1,6 @@
 """The project's files point only inside the repository: no file names the development specs
 (kept outside the repository, which users never see), and every relative link of the docs leads
-to a file that exists."""
+to a file that exists, and to a heading of it when it names one."""
 
 from __future__ import annotations
 
@@ -50,13 +50,25 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
+def anchors(page: Path) -> set[str]:
+    """The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces → -."""
+    out = set()
+    for line in page.read_text().splitlines():
+        if line.startswith("#"):
+            text = line.lstrip("#").strip().lower()
+            out.add(re.sub(r"[^\w\- ]", "", text).replace(" ", "-"))
+    return out
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_relative_link_leads_to_a_file(page: Path) -> None:
     broken = []
     for target in LINK.findall(page.read_text()):
-        if re.match(r"^[a-z]+:", target) or target.startswith("#"):
-            continue  # a URL or an anchor on the same page
-        path = target.split("#", 1)[0]
-        if not (page.parent / path).exists():
+        if re.match(r"^[a-z]+:", target):
+            continue  # a URL
+        path, _, anchor = target.partition("#")
+        linked = page.parent / path if path else page
+        heading_missing = anchor and linked.suffix == ".md" and anchor not in anchors(linked)
+        if not linked.exists() or heading_missing:
             broken.append(target)
-    assert not broken, f"{page.relative_to(ROOT)}: links to missing files: {broken}"
+    assert not broken, f"{page.relative_to(ROOT)}: links to missing files or headings: {broken}"
