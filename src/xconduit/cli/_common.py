@@ -40,23 +40,21 @@ def _demo_with(base: Settings) -> Settings:
     return base.model_copy(update={"sources": demo.sources, "conversions": demo.conversions})
 
 
-def listen_or_exit(command: str, host: str, port: int, *, choose: str) -> socket.socket:
-    """A listening socket on host:port, or one line naming the address and `choose` (the option
-    that picks another), exit code 2. Bound before the banner is printed, so its URLs work at once.
-    """
-    try:
-        return listen_socket(host, port)
-    except OSError as exc:
+def listen_failure(exc: BaseException, host: str, port: int | str, *, choose: str) -> str:
+    """One line for a server that could not start: a taken or unknown address is named, with
+    the option that picks another; any other error is shown as it is."""
+    if isinstance(exc, OSError) and exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
         shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         if exc.errno == errno.EADDRINUSE:
             reason = "is already in use (another xconduit, or another program)"
         else:
-            reason = f"cannot be listened on: {exc.strerror or exc}"
-        typer.echo(f"xconduit {command}: {shown} {reason}; choose another with {choose}", err=True)
-        raise typer.Exit(2) from None
+            reason = "is not an address of this machine"
+        return f"{shown} {reason}; choose another with {choose}"
+    return str(exc)
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port and listening (OSError when it cannot be)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY only on sockets that say so.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)

@@ -7,12 +7,13 @@ from typing import Annotated
 
 import typer
 
-from xconduit.cli._common import listen_or_exit
+from xconduit.cli._common import listen_failure, listen_socket
 from xconduit.errors import ConfigError
 from xconduit.sandbox import RateLimit, Sandbox, SandboxCredentials, load_seed
 from xconduit.sandbox.faults import parse_kind_fault
 
 _DEFAULTS = SandboxCredentials()
+PORT = "--port N (or XCONDUIT_SANDBOX_PORT)"
 
 
 def register(app: typer.Typer) -> None:
@@ -110,7 +111,11 @@ def sandbox_command(
     except (ConfigError, ValueError) as exc:
         typer.echo(f"xconduit sandbox: {exc}", err=True)
         raise typer.Exit(2) from None
-    sock = listen_or_exit("sandbox", host, port, choose="--port N (or XCONDUIT_SANDBOX_PORT)")
+    try:
+        sock = listen_socket(host, port)
+    except OSError as exc:
+        typer.echo(f"xconduit sandbox: {listen_failure(exc, host, port, choose=PORT)}", err=True)
+        raise typer.Exit(2) from None
     bound_port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     typer.echo(banner(sandbox, f"http://{shown}:{bound_port}"))

@@ -6,12 +6,13 @@ import json
 import logging
 import shlex
 import signal
+import socket
 import threading
 from typing import Annotated
 
 import typer
 
-from xconduit.cli._common import ConfigOption, listen_or_exit, settings_or_exit
+from xconduit.cli._common import ConfigOption, listen_failure, settings_or_exit
 from xconduit.config import Settings
 from xconduit.errors import XconduitError
 
@@ -24,6 +25,8 @@ ListenOption = Annotated[
         show_envvar=True,
     ),
 ]
+
+LISTEN = "--listen HOST:PORT (or XCONDUIT_SERVER__LISTEN)"
 
 DEMO_EVENT = {
     "userId": "demo-user-1",
@@ -54,14 +57,11 @@ def serve_command(config: ConfigOption = None, listen: ListenOption = None) -> N
     host, _, port = (listen or settings.server.listen).rpartition(":")
     host = host.strip("[]")
     _logging()
-    sock = listen_or_exit(
-        "serve", host, int(port), choose="--listen HOST:PORT (or XCONDUIT_SERVER__LISTEN)"
-    )
     try:
+        sock = _bind(host, int(port))
         gateway = build_gateway(settings)
     except (OSError, XconduitError) as exc:
-        sock.close()
-        typer.echo(f"xconduit serve: {exc}", err=True)
+        typer.echo(f"xconduit serve: {listen_failure(exc, host, port, choose=LISTEN)}", err=True)
         raise typer.Exit(2) from None
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
@@ -103,6 +103,17 @@ def worker_command(config: ConfigOption = None) -> None:
     stop.wait()
     worker.stop()
     typer.echo("xconduit worker: stopped")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    # Bound (and listening) before the banner is printed, so its curl works at once.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 def _logging() -> None:
