@@ -1,4 +1,4 @@
-"""mapping.md 4 (event syntax) and 4.4: twq('config'/'event') and one conversion id on both legs."""
+"""docs/reference/mapping.md §4 (event syntax) and 4.4: twq('config'/'event') and one conversion id on both legs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""mapping.md 4.1 and 4.2: the legacy syntax, every row, via window.xconduit and analytics-next."""
+"""docs/reference/mapping.md §4.1 and 4.2: the legacy syntax, every row, via window.xconduit and analytics-next."""
 
 from __future__ import annotations
 

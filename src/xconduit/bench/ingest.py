@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.progress import Progress
 
 from xconduit.bench.keepalive import measure_keepalive
-from xconduit.bench.registry import Row, benchmark
+from xconduit.bench.registry import MIN_SECONDS, Row, benchmark
 from xconduit.config import demo_settings
 from xconduit.config.demo import DEMO_WRITE_KEY
 
@@ -139,7 +139,7 @@ def _with_gateway(fn: Callable[[str], list[Row]]) -> list[Row]:
 
 @benchmark("ingest-batch")
 def run_ingest_batch(progress: Progress, scale: float) -> list[Row]:
-    seconds = max(2.0, 10.0 * scale)
+    seconds = max(MIN_SECONDS, 10.0 * scale)
     task = progress.add_task("ingest-batch: /v1/batch, 100 events per request", total=2)
 
     def measure(url: str) -> list[Row]:
@@ -177,7 +177,7 @@ def run_ingest_batch(progress: Progress, scale: float) -> list[Row]:
 
 @benchmark("ingest-track")
 def run_ingest_track(progress: Progress, scale: float) -> list[Row]:
-    seconds = max(2.0, 10.0 * scale)
+    seconds = max(MIN_SECONDS, 10.0 * scale)
     task = progress.add_task("ingest-track: /v1/track, one event per request", total=3)
 
     def measure(url: str) -> list[Row]:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from xconduit.cli._common import ConfigOption, settings_or_exit
+from xconduit.cli._common import ConfigOption, listen_failure, settings_or_exit
 from xconduit.config import Settings
 from xconduit.errors import XconduitError
 
@@ -24,6 +24,8 @@ ListenOption = Annotated[
         show_envvar=True,
     ),
 ]
+
+LISTEN = "--listen HOST:PORT (or XCONDUIT_SERVER__LISTEN)"
 
 DEMO_EVENT = {
     "userId": "demo-user-1",
@@ -58,7 +60,7 @@ def serve_command(config: ConfigOption = None, listen: ListenOption = None) -> N
         sock = serving.listen(host, int(port))
         gateway = build_gateway(settings)
     except (OSError, XconduitError) as exc:
-        typer.echo(f"xconduit serve: {exc}", err=True)
+        typer.echo(f"xconduit serve: {listen_failure(exc, host, port, choose=LISTEN)}", err=True)
         raise typer.Exit(2) from None
     url = serving.base_url(sock)
     server = serving.server(gateway.app)

@@ -221,6 +221,17 @@ class ConversionDestination(BaseModel):
     def _page_event(cls, value: str, info: ValidationInfo) -> str:
         return check_event_id(value, pixel_id=info.data.get("pixel_id")) if value else value
 
+    @field_validator("tag")
+    @classmethod
+    def _one_tag(cls, value: list[TagSettings]) -> list[TagSettings]:
+        # Refused rather than ignored: the website tag runs one pixel set-up per destination.
+        if len(value) > 1:
+            raise ValueError(
+                f"{len(value)} [[conversions.tag]] tables; the website tag runs one per "
+                "destination (put a second pixel in its own [[conversions]])"
+            )
+        return value
+
 
 class SyncSettings(BaseModel):
     model_config = _MODEL
@@ -359,6 +370,24 @@ class Settings(BaseModel):
         keys = [k.get_secret_value() for s in self.sources for k in s.write_keys]
         if len(keys) != len(set(keys)):
             raise ValueError("sources: a write key is used by two sources")
+        return self
+
+    @model_validator(mode="after")
+    def _one_tag_per_source(self) -> Settings:
+        # The tag of a page reads one set of settings per write key (/v1/tag-config): a second
+        # tagged destination of the same source would never fire; refuse it instead.
+        for source in self.sources:
+            tagged = [
+                c.name
+                for c in self.conversions
+                if c.tag and (not c.sources or source.name in c.sources)
+            ]
+            if len(tagged) > 1:
+                raise ValueError(
+                    f'sources: "{source.name}" feeds {len(tagged)} destinations with a website '
+                    f"tag ({', '.join(tagged)}); the tag runs one per source: list each "
+                    "destination's own source in its `sources`"
+                )
         return self
 
 

@@ -229,7 +229,7 @@ class DestinationWorker:
                     )
             if not result.complete:
                 # X is all-or-nothing: a 200 means it took the request. Count it delivered,
-                # but say so loudly (x-ads-api.md §1.3); see docs/explanation/rate-limits.md.
+                # but say so loudly; see docs/explanation/rate-limits.md.
                 log.error(
                     "delivery %s: X answered 200 but processed %s of %s conversions "
                     "(debug_id=%s); treated as delivered",

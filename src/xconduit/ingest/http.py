@@ -29,6 +29,7 @@ from xconduit.config import Settings
 from xconduit.errors import InvalidEvent, StoreBusy, StoreError
 from xconduit.events import loads
 from xconduit.ingest.accept import Accepted, EventAcceptor, new_message_id
+from xconduit.ingest.assets import StaticAsset
 from xconduit.ingest.body import (
     MAX_EVENT_BYTES,
     MAX_REQUEST_BYTES,
@@ -101,6 +102,7 @@ class Collector:
         self._clock = clock
         self._ready = ready
         self._openapi = orjson.dumps(openapi_document())
+        self._tag_js, self._plugin_js = StaticAsset(tag_js()), StaticAsset(plugin_js())
         self.app = Starlette(
             routes=[
                 Route("/v1/{kind}", self.collect, methods=["POST", "OPTIONS"]),
@@ -253,13 +255,11 @@ class Collector:
     # ---- tag, health, documents ------------------------------------------------------------
 
     async def tag(self, request: Request) -> Response:
-        headers = {"Cache-Control": "public, max-age=300"}
-        return Response(tag_js(), headers=headers, media_type="application/javascript")
+        return self._tag_js.response(request)
 
     async def plugin(self, request: Request) -> Response:
         """The analytics-next destination plugin (the tag's core followed by the plugin)."""
-        headers = {"Cache-Control": "public, max-age=300"}
-        return Response(plugin_js(), headers=headers, media_type="application/javascript")
+        return self._plugin_js.response(request)
 
     async def tag_config(self, request: Request) -> Response:
         origin = request.headers.get("origin")

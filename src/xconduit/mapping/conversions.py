@@ -1,4 +1,4 @@
-"""Event → X conversion object for one conversion destination (mapping.md §3 and §6), pure.
+"""Event → X conversion for one conversion destination (docs/reference/mapping.md §3, §6), pure.
 
 `ConversionMapper` is built once per destination (event names folded, paths compiled) and then
 maps events with no I/O, no clock and no shared state, so it can run on any thread.
@@ -38,7 +38,7 @@ PRE_PURCHASE = frozenset(
         "payment info entered",
     )
 )
-"""E-commerce events before the purchase: they must not attribute revenue (mapping.md §4.2)."""
+"""Events before the purchase: they must not attribute revenue (docs/reference/mapping.md §4.2)."""
 
 
 def fold(name: str) -> str:

@@ -1,4 +1,4 @@
-"""Money, quantities and product contents of a conversion (mapping.md §3), pure."""
+"""Money, quantities and product contents of a conversion (docs/reference/mapping.md §3), pure."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class BadValue(ValueError):
 
 
 def prop(props: Mapping[str, Any], snake: str, camel: str | None = None) -> Any:
-    """A property by its snake_case name, else its camelCase name (mapping.md §1)."""
+    """A property by its snake_case name, else its camelCase name (docs/reference/mapping.md §1)."""
     value = props.get(snake)
     if value is None and camel is not None:
         value = props.get(camel)

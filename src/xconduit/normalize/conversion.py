@@ -1,4 +1,4 @@
-"""The identifiers of one server conversion, read from an event (pure; mapping.md §2).
+"""The identifiers of one server conversion, from an event (pure; docs/reference/mapping.md §2).
 
 `conversion_identifiers(event)` picks each identifier from the first non-empty source, normalises
 and hashes it, and records the ones that were present but invalid in `dropped`. The first
@@ -134,7 +134,7 @@ def conversion_identifiers(
     paths: IdentifierPaths = DEFAULT_PATHS,
     client_ip: str | None = None,
 ) -> ConversionIdentifiers:
-    """Read, normalise and hash the conversion identifiers of `event` (mapping.md §2.1–2.2).
+    """Read, normalise and hash the identifiers of `event` (docs/reference/mapping.md §2.1–2.2).
 
     `region` is the destination's default phone region (numbers without `+`). `client_ip` is the
     collector's view of the client address, the last source of `ip_address`; pass it only for

@@ -1,6 +1,6 @@
 """One function per identifier: raw value in, X's wire value out, or None (pure).
 
-Rules are mapping.md §2.2. `normalize_*` return the clear normalised value (used by the `hash_*`
+Rules: docs/reference/mapping.md §2.2. `normalize_*` give the clear normalised value (for `hash_*`
 functions and by tests); `hash_*` return what X receives: SHA-256 lowercase hex, or the
 lowercased input when it already is a digest. `clean_*` are for the identifiers X takes in the
 clear (twclid, IP address, user agent, partner user id).

@@ -3,7 +3,7 @@
 The gateway serves `tag_js()` at `GET /tag.js` and `public_tag_settings(...)` as JSON at
 `GET /v1/tag-config?key=<write key>`. Both are public (a browser key is public by nature), so the
 settings hold only what the pixel needs: pixel ids, event ids, and consent rules. Rules:
-mapping.md section 4.
+docs/reference/mapping.md §4.
 """
 
 from __future__ import annotations

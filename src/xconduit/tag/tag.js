@@ -1,5 +1,5 @@
 /*! xconduit website tag: X pixel (event and legacy syntax), click id, one conversion id on both legs.
- * Rules: mapping.md section 4. No build step; served as is by the gateway at GET /tag.js. */
+ * Rules: docs/reference/mapping.md §4. No build step; served as is by the gateway at GET /tag.js. */
 (function (w, d) {
   'use strict';
   const VERSION = '0.1.0';
@@ -54,7 +54,7 @@
   }
 
   // ---- settings (the JSON of GET /v1/tag-config, or init({tag})) ----
-  // mapping.md 4: a bare id `e` is `tw-<pixel>-e`, as the server's public_tag_settings writes it.
+  // docs/reference/mapping.md §4: a bare id `e` is `tw-<pixel>-e`, as the server's public_tag_settings writes it.
   const eventId = (id, pixel) => (id && pixel && !id.startsWith('tw-') ? `tw-${pixel}-${id}` : id);
   function settings(tag) {
     tag = tag && typeof tag === 'object' ? tag : {};
@@ -75,7 +75,7 @@
     };
   }
 
-  // mapping.md 6: with preferences, the category must be true; without, `missing_consent` decides.
+  // docs/reference/mapping.md §6: with preferences, the category must be true; without, `missing_consent` decides.
   // An empty category turns the check off. As the server: the exact key, else (absent or null)
   // the first key equal to it case-insensitively.
   function allowed(s, consent) {
@@ -132,7 +132,7 @@
     }).filter((item) => Object.keys(item).length);
   }
 
-  // mapping.md 3. The first field present decides: one that is not a number gives no value (the
+  // docs/reference/mapping.md §3. The first field present decides: one that is not a number gives no value (the
   // server rejects the event), never a fallback to the next field.
   function value(p) {
     const v = pick(p, ['value', 'revenue']);
@@ -271,7 +271,7 @@
     }
   }
 
-  // ---- click id (mapping.md 4.4) ----
+  // ---- click id (docs/reference/mapping.md §4.4) ----
   const landingClickId = (() => {
     try { return (new URL(w.location.href).searchParams.get('twclid') || '').trim(); } catch (e) { return ''; }
   })();
@@ -304,7 +304,7 @@
     return id === undefined ? undefined : String(id).trim(); // as the server reads it
   }
 
-  // The collector-bound half of mapping.md 4.4: one conversion id and the click id on the event.
+  // The collector-bound half of docs/reference/mapping.md §4.4: one conversion id and the click id on the event.
   function stamp(s, event) {
     event.context = event.context || {};
     const ok = allowed(s, event.context.consent);

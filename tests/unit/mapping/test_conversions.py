@@ -1,4 +1,4 @@
-"""mapping.md §3 and §6, one table row per rule."""
+"""docs/reference/mapping.md §3 and §6, one table row per rule."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""mapping.md §2.2, one table per identifier."""
+"""docs/reference/mapping.md §2.2, one table per identifier."""
 
 from __future__ import annotations
 
