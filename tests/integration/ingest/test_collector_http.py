@@ -163,7 +163,7 @@ def test_events_x_would_reject_are_reported_with_the_destination_and_rule(
             "index": 1,
             "messageId": "bad-value",
             "destination": "shop",
-            "reason": 'value: "abc" is not a number',
+            "reason": "properties.value: not a number",
         },
         {
             "index": 2,
