@@ -22,7 +22,7 @@ from xconduit.normalize.hashing import sha256_hex
 EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 """An email address inside text: local part, `@`, a domain with at least one dot."""
 
-PHONE = re.compile(r"(?<![\w+])\+?\(?\d[\d ().\-/]{5,}\d(?![\w])")
+PHONE = re.compile(r"(?<![\w+])\+?\(?[0-9][0-9 ().\-/]{5,}[0-9](?![\w])")
 """A phone number candidate: an optional `+`, then digits, spaces, `().-/`, ending on a digit.
 A candidate is a phone number when it holds 7 to 15 digits (E.164's longest is 15) and is not an
 ISO date (`2024-05-01`)."""
@@ -30,7 +30,7 @@ ISO date (`2024-05-01`)."""
 CLICK_ID = re.compile(r"[A-Za-z0-9_.~-]{1,128}")
 """What X's click ids are made of (`23opevjt88psuo13lu8d020qkn`): URL-safe characters only."""
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SEPARATED = re.compile(r"[ ().\-/]")
 
 EMAIL_MARK = "[email]"
@@ -38,7 +38,7 @@ PHONE_MARK = "[phone]"
 
 
 def _digits(text: str) -> int:
-    return sum(c.isdigit() for c in text)
+    return sum(c in "0123456789" for c in text)
 
 
 def _is_phone_candidate(text: str) -> bool:
