@@ -213,6 +213,7 @@ class ConversionMapper:
         dropped: tuple[str, ...] = (),
     ) -> MappingResult:
         dest = self.destination
+        why = tuple((kind, DROP_RULES.get(kind, "invalid")) for kind in dropped) if dropped else ()
         return MappingResult(
             outcome,
             dest.name,
@@ -221,7 +222,7 @@ class ConversionMapper:
             event.message_id,
             conversion,
             reason,
-            dropped,
+            why,
         )
 
 
@@ -250,6 +251,14 @@ def _time_field(event: Event, moment: str) -> str:
     return "receivedAt"
 
 
+DROP_RULES = {
+    "twclid": "not an X click id",
+    "email": "not an email address",
+    "phone": "not a possible phone number",
+    "ip_address": "not an IPv4 or IPv6 address",
+    "user_agent": "not text",
+}
+"""Why an identifier of each kind is dropped (`MappingResult.dropped`)."""
 EARLIEST_TIME = "2006-01-01T00:00:00.000Z"
 """X takes no conversion before its own founding year."""
 FUTURE_SLACK = timedelta(minutes=10)

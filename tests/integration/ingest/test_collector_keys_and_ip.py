@@ -123,7 +123,8 @@ def test_each_event_of_a_batch_is_authenticated_by_the_request_s_key(
     assert {r["field"] for r in answer["rejected"]} == {"writeKey"}
     assert sorted(c["conversion_id"] for c in stored_conversions(gateway)) == accepted
     for r in answer["rejected"]:
-        assert SERVER_KEY not in r["error"] and WEB_KEY not in r["error"]
+        assert SERVER_KEY not in r["error"]
+        assert WEB_KEY not in r["error"]
 
 
 def test_a_single_event_whose_key_differs_from_basic_auth_is_rejected(http: httpx.Client) -> None:

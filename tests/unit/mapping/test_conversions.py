@@ -567,3 +567,28 @@ def test_no_output_contains_the_email_or_phone_in_the_clear(
     dumped = orjson.dumps(result.as_line()).decode() + repr(result)
     for secret in (email, raw_email, phone, phone.lstrip("+")):
         assert secret not in dumped
+
+
+@pytest.mark.parametrize(
+    ("props", "dropped"),
+    [
+        ({"twclid": "someone@example.com"}, (("twclid", "not an X click id"),)),
+        ({"twclid": "+1 415 555 0199"}, (("twclid", "not an X click id"),)),
+        ({"twclid": "23opevjt88psuo13lu8d020qkn"}, ()),
+        (
+            {"twclid": "a b", "phone": "call me"},
+            (("twclid", "not an X click id"), ("phone", "not a possible phone number")),
+        ),
+    ],
+)
+def test_dropped_identifiers_are_counted_with_the_rule(
+    props: dict[str, Any], dropped: tuple[tuple[str, str], ...]
+) -> None:
+    result = run(props)
+    assert result.outcome == "conversion"  # the email still carries it
+    assert result.dropped == dropped
+    assert result.conversion is not None
+    assert all(
+        "twclid" not in i or i["twclid"] == props["twclid"]
+        for i in result.conversion["identifiers"]
+    )
