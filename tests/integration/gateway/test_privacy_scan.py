@@ -158,25 +158,42 @@ class _Lines(logging.Handler):
         self.lines.append(self.format(record))
 
 
-@pytest.fixture
-def every_log_line() -> Iterator[list[str]]:
-    """Every record of every logger, at DEBUG (loggers that do not propagate too)."""
-    handler = _Lines()
-    loggers = [logging.getLogger()] + [
-        logger
-        for logger in logging.root.manager.loggerDict.values()
-        if isinstance(logger, logging.Logger) and not logger.propagate
-    ]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG)
-    try:
-        yield handler.lines
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.removeHandler(handler)
+class _AllLoggers:
+    """A handler on the root logger and on every logger that does not propagate, at DEBUG."""
+
+    def __init__(self) -> None:
+        self.handler = _Lines()
+        self.levels: dict[logging.Logger, int] = {}
+
+    def attach(self) -> None:
+        """(Again) for loggers created since, e.g. by uvicorn when the server starts."""
+        loggers = [logging.getLogger()] + [
+            logger
+            for logger in logging.root.manager.loggerDict.values()
+            if isinstance(logger, logging.Logger) and not logger.propagate
+        ]
+        for logger in loggers:
+            if logger not in self.levels:
+                self.levels[logger] = logger.level
+            if self.handler not in logger.handlers:
+                logger.addHandler(self.handler)
+            logger.setLevel(logging.DEBUG)
+
+    def detach(self) -> None:
+        for logger, level in self.levels.items():
+            logger.removeHandler(self.handler)
             logger.setLevel(level)
+
+
+@pytest.fixture
+def every_log_line() -> Iterator[_AllLoggers]:
+    """Every record of every logger, at DEBUG."""
+    loggers = _AllLoggers()
+    loggers.attach()
+    try:
+        yield loggers
+    finally:
+        loggers.detach()
 
 
 def hits(where: str, text: str) -> list[str]:
@@ -185,10 +202,11 @@ def hits(where: str, text: str) -> list[str]:
 
 
 def test_no_raw_email_or_phone_reaches_logs_store_or_x(
-    tmp_path: Path, every_log_line: list[str]
+    tmp_path: Path, every_log_line: _AllLoggers
 ) -> None:
     answers: list[str] = []
     with running_gateway(gateway_settings(), tmp_path, delivery=True) as (_gateway, url):
+        every_log_line.attach()  # uvicorn's loggers exist now
         with httpx.Client(base_url=url, timeout=10) as client:
             batch = client.post("/v1/batch", json={"batch": _events()}, auth=(SERVER_KEY, ""))
             answers.append(batch.text)
@@ -209,7 +227,8 @@ def test_no_raw_email_or_phone_reaches_logs_store_or_x(
     found: list[str] = []
     for name, data in store_files.items():
         found += hits(f"store file {name}", data.decode("latin-1"))
-    for line in every_log_line:
+    assert every_log_line.handler.lines  # the capture works (httpx, delivery, X client log)
+    for line in every_log_line.handler.lines:
         found += hits(f"log line {line[:200]!r}", line)
     for answer in answers:
         found += hits(f"answer {answer[:300]!r}", answer)
