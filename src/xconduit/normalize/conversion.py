@@ -185,7 +185,7 @@ def _twclid(event: Event, plan: _Plan, use_referrer: bool, dropped: list[str]) -
     dropped (and counted), never replaced by a later source's."""
     raw = first_present(event, plan.twclid)
     if raw is None and use_referrer and "referrer" in event.context:
-        raw = twclid_sources.raw_from_referrer(event)
+        raw = _present(twclid_sources.raw_from_referrer(event))
     # The URL and cookie sources are rare: call their parsers only when a value is there.
     if raw is None:
         raw = _parsed(event, plan.twclid_urls, twclid_sources.raw_from_url)
@@ -210,7 +210,12 @@ def _parsed(event: Event, paths: Compiled, parse: Callable[[Any], Any]) -> Any:
     for attr, keys in paths:
         value = lookup(event, attr, keys)
         if value is not None:
-            found = parse(value)
-            if found is not None and found != "":
+            found = _present(parse(value))
+            if found is not None:
                 return found
     return None
+
+
+def _present(raw: Any) -> Any:
+    """None for a missing or blank value: the next source is tried."""
+    return None if raw is None or (type(raw) is str and not raw.strip()) else raw

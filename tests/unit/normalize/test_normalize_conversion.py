@@ -203,6 +203,24 @@ def test_a_click_id_that_is_not_x_s_is_dropped_and_counted(fields: dict[str, Any
     assert ids.dropped == ("twclid",)
 
 
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        (
+            {"referrer": {"type": "twitter", "id": " "}, "page": {"url": "/?twclid=u-click"}},
+            "u-click",
+        ),
+        ({"page": {"url": "/?twclid=%20"}, "cookies": {"_twclid": "k-click"}}, "k-click"),
+        ({"cookies": {"_twclid": '{"twclid": " "}'}}, None),
+    ],
+)
+def test_a_blank_click_id_is_absent_not_dropped(
+    context: dict[str, Any], expected: str | None
+) -> None:
+    ids = conversion_identifiers(event(context=context))
+    assert (ids.twclid, ids.dropped) == (expected, ())
+
+
 def test_a_refused_click_id_is_not_replaced_by_a_later_source() -> None:
     fields = {"context": {"twclid": "a@b.co", "page": {"url": "/?twclid=later-click"}}}
     assert conversion_identifiers(event(**fields)).twclid is None
