@@ -81,7 +81,7 @@ def server_value(props: dict[str, Any]) -> float | None:
         ({"value": {"amount": 5}}, None),
         ({"value": " 25.5 "}, 25.5),
         ({"value": "+3"}, 3),
-        ({"value": "-2.5"}, -2.5),
+        ({"value": "-2.5"}, None),  # a negative amount is invalid
         ({"value": ".5"}, 0.5),
         ({"value": "5."}, 5),
         ({"value": "1.5e2"}, 150),

@@ -114,7 +114,9 @@ class SourceSettings(BaseModel):
     rate_limit: float = 0
     """Requests per second allowed per source; 0 turns the limit off."""
     client_ip: bool = False
-    """Use the HTTP client's address as `context.ip` when the event has none (browser sources)."""
+    """Use the HTTP client's address as `context.ip` of every event that has none. Off: only
+    browser traffic gets it (events whose `context.library.name` is `analytics.js`,
+    `analytics-next` or `xconduit-tag`); a server library's address is the backend's."""
 
     _name = field_validator("name")(lambda cls, v: _check_name(v))
 

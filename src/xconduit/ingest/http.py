@@ -127,7 +127,7 @@ class Collector:
             return self._preflight(request, origin)
         is_batch = ENDPOINTS[kind] is None
         try:
-            source, body = await self._read(request, is_batch)
+            source, body, key, keys_in_events = await self._read(request, is_batch)
             if origin and not source.allows(origin):
                 return error(f"origin {origin} is not allowed for this write key's source", 403)
             wait = self.limiter.wait(source)
@@ -135,7 +135,9 @@ class Collector:
                 response = error(f"rate limit of source {source.name} exceeded", 429)
                 response.headers["Retry-After"] = retry_after(wait)
                 return self._cors(response, origin, source)
-            accepted = self._accept(request, source, body, ENDPOINTS[kind], is_batch)
+            accepted = self._accept(
+                request, source, body, ENDPOINTS[kind], is_batch, key, keys_in_events
+            )
         except RequestRejected as exc:
             return self._cors(error(str(exc), exc.status), origin, None)
         rejected = [r.as_json() for r in accepted.rejected]
@@ -170,7 +172,9 @@ class Collector:
         }
         return self._cors(json_response(body_out), origin, source)
 
-    async def _read(self, request: Request, is_batch: bool) -> tuple[Source, Any]:
+    async def _read(self, request: Request, is_batch: bool) -> tuple[Source, Any, str, bool]:
+        """The source, the decoded body, the request's write key, and whether that key came from
+        the events themselves (analytics-next's batches carry it per event)."""
         limit = MAX_REQUEST_BYTES if is_batch else MAX_EVENT_BYTES
         what = "the request body" if is_batch else "the event"
         declared = request.headers.get("content-length", "")
@@ -197,7 +201,9 @@ class Collector:
             raise RequestRejected(f"the body is {exc}", field="body") from None
         if not isinstance(body, dict):
             raise RequestRejected("the body must be a JSON object", field="body")
-        key = key or _body_key(body, is_batch)
+        keys_in_events = False
+        if key is None:
+            key, keys_in_events = _body_key(body, is_batch)
         if key is None:
             raise RequestRejected(
                 "write key: missing (send it as the HTTP Basic user or as writeKey in the body)",
@@ -206,10 +212,17 @@ class Collector:
         source = self.keys.source(key)
         if source is None:
             raise RequestRejected("write key: unknown (check the key of your source)", status=401)
-        return source, body
+        return source, body, key, keys_in_events
 
     def _accept(
-        self, request: Request, source: Source, body: dict[str, Any], kind: str | None, batch: bool
+        self,
+        request: Request,
+        source: Source,
+        body: dict[str, Any],
+        kind: str | None,
+        batch: bool,
+        key: str,
+        keys_in_events: bool,
     ) -> Accepted:
         if batch:
             raws = body.get("batch")
@@ -223,9 +236,12 @@ class Collector:
             source=source.name,
             default_type=kind,
             received_at=_iso(self._clock()),
-            client_ip=client.host if client and source.client_ip else None,
+            client_ip=client.host if client else None,
+            any_library_ip=source.client_ip,
             batch=body if batch else None,
             check_size=batch and _body_size(request) > MAX_EVENT_BYTES,
+            write_key=key,
+            keys_in_events=keys_in_events,
         )
 
     # ---- CORS ----------------------------------------------------------------------------------
@@ -297,10 +313,11 @@ class Collector:
         return error(f"{request.method} is not allowed on {request.url.path}", 405)
 
 
-def _body_key(body: dict[str, Any], is_batch: bool) -> str | None:
+def _body_key(body: dict[str, Any], is_batch: bool) -> tuple[str | None, bool]:
+    """The body's write key, and whether it is the first event's (then each event has its own)."""
     key = body.get("writeKey")
     if isinstance(key, str) and key:
-        return key
+        return key, False
     if is_batch and isinstance(body.get("batch"), list):
         for item in body["batch"]:  # analytics-next's batches carry the key in each event
             if (
@@ -308,8 +325,8 @@ def _body_key(body: dict[str, Any], is_batch: bool) -> str | None:
                 and isinstance(item.get("writeKey"), str)
                 and item["writeKey"]
             ):
-                return str(item["writeKey"])
-    return None
+                return str(item["writeKey"]), True
+    return None, False
 
 
 def _body_size(request: Request) -> int:

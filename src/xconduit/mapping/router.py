@@ -18,13 +18,16 @@ _LINE_IDS = uuid.UUID("6f1c3b0e-5f0e-4c55-9a7c-0d0c6a1e2a11")
 class Router:
     """Maps an event for every destination that takes events from its source."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, now: Callable[[], float] | None = None) -> None:
+        """`now`: see `ConversionMapper` (the collector needs none: it sets `receivedAt`)."""
         hashes = settings.suppression.hashed_identifiers
         user_ids = settings.suppression.user_ids
         self.mappers = [
             (
                 frozenset(dest.sources),
-                ConversionMapper(dest, suppressed_user_ids=user_ids, suppressed_hashes=hashes),
+                ConversionMapper(
+                    dest, suppressed_user_ids=user_ids, suppressed_hashes=hashes, now=now
+                ),
             )
             for dest in settings.conversions
         ]

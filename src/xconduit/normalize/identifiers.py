@@ -20,6 +20,7 @@ from typing import Any
 
 from xconduit.normalize.hashing import prehashed, sha256_hex
 from xconduit.normalize.phone import e164, e164_from_digits
+from xconduit.normalize.redact import is_click_id
 
 # Canonical dotted-quad IPv4 (no leading zeros): most addresses, accepted without `ipaddress`,
 # whose parse costs ~3 µs.
@@ -103,8 +104,12 @@ def hash_phone(raw: Any, region: str = "US") -> str | None:
 
 
 def clean_twclid(raw: Any) -> str | None:
-    """Trimmed click id. Never hashed: X matches it as received from the landing URL."""
-    return _text_or_int(raw)
+    """Trimmed click id. Never hashed: X matches it as received from the landing URL.
+
+    None when it does not look like X's (`redact.is_click_id`): an email address or a phone
+    number put there by mistake must not reach X in the clear."""
+    text = _text_or_int(raw)
+    return text if text is not None and is_click_id(text) else None
 
 
 def clean_ip(raw: Any) -> str | None:

@@ -102,6 +102,9 @@ def test_a_purchase_on_the_example_shop_is_one_conversion_on_both_legs(
     assert server["event_id"] == purchase_id
     assert server["pixel_id"] == DEMO_PIXEL_ID
     assert {"twclid": "click-e2e-1"} in server["identifiers"]
+    # The tag's events are browser traffic: the visitor's address is used, though the source
+    # does not set `client_ip`.
+    assert [i["ip_address"] for i in server["identifiers"] if "ip_address" in i] == ["127.0.0.1"]
     assert server["value"] == f"{pixel[2]['value']:.2f}"
 
 
