@@ -132,6 +132,11 @@ def x_client(
     )
 
 
+def checks_client(settings: Settings) -> XAdsClient:
+    """The X client `xconduit check` uses (the in-process sandbox when `x.api = "sandbox"`)."""
+    return x_client(settings, sandbox=build_sandbox(settings))
+
+
 def _in_process(sandbox: Sandbox) -> httpx.BaseTransport:
     from xconduit.sandbox import InProcessTransport
 
