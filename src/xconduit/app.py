@@ -17,15 +17,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from xconduit.accounts.monitor import SetupMonitor
 from xconduit.config import Settings
+from xconduit.dashboard import OPS_PATHS, OpsApp
 from xconduit.delivery import DeliveryService
+from xconduit.delivery.pause import AccountPauses
 from xconduit.errors import ConfigError, XconduitError
 from xconduit.ingest import Collector
+from xconduit.observability.metered import CountSink, MeteredSender, MeteredStore
 from xconduit.queue import DEDUP_WINDOW_SECONDS, Store
+from xconduit.queue.counts import MINUTES_KEPT
 from xconduit.queue.group_commit import GroupCommitter
 from xconduit.queue.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, SeedAudience, SeedEvent, SeedPixel
@@ -167,6 +173,9 @@ class Maintenance:
         delivered = self._store.purge_delivered(now - self._retention)
         # The dedup window is at least 24 h, and as long as delivered jobs are kept.
         dedup = self._store.purge_dedup(now - max(DEDUP_WINDOW_SECONDS, self._retention))
+        purge_minutes = getattr(self._store, "purge_counter_minutes", None)
+        if purge_minutes is not None:  # the dashboard's per-minute counts (queue/counts.py)
+            purge_minutes(now - MINUTES_KEPT)
         return delivered, dedup
 
     def _run(self) -> None:
@@ -195,12 +204,17 @@ class Worker:
     delivery: DeliveryService
     maintenance: Maintenance
     sandbox: Sandbox | None = None
+    monitor: SetupMonitor | None = None
 
     def start(self) -> None:
         self.delivery.start()
         self.maintenance.start()
+        if self.monitor is not None:
+            self.monitor.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        if self.monitor is not None:
+            self.monitor.stop()
         self.maintenance.stop()
         self.delivery.stop(timeout=timeout)
         self.store.close()
@@ -219,18 +233,24 @@ class Gateway:
     sandbox: Sandbox | None = None
     ready: threading.Event = field(default_factory=threading.Event)
     """Set between `start` and `stop` (what `/readyz` answers)."""
+    ops: OpsApp | None = None
+    """The dashboard, `/metrics` and the `/readyz` that names failing checks."""
+    monitor: SetupMonitor | None = None
 
     @property
     def app(self) -> ASGIApp:
-        """The collector, with the sandbox's `/_sandbox/` pages when X is the in-process sandbox."""
+        """The collector; the dashboard, `/metrics`, `/readyz`; the sandbox's `/_sandbox/`
+        pages when X is the in-process sandbox."""
         collector = self.collector.app
         sandbox = self.sandbox
-        if sandbox is None:
-            return collector
+        ops = self.ops.app if self.ops is not None else None
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http" and scope["path"].startswith("/_sandbox"):
+            path = scope["path"] if scope["type"] == "http" else ""
+            if sandbox is not None and path.startswith("/_sandbox"):
                 await sandbox.app(scope, receive, send)
+            elif ops is not None and _is_ops(path):
+                await ops(scope, receive, send)
             else:
                 await collector(scope, receive, send)
 
@@ -241,16 +261,52 @@ class Gateway:
         if self.delivery is not None:
             self.delivery.start()
         self.maintenance.start()
+        if self.monitor is not None:
+            self.monitor.start()
         self.ready.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Commit what is queued, stop delivery (releasing claimed jobs), close the store."""
         self.ready.clear()
+        if self.monitor is not None:
+            self.monitor.stop()
         self.committer.stop(timeout)
         self.maintenance.stop()
         if self.delivery is not None:
             self.delivery.stop(timeout=timeout)
         self.store.close()
+
+
+def _is_ops(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in OPS_PATHS if p != "/") or path == "/"
+
+
+def metered_delivery(
+    settings: Settings,
+    store: Store,
+    client: XAdsClient,
+    *,
+    clock: Callable[[], float],
+) -> tuple[DeliveryService, SetupMonitor]:
+    """Delivery that counts into the store, and the setup checks that pause/resume accounts."""
+    pauses = AccountPauses(probe_after=float(settings.checks.interval))
+    sink = CountSink(store.add_counts, clock)  # type: ignore[attr-defined]
+    pixels = {d.pixel_id: d.account_id for d in settings.conversions}
+    service = DeliveryService(
+        store=cast(Store, MeteredStore(store, sink)),  # every Store method, acks counted
+        client=MeteredSender(client, sink, accounts=pixels),
+        settings=settings,
+        clock=clock,
+        pauses=pauses,
+    )
+    monitor = SetupMonitor(
+        settings=settings,
+        client=client,
+        pauses=pauses,
+        clock=clock,
+        interval=float(settings.checks.interval),
+    )
+    return service, monitor
 
 
 def build_sandbox(settings: Settings, *, clock: Callable[[], float] = time.time) -> Sandbox | None:
@@ -273,12 +329,14 @@ def build_worker(
     sandbox = None
     store = open_store(settings, workdir=workdir)
     client = x_client(settings, sandbox=sandbox, clock=clock)
+    service, monitor = metered_delivery(settings, store, client, clock=clock)
     return Worker(
         settings=settings,
         store=store,
-        delivery=DeliveryService(store=store, client=client, settings=settings, clock=clock),
+        delivery=service,
         maintenance=Maintenance(store, retention=settings.delivery.retention, clock=clock),
         sandbox=sandbox,
+        monitor=monitor,
     )
 
 
@@ -294,11 +352,19 @@ def build_gateway(
     sandbox = build_sandbox(settings, clock=clock)
     store = store or open_store(settings, workdir=workdir)
     committer = GroupCommitter(store, clock=clock)
-    service = None
+    service = monitor = None
     if delivery:
         client = x_client(settings, sandbox=sandbox, clock=clock)
-        service = DeliveryService(store=store, client=client, settings=settings, clock=clock)
+        service, monitor = metered_delivery(settings, store, client, clock=clock)
     ready = threading.Event()
+    ops = OpsApp(
+        settings=settings,
+        store=store,
+        pauses=service.pauses if service else AccountPauses(),
+        monitor=monitor,
+        ready=ready.is_set,
+        clock=clock,
+    )
     return Gateway(
         settings=settings,
         store=store,
@@ -310,4 +376,6 @@ def build_gateway(
         maintenance=Maintenance(store, retention=settings.delivery.retention, clock=clock),
         sandbox=sandbox,
         ready=ready,
+        ops=ops,
+        monitor=monitor,
     )

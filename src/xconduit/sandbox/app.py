@@ -121,6 +121,10 @@ class Sandbox:
             access_token_secret=secret,
         )
 
+    def revoke_token(self, token: str) -> bool:
+        """As when the user revokes the app's access on X: the token is refused (401) from now."""
+        return self.state.revoke_token(token)
+
     def set_permissions(
         self, user_id: str, account_id: str, permissions: tuple[str, ...] | None
     ) -> None:

@@ -151,6 +151,10 @@ class SandboxState:
             self.tokens[token] = (secret, user_id)
             return token, secret
 
+    def revoke_token(self, token: str) -> bool:
+        with self.lock:
+            return self.tokens.pop(token, None) is not None
+
     def access(self, user_id: str, account_id: str) -> tuple[str, ...] | None:
         with self.lock:
             if account_id not in self.accounts:
