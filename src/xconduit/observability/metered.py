@@ -38,6 +38,7 @@ from xconduit.queue.counts import Count
 from xconduit.xads import ConversionsResult
 
 log = logging.getLogger("xconduit.x")
+events_log = logging.getLogger("xconduit.delivery.events")
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 BATCH_BUCKETS = (1, 5, 10, 50, 100, 250, 500)
@@ -186,6 +187,7 @@ class MeteredStore:
         moved: int = self._store.mark_delivered(ids, now=now)
         counts = []
         for job in self._take(ids):
+            _event_line(logging.DEBUG, job, "delivered")
             dest = (("destination", job.destination),)
             counts.append(Count("conversions_delivered", dest))
             counts += [
@@ -205,6 +207,8 @@ class MeteredStore:
         moved: int = self._store.dead_letter(items, now=now)
         reasons = dict(items)
         jobs = self._take(list(reasons))
+        for job in jobs:
+            _event_line(logging.WARNING, job, "dead", reasons[job.id])
         self._sink(
             [
                 Count(
@@ -220,3 +224,16 @@ class MeteredStore:
         self._take(ids)
         moved: int = self._store.release(ids, now=now)
         return moved
+
+
+def _event_line(level: int, job: DeliveryJob, outcome: str, reason: str | None = None) -> None:
+    """One line per conversion: its ids and outcome (X's reason is redacted by the client)."""
+    fields = {
+        "message_id": job.message_id,
+        "conversion_id": job.conversion_id,
+        "destination": job.destination,
+        "outcome": outcome,
+        "attempts": job.attempts,
+        "reason": reason,
+    }
+    events_log.log(level, "conversion %s %s", job.message_id, outcome, extra={"event": fields})

@@ -1,11 +1,11 @@
 """Known traffic for the operations tests, and a gateway pointed at a sandbox on loopback.
 
-    8 events from source "web" to destination "shop":
-      3 delivered (one also carries a phone, one an unusable email: dropped "email"),
-      2 filtered (an event the destination does not map),
-      1 invalid (no identifier at all),
-      1 dead (mapped to an event id X does not know),
-      1 duplicate of a delivered one (not counted twice)
+8 events from source "web" to destination "shop":
+  3 delivered (one also carries a phone, one an unusable email: dropped "email"),
+  2 filtered (an event the destination does not map),
+  1 invalid (no identifier at all),
+  1 dead (mapped to an event id X does not know),
+  1 duplicate of a delivered one (not counted twice)
 """
 
 from __future__ import annotations
