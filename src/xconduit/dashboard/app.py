@@ -50,6 +50,9 @@ class OpsApp:
             *self.extra_routes,
         ]
         self.app = Starlette(routes=routes)
+        from xconduit.dashboard.pages import Pages
+
+        self.add_routes(Pages(self).routes())
 
     def add_routes(self, routes: Iterable[Route]) -> None:
         """Pages (behind the admin rule) added by the dashboard's modules."""
@@ -67,6 +70,18 @@ class OpsApp:
             return await handler(request)
 
         return guarded
+
+    def token_status(self) -> str:
+        """Where delivery's X token comes from (connect.py replaces this when connecting)."""
+        x = self.settings.x
+        if x.api == "sandbox":
+            return "the sandbox's built-in user (no token needed)"
+        if x.access_token is not None:
+            return "from the configuration (x.access_token)"
+        return "none: connect an X account"
+
+    def connect_controls(self) -> str:
+        return ""
 
     def problems(self) -> list[str]:
         if self.monitor is not None:
