@@ -205,6 +205,7 @@ class Worker:
     maintenance: Maintenance
     sandbox: Sandbox | None = None
     monitor: SetupMonitor | None = None
+    x: XAdsClient | None = None
 
     def start(self) -> None:
         self.delivery.start()
@@ -218,6 +219,8 @@ class Worker:
         self.maintenance.stop()
         self.delivery.stop(timeout=timeout)
         self.store.close()
+        if self.x is not None:
+            self.x.close()
 
 
 @dataclass(kw_only=True)
@@ -236,6 +239,7 @@ class Gateway:
     ops: OpsApp | None = None
     """The dashboard, `/metrics` and the `/readyz` that names failing checks."""
     monitor: SetupMonitor | None = None
+    x: XAdsClient | None = None
 
     @property
     def app(self) -> ASGIApp:
@@ -275,6 +279,8 @@ class Gateway:
         if self.delivery is not None:
             self.delivery.stop(timeout=timeout)
         self.store.close()
+        if self.x is not None:
+            self.x.close()
 
 
 def _is_ops(path: str) -> bool:
@@ -337,6 +343,7 @@ def build_worker(
         maintenance=Maintenance(store, retention=settings.delivery.retention, clock=clock),
         sandbox=sandbox,
         monitor=monitor,
+        x=client,
     )
 
 
@@ -352,7 +359,7 @@ def build_gateway(
     sandbox = build_sandbox(settings, clock=clock)
     store = store or open_store(settings, workdir=workdir)
     committer = GroupCommitter(store, clock=clock)
-    service = monitor = None
+    service = monitor = client = None
     if delivery:
         client = x_client(settings, sandbox=sandbox, clock=clock)
         service, monitor = metered_delivery(settings, store, client, clock=clock)
@@ -378,4 +385,5 @@ def build_gateway(
         ready=ready,
         ops=ops,
         monitor=monitor,
+        x=client,
     )

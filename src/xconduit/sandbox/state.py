@@ -151,6 +151,13 @@ class SandboxState:
             self.tokens[token] = (secret, user_id)
             return token, secret
 
+    def create_event(self, pixel_id: str, event: SeedEvent) -> None:
+        with self.lock:
+            account_id = self.pixel_account.get(pixel_id)
+            if account_id is None or event.id in self.events:
+                raise KeyError(f"unknown pixel {pixel_id} or event id {event.id} taken")
+            self.events[event.id] = (account_id, pixel_id, event)
+
     def revoke_token(self, token: str) -> bool:
         with self.lock:
             return self.tokens.pop(token, None) is not None
