@@ -22,7 +22,9 @@ from typing import cast
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from xconduit.accounts.live_auth import CurrentCredentialsAuth
 from xconduit.accounts.monitor import SetupMonitor
+from xconduit.accounts.tokens import TokenVault
 from xconduit.config import Settings
 from xconduit.dashboard import OPS_PATHS, OpsApp
 from xconduit.delivery import DeliveryService
@@ -100,9 +102,14 @@ def sandbox_seed(settings: Settings) -> Seed:
 
 
 def x_client(
-    settings: Settings, *, sandbox: Sandbox | None, clock: Callable[[], float] = time.time
+    settings: Settings,
+    *,
+    sandbox: Sandbox | None,
+    clock: Callable[[], float] = time.time,
+    vault: TokenVault | None = None,
 ) -> XAdsClient:
-    """The X Ads API client: to the in-process `sandbox`, or to `x.api` with `x`'s credentials."""
+    """The X Ads API client: to the in-process `sandbox`, or to `x.api` with `x`'s credentials
+    (the token from `vault`, the connected account, when the configuration has none)."""
     x = settings.x
     if sandbox is not None:
         c = sandbox.credentials
@@ -124,9 +131,15 @@ def x_client(
         for name in ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
     }
     missing = [name for name, value in secrets.items() if value is None]
+    only_token = bool(missing) and set(missing) <= {"access_token", "access_token_secret"}
+    if vault is not None and vault.can_store and only_token:
+        return _connected_client(settings, vault, clock)
     if missing:
         names = ", ".join(f"XCONDUIT_X__{m.upper()}" for m in missing)
-        raise ConfigError(f"x.api = {x.api!r} needs credentials: set {names} (or x.* in the file)")
+        hint = " or connect an account (`xconduit connect`)" if only_token else ""
+        raise ConfigError(
+            f"x.api = {x.api!r} needs credentials: set {names} (or x.* in the file){hint}"
+        )
     values = {name: value.get_secret_value() for name, value in secrets.items() if value}
     return XAdsClient(
         http=httpx.Client(timeout=x.timeout),
@@ -138,9 +151,53 @@ def x_client(
     )
 
 
+def _connected_client(
+    settings: Settings, vault: TokenVault, clock: Callable[[], float]
+) -> XAdsClient:
+    """A client signing with the connected account's stored token, read at each request."""
+    x = settings.x
+    assert x.consumer_key is not None
+    assert x.consumer_secret is not None
+    consumer = XCredentials(
+        consumer_key=x.consumer_key.get_secret_value(),
+        consumer_secret=x.consumer_secret.get_secret_value(),
+    )
+
+    def current() -> XCredentials:
+        stored = vault.load()
+        if stored is None:  # not connected: X answers 401, delivery pauses, the check says so
+            return consumer
+        return XCredentials(
+            consumer_key=consumer.consumer_key,
+            consumer_secret=consumer.consumer_secret,
+            access_token=stored.token,
+            access_token_secret=stored.secret,
+        )
+
+    return XAdsClient(
+        http=httpx.Client(timeout=x.timeout),
+        credentials=consumer,
+        base_url=x.api,
+        version=x.version,
+        oauth_base_url=x.oauth_host,
+        clock=clock,
+        auth=CurrentCredentialsAuth(current),
+    )
+
+
+def token_vault(
+    settings: Settings, store: Store, *, clock: Callable[[], float] = time.time
+) -> TokenVault:
+    key = settings.connect.token_key
+    return TokenVault(store, key.get_secret_value() if key else None, clock=clock)
+
+
 def checks_client(settings: Settings) -> XAdsClient:
     """The X client `xconduit check` uses (the in-process sandbox when `x.api = "sandbox"`)."""
-    return x_client(settings, sandbox=build_sandbox(settings))
+    vault = None
+    if settings.x.api != "sandbox" and settings.x.access_token is None:
+        vault = token_vault(settings, open_store(settings))
+    return x_client(settings, sandbox=build_sandbox(settings), vault=vault)
 
 
 def _in_process(sandbox: Sandbox) -> httpx.BaseTransport:
@@ -334,7 +391,8 @@ def build_worker(
         )
     sandbox = None
     store = open_store(settings, workdir=workdir)
-    client = x_client(settings, sandbox=sandbox, clock=clock)
+    vault = token_vault(settings, store, clock=clock)
+    client = x_client(settings, sandbox=sandbox, clock=clock, vault=vault)
     service, monitor = metered_delivery(settings, store, client, clock=clock)
     return Worker(
         settings=settings,
@@ -360,8 +418,9 @@ def build_gateway(
     store = store or open_store(settings, workdir=workdir)
     committer = GroupCommitter(store, clock=clock)
     service = monitor = client = None
+    vault = token_vault(settings, store, clock=clock)
     if delivery:
-        client = x_client(settings, sandbox=sandbox, clock=clock)
+        client = x_client(settings, sandbox=sandbox, clock=clock, vault=vault)
         service, monitor = metered_delivery(settings, store, client, clock=clock)
     ready = threading.Event()
     ops = OpsApp(
@@ -371,6 +430,8 @@ def build_gateway(
         monitor=monitor,
         ready=ready.is_set,
         clock=clock,
+        vault=vault,
+        x=client,
     )
     return Gateway(
         settings=settings,

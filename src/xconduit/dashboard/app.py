@@ -15,10 +15,12 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from xconduit.accounts.monitor import SetupMonitor
+from xconduit.accounts.tokens import TokenVault
 from xconduit.config import Settings
 from xconduit.dashboard.auth import refusal
 from xconduit.delivery.pause import AccountPauses
 from xconduit.observability.metrics import CONTENT_TYPE, exposition, gauge
+from xconduit.xads import XAdsClient
 
 OPS_PATHS = ("/", "/dashboard", "/metrics", "/readyz", "/connect")
 """Paths (and their sub-paths) the gateway hands to this app instead of the collector."""
@@ -38,6 +40,10 @@ class OpsApp:
     listen_host: str = ""
     clock: Callable[[], float] = time.time
     extra_routes: list[Route] = field(default_factory=list)
+    vault: TokenVault | None = None
+    """The connected account's stored token (accounts/tokens.py)."""
+    x: XAdsClient | None = None
+    """The X client, for the three-legged connection."""
 
     def __post_init__(self) -> None:
         if not self.listen_host:
@@ -50,9 +56,11 @@ class OpsApp:
             *self.extra_routes,
         ]
         self.app = Starlette(routes=routes)
+        from xconduit.dashboard.connect import Connect
         from xconduit.dashboard.pages import Pages
 
-        self.add_routes(Pages(self).routes())
+        self.connect = Connect(self)
+        self.add_routes([*Pages(self).routes(), *self.connect.routes()])
 
     def add_routes(self, routes: Iterable[Route]) -> None:
         """Pages (behind the admin rule) added by the dashboard's modules."""
@@ -78,10 +86,13 @@ class OpsApp:
             return "the sandbox's built-in user (no token needed)"
         if x.access_token is not None:
             return "from the configuration (x.access_token)"
+        stored = self.vault.load() if self.vault is not None else None
+        if stored is not None:
+            return f"connected as @{stored.screen_name} (user {stored.user_id}), stored encrypted"
         return "none: connect an X account"
 
     def connect_controls(self) -> str:
-        return ""
+        return self.connect.controls()
 
     def problems(self) -> list[str]:
         if self.monitor is not None:

@@ -264,6 +264,9 @@ class Pages:
             for p in paused
         ]
         connect = ops.connect_controls()
+        notice = request.query_params.get("notice", "")
+        if notice:
+            connect = f"<p id=notice>{esc(notice)}</p>{connect}"
         monitor = ops.monitor
         check_rows = []
         checked = "never"
