@@ -84,6 +84,8 @@ def serve_command(
     except (OSError, XconduitError) as exc:
         typer.echo(f"xconduit serve: {exc}", err=True)
         raise typer.Exit(2) from None
+    if gateway.ops is not None:  # the dashboard's access rule depends on the address
+        gateway.ops.listen_host = host
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     url = f"http://{shown}:{bound_port}"
@@ -164,6 +166,7 @@ def banner(settings: Settings, url: str, *, demo: bool, sandbox: bool) -> str:
         )
     else:
         lines.append(f"  X         {settings.x.api}")
+    lines.append(f"  dashboard {url}/   (metrics: {url}/metrics)")
     lines.append(f"  tag       {url}/tag.js")
     lines.append(f"  API       {url}/openapi.json")
     if demo and settings.sources:
