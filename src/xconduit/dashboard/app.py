@@ -55,7 +55,9 @@ class OpsApp:
             Route("/metrics", self.guard(self.metrics), methods=["GET"]),
             *self.extra_routes,
         ]
-        self.app = Starlette(routes=routes)
+        # Answers outside the pages are JSON, as everywhere else on the gateway.
+        handlers: dict[Any, Any] = {404: _not_found, 405: _not_allowed}
+        self.app = Starlette(routes=routes, exception_handlers=handlers)
         from xconduit.dashboard.connect import Connect
         from xconduit.dashboard.pages import Pages
 
@@ -143,3 +145,13 @@ class OpsApp:
 
 def _json(body: dict[str, Any], status: int = 200) -> Response:
     return Response(orjson.dumps(body), status, media_type="application/json")
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    body = {"success": False, "error": f"no such endpoint: {request.method} {request.url.path}"}
+    return _json(body, 404)
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    body = {"success": False, "error": f"{request.method} is not allowed on {request.url.path}"}
+    return _json(body, 405)
