@@ -13,6 +13,7 @@ from xconduit.queue.counts import (
     Count,
     CounterRow,
     MinuteRow,
+    RecentEvent,
     RecentRow,
     labels_of,
 )
@@ -48,16 +49,22 @@ def note_events(
     """The counts and recent rows of the new events, in `commit_events`' transaction."""
     counts = [c for event, new in zip(events, fresh, strict=True) if new for c in event.counts]
     add_counts(conn, counts, now)
+    # Only the newest RECENT_PER_SOURCE of each source can survive the trim: a batch of 500
+    # writes at most that many rows.
+    newest: dict[str, list[RecentEvent]] = defaultdict(list)
+    for e, new in zip(reversed(events), reversed(fresh), strict=True):
+        if new and e.recent is not None and len(newest[e.recent.source]) < RECENT_PER_SOURCE:
+            newest[e.recent.source].append(e.recent)
     recent = [
         {
-            "source": e.recent.source,
-            "message_id": e.recent.message_id,
-            "event": e.recent.event,
-            "results": e.recent.results,
+            "source": r.source,
+            "message_id": r.message_id,
+            "event": r.event,
+            "results": r.results,
             "now": now,
         }
-        for e, new in zip(events, fresh, strict=True)
-        if new and e.recent is not None
+        for kept in newest.values()
+        for r in reversed(kept)
     ]
     if recent:
         conn.executemany(Q["insert_recent_event"], recent)
