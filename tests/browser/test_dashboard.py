@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
+from playwright.sync_api import Error as PlaywrightError
 
 from ops_traffic import EMAILS, EXPECTED, PHONE, config_text, send_known_traffic, wait_for
 from xconduit.app import Gateway, build_gateway
-from xconduit.config import load_settings
+from xconduit.config import Settings, load_settings
 from xconduit.queue import JobStatus
+from xconduit.queue.memory import MemoryStore
 from xconduit.sandbox import Sandbox, SeedEvent, serve_sandbox
 from xconduit.serving import serve_in_thread
 
@@ -138,3 +140,31 @@ def test_dashboard_shows_the_store_replays_and_leaks_nothing(
     page.click("button:text('Run the checks now')")
     assert "✗" not in page.locator("#checks").inner_text()
     assert_no_personal_data(page.content())
+
+
+def test_on_a_non_loopback_address_chromium_needs_the_admin_token(
+    browser: Browser, tmp_path: Path
+) -> None:
+    settings = Settings.model_validate(
+        {"server": {"listen": "0.0.0.0:0"}, "dashboard": {"admin_token": "tok-3141"}}
+    )
+    gateway = build_gateway(settings, delivery=False, store=MemoryStore())
+    with serve_in_thread(gateway.app, host="0.0.0.0") as url:
+        url = url.replace("0.0.0.0", "127.0.0.1")
+        anonymous = browser.new_context()
+        try:
+            assert anonymous.request.get(url + "/").status == 401
+            # Chromium itself, asked for credentials it does not have, shows nothing.
+            with pytest.raises(PlaywrightError, match="ERR_INVALID_AUTH_CREDENTIALS"):
+                anonymous.new_page().goto(url + "/")
+        finally:
+            anonymous.close()
+        admin = browser.new_context(http_credentials={"username": "admin", "password": "tok-3141"})
+        try:
+            page = admin.new_page()
+            answer = page.goto(url + "/")
+            assert answer is not None
+            assert answer.status == 200
+            assert "Overview" in page.inner_text("h1")
+        finally:
+            admin.close()
