@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import shlex
 import signal
 import threading
@@ -26,6 +25,24 @@ ListenOption = Annotated[
 ]
 
 LISTEN = "--listen HOST:PORT (or XCONDUIT_SERVER__LISTEN)"
+LogFormatOption = Annotated[
+    str,
+    typer.Option(
+        "--log-format",
+        envvar="XCONDUIT_LOG_FORMAT",
+        help="json (one object per line: event ids, outcome, X requests) or text.",
+        show_envvar=True,
+    ),
+]
+LogLevelOption = Annotated[
+    str,
+    typer.Option(
+        "--log-level",
+        envvar="XCONDUIT_LOG_LEVEL",
+        help="debug, info, warning or error.",
+        show_envvar=True,
+    ),
+]
 
 DEMO_EVENT = {
     "userId": "demo-user-1",
@@ -44,7 +61,12 @@ def register(app: typer.Typer) -> None:
     app.command("worker")(worker_command)
 
 
-def serve_command(config: ConfigOption = None, listen: ListenOption = None) -> None:
+def serve_command(
+    config: ConfigOption = None,
+    listen: ListenOption = None,
+    log_format: LogFormatOption = "text",
+    log_level: LogLevelOption = "info",
+) -> None:
     """Run the gateway: the Segment-compatible collector, the website tag and the delivery
     workers, in one process. With no configuration: SQLite in ./.xconduit/, the built-in X
     sandbox, and a demo write key (printed with a curl to try)."""
@@ -54,7 +76,7 @@ def serve_command(config: ConfigOption = None, listen: ListenOption = None) -> N
     settings = settings_or_exit(config)
     host, _, port = (listen or settings.server.listen).rpartition(":")
     host = host.strip("[]")
-    _logging()
+    _logging(log_format, log_level)
     try:
         # Bound (and listening) before the banner is printed, so its curl works at once.
         sock = serving.listen(host, int(port))
@@ -62,6 +84,8 @@ def serve_command(config: ConfigOption = None, listen: ListenOption = None) -> N
     except (OSError, XconduitError) as exc:
         typer.echo(f"xconduit serve: {listen_failure(exc, host, port, choose=LISTEN)}", err=True)
         raise typer.Exit(2) from None
+    if gateway.ops is not None:  # the dashboard's access rule depends on the address
+        gateway.ops.listen_host = host
     url = serving.base_url(sock)
     server = serving.server(gateway.app)
     # A signal before uvicorn installs its own handlers still means "stop cleanly".
@@ -77,12 +101,16 @@ def serve_command(config: ConfigOption = None, listen: ListenOption = None) -> N
         typer.echo("xconduit serve: stopped")
 
 
-def worker_command(config: ConfigOption = None) -> None:
+def worker_command(
+    config: ConfigOption = None,
+    log_format: LogFormatOption = "text",
+    log_level: LogLevelOption = "info",
+) -> None:
     """Run delivery workers only (scale-out: several processes sharing one store)."""
     from xconduit.app import build_worker
 
     settings = settings_or_exit(config)
-    _logging()
+    _logging(log_format, log_level)
     try:
         worker = build_worker(settings)
     except XconduitError as exc:
@@ -99,9 +127,17 @@ def worker_command(config: ConfigOption = None) -> None:
     typer.echo("xconduit worker: stopped")
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request to X is noise
+def _logging(log_format: str, level: str) -> None:
+    from xconduit.observability.logs import LEVELS, configure
+
+    if log_format not in ("json", "text") or level.lower() not in LEVELS:
+        typer.echo(
+            f"xconduit: --log-format must be json or text and --log-level one of "
+            f"{', '.join(LEVELS)}",
+            err=True,
+        )
+        raise typer.Exit(2)
+    configure("json" if log_format == "json" else "text", level)
 
 
 def banner(settings: Settings, url: str, *, demo: bool, sandbox: str | bool | None) -> str:
@@ -115,6 +151,7 @@ def banner(settings: Settings, url: str, *, demo: bool, sandbox: str | bool | No
         )
     else:
         lines.append(f"  X         {settings.x.api}")
+    lines.append(f"  dashboard {url}/   (metrics: {url}/metrics)")
     lines.append(f"  tag       {url}/tag.js")
     lines.append(f"  API       {url}/openapi.json")
     token_line = []

@@ -331,6 +331,33 @@ class SuppressionSettings(BaseModel):
     """SHA-256 hex of emails/phones to suppress (hash them yourself; never list raw values)."""
 
 
+class ChecksSettings(BaseModel):
+    model_config = _MODEL
+
+    interval: Duration = 300.0
+    """How often `serve` and `worker` run the setup checks of `xconduit check` (also at start).
+    A failed credentials or role check pauses delivery to that account (jobs stay pending); a
+    passing one resumes it. Also the longest a paused account waits before a probe batch."""
+
+
+class DashboardSettings(BaseModel):
+    model_config = _MODEL
+
+    admin_token: SecretStr | None = None
+    """Password of the dashboard (`/`) and `/metrics`: HTTP Basic (any user name) or
+    `Authorization: Bearer <token>`. Without one they answer only on a loopback address, and
+    `serve` refuses to start them on any other. Prefer `XCONDUIT_DASHBOARD__ADMIN_TOKEN_FILE`."""
+
+
+class ConnectSettings(BaseModel):
+    model_config = _MODEL
+
+    token_key: SecretStr | None = None
+    """Fernet key that encrypts the connected X account's tokens in the store (`xconduit
+    connect --new-key` prints one). Without it, tokens are never stored. Prefer
+    `XCONDUIT_CONNECT__TOKEN_KEY` or `XCONDUIT_CONNECT__TOKEN_KEY_FILE`."""
+
+
 class Settings(BaseModel):
     """The whole configuration of one xconduit deployment."""
 
@@ -352,6 +379,12 @@ class Settings(BaseModel):
     """Batching, rate budget, retries and retention."""
     suppression: SuppressionSettings = SuppressionSettings()
     """Users who must never be sent."""
+    checks: ChecksSettings = ChecksSettings()
+    """The setup checks while serving."""
+    dashboard: DashboardSettings = DashboardSettings()
+    """Who may open the dashboard and `/metrics`."""
+    connect: ConnectSettings = ConnectSettings()
+    """Storing the tokens of a connected X account."""
 
     @model_validator(mode="after")
     def _references(self) -> Settings:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 
 from xconduit.config import ConversionDestination, DeliverySettings, Settings
 from xconduit.delivery.batching import BatchRules
+from xconduit.delivery.pause import AccountPauses
 from xconduit.delivery.ratelimit import BudgetBook
 from xconduit.delivery.retry import RetryPolicy
 from xconduit.delivery.worker import ConversionSender, DestinationWorker, WorkerOptions, WorkerStats
@@ -51,6 +52,7 @@ class DeliveryService:
         destinations: Sequence[ConversionDestination] | None = None,
         lease_seconds: float | None = None,
         poll: float = 0.2,
+        pauses: AccountPauses | None = None,
     ) -> None:
         delivery = settings.delivery if isinstance(settings, Settings) else settings
         timeout = float(settings.x.timeout) if isinstance(settings, Settings) else 30.0
@@ -79,6 +81,8 @@ class DeliveryService:
             requests=delivery.requests_per_window,
             window=float(delivery.window),
         )
+        self.pauses = pauses or AccountPauses(probe_after=float(delivery.retry_max))
+        """Accounts whose credentials X refused (delivery/pause.py)."""
         self._workers: list[DestinationWorker] = []
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -100,6 +104,7 @@ class DeliveryService:
             clock=self._clock,
             sleep=self._sleep,
             stopping=self._stopping.is_set,
+            pauses=self.pauses,
         )
         with self._lock:
             self._workers.append(worker)

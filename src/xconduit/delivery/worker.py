@@ -23,9 +23,10 @@ import orjson
 
 from xconduit.delivery.batching import Batcher, BatchRules
 from xconduit.delivery.bisect import BisectResult, send_bisecting
+from xconduit.delivery.pause import AccountPauses, held_back
 from xconduit.delivery.ratelimit import BudgetBook
-from xconduit.delivery.retry import RetryPolicy
-from xconduit.errors import AuthError, DeliveryError, RateLimited
+from xconduit.delivery.retry import RetryPolicy, describe
+from xconduit.errors import DeliveryError, RateLimited
 from xconduit.queue import DeliveryJob, Store
 from xconduit.xads import ConversionsResult
 
@@ -81,6 +82,7 @@ class DestinationWorker:
         clock: Callable[[], float],
         sleep: Callable[[float], None],
         stopping: Callable[[], bool] = lambda: False,
+        pauses: AccountPauses | None = None,
     ) -> None:
         self.destination = destination
         self.account_id = account_id
@@ -94,6 +96,7 @@ class DestinationWorker:
         self._stopping = stopping
         self._batcher: Batcher[DeliveryJob] = Batcher(options.rules, born=_born)
         self._paused_until = 0.0
+        self._pauses = pauses or AccountPauses(probe_after=options.policy.retry_max)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -102,6 +105,10 @@ class DestinationWorker:
         now = self._clock()
         if now < self._paused_until:
             return self._paused_until
+        paused_until = self._pauses.until(self.account_id, now=now)
+        if paused_until is not None:  # X refused the credentials: hold the jobs (pause.py)
+            self.release_held()
+            return paused_until
         budget_empty = self._fill(now)
         batch = self._batcher.take(now)
         if batch is not None:
@@ -251,8 +258,15 @@ class DestinationWorker:
         store, policy, stats = self._store, self._options.policy, self.stats
         stats.requests += result.requests
         stats.events_sent += result.events
+        refused, refusal = held_back(result.dead)
+        if refusal is not None:
+            stats.released += store.release([job.id for job in refused], now=now)
+            for account_id in {job.account_id for job in refused}:
+                self._pauses.pause(account_id, describe(refusal), now=now)
         if result.delivered:
             stats.delivered += store.mark_delivered([job.id for job in result.delivered], now=now)
+            for account_id in {job.account_id for job in result.delivered}:
+                self._pauses.resume(account_id)
         dead = [(job.id, policy.dead_reason(error)) for job, error in result.dead]
         for part, error in result.retry:
             by_time: dict[tuple[float, str], list[int]] = defaultdict(list)
@@ -274,14 +288,6 @@ class DestinationWorker:
             log.warning("delivery %s: %d conversion(s) dead", self.destination, len(dead))
         if result.unsent:
             stats.released += store.release([job.id for job in result.unsent], now=now)
-        if any(isinstance(error, AuthError) for _, error in result.dead):
-            log.error(
-                "delivery %s: X refused the credentials; pausing %.0f s (fix them, then "
-                "`xconduit dlq replay`)",
-                self.destination,
-                policy.retry_max,
-            )
-            self._paused_until = now + policy.retry_max
 
 
 def _born(job: DeliveryJob) -> float:

@@ -23,6 +23,7 @@ from xconduit.errors import InvalidEvent
 from xconduit.events import parse_event
 from xconduit.ingest.body import KB, MAX_EVENT_BYTES
 from xconduit.mapping import MappingResult, Router
+from xconduit.observability.tally import tally
 from xconduit.queue import IncomingEvent, NewJob
 
 log = logging.getLogger("xconduit.ingest")
@@ -246,4 +247,8 @@ class EventAcceptor:
             if result.outcome == "conversion" and result.conversion is not None
         )
         unsendable = [result for result in results if result.outcome == "invalid"]
-        return IncomingEvent(source=source, message_id=message_id, jobs=jobs), unsendable
+        counts, recent = tally(source, message_id, event.event or event.type, results)
+        incoming = IncomingEvent(
+            source=source, message_id=message_id, jobs=jobs, counts=counts, recent=recent
+        )
+        return incoming, unsendable

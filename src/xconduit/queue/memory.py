@@ -8,9 +8,10 @@ import threading
 from collections.abc import Callable, Sequence
 
 from xconduit.queue.jobs import ACTIVE_STATUSES, DeliveryJob, IncomingEvent, JobStatus
+from xconduit.queue.memory_counts import MemoryCounts
 
 
-class MemoryStore:
+class MemoryStore(MemoryCounts):
     """The outbox in a dict (see `xconduit.queue.Store` for each method)."""
 
     def __init__(self) -> None:
@@ -18,6 +19,7 @@ class MemoryStore:
         self._jobs: dict[int, DeliveryJob] = {}
         self._seen: dict[tuple[str, str], float] = {}
         self._last_id = 0
+        self._init_counts()
 
     def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
         accepted: list[bool] = []
@@ -47,6 +49,7 @@ class MemoryStore:
                         last_error=None,
                         delivered_at=None,
                     )
+            self._note_events(events, accepted, now)
         return accepted
 
     def claim_batch(

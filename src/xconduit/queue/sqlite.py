@@ -22,6 +22,7 @@ from typing import Any
 from xconduit.errors import ConfigError, StoreBusy, StoreError
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus
 from xconduit.queue.sql import load_migrations, load_queries
+from xconduit.queue.sqlite_counts import SqliteCounts, note_events
 
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
 _PURGE_CHUNK = 5000  # rows per delete transaction, so a purge never holds the writer for long
@@ -116,7 +117,7 @@ def _job(row: sqlite3.Row) -> DeliveryJob:
     return DeliveryJob(**values)
 
 
-class SqliteStore:
+class SqliteStore(SqliteCounts):
     """The outbox in one SQLite file (see `xconduit.queue.Store` for each method)."""
 
     def __init__(
@@ -225,6 +226,7 @@ class SqliteStore:
                         for job in event.jobs
                     )
             conn.executemany(Q["insert_job"], jobs)
+            note_events(conn, events, accepted, now)
         return accepted
 
     def claim_batch(

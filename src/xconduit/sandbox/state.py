@@ -151,6 +151,17 @@ class SandboxState:
             self.tokens[token] = (secret, user_id)
             return token, secret
 
+    def create_event(self, pixel_id: str, event: SeedEvent) -> None:
+        with self.lock:
+            account_id = self.pixel_account.get(pixel_id)
+            if account_id is None or event.id in self.events:
+                raise KeyError(f"unknown pixel {pixel_id} or event id {event.id} taken")
+            self.events[event.id] = (account_id, pixel_id, event)
+
+    def revoke_token(self, token: str) -> bool:
+        with self.lock:
+            return self.tokens.pop(token, None) is not None
+
     def access(self, user_id: str, account_id: str) -> tuple[str, ...] | None:
         with self.lock:
             if account_id not in self.accounts:

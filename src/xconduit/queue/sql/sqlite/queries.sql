@@ -136,3 +136,63 @@ DELETE FROM received_events
 WHERE (source, message_id) IN (
     SELECT source, message_id FROM received_events WHERE received_at < :older_than LIMIT :limit
 );
+
+-- name: add_count
+-- Add to a counter's running total (created by its first increment).
+INSERT INTO counters (name, labels, value) VALUES (:name, :labels, :value)
+ON CONFLICT (name, labels) DO UPDATE SET value = value + excluded.value;
+
+-- name: add_count_minute
+-- Add to a counter's amount of one minute.
+INSERT INTO counter_minutes (minute, name, labels, value) VALUES (:minute, :name, :labels, :value)
+ON CONFLICT (minute, name, labels) DO UPDATE SET value = value + excluded.value;
+
+-- name: counter_totals
+-- Every counter's total.
+SELECT name, labels, value FROM counters ORDER BY name, labels;
+
+-- name: counter_minutes
+-- Per-minute amounts from :minute on.
+SELECT minute, name, labels, value FROM counter_minutes WHERE minute >= :minute
+ORDER BY minute, name, labels;
+
+-- name: purge_counter_minutes
+-- Forget per-minute amounts before :minute.
+DELETE FROM counter_minutes WHERE minute < :minute;
+
+-- name: insert_recent_event
+-- Keep an accepted event for the live debugger.
+INSERT INTO recent_events (source, message_id, event, received_at, results)
+VALUES (:source, :message_id, :event, :now, :results);
+
+-- name: trim_recent_events
+-- Keep only the newest :keep recent events of a source.
+DELETE FROM recent_events
+WHERE source = :source AND id <= (
+    SELECT id FROM recent_events WHERE source = :source ORDER BY id DESC LIMIT 1 OFFSET :keep
+);
+
+-- name: recent_events
+-- The newest recent events, of one source or (:source NULL) all.
+SELECT id, source, message_id, event, received_at, results FROM recent_events
+WHERE (:source IS NULL OR source = :source)
+ORDER BY id DESC
+LIMIT :limit;
+
+-- name: job_state
+-- The status of the job of one (destination, message_id), if it is still kept.
+SELECT status FROM delivery_jobs WHERE destination = :destination AND message_id = :message_id
+ORDER BY id DESC LIMIT 1;
+
+-- name: put_secret
+-- Store or replace a secret.
+INSERT INTO secrets (name, value, updated_at) VALUES (:name, :value, :now)
+ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at;
+
+-- name: get_secret
+-- One secret.
+SELECT value FROM secrets WHERE name = :name;
+
+-- name: delete_secret
+-- Forget a secret.
+DELETE FROM secrets WHERE name = :name;

@@ -1,0 +1,1 @@
+-- Reserved for the warehouse syncs' migration (built on another branch); no change.

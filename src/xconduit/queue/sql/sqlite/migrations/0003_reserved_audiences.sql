@@ -1,0 +1,1 @@
+-- Reserved for the audiences' migration (built on another branch); no change.
