@@ -27,8 +27,11 @@ from xconduit.errors import ConfigError, XconduitError
 from xconduit.ingest import Collector
 from xconduit.queue import DEDUP_WINDOW_SECONDS, Store
 from xconduit.queue.group_commit import GroupCommitter
+from xconduit.queue.heartbeat import Heartbeat
 from xconduit.queue.sqlite import SqliteStore
+from xconduit.queue.syncs import SyncStore
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, SeedAudience, SeedEvent, SeedPixel
+from xconduit.sync.schedule import SyncScheduler
 from xconduit.xads import XAdsClient, XCredentials
 
 log = logging.getLogger("xconduit")
@@ -190,12 +193,17 @@ class Worker:
     delivery: DeliveryService
     maintenance: Maintenance
     sandbox: Sandbox | None = None
+    heartbeat: Heartbeat | None = None
 
     def start(self) -> None:
         self.delivery.start()
         self.maintenance.start()
+        if self.heartbeat is not None:
+            self.heartbeat.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         self.maintenance.stop()
         self.delivery.stop(timeout=timeout)
         self.store.close()
@@ -214,6 +222,10 @@ class Gateway:
     sandbox: Sandbox | None = None
     ready: threading.Event = field(default_factory=threading.Event)
     """Set between `start` and `stop` (what `/readyz` answers)."""
+    heartbeat: Heartbeat | None = None
+    """Tells `xconduit sync --wait` that this process delivers (None without delivery)."""
+    syncs: SyncScheduler | None = None
+    """Runs the warehouse syncs that have a `schedule`."""
 
     @property
     def app(self) -> ASGIApp:
@@ -236,11 +248,19 @@ class Gateway:
         if self.delivery is not None:
             self.delivery.start()
         self.maintenance.start()
+        if self.heartbeat is not None:
+            self.heartbeat.start()
+        if self.syncs is not None:
+            self.syncs.start()
         self.ready.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Commit what is queued, stop delivery (releasing claimed jobs), close the store."""
         self.ready.clear()
+        if self.syncs is not None:
+            self.syncs.stop(timeout)
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         self.committer.stop(timeout)
         self.maintenance.stop()
         if self.delivery is not None:
@@ -274,7 +294,13 @@ def build_worker(
         delivery=DeliveryService(store=store, client=client, settings=settings, clock=clock),
         maintenance=Maintenance(store, retention=settings.delivery.retention, clock=clock),
         sandbox=sandbox,
+        heartbeat=Heartbeat(store, kind="worker") if isinstance(store, SyncStore) else None,
     )
+
+
+def sync_reports(settings: Settings, *, workdir: Path | None = None) -> Path:
+    """Where sync reports go: `reports/` beside the outbox file."""
+    return store_path(settings, workdir=workdir).parent / "reports"
 
 
 def build_gateway(
@@ -294,6 +320,11 @@ def build_gateway(
         client = x_client(settings, sandbox=sandbox, clock=clock)
         service = DeliveryService(store=store, client=client, settings=settings, clock=clock)
     ready = threading.Event()
+    syncs = None
+    if isinstance(store, SyncStore) and any(s.schedule > 0 for s in settings.syncs):
+        syncs = SyncScheduler(
+            settings, store, reports=sync_reports(settings, workdir=workdir), clock=clock
+        )
     return Gateway(
         settings=settings,
         store=store,
@@ -305,4 +336,10 @@ def build_gateway(
         maintenance=Maintenance(store, retention=settings.delivery.retention, clock=clock),
         sandbox=sandbox,
         ready=ready,
+        heartbeat=(
+            Heartbeat(store, kind="serve")
+            if service is not None and isinstance(store, SyncStore)
+            else None
+        ),
+        syncs=syncs,
     )
