@@ -129,6 +129,7 @@ class RowMapper:
             elif not event.jobs:
                 out.skipped += 1
             out.events.append(event)
+        out.rejections.sort(key=lambda rejection: rejection.row)
         return out
 
     def _rejection(self, number: int, row: dict[str, Any], field_name: str, rule: str) -> Rejection:
