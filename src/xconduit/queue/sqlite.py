@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from xconduit.errors import ConfigError, StoreError
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus
 from xconduit.queue.sql import load_migrations, load_queries
@@ -116,9 +118,7 @@ def _job(row: sqlite3.Row) -> DeliveryJob:
     return DeliveryJob(**values)
 
 
-def _commit(
-    conn: sqlite3.Connection, events: Sequence[IncomingEvent], now: float
-) -> list[bool]:
+def _commit(conn: sqlite3.Connection, events: Sequence[IncomingEvent], now: float) -> list[bool]:
     """Remember each event and insert its jobs, inside the caller's transaction."""
     accepted: list[bool] = []
     jobs: list[dict[str, Any]] = []
@@ -143,6 +143,40 @@ def _commit(
                 for job in event.jobs
             )
     conn.executemany(Q["insert_job"], jobs)
+    return accepted
+
+
+def _commit_bulk(
+    conn: sqlite3.Connection, events: Sequence[IncomingEvent], now: float
+) -> list[bool]:
+    """`_commit` in two statements for a batch of one source (a sync's): a few µs per event
+    instead of one statement per event and per job. JSON arrays carry the values."""
+    source = events[0].source
+    if sqlite3.sqlite_version_info < (3, 35) or any(e.source != source for e in events):
+        return _commit(conn, events, now)  # no RETURNING before SQLite 3.35
+    ids = orjson.dumps([event.message_id for event in events]).decode()
+    rows = conn.execute(Q["remember_events_bulk"], {"source": source, "ids": ids, "now": now})
+    new = {row[0] for row in rows.fetchall()}
+    accepted: list[bool] = []
+    jobs: list[tuple[str, ...]] = []
+    for event in events:
+        fresh = event.message_id in new
+        new.discard(event.message_id)  # the same id twice in one batch: the first one only
+        accepted.append(fresh)
+        if fresh:
+            jobs.extend(
+                (
+                    job.destination,
+                    job.account_id,
+                    job.pixel_id,
+                    job.message_id,
+                    job.conversion_id,
+                    job.payload.decode(),
+                )
+                for job in event.jobs
+            )
+    if jobs:
+        conn.execute(Q["insert_jobs_bulk"], {"jobs": orjson.dumps(jobs).decode(), "now": now})
     return accepted
 
 
@@ -313,7 +347,7 @@ class SqliteStore:
         self, name: str, events: Sequence[IncomingEvent], *, state: SyncState, now: float
     ) -> SyncCommit:
         with self._write() as conn:
-            accepted = _commit(conn, events, now) if events else []
+            accepted = _commit_bulk(conn, events, now) if events else []
             conn.execute(
                 Q["put_sync_state"],
                 {"name": name, "cursor": state.cursor, "generation": state.generation, "now": now},
@@ -325,9 +359,7 @@ class SqliteStore:
         last: int = self._read(Q["last_job_id"], {})[0][0]
         return last
 
-    def job_counts_between(
-        self, destination: str, first: int, last: int
-    ) -> dict[JobStatus, int]:
+    def job_counts_between(self, destination: str, first: int, last: int) -> dict[JobStatus, int]:
         rows = self._read(
             Q["job_counts_between"], {"destination": destination, "first": first, "last": last}
         )

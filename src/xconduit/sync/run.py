@@ -8,6 +8,8 @@ each batch never passes a row that is not committed (`CursorTracker.safe`).
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -136,6 +138,7 @@ def run_sync(
                     f"the query returns no column {', '.join(missing)} "
                     f"(it returns {', '.join(src.columns)})"
                 )
+            pipeline = None if dry_run else _Pipeline(store, result, clock)
             try:
                 for batch in src.batches():
                     mapped = mapper.map(
@@ -148,11 +151,11 @@ def run_sync(
                     report.write(mapped.rejections)
                     if dry_run:
                         _preview(result, mapped)
-                    else:
+                    elif pipeline is not None:
                         state = SyncState(
                             cursor=encode(tracker.safe()), generation=state.generation
                         )
-                        _commit(store, result, mapped, state, clock())
+                        pipeline.put(mapped, state)
                     _count(result, mapped, report)
                     if on_progress:
                         on_progress(result)
@@ -162,6 +165,9 @@ def run_sync(
                         break
             except SourceError as error:
                 result.error = f"the source failed after {result.rows:,} rows: {error}"
+            finally:
+                if pipeline is not None:
+                    pipeline.close()
     finally:
         report.close()
     if complete and result.error is None:
@@ -176,6 +182,43 @@ def run_sync(
         )
     result.seconds = clock() - started
     return result
+
+
+class _Pipeline:
+    """Commits batches in read order in a thread of its own while the next batch is read and
+    mapped: SQLite works without the GIL, so the two overlap. One batch waits at most, so
+    memory stays at two batches; a failed commit stops the run at the next `put`."""
+
+    def __init__(self, store: SyncStore, result: SyncResult, clock: Callable[[], float]) -> None:
+        self._store = store
+        self._result = result
+        self._clock = clock
+        self._queue: queue.Queue[tuple[MappedBatch, SyncState] | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="sync-commit", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    _commit(self._store, self._result, item[0], item[1], self._clock())
+                except BaseException as error:  # handed to the reading thread
+                    self._error = error
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def put(self, mapped: MappedBatch, state: SyncState) -> None:
+        self._check()
+        self._queue.put((mapped, state))
+
+    def close(self) -> None:
+        """Wait for the queued commits; raise the first commit's failure, if any."""
+        self._queue.put(None)
+        self._thread.join()
+        self._check()
 
 
 def _commit(

@@ -70,3 +70,16 @@ def test_heartbeats_tell_which_workers_are_alive(store: Store) -> None:
     assert store.live_workers(since=80.0) == 2
     store.forget_worker("w1")
     assert store.live_workers(since=0.0) == 1
+
+
+def test_the_same_row_twice_in_one_batch_is_enqueued_once(store: Store) -> None:
+    assert isinstance(store, SyncStore)
+    commit = store.commit_sync_batch(
+        "orders",
+        [event("a", source="sync:orders"), event("a", source="sync:orders")],
+        state=SyncState(),
+        now=1.0,
+    )
+    assert commit.accepted == [True, False]
+    [job] = store.claim_batch("shop", limit=10, now=2.0, lease_seconds=5)
+    assert job.payload == b'{"conversion_id":"order-a"}'  # the payload's bytes, as given

@@ -171,3 +171,22 @@ DELETE FROM worker_heartbeats WHERE id = :id;
 -- name: live_workers
 -- Delivery processes seen since :since.
 SELECT count(*) FROM worker_heartbeats WHERE seen_at >= :since;
+
+-- name: remember_events_bulk
+-- Note every message id of the JSON array :ids (one source) as seen; returns those that are new.
+INSERT INTO received_events (source, message_id, received_at)
+SELECT :source, value, :now FROM json_each(:ids) WHERE true
+ON CONFLICT (source, message_id) DO NOTHING
+RETURNING message_id;
+
+-- name: insert_jobs_bulk
+-- Enqueue the jobs of the JSON array :jobs ([destination, account_id, pixel_id, message_id,
+-- conversion_id, payload text]), due at once, ids in array order.
+INSERT INTO delivery_jobs (
+    destination, account_id, pixel_id, message_id, conversion_id, payload,
+    status, attempts, created_at, next_attempt_at
+)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+    json_extract(value, '$[3]'), json_extract(value, '$[4]'),
+    CAST(json_extract(value, '$[5]') AS BLOB), 'pending', 0, :now, :now
+FROM json_each(:jobs);
