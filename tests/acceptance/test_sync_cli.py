@@ -126,6 +126,7 @@ def test_kill_9_mid_sync_then_a_rerun_delivers_every_valid_row_exactly_once(tmp_
         assert rerun.returncode == 0, rerun.stderr
         assert "already sent" in rerun.stdout or "conversions enqueued" in rerun.stdout
         assert re.search(r"delivered [\d,]+, dead 0", rerun.stdout), rerun.stdout
+        assert "delivering from this command" in rerun.stderr  # no serve/worker was alive
 
         sent = [c["conversion_id"] for c in sandbox.conversions()]
     assert len(sent) == len(valid)  # nothing twice
@@ -247,3 +248,45 @@ def test_exit_codes_and_one_line_causes(tmp_path: Path) -> None:
     ran = _sync(tmp_path, "orders", "-c", "ok.toml")
     assert ran.returncode == 0  # rejected rows do not fail the run
     assert re.search(r"rejected\s+│\s+1\b", ran.stdout), ran.stdout
+
+
+def test_wait_with_the_built_in_sandbox_needs_serve(tmp_path: Path) -> None:
+    _orders(tmp_path / "orders.parquet", 1, 10)
+    (tmp_path / "x.toml").write_text(
+        '[x]\napi = "sandbox"\n'
+        + DESTINATION
+        + SYNC.format(source="orders.parquet", batch_rows=10, extra="")
+    )
+    waited = _sync(tmp_path, "orders", "-c", "x.toml", "--wait")
+    assert waited.returncode == 1
+    assert "xconduit serve" in waited.stderr
+    assert waited.stderr.strip().count("\n") == 0
+    assert _jobs(tmp_path / ".xconduit" / "xconduit.db") == 0  # refused before reading a row
+
+
+@pytest.mark.slow
+def test_watch_runs_again_on_the_schedule_until_interrupted(tmp_path: Path) -> None:
+    first, _ = _orders(tmp_path / "orders-1.parquet", 1, 20)
+    (tmp_path / "x.toml").write_text(
+        DESTINATION + SYNC.format(source="orders-*.parquet", batch_rows=10, extra='schedule = "1s"')
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "xconduit", "sync", "orders", "-c", "x.toml", "--watch"],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    db = tmp_path / ".xconduit" / "xconduit.db"
+    deadline = time.monotonic() + 60
+    while _jobs(db) < len(first) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second, _ = _orders(tmp_path / "orders-2.parquet", 100, 5)
+    while _jobs(db) < len(first | second) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert _jobs(db) == len(first | second)
+    assert out.count("sync orders → shop") >= 2
