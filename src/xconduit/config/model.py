@@ -262,7 +262,7 @@ class SyncSettings(BaseModel):
     schedule: Duration = 0.0
     """Run the sync this often inside `xconduit serve` and with `xconduit sync --watch`
     (e.g. `"15m"`); 0: only when `xconduit sync` is run (`--watch` then runs every 15m)."""
-    batch_rows: int = Field(default=20_000, ge=1, le=1_000_000)
+    batch_rows: int = Field(default=5_000, ge=1, le=1_000_000)
     """Rows read, mapped and committed per transaction (memory grows with it)."""
 
     _name = field_validator("name")(lambda cls, v: _check_name(v))

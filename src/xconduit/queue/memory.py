@@ -232,9 +232,7 @@ class MemoryStore:
         with self._lock:
             return self._last_id
 
-    def job_counts_between(
-        self, destination: str, first: int, last: int
-    ) -> dict[JobStatus, int]:
+    def job_counts_between(self, destination: str, first: int, last: int) -> dict[JobStatus, int]:
         counts: dict[JobStatus, int] = {}
         with self._lock:
             for job in self._jobs.values():

@@ -73,6 +73,7 @@ class RowMapper:
             hashing=sync.hashing,
             product_identifier=dest.product_identifier,
         )
+        self._plan = self.shape.plan()
         self.source = f"sync:{sync.name}"
         self._cursor = sync.cursor
         self._received_at = received_at
@@ -88,14 +89,18 @@ class RowMapper:
         """Map one batch; `first_row` is the run-wide number of its first row (from 1)."""
         values = {name: batch.column(name).to_pylist() for name in self.needed}
         ordered = [values[name] for name in self.needed]
-        rows = [dict(zip(self.needed, cells, strict=True)) for cells in zip(*ordered, strict=True)]
+        cells_of = list(zip(*ordered, strict=True))
+        needed = self.needed
+        rows = [dict(zip(needed, cells, strict=True)) for cells in cells_of]
         out = MappedBatch()
         raws: list[dict[str, Any]] = []
         kept: list[int] = []
         for index, row in enumerate(rows):
-            message_id, digest = row_key(self.shape.sync, generation, [row[n] for n in self.needed])
+            message_id, digest = row_key(self.shape.sync, generation, cells_of[index])
             try:
-                raw = to_event(self.shape, row, message_id=message_id, digest=digest)
+                raw = to_event(
+                    self.shape, row, message_id=message_id, digest=digest, plan=self._plan
+                )
                 if self.shape.event_column and fold(raw["event"]) not in self._events:
                     raise RowProblem("event", "not one of the destination's events")
             except RowProblem as problem:

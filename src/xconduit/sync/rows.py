@@ -8,10 +8,11 @@ are not JSON) is caught here, as a `RowProblem` naming the column and the rule.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -68,14 +69,31 @@ class RowShape:
     hashing: bool = True
     product_identifier: str = "product_id"
 
+    def plan(self) -> tuple[tuple[str, str, str, int], ...]:
+        """(field, property, column, how) for each mapped property, computed once per sync:
+        how = 1 pre-hashed check, 2 text, 3 item count, 0 as read."""
+        steps = []
+        for field, prop in PROPERTY.items():
+            column = self.columns.get(field)
+            if column is None:
+                continue
+            if field in ("email", "phone") and not self.hashing:
+                how = 1
+            elif field in ("conversion_id", "currency"):
+                how = 2
+            else:
+                how = 3 if field == "number_items" else 0
+            steps.append((field, prop, column, how))
+        return tuple(steps)
 
-def row_key(sync: str, generation: int, values: Sequence[Any]) -> tuple[str, str]:
+
+def row_key(sync: str, generation: int, values: tuple[Any, ...]) -> tuple[str, str]:
     """(message id, content digest) of a row: the same row read again gets the same id, so the
     outbox drops it as already sent; a changed row (or a `--full` run) is a new event."""
-    digest = hashlib.blake2b(
-        orjson.dumps(values, default=str, option=orjson.OPT_PASSTHROUGH_DATACLASS), digest_size=16
-    ).hexdigest()
-    return f"sync:{sync}:{generation}:{digest}", digest
+    digest = base64.urlsafe_b64encode(
+        hashlib.blake2b(orjson.dumps(values, default=str), digest_size=16).digest()
+    ).decode()[:22]
+    return f"{sync}:{generation}:{digest}", digest
 
 
 def _text(value: Any) -> str:
@@ -146,25 +164,27 @@ def _plain(value: Any) -> Any:
 
 
 def to_event(
-    shape: RowShape, row: Mapping[str, Any], *, message_id: str, digest: str
+    shape: RowShape,
+    row: Mapping[str, Any],
+    *,
+    message_id: str,
+    digest: str,
+    plan: tuple[tuple[str, str, str, int], ...] | None = None,
 ) -> dict[str, Any]:
-    """The Segment track event of one row (raises `RowProblem`)."""
+    """The Segment track event of one row (raises `RowProblem`); `plan`: `shape.plan()`."""
     columns = shape.columns
     properties: dict[str, Any] = {}
-    for field, prop in PROPERTY.items():
-        column = columns.get(field)
-        if column is None:
-            continue
+    for field, prop, column, how in plan if plan is not None else shape.plan():
         value = row[column]
-        if field in ("email", "phone") and not shape.hashing:
+        if how == 1:
             value = _prehashed(field, value)
         if value is None:
             continue
-        if field in ("conversion_id", "currency"):
+        if how == 2:
             value = _text(value)
-        elif field == "number_items" and isinstance(value, Decimal | float):
+        elif how == 3 and isinstance(value, Decimal | float):
             value = int(value) if math.isfinite(value) and value == int(value) else value
-        properties[prop] = _plain(value)
+        properties[prop] = value if type(value) is str else _plain(value)
     if "conversion_id" not in properties:
         # A stable id, the same in every generation: X drops a row sent again (--full).
         properties["conversion_id"] = f"{shape.sync}-{digest}"

@@ -83,10 +83,10 @@ def test_every_column_kind_lands_where_the_collector_reads_it() -> None:
 def test_without_a_conversion_id_column_the_id_is_stable_across_generations() -> None:
     event = _event({"e": "a@b.co"}, columns={"email": "e"})
     assert event["properties"]["conversion_id"] == "orders-d1"  # type: ignore[index]
-    first, _ = row_key("orders", 0, ["a@b.co"])
-    again, _ = row_key("orders", 0, ["a@b.co"])
-    full, _ = row_key("orders", 1, ["a@b.co"])
-    changed, _ = row_key("orders", 0, ["a@b.com"])
+    first, _ = row_key("orders", 0, ("a@b.co",))
+    again, _ = row_key("orders", 0, ("a@b.co",))
+    full, _ = row_key("orders", 1, ("a@b.co",))
+    changed, _ = row_key("orders", 0, ("a@b.com",))
     assert first == again
     assert len({first, full, changed}) == 3
 
