@@ -26,9 +26,11 @@ TARGET_RSS_MB = 500.0
 CHUNK = 100_000
 
 COLUMNS = {"email": "email", "value": "total", "conversion_id": "order_id", "conversion_time": "ts"}
-CASES = {
-    "email, value, order id, time": COLUMNS,
-    "+ unique phone numbers": {**COLUMNS, "phone": "phone"},
+PROCESSES = max(2, min(4, os.cpu_count() or 1))
+CASES: dict[str, tuple[dict[str, str], int]] = {
+    "email, value, order id, time": (COLUMNS, 1),
+    "+ unique phone numbers": ({**COLUMNS, "phone": "phone"}, 1),
+    f"email…, {PROCESSES} mapping processes": (COLUMNS, PROCESSES),
 }
 
 
@@ -89,7 +91,8 @@ def child(parquet: str, outbox: str, case: str) -> None:
                     "destination": "shop",
                     "source": parquet,
                     "event": "Order Completed",
-                    "columns": CASES[case],
+                    "columns": CASES[case][0],
+                    "workers": CASES[case][1],
                 }
             ],
         }

@@ -264,6 +264,9 @@ class SyncSettings(BaseModel):
     (e.g. `"15m"`); 0: only when `xconduit sync` is run (`--watch` then runs every 15m)."""
     batch_rows: int = Field(default=5_000, ge=1, le=1_000_000)
     """Rows read, mapped and committed per transaction (memory grows with it)."""
+    workers: int = Field(default=1, ge=1, le=64)
+    """Processes that map rows (parse, normalise, hash); more than 1 speeds up big backfills on
+    a machine with spare cores. Rows are committed in read order whatever the number."""
 
     _name = field_validator("name")(lambda cls, v: _check_name(v))
 

@@ -25,6 +25,7 @@ from xconduit.mapping import format_time
 from xconduit.queue.syncs import SyncState, SyncStore
 from xconduit.sync.cursor import CursorTracker, decode, encode
 from xconduit.sync.mapper import MappedBatch, RowMapper, destination_of
+from xconduit.sync.parallel import map_batches
 from xconduit.sync.report import RejectedReport
 
 PREVIEW = 10
@@ -100,9 +101,8 @@ def run_sync(
     sync = find_sync(settings, name)
     dest = destination_of(settings, sync)
     started = clock()
-    mapper = RowMapper(
-        settings, sync, received_at=format_time(datetime.fromtimestamp(started, UTC))
-    )
+    received_at = format_time(datetime.fromtimestamp(started, UTC))
+    mapper = RowMapper(settings, sync, received_at=received_at)
     state = store.sync_state(name) or SyncState()
     result = SyncResult(
         name=name,
@@ -139,11 +139,17 @@ def run_sync(
                     f"(it returns {', '.join(src.columns)})"
                 )
             pipeline = None if dry_run else _Pipeline(store, result, clock)
+            batches = map_batches(
+                src.batches(),
+                mapper,
+                generation=state.generation,
+                workers=sync.workers,
+                settings=settings,
+                name=name,
+                received_at=received_at,
+            )
             try:
-                for batch in src.batches():
-                    mapped = mapper.map(
-                        batch, first_row=result.rows + 1, generation=state.generation
-                    )
+                for batch, _, mapped in batches:
                     if sync.cursor:
                         for value in batch.column(sync.cursor).to_pylist():
                             tracker.see(value)
@@ -166,6 +172,7 @@ def run_sync(
             except SourceError as error:
                 result.error = f"the source failed after {result.rows:,} rows: {error}"
             finally:
+                batches.close()  # stops the mapping processes, if any
                 if pipeline is not None:
                     pipeline.close()
     finally:

@@ -309,3 +309,30 @@ def test_a_source_that_disappears_mid_run_keeps_what_was_committed(
     assert resumed.error is None
     ids = [c["conversion_id"] for c in pending(store)]
     assert sorted(ids, key=int) == [str(i) for i in range(1, 11)]  # each row exactly once
+
+
+def test_rows_mapped_in_worker_processes_are_committed_in_read_order(
+    tmp_path: Path, store: SqliteStore
+) -> None:
+    count = 2_000
+    pq.write_table(
+        pa.table(
+            {
+                "order_id": [f"o-{i}" for i in range(count)],
+                "email": [f"u{i}@example.com" if i % 100 else "nobody" for i in range(count)],
+                "total": [f"{i}.00" for i in range(count)],
+                "ts": [T0 + timedelta(seconds=i) for i in range(count)],
+            }
+        ),
+        tmp_path / "o.parquet",
+    )
+    config = settings(source="o.parquet", cursor="ts", batch_rows=150, workers=2)
+    result = run_sync(config, "orders", store, reports=tmp_path / "r", base_dir=tmp_path)
+    assert (result.rows, result.enqueued, result.rejected) == (count, count - 20, 20)
+    expected = [f"o-{i}" for i in range(count) if i % 100]
+    assert [c["conversion_id"] for c in pending(store)] == expected
+    assert [line["row"] for line in report_lines(tmp_path / "r")] == [
+        str(i + 1) for i in range(0, count, 100)
+    ]
+    assert result.cursor_after is not None
+    assert "1970" not in result.cursor_after
