@@ -86,9 +86,14 @@ def sync_command(
             raise typer.Exit(0)
 
 
-def _fail(exc: Exception) -> NoReturn:
+def _say(exc: Exception) -> int:
+    """The one-line cause on stderr; the exit code."""
     err.print(f"xconduit sync: {exc}", markup=False, soft_wrap=True)
-    raise typer.Exit(1)
+    return 1
+
+
+def _fail(exc: Exception) -> NoReturn:
+    raise typer.Exit(_say(exc))
 
 
 def _run_once(
@@ -106,7 +111,7 @@ def _run_once(
             assert isinstance(opened, SyncStore)
             store = opened
     except XconduitError as exc:
-        _fail(exc)
+        return _say(exc)
     try:
         own_delivery = wait and not dry_run and needs_own_delivery(settings, store, now=time.time())
         result = _with_progress(
@@ -132,7 +137,7 @@ def _run_once(
             _wait(settings, store, result, own_delivery=own_delivery)
         return 0
     except XconduitError as exc:
-        _fail(exc)
+        return _say(exc)
     finally:
         store.close()
 
