@@ -36,9 +36,12 @@ from xconduit.observability.metered import CountSink, MeteredSender, MeteredStor
 from xconduit.queue import DEDUP_WINDOW_SECONDS, Store
 from xconduit.queue.counts import MINUTES_KEPT
 from xconduit.queue.group_commit import GroupCommitter
+from xconduit.queue.heartbeat import Heartbeat
 from xconduit.queue.sqlite import SqliteStore
+from xconduit.queue.syncs import SyncStore
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, SeedAudience, SeedEvent, SeedPixel
 from xconduit.sandbox.same_origin import SameOriginWrites
+from xconduit.sync.schedule import SyncScheduler
 from xconduit.xads import XAdsClient, XCredentials
 
 log = logging.getLogger("xconduit")
@@ -265,14 +268,19 @@ class Worker:
     sandbox: Sandbox | None = None
     monitor: SetupMonitor | None = None
     x: XAdsClient | None = None
+    heartbeat: Heartbeat | None = None
 
     def start(self) -> None:
         self.delivery.start()
         self.maintenance.start()
         if self.monitor is not None:
             self.monitor.start()
+        if self.heartbeat is not None:
+            self.heartbeat.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         if self.monitor is not None:
             self.monitor.stop()
         self.maintenance.stop()
@@ -301,6 +309,10 @@ class Gateway:
     """The dashboard, `/metrics` and the `/readyz` that names failing checks."""
     monitor: SetupMonitor | None = None
     x: XAdsClient | None = None
+    heartbeat: Heartbeat | None = None
+    """Tells `xconduit sync --wait` that this process delivers (None without delivery)."""
+    syncs: SyncScheduler | None = None
+    """Runs the warehouse syncs that have a `schedule`."""
 
     @property
     def app(self) -> ASGIApp:
@@ -333,6 +345,10 @@ class Gateway:
         self.maintenance.start()
         if self.monitor is not None:
             self.monitor.start()
+        if self.heartbeat is not None:
+            self.heartbeat.start()
+        if self.syncs is not None:
+            self.syncs.start()
         self.ready.set()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -340,6 +356,10 @@ class Gateway:
         self.ready.clear()
         if self.monitor is not None:
             self.monitor.stop()
+        if self.syncs is not None:
+            self.syncs.stop(timeout)
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         self.committer.stop(timeout)
         self.maintenance.stop()
         if self.delivery is not None:
@@ -411,7 +431,13 @@ def build_worker(
         sandbox=sandbox,
         monitor=monitor,
         x=client,
+        heartbeat=Heartbeat(store, kind="worker") if isinstance(store, SyncStore) else None,
     )
+
+
+def sync_reports(settings: Settings, *, workdir: Path | None = None) -> Path:
+    """Where sync reports go: `reports/` beside the outbox file."""
+    return store_path(settings, workdir=workdir).parent / "reports"
 
 
 def build_gateway(
@@ -442,6 +468,11 @@ def build_gateway(
         vault=vault,
         x=client,
     )
+    syncs = None
+    if isinstance(store, SyncStore) and any(s.schedule > 0 for s in settings.syncs):
+        syncs = SyncScheduler(
+            settings, store, reports=sync_reports(settings, workdir=workdir), clock=clock
+        )
     return Gateway(
         settings=settings,
         store=store,
@@ -456,4 +487,10 @@ def build_gateway(
         ops=ops,
         monitor=monitor,
         x=client,
+        heartbeat=(
+            Heartbeat(store, kind="serve")
+            if service is not None and isinstance(store, SyncStore)
+            else None
+        ),
+        syncs=syncs,
     )

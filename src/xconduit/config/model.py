@@ -235,28 +235,87 @@ class ConversionDestination(BaseModel):
         return value
 
 
+SYNC_COLUMNS = (
+    "email",
+    "phone",
+    "twclid",
+    "ip_address",
+    "user_agent",
+    "value",
+    "currency",
+    "conversion_id",
+    "conversion_time",
+    "number_items",
+    "description",
+    "contents",
+    "user_id",
+)
+"""Conversion fields a sync's `columns` may map (see docs/reference/cli-sync.md)."""
+
+
 class SyncSettings(BaseModel):
     model_config = _MODEL
 
     name: str
-    """Name of the sync. (Warehouse syncs are configured here but not run yet: the `xconduit
-    sync` command is planned.)"""
+    """Name of the sync (`xconduit sync <name>`); its cursor is stored under this name."""
     destination: str
     """Conversion destination that receives the rows."""
     source: str
-    """`postgresql://…`, `sqlite:///…`, or a path to a CSV / Parquet / JSON-lines file."""
+    """A path or glob of `.csv` / `.parquet` / `.jsonl` / `.ndjson` / `.json` files,
+    `sqlite:///path` (relative paths from the working folder, like `server.store`),
+    `postgresql://…` or any SQLAlchemy URL (its dialect installed)."""
     query: str = ""
-    """SQL for database sources; `:cursor` is replaced by the last cursor value."""
+    """SQL run where the data lives. `:cursor` is bound (never pasted) to the greatest cursor
+    value sent so far, NULL on the first run: write `where :cursor is null or updated_at >
+    :cursor order by updated_at`. Files are the table `source`; empty for files: every row (only
+    the new ones when `cursor` is set). Required for databases."""
     cursor: str = ""
-    """Column whose greatest value is remembered between runs; empty: full sync every time."""
-    event: str
+    """Column whose greatest value is remembered between runs; empty: every run reads every row
+    (rows already sent are not sent again)."""
+    event: str = ""
     """Event name each row becomes (mapped by the destination's `events`)."""
+    event_column: str = ""
+    """Column holding each row's event name, instead of the constant `event`."""
     columns: dict[str, str] = {}
-    """Conversion field → column name (email, phone, value, conversion_id, conversion_time, …)."""
+    """Conversion field → column name: email, phone, twclid, ip_address, user_agent, value,
+    currency, conversion_id, conversion_time, number_items, description, contents (a JSON
+    array), user_id."""
     hashing: bool = True
-    """Hash email/phone columns; turn off only when they already hold SHA-256 hex."""
+    """Hash email/phone columns; false: they already hold SHA-256 hex (64 hex characters), and a
+    row whose value is not is rejected, never sent."""
+    schedule: Duration = 0.0
+    """Run the sync this often inside `xconduit serve` and with `xconduit sync --watch`
+    (e.g. `"15m"`); 0: only when `xconduit sync` is run (`--watch` then runs every 15m)."""
+    batch_rows: int = Field(default=5_000, ge=1, le=1_000_000)
+    """Rows read, mapped and committed per transaction (memory grows with it)."""
+    workers: int = Field(default=1, ge=1, le=64)
+    """Processes that map rows (parse, normalise, hash); more than 1 speeds up big backfills on
+    a machine with spare cores. Rows are committed in read order whatever the number."""
 
     _name = field_validator("name")(lambda cls, v: _check_name(v))
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, column in value.items():
+            if key not in SYNC_COLUMNS:
+                raise ValueError(f'"{key}" is not a conversion field ({", ".join(SYNC_COLUMNS)})')
+            if not column.strip():
+                raise ValueError(f"columns.{key}: the column name is empty")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: float) -> float:
+        if 0 < value < 1:
+            raise ValueError("a schedule shorter than 1s is not a schedule")
+        return value
+
+    @model_validator(mode="after")
+    def _event(self) -> SyncSettings:
+        if bool(self.event.strip()) == bool(self.event_column.strip()):
+            raise ValueError("set either event (a constant name) or event_column, not both")
+        return self
 
 
 class AudienceSettings(BaseModel):

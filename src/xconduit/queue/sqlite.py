@@ -19,10 +19,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from xconduit.errors import ConfigError, StoreBusy, StoreError
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus
 from xconduit.queue.sql import load_migrations, load_queries
 from xconduit.queue.sqlite_counts import SqliteCounts, note_events
+from xconduit.queue.syncs import SyncCommit, SyncState
 
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
 _PURGE_CHUNK = 5000  # rows per delete transaction, so a purge never holds the writer for long
@@ -117,6 +120,68 @@ def _job(row: sqlite3.Row) -> DeliveryJob:
     return DeliveryJob(**values)
 
 
+def _commit(conn: sqlite3.Connection, events: Sequence[IncomingEvent], now: float) -> list[bool]:
+    """Remember each event and insert its jobs, inside the caller's transaction."""
+    accepted: list[bool] = []
+    jobs: list[dict[str, Any]] = []
+    for event in events:
+        cursor = conn.execute(
+            Q["remember_event"],
+            {"source": event.source, "message_id": event.message_id, "now": now},
+        )
+        fresh = cursor.rowcount == 1
+        accepted.append(fresh)
+        if fresh:
+            jobs.extend(
+                {
+                    "destination": job.destination,
+                    "account_id": job.account_id,
+                    "pixel_id": job.pixel_id,
+                    "message_id": job.message_id,
+                    "conversion_id": job.conversion_id,
+                    "payload": job.payload,
+                    "now": now,
+                }
+                for job in event.jobs
+            )
+    conn.executemany(Q["insert_job"], jobs)
+    return accepted
+
+
+def _commit_bulk(
+    conn: sqlite3.Connection, events: Sequence[IncomingEvent], now: float
+) -> list[bool]:
+    """`_commit` in two statements for a batch of one source (a sync's): a few µs per event
+    instead of one statement per event and per job. JSON arrays carry the values."""
+    source = events[0].source
+    if sqlite3.sqlite_version_info < (3, 35) or any(e.source != source for e in events):
+        return _commit(conn, events, now)  # no RETURNING before SQLite 3.35
+    ids = orjson.dumps([event.message_id for event in events]).decode()
+    rows = conn.execute(Q["remember_events_bulk"], {"source": source, "ids": ids, "now": now})
+    new = {row[0] for row in rows.fetchall()}
+    accepted: list[bool] = []
+    jobs: list[tuple[str, ...]] = []
+    for event in events:
+        fresh = event.message_id in new
+        new.discard(event.message_id)  # the same id twice in one batch: the first one only
+        accepted.append(fresh)
+        if fresh:
+            jobs.extend(
+                (
+                    job.destination,
+                    job.account_id,
+                    job.pixel_id,
+                    job.message_id,
+                    job.conversion_id,
+                    job.payload.decode(),
+                )
+                for job in event.jobs
+            )
+    if jobs:
+        conn.execute(Q["insert_jobs_bulk"], {"jobs": orjson.dumps(jobs).decode(), "now": now})
+    return accepted
+
+
 class SqliteStore(SqliteCounts):
     """The outbox in one SQLite file (see `xconduit.queue.Store` for each method)."""
 
@@ -202,30 +267,8 @@ class SqliteStore(SqliteCounts):
     def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
         if not events:
             return []
-        accepted: list[bool] = []
-        jobs: list[dict[str, Any]] = []
         with self._write() as conn:
-            for event in events:
-                cursor = conn.execute(
-                    Q["remember_event"],
-                    {"source": event.source, "message_id": event.message_id, "now": now},
-                )
-                fresh = cursor.rowcount == 1
-                accepted.append(fresh)
-                if fresh:
-                    jobs.extend(
-                        {
-                            "destination": job.destination,
-                            "account_id": job.account_id,
-                            "pixel_id": job.pixel_id,
-                            "message_id": job.message_id,
-                            "conversion_id": job.conversion_id,
-                            "payload": job.payload,
-                            "now": now,
-                        }
-                        for job in event.jobs
-                    )
-            conn.executemany(Q["insert_job"], jobs)
+            accepted = _commit(conn, events, now)
             note_events(conn, events, accepted, now)
         return accepted
 
@@ -328,3 +371,44 @@ class SqliteStore(SqliteCounts):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    # Warehouse syncs and delivery heartbeats (`xconduit.queue.syncs.SyncStore`).
+
+    def sync_state(self, name: str) -> SyncState | None:
+        rows = self._read(Q["sync_state"], {"name": name})
+        return SyncState(cursor=rows[0][0], generation=rows[0][1]) if rows else None
+
+    def commit_sync_batch(
+        self, name: str, events: Sequence[IncomingEvent], *, state: SyncState, now: float
+    ) -> SyncCommit:
+        with self._write() as conn:
+            accepted = _commit_bulk(conn, events, now) if events else []
+            conn.execute(
+                Q["put_sync_state"],
+                {"name": name, "cursor": state.cursor, "generation": state.generation, "now": now},
+            )
+            last = conn.execute(Q["last_job_id"]).fetchone()[0]
+        return SyncCommit(accepted=accepted, last_job_id=last)
+
+    def last_job_id(self) -> int:
+        last: int = self._read(Q["last_job_id"], {})[0][0]
+        return last
+
+    def job_counts_between(self, destination: str, first: int, last: int) -> dict[JobStatus, int]:
+        rows = self._read(
+            Q["job_counts_between"], {"destination": destination, "first": first, "last": last}
+        )
+        return {JobStatus(status): count for status, count in rows}
+
+    def heartbeat(self, worker_id: str, *, kind: str, host: str, pid: int, now: float) -> None:
+        with self._write() as conn:
+            params = {"id": worker_id, "kind": kind, "host": host, "pid": pid, "now": now}
+            conn.execute(Q["heartbeat"], params)
+
+    def forget_worker(self, worker_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(Q["forget_worker"], {"id": worker_id})
+
+    def live_workers(self, *, since: float) -> int:
+        live: int = self._read(Q["live_workers"], {"since": since})[0][0]
+        return live

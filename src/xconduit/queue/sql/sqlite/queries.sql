@@ -137,6 +137,60 @@ WHERE (source, message_id) IN (
     SELECT source, message_id FROM received_events WHERE received_at < :older_than LIMIT :limit
 );
 
+-- name: sync_state
+-- A sync's cursor (JSON) and generation; no row before its first run.
+SELECT cursor, generation FROM sync_state WHERE name = :name;
+
+-- name: put_sync_state
+-- Set a sync's cursor and generation (in the transaction that commits its rows' jobs).
+INSERT INTO sync_state (name, cursor, generation, updated_at)
+VALUES (:name, :cursor, :generation, :now)
+ON CONFLICT (name) DO UPDATE
+SET cursor = excluded.cursor, generation = excluded.generation, updated_at = excluded.updated_at;
+
+-- name: last_job_id
+-- The greatest delivery job id ever given (AUTOINCREMENT's counter); 0 on a new outbox.
+SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'delivery_jobs'), 0);
+
+-- name: job_counts_between
+-- Jobs of one destination with ids in [:first, :last] per state (a sync run's jobs).
+SELECT status, count(*) FROM delivery_jobs
+WHERE id BETWEEN :first AND :last AND destination = :destination
+GROUP BY status;
+
+-- name: heartbeat
+-- Note a delivery process as alive now.
+INSERT INTO worker_heartbeats (id, kind, host, pid, seen_at)
+VALUES (:id, :kind, :host, :pid, :now)
+ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at;
+
+-- name: forget_worker
+-- A delivery process stopped cleanly.
+DELETE FROM worker_heartbeats WHERE id = :id;
+
+-- name: live_workers
+-- Delivery processes seen since :since.
+SELECT count(*) FROM worker_heartbeats WHERE seen_at >= :since;
+
+-- name: remember_events_bulk
+-- Note every message id of the JSON array :ids (one source) as seen; returns those that are new.
+INSERT INTO received_events (source, message_id, received_at)
+SELECT :source, value, :now FROM json_each(:ids) WHERE true
+ON CONFLICT (source, message_id) DO NOTHING
+RETURNING message_id;
+
+-- name: insert_jobs_bulk
+-- Enqueue the jobs of the JSON array :jobs ([destination, account_id, pixel_id, message_id,
+-- conversion_id, payload text]), due at once, ids in array order.
+INSERT INTO delivery_jobs (
+    destination, account_id, pixel_id, message_id, conversion_id, payload,
+    status, attempts, created_at, next_attempt_at
+)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+    json_extract(value, '$[3]'), json_extract(value, '$[4]'),
+    CAST(json_extract(value, '$[5]') AS BLOB), 'pending', 0, :now, :now
+FROM json_each(:jobs);
+
 -- name: add_count
 -- Add to a counter's running total (created by its first increment).
 INSERT INTO counters (name, labels, value) VALUES (:name, :labels, :value)

@@ -43,6 +43,25 @@ CREATE INDEX delivery_jobs_due ON delivery_jobs (destination, next_attempt_at, i
 -- Counts, dead letters and retention.
 CREATE INDEX delivery_jobs_status ON delivery_jobs (status, destination);
 
+-- One row per warehouse sync: its cursor (JSON {"type", "value"}; NULL: from the start),
+-- advanced in the transaction that commits the rows' delivery jobs, and its generation
+-- (grows with each `--full` run).
+CREATE TABLE sync_state (
+    name       TEXT PRIMARY KEY,
+    cursor     TEXT,
+    generation INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL
+) WITHOUT ROWID;
+
+-- One row per running `serve` / `worker` process, refreshed every few seconds.
+CREATE TABLE worker_heartbeats (
+    id      TEXT PRIMARY KEY,
+    kind    TEXT NOT NULL,
+    host    TEXT NOT NULL,
+    pid     INTEGER NOT NULL,
+    seen_at REAL NOT NULL
+) WITHOUT ROWID;
+
 -- Operations (0004): counters, the live debugger's recent events, secrets.
 
 -- Running totals of what happened: never purged, what /metrics exports.

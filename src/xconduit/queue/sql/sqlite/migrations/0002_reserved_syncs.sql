@@ -1,1 +1,0 @@
--- Reserved for the warehouse syncs' migration (built on another branch); no change.
