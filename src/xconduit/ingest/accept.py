@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from xconduit.audiences.events import AudienceEvents
 from xconduit.errors import InvalidEvent
 from xconduit.events import parse_event
 from xconduit.ingest.body import KB, MAX_EVENT_BYTES
@@ -92,9 +93,16 @@ def new_message_id() -> str:
 class EventAcceptor:
     """Turns the raw events of one request into outbox events (one `Router` for the process)."""
 
-    def __init__(self, router: Router, *, new_id: Callable[[], str] = new_message_id) -> None:
+    def __init__(
+        self,
+        router: Router,
+        *,
+        new_id: Callable[[], str] = new_message_id,
+        audiences: AudienceEvents | None = None,
+    ) -> None:
         self._router = router
         self._new_id = new_id
+        self._audiences = audiences or None  # None when no audience is configured
 
     def accept(
         self,
@@ -201,4 +209,8 @@ class EventAcceptor:
             if result.outcome == "conversion" and result.conversion is not None
         )
         unsendable = [result for result in results if result.outcome == "invalid"]
-        return IncomingEvent(source=source, message_id=message_id, jobs=jobs), unsendable
+        changes = self._audiences.changes(event) if self._audiences is not None else ()
+        incoming = IncomingEvent(
+            source=source, message_id=message_id, jobs=jobs, audience_changes=changes
+        )
+        return incoming, unsendable

@@ -28,6 +28,7 @@ from starlette.routing import Route
 from xconduit.config import Settings
 from xconduit.errors import InvalidEvent, StoreError
 from xconduit.events import loads
+from xconduit.audiences.events import AudienceEvents
 from xconduit.ingest.accept import Accepted, EventAcceptor, new_message_id
 from xconduit.ingest.body import (
     MAX_EVENT_BYTES,
@@ -91,7 +92,11 @@ class Collector:
         new_id: Callable[[], str] = new_message_id,
     ) -> None:
         self.keys = KeyRing(settings.sources)
-        self.acceptor = EventAcceptor(Router(settings), new_id=new_id)
+        self.acceptor = EventAcceptor(
+            Router(settings),
+            new_id=new_id,
+            audiences=AudienceEvents(settings.audiences, settings.suppression),
+        )
         self.tags = TagConfigs(settings)
         self.limiter = RateLimiter(clock=monotonic)
         self._committer = committer

@@ -30,6 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from xconduit.queue.audience_jobs import AudienceChange
+
 
 class JobStatus(StrEnum):
     """Where a delivery job is in its life."""
@@ -67,6 +69,8 @@ class IncomingEvent:
     source: str
     message_id: str
     jobs: tuple[NewJob, ...] = ()
+    audience_changes: tuple[AudienceChange, ...] = ()
+    """Users this event makes enter or exit custom audiences (committed with the event)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

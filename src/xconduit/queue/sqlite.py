@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from xconduit.errors import ConfigError, StoreError
+from xconduit.queue.audience_sqlite import SqliteAudienceMixin, enqueue_changes
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus
 from xconduit.queue.sql import load_migrations, load_queries
 
@@ -72,10 +73,10 @@ def migrate(conn: sqlite3.Connection) -> int:
             raise
     if conn.execute(Q["has_schema_version"]).fetchone()[0]:
         version = conn.execute(Q["schema_version"]).fetchone()[0]
-    if version > len(migrations):
+    if version > migrations[-1].version:
         raise StoreError(
             f"the database is at schema version {version}, newer than this xconduit knows "
-            f"({len(migrations)}); upgrade xconduit"
+            f"({migrations[-1].version}); upgrade xconduit"
         )
     return version
 
@@ -115,7 +116,7 @@ def _job(row: sqlite3.Row) -> DeliveryJob:
     return DeliveryJob(**values)
 
 
-class SqliteStore:
+class SqliteStore(SqliteAudienceMixin):
     """The outbox in one SQLite file (see `xconduit.queue.Store` for each method)."""
 
     def __init__(
@@ -192,6 +193,7 @@ class SqliteStore:
                         }
                         for job in event.jobs
                     )
+                    enqueue_changes(conn, event.audience_changes, now)
             conn.executemany(Q["insert_job"], jobs)
         return accepted
 

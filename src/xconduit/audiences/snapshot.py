@@ -1,0 +1,205 @@
+"""A snapshot's diff against the delivered members, in DuckDB, never both sides in Python.
+
+The snapshot arrives as Arrow record batches (from `xconduit.sources`). Each batch is hashed
+in DuckDB (`sqlnorm`) into a table of `(user_key, payload)`; the delivered member keys are
+streamed page by page from the outbox into another; two anti-joins give who enters and who
+exits. DuckDB works in a database file in a temporary folder with a memory limit, so a large
+segment spills to disk instead of growing the process. The result goes to the outbox as the
+audience's pending changes, streamed too.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xconduit.audiences import sqlnorm
+from xconduit.config import AudienceSettings
+from xconduit.errors import ConfigError, XconduitError
+from xconduit.normalize.audience import AUDIENCE_KEYS
+from xconduit.queue.audience_jobs import ChangeOp
+from xconduit.queue.audience_store import AudienceStore
+
+MEMORY_LIMIT = "600MB"
+FETCH_ROWS = 50_000
+
+
+class EmptySnapshot(XconduitError):
+    """The snapshot has no member but the audience has: refused without --allow-empty."""
+
+
+@dataclass(kw_only=True)
+class SnapshotDiff:
+    rows: int = 0
+    members: int = 0
+    """Distinct usable users in the snapshot (after suppression)."""
+    delivered: int = 0
+    entering: int = 0
+    exiting: int = 0
+    suppressed: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def unchanged(self) -> int:
+        return self.members - self.entering
+
+
+def _columns_sql(
+    audience: AudienceSettings, columns: Iterable[str], types: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(raw VARCHAR expression, element expression) per configured key, in X's key order."""
+    available = list(columns)
+    raw: dict[str, str] = {}
+    values: dict[str, str] = {}
+    for key in AUDIENCE_KEYS:
+        column = audience.identifiers.get(key)
+        if column is None:
+            continue
+        if column not in available:
+            raise ConfigError(
+                f"audiences.{audience.name}.identifiers.{key}: the snapshot has no column "
+                f"{column!r} (it has: {', '.join(available) or 'no columns'})"
+            )
+        expr = f"CAST({sqlnorm.quote_ident(column)} AS VARCHAR)"
+        raw[key] = expr
+        values[key] = sqlnorm.value_sql(key, expr, audience.phone_region)
+    return raw, values
+
+
+class SnapshotDiffer:
+    """One diff: `load(batches)`, `compare(store)`, then `changes()` to queue them."""
+
+    def __init__(
+        self,
+        audience: AudienceSettings,
+        *,
+        suppressed_hashes: Iterable[str] = (),
+        workdir: Path | None = None,
+    ) -> None:
+        import duckdb
+
+        self.audience = audience
+        self.result = SnapshotDiff()
+        self._tmp = Path(tempfile.mkdtemp(prefix="xconduit-audience-", dir=workdir))
+        self._con = duckdb.connect(
+            str(self._tmp / "diff.duckdb"),
+            config={
+                "memory_limit": MEMORY_LIMIT,
+                "threads": 2,
+                "temp_directory": str(self._tmp / "spill"),
+                "preserve_insertion_order": False,
+            },
+        )
+        sqlnorm.register(self._con)
+        self._con.execute("CREATE TABLE snap_raw (user_key VARCHAR, payload VARCHAR)")
+        self._con.execute("CREATE TABLE delivered (user_key VARCHAR)")
+        self._con.execute("CREATE TABLE supp (h VARCHAR)")
+        hashes = sorted({h.lower() for h in suppressed_hashes})
+        if hashes:
+            self._con.executemany("INSERT INTO supp VALUES (?)", [[h] for h in hashes])
+        self._select: str | None = None
+
+    def close(self) -> None:
+        self._con.close()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> SnapshotDiffer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def load(
+        self, batches: Iterable[Any], *, progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Hash every batch of the snapshot into DuckDB."""
+        import pyarrow as pa
+
+        for batch in batches:
+            if self._select is None:
+                raw, values = _columns_sql(self.audience, batch.schema.names, {})
+                self._select = (
+                    f"SELECT {sqlnorm.payload_sql(values)} AS payload, "
+                    f"{sqlnorm.reason_sql(raw, values)} AS reason FROM batch"
+                )
+            self._con.register("batch", pa.Table.from_batches([batch]))
+            try:
+                self._con.execute(f"CREATE OR REPLACE TEMP TABLE hashed AS {self._select}")
+            finally:
+                self._con.unregister("batch")
+            self._con.execute(
+                "INSERT INTO snap_raw SELECT md5(payload), payload FROM hashed "
+                "WHERE payload IS NOT NULL"
+            )
+            for reason, count in self._con.execute(
+                "SELECT reason, count(*) FROM hashed WHERE payload IS NULL GROUP BY reason"
+            ).fetchall():
+                self.result.rejected[reason] += count
+            self.result.rows += batch.num_rows
+            if progress is not None:
+                progress(batch.num_rows)
+        self._con.execute("DROP TABLE IF EXISTS hashed")
+
+    def compare(self, store: AudienceStore) -> SnapshotDiff:
+        """Stream the delivered keys in and count who enters and exits."""
+        import pyarrow as pa
+
+        con = self._con
+        for keys in store.audience_member_keys(self.audience.name):
+            con.register("page", pa.table({"user_key": pa.array(keys, pa.string())}))
+            try:
+                con.execute("INSERT INTO delivered SELECT user_key FROM page")
+            finally:
+                con.unregister("page")
+        con.execute(
+            "CREATE TABLE snap AS SELECT user_key, any_value(payload) AS payload "
+            "FROM snap_raw GROUP BY user_key"
+        )
+        con.execute("DROP TABLE snap_raw")
+        if _count(con, "SELECT count(*) FROM supp"):
+            self.result.suppressed = _count(
+                con,
+                "DELETE FROM snap WHERE EXISTS "
+                "(SELECT 1 FROM supp WHERE contains(snap.payload, supp.h))",
+            )
+        r = self.result
+        r.members = _count(con, "SELECT count(*) FROM snap")
+        r.delivered = _count(con, "SELECT count(*) FROM delivered")
+        r.entering = _count(
+            con, "SELECT count(*) FROM snap s ANTI JOIN delivered d ON s.user_key = d.user_key"
+        )
+        r.exiting = _count(
+            con, "SELECT count(*) FROM delivered d ANTI JOIN snap s ON s.user_key = d.user_key"
+        )
+        return r
+
+    def changes(self) -> Iterator[tuple[str, ChangeOp, bytes]]:
+        """Exits (payload filled from the members when flushed), then entries, streamed."""
+        reader = self._con.sql(
+            "SELECT d.user_key, 'remove' AS op, '{}' AS payload FROM delivered d "
+            "ANTI JOIN snap s ON s.user_key = d.user_key "
+            "UNION ALL SELECT s.user_key, 'add', s.payload FROM snap s "
+            "ANTI JOIN delivered d ON s.user_key = d.user_key"
+        ).to_arrow_reader(FETCH_ROWS)
+        for batch in reader:
+            keys, ops, payloads = (batch.column(i).to_pylist() for i in range(3))
+            for key, op, payload in zip(keys, ops, payloads, strict=True):
+                yield key, op, payload.encode()
+
+
+def _count(con: Any, sql: str) -> int:
+    rows = con.execute(sql).fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+def check_not_emptying(diff: SnapshotDiff, *, name: str, allow_empty: bool) -> None:
+    if diff.members == 0 and diff.delivered > 0 and not allow_empty:
+        raise EmptySnapshot(
+            f"audience {name}: the snapshot has no usable member but X has {diff.delivered} from "
+            "us; nothing was changed (check the query, or pass --allow-empty to empty it)"
+        )
