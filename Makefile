@@ -13,7 +13,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,postgres,warehouse]'
+	$(BIN)/pip install -q -e '.[dev,postgres,warehouse,audiences]'
 	touch $(STAMP)
 
 run: $(STAMP) ## Set up and run the gateway (SQLite + built-in X sandbox, no credentials)

@@ -17,15 +17,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from xconduit.audiences.runner import AudienceRunner, AudienceScheduler
 from xconduit.config import Settings
 from xconduit.delivery import DeliveryService
 from xconduit.errors import ConfigError, XconduitError
 from xconduit.ingest import Collector
 from xconduit.queue import DEDUP_WINDOW_SECONDS, Store
+from xconduit.queue.audience_store import AudienceStore
 from xconduit.queue.group_commit import GroupCommitter
 from xconduit.queue.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, SeedAudience, SeedEvent, SeedPixel
@@ -214,6 +217,8 @@ class Gateway:
     sandbox: Sandbox | None = None
     ready: threading.Event = field(default_factory=threading.Event)
     """Set between `start` and `stop` (what `/readyz` answers)."""
+    audiences: AudienceScheduler | None = None
+    """Snapshots on schedule and flushes of event-fed audience changes."""
 
     @property
     def app(self) -> ASGIApp:
@@ -235,6 +240,8 @@ class Gateway:
         self.committer.start()
         if self.delivery is not None:
             self.delivery.start()
+        if self.audiences is not None:
+            self.audiences.start()
         self.maintenance.start()
         self.ready.set()
 
@@ -243,9 +250,29 @@ class Gateway:
         self.ready.clear()
         self.committer.stop(timeout)
         self.maintenance.stop()
+        if self.audiences is not None:
+            self.audiences.stop(timeout)
         if self.delivery is not None:
             self.delivery.stop(timeout=timeout)
         self.store.close()
+
+
+def build_audiences(
+    settings: Settings,
+    *,
+    store: Store,
+    client: XAdsClient,
+    workdir: Path | None = None,
+    clock: Callable[[], float] = time.time,
+) -> AudienceRunner:
+    """`xconduit audiences` and the audience loop of `serve` (every store is an AudienceStore)."""
+    return AudienceRunner(
+        settings=settings,
+        store=cast(AudienceStore, store),
+        client=client,
+        clock=clock,
+        workdir=workdir or Path.cwd(),
+    )
 
 
 def build_sandbox(settings: Settings, *, clock: Callable[[], float] = time.time) -> Sandbox | None:
@@ -290,9 +317,12 @@ def build_gateway(
     store = store or open_store(settings, workdir=workdir)
     committer = GroupCommitter(store, clock=clock)
     service = None
+    audiences = None
     if delivery:
         client = x_client(settings, sandbox=sandbox, clock=clock)
         service = DeliveryService(store=store, client=client, settings=settings, clock=clock)
+        runner = build_audiences(settings, store=store, client=client, workdir=workdir, clock=clock)
+        audiences = AudienceScheduler(runner)
     ready = threading.Event()
     return Gateway(
         settings=settings,
@@ -305,4 +335,5 @@ def build_gateway(
         maintenance=Maintenance(store, retention=settings.delivery.retention, clock=clock),
         sandbox=sandbox,
         ready=ready,
+        audiences=audiences,
     )

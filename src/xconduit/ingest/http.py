@@ -25,10 +25,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from xconduit.audiences.events import AudienceEvents
 from xconduit.config import Settings
 from xconduit.errors import InvalidEvent, StoreError
 from xconduit.events import loads
-from xconduit.audiences.events import AudienceEvents
 from xconduit.ingest.accept import Accepted, EventAcceptor, new_message_id
 from xconduit.ingest.body import (
     MAX_EVENT_BYTES,
