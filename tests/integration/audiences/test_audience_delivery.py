@@ -83,7 +83,8 @@ def test_six_thousand_changes_go_out_within_x_limits(
     report = run.sync("vip")
     assert members(sandbox, report.record.audience_id) == emails_as_members(emails(0, 6000))
     uploads = sandbox.audience_uploads()
-    assert uploads and all(u["operations"] <= 2500 and u["bytes"] <= 5_000_000 for u in uploads)
+    assert uploads
+    assert all(u["operations"] <= 2500 and u["bytes"] <= 5_000_000 for u in uploads)
     assert sum(u["users"] for u in uploads) == 6000
     assert report.sent.success_count == report.sent.total_count == 6000
 
@@ -100,7 +101,9 @@ def test_a_count_mismatch_from_x_is_sent_again(
     sandbox.faults.schedule("audience_users", ["mismatch:2", "200"])
     run = runner(settings(), tmp_path / "outbox.db", client_for(sandbox, base_url, http), snaps)
     report = run.sync("vip")
-    assert report.sent.retried == 1 and report.sent.accepted == 1 and report.sent.dead == 0
+    assert report.sent.retried == 1
+    assert report.sent.accepted == 1
+    assert report.sent.dead == 0
     assert len(user_requests(sandbox)) == 2
     assert members(sandbox, report.record.audience_id) == emails_as_members(emails(0, 30))
     assert report.members == 30

@@ -49,7 +49,8 @@ def test_a_sequence_of_snapshots_leaves_x_equal_to_the_last(
 
     report = run.sync("vip", allow_empty=True)
     assert members(sandbox, audience_id) == set()
-    assert report.diff is not None and report.diff.exiting == 200
+    assert report.diff is not None
+    assert report.diff.exiting == 200
 
 
 def test_a_rerun_and_a_restart_send_nothing_new(
@@ -67,13 +68,15 @@ def test_a_rerun_and_a_restart_send_nothing_new(
     sent = len(user_requests(sandbox))
 
     again = first.sync("vip")
-    assert again.diff is not None and (again.diff.entering, again.diff.exiting) == (0, 0)
+    assert again.diff is not None
+    assert (again.diff.entering, again.diff.exiting) == (0, 0)
     assert again.diff.unchanged == 50
 
     first.store.close()  # type: ignore[attr-defined]
     restarted = runner(settings(), tmp_path / "outbox.db", client, snaps)
     after = restarted.sync("vip")
     assert after.record.audience_id == report.record.audience_id
-    assert after.diff is not None and after.diff.entering == 0
+    assert after.diff is not None
+    assert after.diff.entering == 0
     assert len(user_requests(sandbox)) == sent
     assert len([a for a in sandbox.audiences() if a["name"].startswith("xconduit vip ")]) == 1
