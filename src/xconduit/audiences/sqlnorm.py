@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from xconduit.normalize.audience import audience_user
+from xconduit.normalize.audience import AUDIENCE_KEYS, audience_user
 
 UDF = "xc_audience_value"
 _PRINTABLE = "[ -~]*"
@@ -21,8 +21,10 @@ _SAFE_JSON = r"[ !#-\[\]-~]*"  # printable ASCII without '"' and '\'
 _HEX64 = "[0-9a-fA-F]{64}"
 
 
-def python_value(key: str, value: str, region: str) -> str | None:
+def python_value(key: str, value: str | None, region: str) -> str | None:
     """The Python path: one value as a JSON string element, or None when it is not usable."""
+    if value is None:
+        return None
     user = audience_user({key: value}, region=region, keys=(key,))
     values = user.payload().get(key)
     return orjson.dumps(values[0]).decode() if values else None
@@ -32,7 +34,9 @@ def register(con: Any) -> None:
     """Make the Python path callable from SQL as `xc_audience_value(key, value, region)`."""
     from duckdb.sqltypes import VARCHAR
 
-    con.create_function(UDF, python_value, [VARCHAR, VARCHAR, VARCHAR], VARCHAR)
+    con.create_function(
+        UDF, python_value, [VARCHAR, VARCHAR, VARCHAR], VARCHAR, null_handling="special"
+    )
 
 
 def quote_ident(name: str) -> str:
@@ -99,9 +103,8 @@ def value_sql(key: str, column: str, region: str) -> str:
 
 def payload_sql(values: dict[str, str]) -> str:
     """X's user object as compact JSON from per-key element expressions, NULL when empty."""
-    parts = [
-        f"CASE WHEN {v} IS NOT NULL THEN '\"{k}\":[' || {v} || ']' END" for k, v in values.items()
-    ]
+    ordered = [(k, values[k]) for k in AUDIENCE_KEYS if k in values]  # X's order, as in Python
+    parts = [f"CASE WHEN {v} IS NOT NULL THEN '\"{k}\":[' || {v} || ']' END" for k, v in ordered]
     joined = f"concat_ws(',', {', '.join(parts)})"
     return f"CASE WHEN {joined} = '' THEN NULL ELSE '{{' || {joined} || '}}' END"
 

@@ -9,6 +9,8 @@ members: the membership the next snapshot is compared with. Only hashed identifi
 
 from __future__ import annotations
 
+import itertools
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -16,6 +18,15 @@ AUDIENCE_DESTINATION_PREFIX = "audience:"
 """Delivery jobs of audience `vip` have the destination `audience:vip`."""
 
 ChangeOp = Literal["add", "remove"]
+
+
+_COUNTER = itertools.count()
+
+
+def next_version() -> int:
+    """A version for a pending change, new each time (also after the row was dropped and made
+    again), so a flush never takes a change it did not read."""
+    return time.time_ns() // 1000 * 1000 + next(_COUNTER) % 1000
 
 
 def audience_destination(name: str) -> str:

@@ -8,7 +8,13 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import orjson
 
-from xconduit.queue.audience_jobs import AudienceChange, AudienceRecord, ChangeOp, PendingChange
+from xconduit.queue.audience_jobs import (
+    AudienceChange,
+    AudienceRecord,
+    ChangeOp,
+    PendingChange,
+    next_version,
+)
 from xconduit.queue.jobs import ACTIVE_STATUSES, DeliveryJob, JobStatus, NewJob
 
 
@@ -17,7 +23,7 @@ class _Pending:
     op: ChangeOp
     payload: bytes
     since: float
-    version: int = 1
+    version: int = dataclasses.field(default_factory=next_version)
 
 
 class MemoryAudienceMixin:
@@ -45,7 +51,7 @@ class MemoryAudienceMixin:
             if old is None:
                 pending[change.user_key] = _Pending(op=change.op, payload=change.payload, since=now)
             else:
-                old.op, old.payload, old.version = change.op, change.payload, old.version + 1
+                old.op, old.payload, old.version = change.op, change.payload, next_version()
 
     def audience_record(self, name: str) -> AudienceRecord | None:
         with self._lock:

@@ -18,6 +18,7 @@ from xconduit.queue.audience_jobs import (
     AudienceRecord,
     ChangeOp,
     PendingChange,
+    next_version,
 )
 from xconduit.queue.jobs import DeliveryJob, JobStatus, NewJob
 from xconduit.queue.sql import parse_queries
@@ -57,6 +58,7 @@ def enqueue_changes(
             "op": change.op,
             "payload": change.payload,
             "now": now,
+            "version": next_version(),
         }
         conn.execute(AQ["settle_change"], params)
         conn.execute(AQ["upsert_change"], params)
@@ -117,6 +119,7 @@ class SqliteAudienceMixin:
                         "op": op,
                         "payload": payload,
                         "now": now,
+                        "version": next_version(),
                     }
                 )
                 if len(chunk) >= _INSERT_CHUNK:

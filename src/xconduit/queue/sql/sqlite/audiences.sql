@@ -32,12 +32,12 @@ WHERE audience = :audience AND user_key = :user_key
 -- name: upsert_change
 -- Queue a change unless X already has that state; the later change of a user wins.
 INSERT INTO audience_changes (audience, user_key, op, payload, pending_since, version)
-SELECT :audience, :user_key, :op, :payload, :now, 1
+SELECT :audience, :user_key, :op, :payload, :now, :version
 WHERE (:op = 'add') != EXISTS (
     SELECT 1 FROM audience_members WHERE audience = :audience AND user_key = :user_key
 )
 ON CONFLICT (audience, user_key) DO UPDATE
-SET op = excluded.op, payload = excluded.payload, version = version + 1;
+SET op = excluded.op, payload = excluded.payload, version = excluded.version;
 
 -- name: clear_changes
 -- Forget every pending change of an audience (a new snapshot is the latest word on everyone).
@@ -46,9 +46,9 @@ DELETE FROM audience_changes WHERE audience = :audience;
 -- name: insert_change
 -- Queue a change computed against the delivered members (a snapshot's diff).
 INSERT INTO audience_changes (audience, user_key, op, payload, pending_since, version)
-VALUES (:audience, :user_key, :op, :payload, :now, 1)
+VALUES (:audience, :user_key, :op, :payload, :now, :version)
 ON CONFLICT (audience, user_key) DO UPDATE
-SET op = excluded.op, payload = excluded.payload, version = version + 1;
+SET op = excluded.op, payload = excluded.payload, version = excluded.version;
 
 -- name: pending_summary
 -- How many changes wait for an audience, and since when the oldest waits.

@@ -66,7 +66,7 @@ CREATE TABLE audience_members (
     PRIMARY KEY (audience, user_key)
 ) WITHOUT ROWID;
 
--- Pending changes, one per user (coalesced: the later change wins). version grows on each
+-- Pending changes, one per user (coalesced: the later change wins). version is new on each
 -- change, so a flush removes only the rows it read.
 CREATE TABLE audience_changes (
     audience      TEXT NOT NULL,
