@@ -21,7 +21,6 @@ from typing import Any
 from xconduit.audiences import sqlnorm
 from xconduit.config import AudienceSettings
 from xconduit.errors import ConfigError, XconduitError
-from xconduit.normalize.audience import AUDIENCE_KEYS
 from xconduit.queue.audience_jobs import ChangeOp
 from xconduit.queue.audience_store import AudienceStore
 
@@ -49,26 +48,15 @@ class SnapshotDiff:
         return self.members - self.entering
 
 
-def _columns_sql(
-    audience: AudienceSettings, columns: Iterable[str], types: dict[str, Any]
-) -> tuple[dict[str, str], dict[str, str]]:
-    """(raw VARCHAR expression, element expression) per configured key, in X's key order."""
-    available = list(columns)
-    raw: dict[str, str] = {}
-    values: dict[str, str] = {}
-    for key in AUDIENCE_KEYS:
-        column = audience.identifiers.get(key)
-        if column is None:
-            continue
+def _columns(audience: AudienceSettings, available: list[str]) -> dict[str, str]:
+    """X key → snapshot column, each checked to exist."""
+    for key, column in audience.identifiers.items():
         if column not in available:
             raise ConfigError(
                 f"audiences.{audience.name}.identifiers.{key}: the snapshot has no column "
                 f"{column!r} (it has: {', '.join(available) or 'no columns'})"
             )
-        expr = f"CAST({sqlnorm.quote_ident(column)} AS VARCHAR)"
-        raw[key] = expr
-        values[key] = sqlnorm.value_sql(key, expr, audience.phone_region)
-    return raw, values
+    return dict(audience.identifiers)
 
 
 class SnapshotDiffer:
@@ -87,7 +75,7 @@ class SnapshotDiffer:
         self.result = SnapshotDiff()
         self._tmp = Path(tempfile.mkdtemp(prefix="xconduit-audience-", dir=workdir))
         self._con = duckdb.connect(
-            str(self._tmp / "diff.duckdb"),
+            ":memory:",
             config={
                 "memory_limit": MEMORY_LIMIT,
                 "threads": 2,
@@ -103,6 +91,7 @@ class SnapshotDiffer:
         if hashes:
             self._con.executemany("INSERT INTO supp VALUES (?)", [[h] for h in hashes])
         self._select: str | None = None
+        self._reason = ""
 
     def close(self) -> None:
         self._con.close()
@@ -122,11 +111,9 @@ class SnapshotDiffer:
 
         for batch in batches:
             if self._select is None:
-                raw, values = _columns_sql(self.audience, batch.schema.names, {})
-                self._select = (
-                    f"SELECT {sqlnorm.payload_sql(values)} AS payload, "
-                    f"{sqlnorm.reason_sql(raw, values)} AS reason FROM batch"
-                )
+                columns = _columns(self.audience, list(batch.schema.names))
+                self._select = sqlnorm.select_sql(columns, self.audience.phone_region, "batch")
+                self._reason = sqlnorm.reason_sql(list(columns))
             self._con.register("batch", pa.Table.from_batches([batch]))
             try:
                 self._con.execute(f"CREATE OR REPLACE TEMP TABLE hashed AS {self._select}")
@@ -137,7 +124,8 @@ class SnapshotDiffer:
                 "WHERE payload IS NOT NULL"
             )
             for reason, count in self._con.execute(
-                "SELECT reason, count(*) FROM hashed WHERE payload IS NULL GROUP BY reason"
+                f"SELECT {self._reason} AS reason, count(*) FROM hashed "
+                "WHERE payload IS NULL GROUP BY reason"
             ).fetchall():
                 self.result.rejected[reason] += count
             self.result.rows += batch.num_rows
@@ -167,25 +155,23 @@ class SnapshotDiffer:
                 "DELETE FROM snap WHERE EXISTS "
                 "(SELECT 1 FROM supp WHERE contains(snap.payload, supp.h))",
             )
-        r = self.result
-        r.members = _count(con, "SELECT count(*) FROM snap")
-        r.delivered = _count(con, "SELECT count(*) FROM delivered")
-        r.entering = _count(
-            con, "SELECT count(*) FROM snap s ANTI JOIN delivered d ON s.user_key = d.user_key"
-        )
-        r.exiting = _count(
-            con, "SELECT count(*) FROM delivered d ANTI JOIN snap s ON s.user_key = d.user_key"
-        )
-        return r
-
-    def changes(self) -> Iterator[tuple[str, ChangeOp, bytes]]:
-        """Exits (payload filled from the members when flushed), then entries, streamed."""
-        reader = self._con.sql(
+        con.execute(
+            "CREATE TABLE diff AS "
             "SELECT d.user_key, 'remove' AS op, '{}' AS payload FROM delivered d "
             "ANTI JOIN snap s ON s.user_key = d.user_key "
             "UNION ALL SELECT s.user_key, 'add', s.payload FROM snap s "
             "ANTI JOIN delivered d ON s.user_key = d.user_key"
-        ).to_arrow_reader(FETCH_ROWS)
+        )
+        r = self.result
+        r.members = _count(con, "SELECT count(*) FROM snap")
+        r.delivered = _count(con, "SELECT count(*) FROM delivered")
+        r.entering = _count(con, "SELECT count(*) FROM diff WHERE op = 'add'")
+        r.exiting = _count(con, "SELECT count(*) FROM diff WHERE op = 'remove'")
+        return r
+
+    def changes(self) -> Iterator[tuple[str, ChangeOp, bytes]]:
+        """Exits (payload filled from the members when flushed), then entries, streamed."""
+        reader = self._con.sql("SELECT user_key, op, payload FROM diff").to_arrow_reader(FETCH_ROWS)
         for batch in reader:
             keys, ops, payloads = (batch.column(i).to_pylist() for i in range(3))
             for key, op, payload in zip(keys, ops, payloads, strict=True):

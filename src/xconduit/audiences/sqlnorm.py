@@ -2,7 +2,7 @@
 
 Most values are plain ASCII: for those, SQL does the work (trim, lowercase, SHA-256) in DuckDB's
 vectorised engine, which is what lets a 10-million-row snapshot be hashed in seconds. Any other
-value (non-ASCII, control characters, phone numbers, partner ids that need JSON escaping) goes
+value (non-ASCII text, phone numbers, partner ids that need JSON escaping) goes
 to the Python functions of `xconduit.normalize` through a DuckDB function, so both paths give the
 same bytes. Each expression yields a JSON string element (`"<sha256>"`) or NULL.
 """
@@ -16,7 +16,6 @@ import orjson
 from xconduit.normalize.audience import AUDIENCE_KEYS, audience_user
 
 UDF = "xc_audience_value"
-_PRINTABLE = "[ -~]*"
 _SAFE_JSON = r"[ !#-\[\]-~]*"  # printable ASCII without '"' and '\'
 _HEX64 = "[0-9a-fA-F]{64}"
 
@@ -47,12 +46,21 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def value_sql(key: str, column: str, region: str) -> str:
-    """The SQL of one identifier (column already cast to VARCHAR)."""
-    c = column
-    t = f"trim({c}, ' ')"
+WHITESPACE = " || ".join(["' '", *(f"chr({n})" for n in (9, 10, 11, 12, 13, 28, 29, 30, 31))])
+"""The ASCII characters Python's `str.strip()` removes: on ASCII text, SQL trims like Python."""
+
+
+def trim_sql(column: str) -> str:
+    return f"trim({column}, {WHITESPACE})"
+
+
+def value_sql(key: str, c: str, t: str, region: str) -> str:
+    """The SQL of one identifier from its raw column `c` (VARCHAR) and `c` trimmed (`t`).
+
+    ASCII values (`strlen = length`) take the SQL path; others go to Python.
+    """
     fallback = f"{UDF}({_lit(key)}, {c}, {_lit(region)})"
-    prehashed = f"(length({t}) = 64 AND regexp_full_match({t}, '{_HEX64}'))"
+    prehashed = f"CASE WHEN length({t}) = 64 THEN regexp_full_match({t}, '{_HEX64}') ELSE false END"
     quoted_hash = "'\"' || {} || '\"'"
     if key == "email":
         fast = (
@@ -63,7 +71,7 @@ def value_sql(key: str, column: str, region: str) -> str:
             + " ELSE NULL END"
         )
     elif key == "handle":
-        bare = f"CASE WHEN starts_with({t}, '@') THEN trim(substr({t}, 2), ' ') ELSE {t} END"
+        bare = f"CASE WHEN starts_with({t}, '@') THEN {trim_sql(f'substr({t}, 2)')} ELSE {t} END"
         fast = (
             f"CASE WHEN {t} = '' THEN NULL WHEN {prehashed} THEN "
             + quoted_hash.format(f"lower({t})")
@@ -96,8 +104,26 @@ def value_sql(key: str, column: str, region: str) -> str:
     else:  # phone_number: phonenumbers only exists in Python
         return f"CASE WHEN {c} IS NULL THEN NULL ELSE {fallback} END"
     return (
-        f"CASE WHEN {c} IS NULL THEN NULL WHEN regexp_full_match({c}, '{_PRINTABLE}') "
+        f"CASE WHEN {c} IS NULL THEN NULL WHEN strlen({c}) = length({c}) "
         f"THEN {fast} ELSE {fallback} END"
+    )
+
+
+def select_sql(columns: dict[str, str], region: str, table: str) -> str:
+    """`payload` and, per key, `r_<key>` (raw) and `e_<key>` (element) of every row of `table`.
+
+    `columns` maps X keys to the table's columns. Trimming happens once per value, in the
+    innermost query."""
+    keys = [k for k in AUDIENCE_KEYS if k in columns]
+    inner = ", ".join(
+        f"CAST({quote_ident(columns[k])} AS VARCHAR) AS r_{k}, "
+        f"{trim_sql(f'CAST({quote_ident(columns[k])} AS VARCHAR)')} AS t_{k}"
+        for k in keys
+    )
+    middle = ", ".join(f"r_{k}, {value_sql(k, f'r_{k}', f't_{k}', region)} AS e_{k}" for k in keys)
+    payload = payload_sql({k: f"e_{k}" for k in keys})
+    return (
+        f"SELECT {payload} AS payload, * FROM (SELECT {middle} FROM (SELECT {inner} FROM {table}))"
     )
 
 
@@ -109,12 +135,12 @@ def payload_sql(values: dict[str, str]) -> str:
     return f"CASE WHEN {joined} = '' THEN NULL ELSE '{{' || {joined} || '}}' END"
 
 
-def reason_sql(raw: dict[str, str], values: dict[str, str]) -> str:
-    """Why a row has no usable identifier (for the rejected count): which keys were invalid."""
+def reason_sql(keys: list[str]) -> str:
+    """Why a row of `select_sql` has no usable identifier: which keys were not valid."""
     bad = [
-        f"CASE WHEN {raw[k]} IS NOT NULL AND trim({raw[k]}) <> '' AND {values[k]} IS NULL "
+        f"CASE WHEN r_{k} IS NOT NULL AND {trim_sql(f'r_{k}')} <> '' AND e_{k} IS NULL "
         f"THEN '{k} not valid' END"
-        for k in values
+        for k in keys
     ]
     listed = f"concat_ws(', ', {', '.join(bad)})"
     return (

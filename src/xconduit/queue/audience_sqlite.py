@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from importlib import resources
@@ -66,6 +67,9 @@ def enqueue_changes(
 
 class SqliteAudienceMixin:
     """Audience methods of `SqliteStore`."""
+
+    _conn: sqlite3.Connection
+    _lock: threading.Lock
 
     def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
@@ -222,12 +226,13 @@ class SqliteAudienceMixin:
     def audience_member_keys(self, audience: str, *, page: int = 100_000) -> Iterator[list[str]]:
         after = ""
         while True:
-            rows = self._read(
-                AQ["member_keys"], {"audience": audience, "after": after, "limit": page}
-            )
-            if not rows:
+            params = {"audience": audience, "after": after, "limit": page}
+            with self._lock:  # plain tuples: this reads millions of keys
+                cursor = self._conn.cursor()
+                cursor.row_factory = None
+                keys = [row[0] for row in cursor.execute(AQ["member_keys"], params)]
+            if not keys:
                 return
-            keys = [row[0] for row in rows]
             yield keys
             after = keys[-1]
 

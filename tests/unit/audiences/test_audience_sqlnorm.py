@@ -38,6 +38,8 @@ TRICKY = [
     "partner\u0007bell",
     "crm-42",
     "\u00a0nbsp@example.com\u00a0",
+    "\x1fUnit-Sep@Example.com\x0b",
+    "a\x00b@example.com",
 ]
 
 
@@ -45,11 +47,9 @@ def sql_rows(rows: list[dict[str, str | None]], keys: tuple[str, ...]) -> list[s
     con = duckdb.connect()
     sqlnorm.register(con)
     table = pa.table({k: pa.array([r[k] for r in rows], pa.string()) for k in keys})
-    values = {k: sqlnorm.value_sql(k, sqlnorm.quote_ident(k), "GB") for k in keys}
     con.register("batch", table)
-    return [
-        r[0] for r in con.execute(f"SELECT {sqlnorm.payload_sql(values)} FROM batch").fetchall()
-    ]
+    query = sqlnorm.select_sql({k: k for k in keys}, "GB", "batch")
+    return [r[0] for r in con.execute(f"SELECT payload FROM ({query})").fetchall()]
 
 
 def python_rows(rows: list[dict[str, str | None]], keys: tuple[str, ...]) -> list[str | None]:

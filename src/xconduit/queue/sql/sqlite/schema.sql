@@ -59,12 +59,13 @@ CREATE TABLE audiences (
 
 -- The last delivered membership: users X accepted as added and not since removed. payload is
 -- the user object X received (hashed identifiers), kept to remove the user by the same keys.
+-- A rowid table: its primary-key index holds only the keys, which a diff reads in key order.
 CREATE TABLE audience_members (
     audience TEXT NOT NULL,
     user_key TEXT NOT NULL,
     payload  BLOB NOT NULL,
     PRIMARY KEY (audience, user_key)
-) WITHOUT ROWID;
+);
 
 -- Pending changes, one per user (coalesced: the later change wins). version is new on each
 -- change, so a flush removes only the rows it read.
