@@ -253,7 +253,7 @@ class AudienceSettings(BaseModel):
     `sqlite:///…`, `postgresql://…` or another SQLAlchemy URL; empty: from events only."""
     query: str = ""
     """SQL returning one row per member (for files, the files are the table `source`)."""
-    identifiers: dict[str, str] = Field(default_factory=dict)
+    identifiers: dict[str, str] = Field(default_factory=dict, validate_default=True)
     """X identifier (email, phone_number, handle, twitter_id, device_id, partner_user_id) →
     column of the snapshot, or event field path (`traits.email`) for event-fed audiences. At
     least one is required."""
