@@ -58,7 +58,9 @@ def open_snapshot(
     from xconduit.sources import SourceError, open_source
 
     try:
-        with open_source(audience.source, query=audience.query, base_dir=base_dir) as src:
+        with open_source(
+            audience.source, query=audience.query, base_dir=base_dir, batch_rows=100_000
+        ) as src:
             yield src.batches()
     except SourceError as exc:
         raise ConfigError(f"audiences.{audience.name}.source: {exc}") from exc
@@ -113,6 +115,7 @@ class AudienceRunner:
         opener = self.snapshots or (lambda a: open_snapshot(a, base_dir=self.workdir))
         hashes = self.settings.suppression.hashed_identifiers
         with SnapshotDiffer(audience, suppressed_hashes=hashes, workdir=self.workdir) as differ:
+            differ.start_delivered(self.store)
             with opener(audience) as batches:
                 differ.load(batches, progress=progress)
             diff = differ.compare(self.store)

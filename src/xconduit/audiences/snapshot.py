@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -92,8 +93,11 @@ class SnapshotDiffer:
             self._con.executemany("INSERT INTO supp VALUES (?)", [[h] for h in hashes])
         self._select: str | None = None
         self._reason = ""
+        self._copier: threading.Thread | None = None
 
     def close(self) -> None:
+        if self._copier is not None:
+            self._copier.join()
         self._con.close()
         shutil.rmtree(self._tmp, ignore_errors=True)
 
@@ -133,17 +137,43 @@ class SnapshotDiffer:
                 progress(batch.num_rows)
         self._con.execute("DROP TABLE IF EXISTS hashed")
 
-    def compare(self, store: AudienceStore) -> SnapshotDiff:
-        """Stream the delivered keys in and count who enters and exits."""
+    def start_delivered(self, store: AudienceStore) -> None:
+        """Start copying the delivered keys in, in a thread of its own with its own DuckDB
+        cursor: the outbox is read while the snapshot is hashed (`compare` waits for it)."""
+        self._copy_error: BaseException | None = None
+
+        def copy() -> None:
+            try:
+                self._copy_delivered(store, self._con.cursor())
+            except BaseException as exc:  # raised again in compare()
+                self._copy_error = exc
+
+        self._copier = threading.Thread(target=copy, name="audience-delivered-keys")
+        self._copier.start()
+
+    def _copy_delivered(self, store: AudienceStore, con: Any) -> None:
         import pyarrow as pa
 
+        try:
+            for keys in store.audience_member_keys(self.audience.name):
+                con.register("page", pa.table({"user_key": pa.array(keys, pa.string())}))
+                try:
+                    con.execute("INSERT INTO delivered SELECT user_key FROM page")
+                finally:
+                    con.unregister("page")
+        finally:
+            con.close()
+
+    def compare(self, store: AudienceStore) -> SnapshotDiff:
+        """Take in the delivered keys (unless `start_delivered` did) and count who enters and
+        who exits."""
         con = self._con
-        for keys in store.audience_member_keys(self.audience.name):
-            con.register("page", pa.table({"user_key": pa.array(keys, pa.string())}))
-            try:
-                con.execute("INSERT INTO delivered SELECT user_key FROM page")
-            finally:
-                con.unregister("page")
+        if self._copier is None:
+            self._copy_delivered(store, con.cursor())
+        else:
+            self._copier.join()
+            if self._copy_error is not None:
+                raise self._copy_error
         con.execute(
             "CREATE TABLE snap AS SELECT user_key, any_value(payload) AS payload "
             "FROM snap_raw GROUP BY user_key"
