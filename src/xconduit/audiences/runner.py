@@ -32,6 +32,9 @@ from xconduit.queue.audience_store import AudienceStore
 
 log = logging.getLogger("xconduit.audiences")
 
+RETRY_FAILED_SNAPSHOT = 300.0
+"""Seconds `serve` waits before comparing again a snapshot that could not be compared."""
+
 SnapshotOpener = Callable[[AudienceSettings], AbstractContextManager[Iterable[Any]]]
 """Opens an audience's source; the context gives the snapshot's Arrow record batches."""
 
@@ -77,6 +80,7 @@ class AudienceRunner:
     snapshots: SnapshotOpener | None = None
     workdir: Path | None = None
     sender: AudienceSender = field(init=False)
+    _failed_until: dict[str, float] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         delivery = self.settings.delivery
@@ -205,9 +209,14 @@ class AudienceRunner:
         schedule = float(audience.schedule)
         if audience.source and schedule > 0:
             last = None if record is None else record.last_run_at
-            if last is None or now >= last + schedule:
+            due = last is None or now >= last + schedule
+            if due and now >= self._failed_until.get(audience.name, 0.0):
+                # A failed comparison (source down, emptying snapshot) waits before the next
+                # try instead of reading the source every round.
+                self._failed_until[audience.name] = now + min(schedule, RETRY_FAILED_SNAPSHOT)
                 record = self.ensure(audience)
                 diff = self.snapshot(audience)
+                self._failed_until.pop(audience.name, None)
                 self.suppress(audience)
                 log.info(
                     "audience %s: snapshot compared: %d entering, %d exiting",

@@ -21,7 +21,7 @@ from typing import Any
 
 from xconduit.audiences import sqlnorm
 from xconduit.config import AudienceSettings
-from xconduit.errors import ConfigError, XconduitError
+from xconduit.errors import ConfigError, SourceError, XconduitError
 from xconduit.queue.audience_jobs import ChangeOp
 from xconduit.queue.audience_store import AudienceStore
 
@@ -111,6 +111,18 @@ class SnapshotDiffer:
         self, batches: Iterable[Any], *, progress: Callable[[int], None] | None = None
     ) -> None:
         """Hash every batch of the snapshot into DuckDB."""
+        import duckdb
+
+        try:
+            self._load(batches, progress)
+        except duckdb.Error as exc:
+            # DuckDB's message may quote a value of the snapshot: name the kind of error only.
+            raise SourceError(
+                f"audience {self.audience.name}: the snapshot could not be hashed "
+                f"({type(exc).__name__}); check the identifier columns' types"
+            ) from None
+
+    def _load(self, batches: Iterable[Any], progress: Callable[[int], None] | None) -> None:
         import pyarrow as pa
 
         for batch in batches:

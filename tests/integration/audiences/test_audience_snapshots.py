@@ -80,3 +80,55 @@ def test_a_rerun_and_a_restart_send_nothing_new(
     assert after.diff.entering == 0
     assert len(user_requests(sandbox)) == sent
     assert len([a for a in sandbox.audiences() if a["name"].startswith("xconduit vip ")]) == 1
+
+
+def test_serve_compares_on_schedule_and_backs_off_after_a_refused_snapshot(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    now = [1_767_268_800.0]
+    reads = []
+
+    class Counting(Snapshots):
+        def __call__(self, audience: object):  # type: ignore[no-untyped-def]
+            reads.append(now[0])
+            return super().__call__(audience)
+
+    snaps = Counting()
+    snaps.set_emails(emails(0, 20))
+    run = runner(
+        settings(schedule="1h"),
+        tmp_path / "outbox.db",
+        client_for(sandbox, base_url, http),
+        snaps,
+        clock=lambda: now[0],
+    )
+    run.tick()  # compared; the changes wait for flush_interval like any others
+    now[0] += 300
+    run.tick()
+    run.deliver("vip")
+    record = run.store.audience_record("vip")
+    assert record is not None
+    assert members(sandbox, record.audience_id) == emails_as_members(emails(0, 20))
+
+    snaps.set_emails(emails(0, 25))
+    now[0] += 1500
+    run.tick()  # not due yet
+    assert len(reads) == 1
+
+    snaps.set_emails([])
+    now[0] += 1800
+    run.tick()  # due: an emptying snapshot, refused
+    run.tick()
+    now[0] += 299
+    run.tick()
+    assert len(reads) == 2
+    assert members(sandbox, record.audience_id) == emails_as_members(emails(0, 20))
+
+    snaps.set_emails(emails(0, 25))
+    now[0] += 1
+    run.tick()
+    now[0] += 300
+    run.tick()
+    run.deliver("vip")
+    assert len(reads) == 3
+    assert members(sandbox, record.audience_id) == emails_as_members(emails(0, 25))
