@@ -7,8 +7,8 @@
 
 The user's identifiers are read by the audience's `identifiers` (event field paths) before the
 defaults of the mapping rules, normalised and hashed here; an event without a usable identifier
-makes no change (and is counted by the caller). A suppressed user never enters: the change
-becomes an exit.
+makes no change, and the reason is returned for the collector's answer. A suppressed user never
+enters: the change becomes an exit.
 """
 
 from __future__ import annotations
@@ -75,6 +75,11 @@ class AudienceEvents:
         return bool(self._rules)
 
     def changes(self, event: Event) -> tuple[AudienceChange, ...]:
+        return self.read(event)[0]
+
+    def read(self, event: Event) -> tuple[tuple[AudienceChange, ...], tuple[tuple[str, str], ...]]:
+        """The changes the event makes, and `(audience, reason)` for each it cannot make (no
+        usable identifier): the collector reports those as invalid for `audience:<name>`."""
         wanted: list[tuple[_Rule, ChangeOp]] = []
         if event.type == "track" and event.event:
             name = event.event.strip().lower()
@@ -90,13 +95,23 @@ class AudienceEvents:
                     value = context_traits.get(rule.trait)
                 if isinstance(value, bool):
                     wanted.append((rule, "add" if value else "remove"))
-        return tuple(c for rule, op in wanted if (c := self._change(event, rule, op)) is not None)
+        changes: list[AudienceChange] = []
+        problems: list[tuple[str, str]] = []
+        for rule, op in wanted:
+            change = self._change(event, rule, op)
+            if isinstance(change, str):
+                problems.append((rule.name, change))
+            else:
+                changes.append(change)
+        return tuple(changes), tuple(problems)
 
-    def _change(self, event: Event, rule: _Rule, op: ChangeOp) -> AudienceChange | None:
+    def _change(self, event: Event, rule: _Rule, op: ChangeOp) -> AudienceChange | str:
         values = audience_values(event, keys=rule.keys, paths=rule.paths)
         user = audience_user(values, region=rule.region, keys=rule.keys)
         if user.is_empty():
-            return None
+            if user.dropped:
+                return f"no usable identifier ({', '.join(k + ' not valid' for k in user.dropped)})"
+            return f"no identifier ({', '.join(rule.keys)} missing)"
         if op == "add" and self._suppressed(event, user.payload()):
             op = "remove"
         payload = user_object(user)

@@ -23,6 +23,7 @@ from xconduit.events import parse_event
 from xconduit.ingest.body import KB, MAX_EVENT_BYTES
 from xconduit.mapping import MappingResult, Router
 from xconduit.queue import IncomingEvent, NewJob
+from xconduit.queue.audience_jobs import AudienceChange
 
 log = logging.getLogger("xconduit.ingest")
 
@@ -209,7 +210,13 @@ class EventAcceptor:
             if result.outcome == "conversion" and result.conversion is not None
         )
         unsendable = [result for result in results if result.outcome == "invalid"]
-        changes = self._audiences.changes(event) if self._audiences is not None else ()
+        changes: tuple[AudienceChange, ...] = ()
+        if self._audiences is not None:
+            changes, problems = self._audiences.read(event)
+            unsendable += [
+                MappingResult("invalid", f"audience:{name}", "", "", message_id, reason=reason)
+                for name, reason in problems
+            ]
         incoming = IncomingEvent(
             source=source, message_id=message_id, jobs=jobs, audience_changes=changes
         )

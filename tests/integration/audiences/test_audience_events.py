@@ -171,3 +171,17 @@ def test_a_suppressed_user_is_never_added(feed: Feed, sandbox: Sandbox) -> None:
     feed.clock.now += 300
     feed.tick()
     assert members(sandbox, audience_id(sandbox)) == emails_as_members(["ann@example.com"])
+
+
+def test_an_event_without_a_usable_identifier_is_reported(feed: Feed) -> None:
+    bad = {**entered("ann"), "context": {"traits": {"email": "not-an-email"}}}
+    response = httpx.post(f"{feed.url}/v1/batch", json={"batch": [bad]}, auth=(KEY, ""))
+    assert response.status_code == 200
+    assert response.json()["invalid"] == [
+        {
+            "index": 0,
+            "messageId": response.json()["invalid"][0]["messageId"],
+            "destination": "audience:vip",
+            "reason": "no usable identifier (email not valid)",
+        }
+    ]
