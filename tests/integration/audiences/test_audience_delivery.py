@@ -131,3 +131,23 @@ def test_a_suppressed_user_is_removed_and_never_added_again(
         report = run.sync("vip")
         expected = [e for e in emails(0, 5) if e != "user2@example.com"]
         assert members(sandbox, report.record.audience_id) == emails_as_members(expected)
+
+
+def test_a_request_x_refuses_is_a_dead_letter_in_the_dlq(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    snaps = Snapshots()
+    snaps.set_emails(emails(0, 3))
+    client = client_for(sandbox, base_url, http)
+    run = runner(settings(), tmp_path / "outbox.db", client, snaps)
+    report = run.sync("vip")
+    client.delete_audience("18ce552mlaq", report.record.audience_id)  # someone deleted it at X
+
+    snaps.set_emails(emails(0, 4))
+    report = run.sync("vip")
+    assert report.sent.dead == 1
+    assert report.sent.last_error is not None
+    assert "404" in report.sent.last_error
+    (dead,) = run.store.list_dead(destination="audience:vip")  # type: ignore[attr-defined]
+    assert dead.conversion_id == "1 added, 0 removed"
+    assert report.members == 3  # X never took the fourth: the next sync sends it again
