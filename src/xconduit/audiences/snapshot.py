@@ -25,7 +25,7 @@ from xconduit.errors import ConfigError, SourceError, XconduitError
 from xconduit.queue.audience_jobs import ChangeOp
 from xconduit.queue.audience_store import AudienceStore
 
-MEMORY_LIMIT = "600MB"
+MEMORY_LIMIT = "900MB"
 FETCH_ROWS = 50_000
 
 
@@ -186,34 +186,34 @@ class SnapshotDiffer:
             self._copier.join()
             if self._copy_error is not None:
                 raise self._copy_error
-        con.execute(
-            "CREATE TABLE snap AS SELECT user_key, any_value(payload) AS payload "
-            "FROM snap_raw GROUP BY user_key"
-        )
-        con.execute("DROP TABLE snap_raw")
         if _count(con, "SELECT count(*) FROM supp"):
             self.result.suppressed = _count(
                 con,
-                "DELETE FROM snap WHERE EXISTS "
-                "(SELECT 1 FROM supp WHERE contains(snap.payload, supp.h))",
+                "DELETE FROM snap_raw WHERE EXISTS "
+                "(SELECT 1 FROM supp WHERE contains(snap_raw.payload, supp.h))",
             )
+        # One outer join finds both sides; a user twice in the snapshot is one user (DISTINCT
+        # on the few changed rows, not on the whole snapshot).
         con.execute(
-            "CREATE TABLE diff AS "
-            "SELECT d.user_key, 'remove' AS op, '{}' AS payload FROM delivered d "
-            "ANTI JOIN snap s ON s.user_key = d.user_key "
-            "UNION ALL SELECT s.user_key, 'add', s.payload FROM snap s "
-            "ANTI JOIN delivered d ON s.user_key = d.user_key"
+            "CREATE TABLE diff AS SELECT DISTINCT "
+            "coalesce(s.user_key, d.user_key) AS user_key, "
+            "CASE WHEN s.user_key IS NULL THEN 'remove' ELSE 'add' END AS op, "
+            "coalesce(s.payload, '{}') AS payload "
+            "FROM snap_raw s FULL OUTER JOIN delivered d ON s.user_key = d.user_key "
+            "WHERE s.user_key IS NULL OR d.user_key IS NULL"
         )
         r = self.result
-        r.members = _count(con, "SELECT count(*) FROM snap")
         r.delivered = _count(con, "SELECT count(*) FROM delivered")
         r.entering = _count(con, "SELECT count(*) FROM diff WHERE op = 'add'")
         r.exiting = _count(con, "SELECT count(*) FROM diff WHERE op = 'remove'")
+        r.members = r.delivered - r.exiting + r.entering  # every member left is in the snapshot
         return r
 
     def changes(self) -> Iterator[tuple[str, ChangeOp, bytes]]:
         """Exits (payload filled from the members when flushed), then entries, streamed."""
-        reader = self._con.sql("SELECT user_key, op, payload FROM diff").to_arrow_reader(FETCH_ROWS)
+        reader = self._con.sql(
+            "SELECT user_key, op, payload FROM diff ORDER BY op DESC, user_key"
+        ).to_arrow_reader(FETCH_ROWS)
         for batch in reader:
             keys, ops, payloads = (batch.column(i).to_pylist() for i in range(3))
             for key, op, payload in zip(keys, ops, payloads, strict=True):
