@@ -130,24 +130,25 @@ class SnapshotDiffer:
                 columns = _columns(self.audience, list(batch.schema.names))
                 self._select = sqlnorm.select_sql(columns, self.audience.phone_region, "batch")
                 self._reason = sqlnorm.reason_sql(list(columns))
-            self._con.register("batch", pa.Table.from_batches([batch]))
+            con = self._con
+            con.register("batch", pa.Table.from_batches([batch]))
             try:
-                self._con.execute(f"CREATE OR REPLACE TEMP TABLE hashed AS {self._select}")
+                inserted = _count(
+                    con,
+                    "INSERT INTO snap_raw SELECT md5(payload), payload "
+                    f"FROM ({self._select}) WHERE payload IS NOT NULL",
+                )
+                if inserted < batch.num_rows:  # rare: hash again, only to say why
+                    for reason, count in con.execute(
+                        f"SELECT {self._reason} AS reason, count(*) FROM ({self._select}) "
+                        "WHERE payload IS NULL GROUP BY reason"
+                    ).fetchall():
+                        self.result.rejected[reason] += count
             finally:
-                self._con.unregister("batch")
-            self._con.execute(
-                "INSERT INTO snap_raw SELECT md5(payload), payload FROM hashed "
-                "WHERE payload IS NOT NULL"
-            )
-            for reason, count in self._con.execute(
-                f"SELECT {self._reason} AS reason, count(*) FROM hashed "
-                "WHERE payload IS NULL GROUP BY reason"
-            ).fetchall():
-                self.result.rejected[reason] += count
+                con.unregister("batch")
             self.result.rows += batch.num_rows
             if progress is not None:
                 progress(batch.num_rows)
-        self._con.execute("DROP TABLE IF EXISTS hashed")
 
     def start_delivered(self, store: AudienceStore) -> None:
         """Start copying the delivered keys in, in a thread of its own with its own DuckDB
