@@ -121,18 +121,17 @@ def select_sql(columns: dict[str, str], region: str, table: str) -> str:
         for k in keys
     )
     middle = ", ".join(f"r_{k}, {value_sql(k, f'r_{k}', f't_{k}', region)} AS e_{k}" for k in keys)
-    payload = payload_sql({k: f"e_{k}" for k in keys})
+    hashed = f"SELECT {middle} FROM (SELECT {inner} FROM {table})"
+    if len(keys) == 1:  # the common case, and the cheap one: NULL stays NULL through ||
+        (key,) = keys
+        payload = f"'{{\"{key}\":[' || e_{key} || ']}}'"
+        return f"SELECT {payload} AS payload, * FROM ({hashed})"
+    ordered = [k for k in AUDIENCE_KEYS if k in keys]  # X's order, as in Python
+    parts = [f"CASE WHEN e_{k} IS NOT NULL THEN '\"{k}\":[' || e_{k} || ']' END" for k in ordered]
     return (
-        f"SELECT {payload} AS payload, * FROM (SELECT {middle} FROM (SELECT {inner} FROM {table}))"
+        "SELECT CASE WHEN joined = '' THEN NULL ELSE '{' || joined || '}' END AS payload, * "
+        f"FROM (SELECT concat_ws(',', {', '.join(parts)}) AS joined, * FROM ({hashed}))"
     )
-
-
-def payload_sql(values: dict[str, str]) -> str:
-    """X's user object as compact JSON from per-key element expressions, NULL when empty."""
-    ordered = [(k, values[k]) for k in AUDIENCE_KEYS if k in values]  # X's order, as in Python
-    parts = [f"CASE WHEN {v} IS NOT NULL THEN '\"{k}\":[' || {v} || ']' END" for k, v in ordered]
-    joined = f"concat_ws(',', {', '.join(parts)})"
-    return f"CASE WHEN {joined} = '' THEN NULL ELSE '{{' || {joined} || '}}' END"
 
 
 def reason_sql(keys: list[str]) -> str:
