@@ -25,7 +25,7 @@ from xconduit.errors import ConfigError, SourceError, XconduitError
 from xconduit.queue.audience_jobs import ChangeOp
 from xconduit.queue.audience_store import AudienceStore
 
-MEMORY_LIMIT = "900MB"
+MEMORY_LIMIT = "1100MB"
 FETCH_ROWS = 50_000
 
 
