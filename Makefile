@@ -19,7 +19,7 @@ $(RUN_STAMP): pyproject.toml
 	touch $(RUN_STAMP)
 
 $(STAMP): $(RUN_STAMP)
-	$(BIN)/pip install -q -e '.[dev,postgres,warehouse]'
+	$(BIN)/pip install -q -e '.[dev,postgres,warehouse,audiences]'
 	touch $(STAMP)
 
 run: $(RUN_STAMP) ## Set up and run the gateway (SQLite + built-in X sandbox, no credentials)

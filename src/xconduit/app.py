@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from xconduit.accounts.live_auth import CurrentCredentialsAuth
 from xconduit.accounts.monitor import SetupMonitor
 from xconduit.accounts.tokens import TokenVault
+from xconduit.audiences.runner import AudienceRunner, AudienceScheduler
 from xconduit.config import Settings
 from xconduit.dashboard import OPS_PATHS, OpsApp
 from xconduit.delivery import DeliveryService
@@ -34,6 +35,7 @@ from xconduit.errors import ConfigError, XconduitError
 from xconduit.ingest import Collector
 from xconduit.observability.metered import CountSink, MeteredSender, MeteredStore
 from xconduit.queue import DEDUP_WINDOW_SECONDS, Store
+from xconduit.queue.audience_store import AudienceStore
 from xconduit.queue.counts import MINUTES_KEPT
 from xconduit.queue.group_commit import GroupCommitter
 from xconduit.queue.heartbeat import Heartbeat
@@ -313,6 +315,8 @@ class Gateway:
     """Tells `xconduit sync --wait` that this process delivers (None without delivery)."""
     syncs: SyncScheduler | None = None
     """Runs the warehouse syncs that have a `schedule`."""
+    audiences: AudienceScheduler | None = None
+    """Snapshots on schedule and flushes of event-fed audience changes."""
 
     @property
     def app(self) -> ASGIApp:
@@ -342,6 +346,8 @@ class Gateway:
         self.committer.start()
         if self.delivery is not None:
             self.delivery.start()
+        if self.audiences is not None:
+            self.audiences.start()
         self.maintenance.start()
         if self.monitor is not None:
             self.monitor.start()
@@ -362,6 +368,8 @@ class Gateway:
             self.heartbeat.stop()
         self.committer.stop(timeout)
         self.maintenance.stop()
+        if self.audiences is not None:
+            self.audiences.stop(timeout)
         if self.delivery is not None:
             self.delivery.stop(timeout=timeout)
         self.store.close()
@@ -399,6 +407,24 @@ def metered_delivery(
         interval=float(settings.checks.interval),
     )
     return service, monitor
+
+
+def build_audiences(
+    settings: Settings,
+    *,
+    store: Store,
+    client: XAdsClient,
+    workdir: Path | None = None,
+    clock: Callable[[], float] = time.time,
+) -> AudienceRunner:
+    """`xconduit audiences` and the audience loop of `serve` (every store is an AudienceStore)."""
+    return AudienceRunner(
+        settings=settings,
+        store=cast(AudienceStore, store),
+        client=client,
+        clock=clock,
+        workdir=workdir or Path.cwd(),
+    )
 
 
 def build_sandbox(settings: Settings, *, clock: Callable[[], float] = time.time) -> Sandbox | None:
@@ -453,10 +479,13 @@ def build_gateway(
     store = store or open_store(settings, workdir=workdir)
     committer = GroupCommitter(store, clock=clock)
     service = monitor = client = None
+    audiences = None
     vault = token_vault(settings, store, clock=clock)
     if delivery:
         client = x_client(settings, sandbox=sandbox, clock=clock, vault=vault)
         service, monitor = metered_delivery(settings, store, client, clock=clock)
+        runner = build_audiences(settings, store=store, client=client, workdir=workdir, clock=clock)
+        audiences = AudienceScheduler(runner)
     ready = threading.Event()
     ops = OpsApp(
         settings=settings,
@@ -493,4 +522,5 @@ def build_gateway(
             else None
         ),
         syncs=syncs,
+        audiences=audiences,
     )

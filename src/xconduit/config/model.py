@@ -322,38 +322,70 @@ class AudienceSettings(BaseModel):
     model_config = _MODEL
 
     name: str
-    """Name of the audience sync. (Configured here but not run yet: `xconduit audiences sync`
-    is planned.)"""
+    """Name of the audience sync (`xconduit audiences sync <name>`); also the
+    `properties.audience_key` of `Audience Entered` / `Audience Exited` events."""
     account_id: str
     """X ad account that owns the custom audience."""
     audience_id: str = ""
-    """Custom audience id; empty: create `<prefix> <name> <YYYYMMDD_hhmmss>` on first use."""
+    """Custom audience id; empty: create `<prefix> <name> <YYYYMMDD_hhmmss>` (UTC) on first use
+    and keep using it."""
     prefix: str = "xconduit"
     """Prefix of the names of audiences xconduit creates."""
     source: str = ""
-    """Database URL or file with the membership snapshot; empty: from events only."""
+    """Where the membership snapshot comes from: a CSV / Parquet / JSON-lines file or glob,
+    `sqlite:///…`, `postgresql://…` or another SQLAlchemy URL; empty: from events only."""
     query: str = ""
-    """SQL returning one row per member."""
-    identifiers: dict[str, str] = Field(default_factory=dict)
+    """SQL returning one row per member (for files, the files are the table `source`)."""
+    identifiers: dict[str, str] = Field(default_factory=dict, validate_default=True)
     """X identifier (email, phone_number, handle, twitter_id, device_id, partner_user_id) →
-    column name."""
+    column of the snapshot, or event field path (`traits.email`) for event-fed audiences. At
+    least one is required."""
+    trait: str = ""
+    """Boolean trait of `identify` events that says whether a user is in the audience (e.g.
+    `vip`: true adds, false removes); empty: identify events are not read."""
+    phone_region: str = "US"
+    """Region (ISO 3166 alpha-2) used to read phone numbers written without `+`."""
     flush_users: int = Field(default=1000, gt=0)
-    """Flush pending changes when this many users are pending."""
+    """Flush pending changes when this many users are pending. X processes audience changes in
+    batches every 6-8 hours and recommends few updates per audience in that time; flushing more
+    often does not make the audience change sooner."""
     flush_interval: Duration = 300.0
-    """Flush pending changes this long after the oldest one."""
+    """Flush pending changes this long after the oldest one (see `flush_users`)."""
+    schedule: Duration = 3600.0
+    """How often `xconduit serve` (and `audiences sync --watch`) compares the snapshot again;
+    0: only when `xconduit audiences sync` is run."""
 
     _name = field_validator("name")(lambda cls, v: _check_name(v))
+
+    @field_validator("account_id")
+    @classmethod
+    def _account(cls, value: str) -> str:
+        return check_base36_id(value, what="id")
 
     @field_validator("identifiers")
     @classmethod
     def _identifiers(cls, value: dict[str, str]) -> dict[str, str]:
         known = {"email", "phone_number", "handle", "twitter_id", "device_id", "partner_user_id"}
-        for key in value:
+        if not value:
+            raise ValueError(
+                "no identifier: map at least one of X's keys to a column or event field, e.g. "
+                'identifiers = { email = "email" }'
+            )
+        for key, column in value.items():
             if key not in known:
                 raise ValueError(
                     f'"{key}" is not an X audience identifier ({", ".join(sorted(known))})'
                 )
+            if not column.strip():
+                raise ValueError(f'"{key}" needs a column or event field name')
         return value
+
+    @field_validator("phone_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{2}", value) or value.upper() not in PHONE_REGIONS:
+            raise ValueError(f'"{value}" is not a region phone numbers can be read in (e.g. "US")')
+        return value.upper()
 
 
 class DeliverySettings(BaseModel):

@@ -26,6 +26,7 @@ from xconduit.delivery.ratelimit import BudgetBook
 from xconduit.delivery.retry import RetryPolicy
 from xconduit.delivery.worker import ConversionSender, DestinationWorker, WorkerOptions, WorkerStats
 from xconduit.queue import Store
+from xconduit.queue.audience_jobs import is_audience_destination
 
 log = logging.getLogger("xconduit.delivery")
 
@@ -113,7 +114,11 @@ class DeliveryService:
     def _destinations(self) -> list[str]:
         """Configured destinations, then any other the store holds jobs for."""
         names = list(self._accounts)
-        return names + [d for d in self._store.destinations() if d not in self._accounts]
+        return names + [d for d in self._conversion_destinations() if d not in self._accounts]
+
+    def _conversion_destinations(self) -> list[str]:
+        """Destinations with work, less custom audiences' (`xconduit.audiences` sends those)."""
+        return [d for d in self._store.destinations() if not is_audience_destination(d)]
 
     def stats(self) -> dict[str, WorkerStats]:
         """Counters per destination (summed over its loops)."""
@@ -227,7 +232,7 @@ class DeliveryService:
                 wakes = [worker.step() for worker in workers.values()]
                 pending = [w for w in wakes if w is not None]
                 now = self._clock()
-                if not pending and not self._store.destinations():
+                if not pending and not self._conversion_destinations():
                     return True
                 if now >= deadline:
                     return False

@@ -19,12 +19,14 @@ from typing import Any
 
 import orjson
 
+from xconduit.audiences.events import AudienceEvents
 from xconduit.errors import InvalidEvent
 from xconduit.events import parse_event
 from xconduit.ingest.body import KB, MAX_EVENT_BYTES
 from xconduit.mapping import MappingResult, Router
 from xconduit.observability.tally import tally
 from xconduit.queue import IncomingEvent, NewJob
+from xconduit.queue.audience_jobs import AudienceChange
 
 log = logging.getLogger("xconduit.ingest")
 
@@ -127,9 +129,16 @@ def new_message_id() -> str:
 class EventAcceptor:
     """Turns the raw events of one request into outbox events (one `Router` for the process)."""
 
-    def __init__(self, router: Router, *, new_id: Callable[[], str] = new_message_id) -> None:
+    def __init__(
+        self,
+        router: Router,
+        *,
+        new_id: Callable[[], str] = new_message_id,
+        audiences: AudienceEvents | None = None,
+    ) -> None:
         self._router = router
         self._new_id = new_id
+        self._audiences = audiences or None  # None when no audience is configured
 
     def accept(
         self,
@@ -247,8 +256,20 @@ class EventAcceptor:
             if result.outcome == "conversion" and result.conversion is not None
         )
         unsendable = [result for result in results if result.outcome == "invalid"]
+        changes: tuple[AudienceChange, ...] = ()
+        if self._audiences is not None:
+            changes, problems = self._audiences.read(event)
+            unsendable += [
+                MappingResult("invalid", f"audience:{name}", "", "", message_id, reason=reason)
+                for name, reason in problems
+            ]
         counts, recent = tally(source, message_id, event.event or event.type, results)
         incoming = IncomingEvent(
-            source=source, message_id=message_id, jobs=jobs, counts=counts, recent=recent
+            source=source,
+            message_id=message_id,
+            jobs=jobs,
+            audience_changes=changes,
+            counts=counts,
+            recent=recent,
         )
         return incoming, unsendable

@@ -25,6 +25,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from xconduit.audiences.events import AudienceEvents
 from xconduit.config import Settings
 from xconduit.errors import InvalidEvent, StoreBusy, StoreError
 from xconduit.events import loads
@@ -94,7 +95,11 @@ class Collector:
         new_id: Callable[[], str] = new_message_id,
     ) -> None:
         self.keys = KeyRing(settings.sources)
-        self.acceptor = EventAcceptor(Router(settings), new_id=new_id)
+        self.acceptor = EventAcceptor(
+            Router(settings),
+            new_id=new_id,
+            audiences=AudienceEvents(settings.audiences, settings.suppression),
+        )
         self.tags = TagConfigs(settings)
         self.limiter = RateLimiter(clock=monotonic)
         self._committer = committer

@@ -7,12 +7,13 @@ import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 
+from xconduit.queue.audience_memory import MemoryAudienceMixin
 from xconduit.queue.jobs import ACTIVE_STATUSES, DeliveryJob, IncomingEvent, JobStatus
 from xconduit.queue.memory_counts import MemoryCounts
 from xconduit.queue.syncs import SyncCommit, SyncState
 
 
-class MemoryStore(MemoryCounts):
+class MemoryStore(MemoryCounts, MemoryAudienceMixin):
     """The outbox in a dict (see `xconduit.queue.Store` for each method)."""
 
     def __init__(self) -> None:
@@ -35,6 +36,8 @@ class MemoryStore(MemoryCounts):
                 if not fresh:
                     continue
                 self._seen[key] = now
+                if event.audience_changes:
+                    self._coalesce(event.audience_changes, now)
                 for new in event.jobs:
                     self._last_id += 1
                     self._jobs[self._last_id] = DeliveryJob(

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from xconduit.errors import ConfigError, StoreBusy, StoreError
+from xconduit.queue.audience_sqlite import SqliteAudienceMixin, enqueue_changes
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus
 from xconduit.queue.sql import load_migrations, load_queries
 from xconduit.queue.sqlite_counts import SqliteCounts, note_events
@@ -77,10 +78,10 @@ def migrate(conn: sqlite3.Connection) -> int:
             raise
     if conn.execute(Q["has_schema_version"]).fetchone()[0]:
         version = conn.execute(Q["schema_version"]).fetchone()[0]
-    if version > len(migrations):
+    if version > migrations[-1].version:
         raise StoreError(
             f"the database is at schema version {version}, newer than this xconduit knows "
-            f"({len(migrations)}); upgrade xconduit"
+            f"({migrations[-1].version}); upgrade xconduit"
         )
     return version
 
@@ -144,6 +145,7 @@ def _commit(conn: sqlite3.Connection, events: Sequence[IncomingEvent], now: floa
                 }
                 for job in event.jobs
             )
+            enqueue_changes(conn, event.audience_changes, now)
     conn.executemany(Q["insert_job"], jobs)
     return accepted
 
@@ -182,7 +184,7 @@ def _commit_bulk(
     return accepted
 
 
-class SqliteStore(SqliteCounts):
+class SqliteStore(SqliteCounts, SqliteAudienceMixin):
     """The outbox in one SQLite file (see `xconduit.queue.Store` for each method)."""
 
     def __init__(

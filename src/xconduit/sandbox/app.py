@@ -98,6 +98,11 @@ class Sandbox:
                 for a in self.state.audiences.values()
             ]
 
+    def audience_uploads(self) -> list[dict[str, Any]]:
+        """Accepted audience-users requests: `audience_id`, `operations`, `users`, `bytes`."""
+        with self.state.lock:
+            return [dict(u) for u in self.state.audience_uploads]
+
     def audience_members(self, audience_id: str) -> list[dict[str, list[str]]] | None:
         """Current members (hashed values by key), or None for an unknown audience."""
         with self.state.lock:

@@ -113,6 +113,7 @@ class SandboxState:
                     )
             self.conversions: list[dict[str, Any]] = []
             self.requests: list[dict[str, Any]] = []
+            self.audience_uploads: list[dict[str, Any]] = []
 
     def new_id(self, length: int = 5) -> str:
         return "".join(self._rng.choice(_ID_ALPHABET) for _ in range(length))
@@ -229,10 +230,22 @@ class SandboxState:
             self.audiences[audience.id] = audience
             return audience
 
-    def apply_operations(self, audience: Audience, operations: list[Operation]) -> int:
+    def apply_operations(
+        self, audience: Audience, operations: list[Operation], *, body_bytes: int = 0
+    ) -> int:
         with self.lock:
             audience.updated_at = self.clock()
-            return audience.members.apply(operations)
+            users = audience.members.apply(operations)
+            self.audience_uploads.append(
+                {
+                    "audience_id": audience.id,
+                    "operations": len(operations),
+                    "users": users,
+                    "bytes": body_bytes,
+                    "time": self.clock(),
+                }
+            )
+            return users
 
     def log_request(self, entry: dict[str, Any]) -> None:
         with self.lock:

@@ -1,1 +1,0 @@
--- Reserved for the audiences' migration (built on another branch); no change.
