@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from xconduit.mapping import MappingResult
+from xconduit.normalize.redact import redact
 from xconduit.queue.counts import Count, RecentEvent
 
 _OUTCOME_COUNTER = {
@@ -52,7 +53,7 @@ def tally(
             }
         )
     recent = RecentEvent(
-        source=source, message_id=message_id, event=event, results=orjson.dumps(lines)
+        source=source, message_id=message_id, event=redact(event), results=orjson.dumps(lines)
     )
     return tuple(counts), recent
 
