@@ -69,7 +69,7 @@ class RejectedReport:
             return
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("a", newline="", encoding="utf-8")
+            self._file = self._create()
             self._writer = csv.writer(self._file)
             self._writer.writerow(HEADER)
         for item in rejections:
@@ -80,6 +80,17 @@ class RejectedReport:
         self._file.flush()
         os.fsync(self._file.fileno())
         self.lines += len(rejections)
+
+    def _create(self) -> IO[str]:
+        """A new file: a rerun in the same second (after a crash, say) gets `-2`, `-3`, … rather
+        than appending a second header to the first run's report."""
+        base, n = self.path, 1
+        while True:
+            try:
+                return self.path.open("x", newline="", encoding="utf-8")
+            except FileExistsError:
+                n += 1
+                self.path = base.with_name(f"{base.stem}-{n}{base.suffix}")
 
     def close(self) -> None:
         if self._file is not None:
