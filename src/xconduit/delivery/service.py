@@ -8,7 +8,8 @@ threads are enough; `workers > 1` runs more loops per destination, which overlap
 request to X with another's claim and ack (their claims never overlap: the store hands each
 job to one claimant).
 
-A janitor thread purges delivered jobs older than `delivery.retention`.
+Purging delivered jobs past `delivery.retention` is the composition root's `Maintenance`
+thread, the one owner of every purge.
 """
 
 from __future__ import annotations
@@ -29,10 +30,6 @@ from xconduit.queue import Store
 from xconduit.queue.audience_jobs import is_audience_destination
 
 log = logging.getLogger("xconduit.delivery")
-
-PURGE_INTERVAL = 300.0
-"""Seconds between two purges of delivered jobs past their retention."""
-
 
 class DeliveryService:
     """Delivery workers: `start()` threads and `stop(timeout)`, or `run_until_idle(timeout)`.
@@ -87,7 +84,6 @@ class DeliveryService:
         self._workers: list[DestinationWorker] = []
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
-        self._last_purge: float | None = None
 
     def _wait(self, seconds: float) -> None:
         self._stopping.wait(seconds)
@@ -134,11 +130,10 @@ class DeliveryService:
     # -- threads -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the worker threads (and the janitor) and return."""
+        """Start the worker threads and return."""
         if self._threads:
             raise RuntimeError("the delivery service is already started")
         self._stopping.clear()
-        self._spawn(self._janitor, "xconduit-delivery-janitor")
         self._spawn(self._discover, "xconduit-delivery-discover")
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
@@ -184,21 +179,6 @@ class DeliveryService:
             except Exception:
                 log.exception("delivery %s: cannot release claimed jobs", worker.destination)
 
-    def _janitor(self) -> None:
-        while not self._stopping.is_set():
-            self.purge()
-            self._stopping.wait(PURGE_INTERVAL)
-
-    def purge(self) -> int:
-        """Delete delivered jobs older than the retention period; how many."""
-        try:
-            purged = self._store.purge_delivered(self._clock() - float(self._delivery.retention))
-        except Exception:
-            log.exception("delivery: purge of delivered jobs failed")
-            return 0
-        if purged:
-            log.info("delivery: purged %d delivered job(s) past retention", purged)
-        return purged
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Stop the workers; claimed jobs not sent are released. True if all threads ended.
