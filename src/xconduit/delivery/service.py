@@ -31,6 +31,7 @@ from xconduit.queue.audience_jobs import is_audience_destination
 
 log = logging.getLogger("xconduit.delivery")
 
+
 class DeliveryService:
     """Delivery workers: `start()` threads and `stop(timeout)`, or `run_until_idle(timeout)`.
 
@@ -178,7 +179,6 @@ class DeliveryService:
                 worker.release_held()
             except Exception:
                 log.exception("delivery %s: cannot release claimed jobs", worker.destination)
-
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Stop the workers; claimed jobs not sent are released. True if all threads ended.
