@@ -94,7 +94,7 @@ class RowMapper:
     def map(self, batch: pa.RecordBatch, *, first_row: int, generation: int) -> MappedBatch:
         """Map one batch; `first_row` is the run-wide number of its first row (from 1)."""
         # A batch builds tens of thousands of objects that all stay alive until it is committed:
-        # the cyclic collector would walk them again and again (a third of the time) and find
+        # the cyclic collector would walk them again and again (10–35 % of the time) and find
         # nothing, as mapping makes no cycles. Reference counting still frees everything.
         enabled = gc.isenabled()
         gc.disable()
