@@ -71,10 +71,7 @@ class RejectedReport:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("a", newline="", encoding="utf-8")
             self._writer = csv.writer(self._file)
-            if self._file.tell() == 0:
-                # A run started in the same second as one before it (a rerun right after a
-                # crash) appends to that run's report: one header, so it still reads as CSV.
-                self._writer.writerow(HEADER)
+            self._writer.writerow(HEADER)
         for item in rejections:
             cursor = "" if item.cursor is None else str(item.cursor)
             self._writer.writerow(
