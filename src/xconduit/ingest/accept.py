@@ -122,6 +122,23 @@ def _check_key(raw: Any, write_key: str | None, keys_in_events: bool) -> None:
         )
 
 
+def jobs_of(results: Sequence[MappingResult], message_id: str) -> tuple[NewJob, ...]:
+    """The delivery jobs of an event's mapping results, one per conversion (its exact bytes).
+    Warehouse syncs build their jobs with it too, so a row and its Segment event match."""
+    return tuple(
+        NewJob(
+            destination=result.destination,
+            account_id=result.account_id,
+            pixel_id=result.pixel_id,
+            message_id=message_id,
+            conversion_id=str(result.conversion.get("conversion_id") or message_id),
+            payload=orjson.dumps(result.conversion),
+        )
+        for result in results
+        if result.outcome == "conversion" and result.conversion is not None
+    )
+
+
 def new_message_id() -> str:
     return str(uuid.uuid4())
 
@@ -243,18 +260,7 @@ class EventAcceptor:
         event = parse_event(raw, default_type=default_type)
         message_id = event.message_id or ""
         results = self._router.map(event, source=source)
-        jobs = tuple(
-            NewJob(
-                destination=result.destination,
-                account_id=result.account_id,
-                pixel_id=result.pixel_id,
-                message_id=message_id,
-                conversion_id=str(result.conversion.get("conversion_id") or message_id),
-                payload=orjson.dumps(result.conversion),
-            )
-            for result in results
-            if result.outcome == "conversion" and result.conversion is not None
-        )
+        jobs = jobs_of(results, message_id)
         unsendable = [result for result in results if result.outcome == "invalid"]
         changes: tuple[AudienceChange, ...] = ()
         if self._audiences is not None:

@@ -1,16 +1,22 @@
-"""A batch of rows → outbox events, through the collector's own `EventAcceptor` (so a row and the
-equivalent Segment event give byte-identical conversions), and the rows that cannot be sent."""
+"""A batch of rows → outbox events, through the collector's own parser, mapping core and job
+bytes (`parse_event`, `Router`, `jobs_of`, as `EventAcceptor` uses them), so a row and the
+equivalent Segment event give byte-identical conversions; and the rows that cannot be sent.
+
+A sync's events carry no counters or debugger copy: the outbox keeps those for the collector's
+events only, and building them cost a third of the mapping time."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from xconduit.config import ConversionDestination, Settings, SyncSettings
-from xconduit.errors import ConfigError
-from xconduit.ingest.accept import EventAcceptor
-from xconduit.mapping import Router
+from xconduit.errors import ConfigError, InvalidEvent
+from xconduit.events import parse_event
+from xconduit.ingest.accept import jobs_of
+from xconduit.mapping import MappingResult, Router
 from xconduit.mapping.conversions import fold
 from xconduit.normalize import MISSING_IDENTIFIER
 from xconduit.queue import IncomingEvent
@@ -64,7 +70,7 @@ class RowMapper:
         only = settings.model_copy(
             update={"conversions": [dest.model_copy(update={"sources": []})]}
         )
-        self._acceptor = EventAcceptor(Router(only))
+        self._router = Router(only)
         self.shape = RowShape(
             sync=sync.name,
             columns=dict(sync.columns),
@@ -87,55 +93,60 @@ class RowMapper:
 
     def map(self, batch: pa.RecordBatch, *, first_row: int, generation: int) -> MappedBatch:
         """Map one batch; `first_row` is the run-wide number of its first row (from 1)."""
-        values = {name: batch.column(name).to_pylist() for name in self.needed}
-        ordered = [values[name] for name in self.needed]
-        cells_of = list(zip(*ordered, strict=True))
+        # A batch builds tens of thousands of objects that all stay alive until it is committed:
+        # the cyclic collector would walk them again and again (10–35 % of the time) and find
+        # nothing, as mapping makes no cycles. Reference counting still frees everything.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._map(batch, first_row=first_row, generation=generation)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _map(self, batch: pa.RecordBatch, *, first_row: int, generation: int) -> MappedBatch:
         needed = self.needed
-        rows = [dict(zip(needed, cells, strict=True)) for cells in cells_of]
+        cells_of = list(zip(*(batch.column(name).to_pylist() for name in needed), strict=True))
         out = MappedBatch()
-        raws: list[dict[str, Any]] = []
-        kept: list[int] = []
-        for index, row in enumerate(rows):
-            message_id, digest = row_key(self.shape.sync, generation, cells_of[index])
+        shape, plan, sync, source = self.shape, self._plan, self.shape.sync, self.source
+        for index, cells in enumerate(cells_of):
+            row = dict(zip(needed, cells, strict=True))
+            message_id, digest = row_key(sync, generation, cells)
             try:
-                raw = to_event(
-                    self.shape, row, message_id=message_id, digest=digest, plan=self._plan
-                )
-                if self.shape.event_column and fold(raw["event"]) not in self._events:
+                raw = to_event(shape, row, message_id=message_id, digest=digest, plan=plan)
+                if shape.event_column and fold(raw["event"]) not in self._events:
                     raise RowProblem("event", "not one of the destination's events")
+                results = self._results(raw)
             except RowProblem as problem:
                 out.rejections.append(
                     self._rejection(first_row + index, row, problem.field, problem.rule)
                 )
                 continue
-            raws.append(raw)
-            kept.append(index)
-        accepted = self._acceptor.accept(
-            raws, source=self.source, default_type="track", received_at=self._received_at
-        )
-        refused = {item.index: item for item in accepted.rejected}
-        invalid = {item.index: item for item in accepted.invalid}
-        events = iter(accepted.events)
-        for position, index in enumerate(kept):
-            row = rows[index]
-            if position in refused:
-                item = refused[position]
-                field_name = _field(item.field or item.error)
-                out.rejections.append(
-                    self._rejection(first_row + index, row, field_name, item.error)
-                )
-                continue
-            event = next(events)
-            if position in invalid:
-                reason = invalid[position].reason
+            jobs = jobs_of(results, message_id)
+            unsendable = [
+                result.reason or "invalid" for result in results if result.outcome == "invalid"
+            ]
+            for reason in unsendable:
                 out.rejections.append(
                     self._rejection(first_row + index, row, _field(reason), reason)
                 )
-            elif not event.jobs:
+            if not jobs and not unsendable:
                 out.skipped += 1
-            out.events.append(event)
-        out.rejections.sort(key=lambda rejection: rejection.row)
+            out.events.append(IncomingEvent(source=source, message_id=message_id, jobs=jobs))
         return out
+
+    def _results(self, raw: dict[str, Any]) -> list[MappingResult]:
+        """The event parsed and mapped as the collector does (`EventAcceptor`: the same parser,
+        mapping core and job bytes); a refusal is a `RowProblem` with the collector's words."""
+        raw["receivedAt"] = self._received_at
+        try:
+            return self._router.map(parse_event(raw, default_type="track"))
+        except InvalidEvent as exc:
+            raise RowProblem(_field(exc.field or str(exc)), str(exc)) from None
+        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+            # A shape no rule foresaw costs this row only (the collector does the same).
+            error = f"event: cannot be read ({type(exc).__name__})"
+            raise RowProblem(_field(error), error) from None
 
     def _rejection(self, number: int, row: dict[str, Any], field_name: str, rule: str) -> Rejection:
         columns = self.shape.columns

@@ -1,6 +1,6 @@
 """A row of a sync's query → the Segment `track` event it stands for (pure).
 
-The event goes through the collector's own path (`EventAcceptor`: parse, map, hash), so a row
+The event goes through the collector's own parser and mapping core (`sync.mapper`), so a row
 and the equivalent Segment event give the same conversion, byte for byte. What only a row can
 get wrong (a pre-hashed column that is not SHA-256 hex, a time of the wrong type, contents that
 are not JSON) is caught here, as a `RowProblem` naming the column and the rule.
