@@ -87,7 +87,8 @@ def test_the_page_shows_the_stores_sync_and_audience_figures(
     audience = runner(settings, store_path(settings, workdir=tmp_path), client, snaps)
     audience.sync("vip")
     record = audience.store.audience_record("vip")
-    assert record is not None and record.members == len(EMAILS)
+    assert record is not None
+    assert record.members == len(EMAILS)
 
     page = httpx.get(page_url + "/").text
     shown = metrics(page)
@@ -97,9 +98,11 @@ def test_the_page_shows_the_stores_sync_and_audience_figures(
     assert shown["audience.vip.members"] == str(record.members)
     pending = audience.store.audience_pending("vip")[0]
     assert shown["audience.vip.pending"] == str(pending)
-    assert record.audience_id in page and record.x_name in page
+    assert record.audience_id in page
+    assert record.x_name in page
     state = store.sync_state("orders")
-    assert state is not None and state.updated_at is not None
+    assert state is not None
+    assert state.updated_at is not None
     section = page[page.index('id="syncs"') :]
     assert "<code>4</code>" in section  # the cursor
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", section)  # last run, last flush
@@ -108,11 +111,13 @@ def test_the_page_shows_the_stores_sync_and_audience_figures(
 
     assert first.report is not None
     link = re.search(r'href="(/dashboard/reports/[^"]+)"', page)
-    assert link is not None and link.group(1).endswith(first.report.name)
+    assert link is not None
+    assert link.group(1).endswith(first.report.name)
     report = httpx.get(page_url + link.group(1))
     assert report.status_code == 200
     assert report.headers["content-type"].startswith("text/csv")
-    assert "lots" in report.text and "buyer.two@example.com" not in report.text
+    assert "lots" in report.text
+    assert "buyer.two@example.com" not in report.text
 
     exposition = httpx.get(page_url + "/metrics").text
     assert 'xconduit_sync_rows_total{sync="orders"} 4.0' in exposition
@@ -127,7 +132,8 @@ def test_only_a_syncs_own_reports_are_served(tmp_path: Path, page_url: str) -> N
     (reports / "other-rejected-20260301T090000Z.csv").write_text("row\n")
     (tmp_path / "orders-rejected-20260301T090000Z.csv").write_text("outside\n")
     ok = httpx.get(page_url + "/dashboard/reports/orders-rejected-20260301T090000Z.csv")
-    assert ok.status_code == 200 and ok.text == "row,rule\n1,x\n"
+    assert ok.status_code == 200
+    assert ok.text == "row,rule\n1,x\n"
     for name in (
         "..%2Forders-rejected-20260301T090000Z.csv",
         "%2E%2E%2F%2E%2E%2Foutbox.db",
