@@ -496,6 +496,7 @@ def build_gateway(
         clock=clock,
         vault=vault,
         x=client,
+        reports=sync_reports(settings, workdir=workdir),
     )
     syncs = None
     if isinstance(store, SyncStore) and any(s.schedule > 0 for s in settings.syncs):

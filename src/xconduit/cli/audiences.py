@@ -160,19 +160,18 @@ def _summary(report: SyncReport) -> None:
 def list_command(config: ConfigOption = None) -> None:
     """Each configured audience: its X id and name, members sent, pending changes, last flush."""
     from xconduit.app import open_store, store_path
+    from xconduit.audiences.listing import audience_lines
 
     settings = _settings(config)
-    records = {}
-    pending: dict[str, int] = {}
     try:
         if store_path(settings).exists():
             store = cast(AudienceStore, open_store(settings))
             try:
-                records = {r.name: r for r in store.audience_records()}
-                for audience in settings.audiences:
-                    pending[audience.name] = store.audience_pending(audience.name)[0]
+                lines = audience_lines(settings, store)
             finally:
                 store.close()
+        else:
+            lines = audience_lines(settings, None)
     except XconduitError as exc:
         raise _fail(" ".join(str(exc).split())) from None
     table = Table(title=f"custom audiences ({len(settings.audiences)} configured)")
@@ -186,15 +185,14 @@ def list_command(config: ConfigOption = None) -> None:
         "last snapshot (UTC)",
     ):
         table.add_column(column, overflow="fold")
-    for audience in settings.audiences:
-        record = records.get(audience.name)
+    for line in lines:
         table.add_row(
-            audience.name,
-            record.audience_id if record else audience.audience_id or "(created on first sync)",
-            record.x_name if record else "-",
-            f"{record.members:,}" if record else "0",
-            f"{pending.get(audience.name, 0):,}",
-            _when(record.last_flush_at if record else None),
-            _when(record.last_run_at if record else None),
+            line.name,
+            line.audience_id or "(created on first sync)",
+            line.x_name or "-",
+            f"{line.members:,}",
+            f"{line.pending:,}",
+            _when(line.last_flush_at),
+            _when(line.last_run_at),
         )
     Console(width=160).print(table)

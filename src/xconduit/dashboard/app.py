@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -44,6 +45,8 @@ class OpsApp:
     """The connected account's stored token (accounts/tokens.py)."""
     x: XAdsClient | None = None
     """The X client, for the three-legged connection."""
+    reports: Path | None = None
+    """The sync reports folder (`sync_reports`), for the rejected-rows report links."""
 
     def __post_init__(self) -> None:
         if not self.listen_host:
@@ -62,7 +65,11 @@ class OpsApp:
         from xconduit.dashboard.pages import Pages
 
         self.connect = Connect(self)
-        self.add_routes([*Pages(self).routes(), *self.connect.routes()])
+        from xconduit.dashboard.syncs import SyncsSection
+
+        self.add_routes(
+            [*Pages(self).routes(), *self.connect.routes(), *SyncsSection(self).routes()]
+        )
 
     def add_routes(self, routes: Iterable[Route]) -> None:
         """Pages (behind the admin rule) added by the dashboard's modules."""

@@ -122,23 +122,9 @@ class Pages:
         )
 
     def _syncs_and_audiences(self) -> str:
-        settings = self.ops.settings
-        configured = [f"<tr><td>sync</td><td>{esc(s.name)}</td></tr>" for s in settings.syncs]
-        configured += [
-            f"<tr><td>audience</td><td>{esc(a.name)}</td></tr>" for a in settings.audiences
-        ]
-        counters = [
-            f"<tr><td>{esc(name)}</td><td>{esc(', '.join(f'{k}={v}' for k, v in labels.items()))}"
-            f"</td>{num(value)}</tr>"
-            for name, labels, value in views.other_counters(self.ops.store, ("sync_", "audience_"))
-        ]
-        return (
-            '<section id="syncs"><h2>Syncs and audiences</h2>'
-            f"{table(['kind', 'name'], configured, empty='none configured')}"
-            "<h3>Their counters (last run, rows, rejected, members sent, pending)</h3>"
-            f"{table(['counter', 'labels', 'value'], counters, empty='none recorded yet')}"
-            "</section>"
-        )
+        from xconduit.dashboard.syncs import SyncsSection
+
+        return SyncsSection(self.ops).html()
 
     # -- live debugger -----------------------------------------------------------------------
 

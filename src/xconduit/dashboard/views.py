@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -266,12 +266,3 @@ def per_source(lines: Iterable[DebugLine], limit: int) -> list[DebugLine]:
             ids.add(line.id)
             out.append(line)
     return out
-
-
-def other_counters(store: Any, prefixes: Sequence[str]) -> list[tuple[str, dict[str, str], float]]:
-    """Counters written by other parts (syncs, audiences), for their dashboard section."""
-    return [
-        (row.name, row.labels, row.value)
-        for row in store.counter_totals()
-        if row.name.startswith(tuple(prefixes))
-    ]

@@ -231,7 +231,9 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin):
         with self._sync_lock:
             accepted = self.commit_events(events, now=now)
             with self._lock:
-                self._syncs[name] = state
+                self._syncs[name] = SyncState(
+                    cursor=state.cursor, generation=state.generation, updated_at=now
+                )
                 return SyncCommit(accepted=accepted, last_job_id=self._last_id)
 
     def last_job_id(self) -> int:

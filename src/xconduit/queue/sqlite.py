@@ -384,7 +384,9 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin):
 
     def sync_state(self, name: str) -> SyncState | None:
         rows = self._read(Q["sync_state"], {"name": name})
-        return SyncState(cursor=rows[0][0], generation=rows[0][1]) if rows else None
+        if not rows:
+            return None
+        return SyncState(cursor=rows[0][0], generation=rows[0][1], updated_at=rows[0][2])
 
     def commit_sync_batch(
         self, name: str, events: Sequence[IncomingEvent], *, state: SyncState, now: float

@@ -9,7 +9,7 @@ heartbeats of `serve` / `worker` processes, so a sync knows whether anything del
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from xconduit.queue import Store
@@ -29,6 +29,8 @@ class SyncState:
     """The greatest cursor value committed, as the sync encodes it (JSON); None: from the start."""
     generation: int = 0
     """Grows with each `--full` run; part of each row's event id."""
+    updated_at: float | None = field(default=None, compare=False)
+    """When the state was last committed (read back from the store; ignored when writing)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

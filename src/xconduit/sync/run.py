@@ -22,6 +22,7 @@ import orjson
 from xconduit.config import Settings, SyncSettings
 from xconduit.errors import ConfigError, SourceError
 from xconduit.mapping import format_time
+from xconduit.queue.counts import Count
 from xconduit.queue.syncs import SyncState, SyncStore
 from xconduit.sync.cursor import CursorTracker, decode, encode
 from xconduit.sync.mapper import MappedBatch, RowMapper, destination_of
@@ -188,7 +189,27 @@ def run_sync(
             "so that an interrupted run resumes where it stopped instead of re-reading all"
         )
     result.seconds = clock() - started
+    if not dry_run:
+        _record(store, result, clock())
     return result
+
+
+def _record(store: SyncStore, result: SyncResult, now: float) -> None:
+    """The run's figures as counters (`xconduit_sync_rows_total{sync=…}`, …), for `/metrics`
+    and the dashboard; stores without counters (none today) are left alone."""
+    add_counts = getattr(store, "add_counts", None)
+    if not callable(add_counts):
+        return
+    labels = (("sync", result.name),)
+    add_counts(
+        [
+            Count("sync_runs", labels),
+            Count("sync_rows", labels, result.rows),
+            Count("sync_enqueued", labels, result.enqueued),
+            Count("sync_rejected", labels, result.rejected),
+        ],
+        now=now,
+    )
 
 
 class _Pipeline:

@@ -138,8 +138,8 @@ WHERE (source, message_id) IN (
 );
 
 -- name: sync_state
--- A sync's cursor (JSON) and generation; no row before its first run.
-SELECT cursor, generation FROM sync_state WHERE name = :name;
+-- A sync's cursor (JSON), generation and last commit time; no row before its first run.
+SELECT cursor, generation, updated_at FROM sync_state WHERE name = :name;
 
 -- name: put_sync_state
 -- Set a sync's cursor and generation (in the transaction that commits its rows' jobs).

@@ -1,0 +1,46 @@
+"""Each configured audience as `xconduit audiences list` and the dashboard show it: its X id and
+name, members sent, pending changes, last flush and last snapshot (all read from the store)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xconduit.config import Settings
+from xconduit.queue.audience_store import AudienceStore
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AudienceLine:
+    name: str
+    audience_id: str
+    """X's id; the configured one, or empty before the first sync creates the audience."""
+    x_name: str
+    """The audience's name at X; empty before the first sync."""
+    members: int
+    """Users X accepted as added and not since removed."""
+    pending: int
+    """Changes waiting to be flushed to X."""
+    last_flush_at: float | None
+    last_run_at: float | None
+    """When a snapshot was last compared."""
+
+
+def audience_lines(settings: Settings, store: AudienceStore | None) -> list[AudienceLine]:
+    """One line per configured audience; `store` None (no outbox yet): nothing recorded."""
+    records = {r.name: r for r in store.audience_records()} if store is not None else {}
+    lines = []
+    for audience in settings.audiences:
+        record = records.get(audience.name)
+        pending = store.audience_pending(audience.name)[0] if store is not None else 0
+        lines.append(
+            AudienceLine(
+                name=audience.name,
+                audience_id=record.audience_id if record else audience.audience_id or "",
+                x_name=record.x_name if record else "",
+                members=record.members if record else 0,
+                pending=pending,
+                last_flush_at=record.last_flush_at if record else None,
+                last_run_at=record.last_run_at if record else None,
+            )
+        )
+    return lines
