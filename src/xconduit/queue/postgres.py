@@ -1,0 +1,251 @@
+"""The PostgreSQL outbox: one database shared by every collector and worker of a fleet.
+
+A pool of connections (psycopg_pool) serves the threads of a process; each call is one short
+transaction. New jobs go in by COPY, payloads into `job_payloads` (written once) and their
+narrow mutable state into `job_state`, so a claim or an ack rewrites a small row and never the
+payload. Claims lock the rows they take with `FOR UPDATE SKIP LOCKED`: several workers claim
+side by side without waiting on one another or taking the same job twice, and a job whose
+worker died comes back when its lease expires (`next_attempt_at` is the lease end).
+
+When the server restarts, the pool checks each connection before lending it and opens new ones,
+so processes carry on by themselves; calls made while it is down raise `StoreError` (the
+collector answers 503, clients retry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from xconduit.errors import StoreError
+from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob
+from xconduit.queue.sql import load_migrations, load_queries
+
+_PURGE_CHUNK = 5000  # rows per delete transaction, as in the SQLite store
+
+Q = load_queries("postgresql")
+
+
+def migrate(conn: psycopg.Connection[Any]) -> int:
+    """Apply the migrations this schema lacks, each in its own transaction; the new version.
+
+    Safe when several processes open a new database at once: an advisory lock serialises them.
+    """
+    migrations = load_migrations("postgresql")
+    version = 0
+    for migration in migrations:
+        with conn.transaction():
+            conn.execute(Q["migration_lock"])
+            if _one(conn, Q["has_schema_version"]):
+                version = _one(conn, Q["schema_version"])
+            if version >= migration.version:
+                continue
+            conn.execute(migration.sql.encode())  # a script: no parameters, several statements
+            conn.execute(
+                Q["record_migration"], {"version": migration.version, "name": migration.name}
+            )
+            version = migration.version
+    if _one(conn, Q["has_schema_version"]):
+        version = _one(conn, Q["schema_version"])
+    if version > len(migrations):
+        raise StoreError(
+            f"the database is at schema version {version}, newer than this xconduit knows "
+            f"({len(migrations)}); upgrade xconduit"
+        )
+    return version
+
+
+def _one(conn: psycopg.Connection[Any], query: str) -> Any:
+    row = conn.execute(query).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def _job(row: Sequence[Any]) -> DeliveryJob:
+    """A row in the column order of `claim_batch` / `list_dead` as a job."""
+    return DeliveryJob(
+        id=row[0],
+        destination=row[1],
+        account_id=row[2],
+        pixel_id=row[3],
+        message_id=row[4],
+        conversion_id=row[5],
+        payload=bytes(row[6]),
+        status=JobStatus(row[7]),
+        attempts=row[8],
+        created_at=row[9],
+        next_attempt_at=row[10],
+        lease_until=row[11],
+        last_error=row[12],
+        delivered_at=row[13],
+    )
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for error messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "the configured database"
+    return f"postgresql://{info.get('user', '')}@{info.get('host', '')}/{info.get('dbname', '')}"
+
+
+class PostgresStore:
+    """The outbox in a PostgreSQL database (see `xconduit.queue.Store` for each method)."""
+
+    def __init__(self, url: str, *, max_connections: int = 8, timeout: float = 10.0) -> None:
+        self.url = url
+        self._where = _redacted(url)
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_connections,
+            timeout=timeout,
+            check=ConnectionPool.check_connection,
+            kwargs={"autocommit": True},
+            open=False,
+            name="xconduit-outbox",
+        )
+        try:
+            self._pool.open(wait=True, timeout=timeout)
+            with self._pool.connection() as conn:
+                self.schema_version = migrate(conn)
+        except (psycopg.Error, PoolTimeout) as error:
+            self._pool.close()
+            raise StoreError(f"cannot open the outbox at {self._where}: {error}") from error
+
+    @contextmanager
+    def _tx(self) -> Iterator[psycopg.Connection[Any]]:
+        """One transaction on a pooled connection; a database error becomes `StoreError`."""
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                yield conn
+        except (psycopg.Error, PoolTimeout) as error:
+            raise StoreError(f"outbox at {self._where} failed: {error}") from error
+
+    def _read(self, query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        with self._tx() as conn:
+            return conn.execute(query, params).fetchall()
+
+    def _write(self, query: str, params: dict[str, Any]) -> int:
+        with self._tx() as conn:
+            return conn.execute(query, params).rowcount
+
+    def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
+        if not events:
+            return []
+        params = {
+            "sources": [event.source for event in events],
+            "message_ids": [event.message_id for event in events],
+            "now": now,
+        }
+        with self._tx() as conn:
+            fresh = {tuple(row) for row in conn.execute(Q["remember_events"], params).fetchall()}
+            accepted: list[bool] = []
+            jobs: list[NewJob] = []
+            for event in events:
+                key = (event.source, event.message_id)
+                accepted.append(key in fresh)
+                if key in fresh:
+                    fresh.discard(key)  # a second copy in the same batch is a duplicate
+                    jobs.extend(event.jobs)
+            if jobs:
+                ids = [row[0] for row in conn.execute(Q["next_job_ids"], {"count": len(jobs)})]
+                with conn.cursor().copy(Q["copy_payloads"]) as copy:
+                    for id_, job in zip(ids, jobs, strict=True):
+                        copy.write_row(
+                            (id_, job.destination, job.account_id, job.pixel_id,
+                             job.message_id, job.conversion_id, job.payload)
+                        )  # fmt: skip
+                with conn.cursor().copy(Q["copy_states"]) as copy:
+                    for id_, job in zip(ids, jobs, strict=True):
+                        copy.write_row((id_, job.destination, "pending", 0, now, now))
+        return accepted
+
+    def claim_batch(
+        self, destination: str, *, limit: int, now: float, lease_seconds: float
+    ) -> list[DeliveryJob]:
+        if limit <= 0:
+            return []
+        params = {
+            "destination": destination,
+            "now": now,
+            "limit": limit,
+            "lease_until": now + lease_seconds,
+        }
+        return [_job(row) for row in self._read(Q["claim_batch"], params)]
+
+    def _ack_set(self, query: str, ids: Sequence[int], **params: Any) -> int:
+        if not ids:
+            return 0
+        return self._write(query, {"ids": list(ids), **params})
+
+    def mark_delivered(self, ids: Sequence[int], *, now: float) -> int:
+        return self._ack_set(Q["mark_delivered"], ids, now=now)
+
+    def schedule_retry(self, ids: Sequence[int], *, at: float, error: str, now: float) -> int:
+        return self._ack_set(Q["schedule_retry"], ids, at=at, error=error)
+
+    def dead_letter(self, items: Sequence[tuple[int, str]], *, now: float) -> int:
+        if not items:
+            return 0
+        return self._write(
+            Q["dead_letter"], {"ids": [i for i, _ in items], "reasons": [r for _, r in items]}
+        )
+
+    def release(self, ids: Sequence[int], *, now: float) -> int:
+        return self._ack_set(Q["release"], ids, now=now)
+
+    def next_due_at(self, destination: str) -> float | None:
+        due: float | None = self._read(Q["next_due_at"], {"destination": destination})[0][0]
+        return due
+
+    def destinations(self) -> list[str]:
+        return [row[0] for row in self._read(Q["destinations"], {})]
+
+    def counts(self) -> dict[str, dict[JobStatus, int]]:
+        counts: dict[str, dict[JobStatus, int]] = {}
+        for destination, status, count in self._read(Q["counts"], {}):
+            counts.setdefault(destination, {})[JobStatus(status)] = count
+        return counts
+
+    def list_dead(self, *, destination: str | None = None, limit: int = 100) -> list[DeliveryJob]:
+        rows = self._read(Q["list_dead"], {"destination": destination, "limit": limit})
+        return [_job(row) for row in rows]
+
+    def replay_dead(
+        self, *, ids: Sequence[int] | None = None, destination: str | None = None, now: float
+    ) -> int:
+        if ids is not None and not ids:
+            return 0
+        params = {"ids": None if ids is None else list(ids), "destination": destination}
+        return self._write(Q["replay_dead"], {**params, "now": now})
+
+    def purge_dead(
+        self, *, ids: Sequence[int] | None = None, destination: str | None = None
+    ) -> int:
+        if ids is not None and not ids:
+            return 0
+        params = {"ids": None if ids is None else list(ids), "destination": destination}
+        return self._write(Q["purge_dead"], params)
+
+    def _purge_in_chunks(self, query: str, older_than: float) -> int:
+        total = 0
+        while True:
+            deleted = self._write(query, {"older_than": older_than, "limit": _PURGE_CHUNK})
+            total += deleted
+            if deleted < _PURGE_CHUNK:
+                return total
+
+    def purge_delivered(self, older_than: float) -> int:
+        return self._purge_in_chunks(Q["purge_delivered"], older_than)
+
+    def purge_dedup(self, older_than: float) -> int:
+        return self._purge_in_chunks(Q["purge_dedup"], older_than)
+
+    def close(self) -> None:
+        self._pool.close()
