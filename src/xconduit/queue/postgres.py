@@ -24,6 +24,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from xconduit.errors import StoreError
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob
 from xconduit.queue.sql import load_migrations, load_queries
+from xconduit.queue.sql_budget import SqlLedger
 
 _PURGE_CHUNK = 5000  # rows per delete transaction, as in the SQLite store
 
@@ -94,8 +95,10 @@ def _redacted(url: str) -> str:
     return f"postgresql://{info.get('user', '')}@{info.get('host', '')}/{info.get('dbname', '')}"
 
 
-class PostgresStore:
+class PostgresStore(SqlLedger):
     """The outbox in a PostgreSQL database (see `xconduit.queue.Store` for each method)."""
+
+    _BQ = load_queries("postgresql", "budget.sql")
 
     def __init__(self, url: str, *, max_connections: int = 8, timeout: float = 10.0) -> None:
         self.url = url
@@ -127,11 +130,13 @@ class PostgresStore:
         except (psycopg.Error, PoolTimeout) as error:
             raise StoreError(f"outbox at {self._where} failed: {error}") from error
 
+    _write = _tx
+
     def _read(self, query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         with self._tx() as conn:
             return conn.execute(query, params).fetchall()
 
-    def _write(self, query: str, params: dict[str, Any]) -> int:
+    def _change(self, query: str, params: dict[str, Any]) -> int:
         with self._tx() as conn:
             return conn.execute(query, params).rowcount
 
@@ -169,6 +174,20 @@ class PostgresStore:
     def claim_batch(
         self, destination: str, *, limit: int, now: float, lease_seconds: float
     ) -> list[DeliveryJob]:
+        with self._tx() as conn:
+            return self._claim_in(
+                conn, destination, limit=limit, now=now, lease_seconds=lease_seconds
+            )
+
+    def _claim_in(
+        self,
+        conn: psycopg.Connection[Any],
+        destination: str,
+        *,
+        limit: int,
+        now: float,
+        lease_seconds: float,
+    ) -> list[DeliveryJob]:
         if limit <= 0:
             return []
         params = {
@@ -177,12 +196,12 @@ class PostgresStore:
             "limit": limit,
             "lease_until": now + lease_seconds,
         }
-        return [_job(row) for row in self._read(Q["claim_batch"], params)]
+        return [_job(row) for row in conn.execute(Q["claim_batch"], params).fetchall()]
 
     def _ack_set(self, query: str, ids: Sequence[int], **params: Any) -> int:
         if not ids:
             return 0
-        return self._write(query, {"ids": list(ids), **params})
+        return self._change(query, {"ids": list(ids), **params})
 
     def mark_delivered(self, ids: Sequence[int], *, now: float) -> int:
         return self._ack_set(Q["mark_delivered"], ids, now=now)
@@ -193,7 +212,7 @@ class PostgresStore:
     def dead_letter(self, items: Sequence[tuple[int, str]], *, now: float) -> int:
         if not items:
             return 0
-        return self._write(
+        return self._change(
             Q["dead_letter"], {"ids": [i for i, _ in items], "reasons": [r for _, r in items]}
         )
 
@@ -223,7 +242,7 @@ class PostgresStore:
         if ids is not None and not ids:
             return 0
         params = {"ids": None if ids is None else list(ids), "destination": destination}
-        return self._write(Q["replay_dead"], {**params, "now": now})
+        return self._change(Q["replay_dead"], {**params, "now": now})
 
     def purge_dead(
         self, *, ids: Sequence[int] | None = None, destination: str | None = None
@@ -231,12 +250,12 @@ class PostgresStore:
         if ids is not None and not ids:
             return 0
         params = {"ids": None if ids is None else list(ids), "destination": destination}
-        return self._write(Q["purge_dead"], params)
+        return self._change(Q["purge_dead"], params)
 
     def _purge_in_chunks(self, query: str, older_than: float) -> int:
         total = 0
         while True:
-            deleted = self._write(query, {"older_than": older_than, "limit": _PURGE_CHUNK})
+            deleted = self._change(query, {"older_than": older_than, "limit": _PURGE_CHUNK})
             total += deleted
             if deleted < _PURGE_CHUNK:
                 return total
