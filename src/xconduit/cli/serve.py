@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import shlex
 import signal
 import socket
@@ -43,27 +44,83 @@ def register(app: typer.Typer) -> None:
     app.command("worker")(worker_command)
 
 
-def serve_command(config: ConfigOption = None, listen: ListenOption = None) -> None:
-    """Run the gateway: the Segment-compatible collector, the website tag and the delivery
-    workers, in one process. With no configuration: SQLite in ./.xconduit/, the built-in X
-    sandbox, and a demo write key (printed with a curl to try)."""
-    import uvicorn
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        envvar="XCONDUIT_SERVE_WORKERS",
+        min=1,
+        help="Collector processes sharing the listening socket and the store (one per core).",
+        show_envvar=True,
+    ),
+]
+NoDeliveryOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-delivery",
+        envvar="XCONDUIT_SERVE_NO_DELIVERY",
+        help="Collect only; leave delivery to `xconduit worker` processes on the same store.",
+        show_envvar=True,
+    ),
+]
 
-    from xconduit.app import build_gateway
+
+def serve_command(
+    config: ConfigOption = None,
+    listen: ListenOption = None,
+    workers: WorkersOption = 1,
+    no_delivery: NoDeliveryOption = False,
+) -> None:
+    """Run the gateway: the Segment-compatible collector, the website tag and the delivery
+    workers, in one process (or `--workers N` processes). With no configuration: SQLite in
+    ./.xconduit/, the built-in X sandbox, and a demo write key (printed with a curl to try)."""
+    from xconduit.cli._processes import run_processes
 
     settings = settings_or_exit(config)
     host, _, port = (listen or settings.server.listen).rpartition(":")
     host = host.strip("[]")
     _logging()
+    if workers > 1 and settings.x.api == "sandbox":
+        typer.echo(
+            'xconduit serve: --workers needs x.api set to a URL: each process would have its own '
+            "built-in sandbox. Run `xconduit sandbox` and set x.api to its URL.",
+            err=True,
+        )
+        raise typer.Exit(2)
     try:
         sock = _bind(host, int(port))
-        gateway = build_gateway(settings)
-    except (OSError, XconduitError) as exc:
+    except OSError as exc:
         typer.echo(f"xconduit serve: {exc}", err=True)
         raise typer.Exit(2) from None
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     url = f"http://{shown}:{bound_port}"
+    if workers == 1:
+        _serve_one(settings, sock, url, config is None, delivery=not no_delivery)
+        return
+    typer.echo(banner(settings, url, demo=config is None, sandbox=False))
+    typer.echo(f"  processes {workers} collectors" + ("" if no_delivery else " (with delivery)"))
+    run_processes(
+        workers,
+        sock,
+        lambda inherited: _serve_one(settings, inherited, url, False, delivery=not no_delivery),
+    )
+    typer.echo("xconduit serve: stopped")
+
+
+def _serve_one(
+    settings: Settings, sock: socket.socket, url: str, demo: bool, *, delivery: bool
+) -> None:
+    """One collector process serving `sock` until SIGINT/SIGTERM."""
+    import uvicorn
+
+    from xconduit.app import build_gateway
+
+    try:
+        gateway = build_gateway(settings, delivery=delivery)
+    except XconduitError as exc:
+        typer.echo(f"xconduit serve: {exc}", err=True)
+        raise typer.Exit(2) from None
     server = uvicorn.Server(
         uvicorn.Config(
             gateway.app, log_level="warning", access_log=False, lifespan="off", ws="none"
@@ -73,12 +130,14 @@ def serve_command(config: ConfigOption = None, listen: ListenOption = None) -> N
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
     gateway.start()
-    typer.echo(banner(settings, url, demo=config is None, sandbox=gateway.sandbox is not None))
+    if multiprocessing.parent_process() is None:
+        typer.echo(banner(settings, url, demo=demo, sandbox=gateway.sandbox is not None))
     try:
         server.run(sockets=[sock])
     finally:
         gateway.stop()
-        typer.echo("xconduit serve: stopped")
+        if multiprocessing.parent_process() is None:
+            typer.echo("xconduit serve: stopped")
 
 
 def worker_command(config: ConfigOption = None) -> None:
