@@ -38,7 +38,7 @@ def test_a_send_fits_only_when_the_window_has_room_and_settles_a_window_later(
 ) -> None:
     enqueue(store, 10)
     book = budgets(store)
-    jobs, hold, _ = book.claim("shop", account_id=ACCOUNT, limit=10, now=2.0, lease_seconds=60)
+    _, hold, _ = book.claim("shop", account_id=ACCOUNT, limit=10, now=2.0, lease_seconds=60)
     assert hold is not None
 
     sent, _ = book.spend(ACCOUNT, events=10, now=2.0, until=62.0, unhold={hold: 10})
