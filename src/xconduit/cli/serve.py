@@ -82,7 +82,7 @@ def serve_command(
     _logging()
     if workers > 1 and settings.x.api == "sandbox":
         typer.echo(
-            'xconduit serve: --workers needs x.api set to a URL: each process would have its own '
+            "xconduit serve: --workers needs x.api set to a URL: each process would have its own "
             "built-in sandbox. Run `xconduit sandbox` and set x.api to its URL.",
             err=True,
         )
