@@ -62,11 +62,13 @@ def environment() -> dict[str, str]:
 
 
 @contextmanager
-def sandbox(*, events: int, window: float) -> Iterator[str]:
+def sandbox(*, events: int, window: float, faults: Sequence[str] = ()) -> Iterator[str]:
     """An `xconduit sandbox` enforcing `events` conversions per `window` seconds per account."""
     port = free_port()
     args = ["--port", str(port), "--rate-limit-events", str(events)]
     args += ["--rate-limit-window", str(window)]
+    for fault in faults:
+        args += ["--fault", fault]
     proc = subprocess.Popen(
         [sys.executable, "-m", "xconduit", "sandbox", *args],
         stdout=subprocess.DEVNULL,
@@ -132,12 +134,14 @@ class Processes:
         return self._start("worker")
 
     def _start(self, *args: str) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "xconduit", *args, "--config", str(self.config)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        log = self.config.parent / f"{args[0]}-{len(self.running)}.log"
+        with log.open("wb") as out:  # read when a test fails
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "xconduit", *args, "--config", str(self.config)],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         self.running.append(proc)
         return proc
 
@@ -229,9 +233,7 @@ def busiest_window(conversions: Sequence[dict[str, Any]], window: float) -> int:
         for c in conversions
     )
     span = int(window)
-    return max(
-        (sum(per_second.get(s + k, 0) for k in range(span)) for s in per_second), default=0
-    )
+    return max((sum(per_second.get(s + k, 0) for k in range(span)) for s in per_second), default=0)
 
 
 def duplicates(conversions: Sequence[dict[str, Any]]) -> int:
