@@ -14,6 +14,7 @@ collector answers 503, clients retry).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -60,6 +61,24 @@ def migrate(conn: psycopg.Connection[Any]) -> int:
     return version
 
 
+def _text(value: str) -> str:
+    """`value` as PostgreSQL text, which cannot hold NUL: `\\` → `\\\\`, NUL → `\\0` (reversible,
+    so two ids stay two ids). Everything else is stored as it is."""
+    if "\\" in value or "\x00" in value:
+        return value.replace("\\", "\\\\").replace("\x00", "\\0")
+    return value
+
+
+def _untext(value: str) -> str:
+    """The inverse of `_text`."""
+    if "\\" not in value:
+        return value
+    return _ESCAPE.sub(lambda match: "\x00" if match[0] == "\\0" else "\\", value)
+
+
+_ESCAPE = re.compile(r"\\[\\0]")
+
+
 def _one(conn: psycopg.Connection[Any], query: str) -> Any:
     row = conn.execute(query).fetchone()
     assert row is not None
@@ -70,18 +89,18 @@ def _job(row: Sequence[Any]) -> DeliveryJob:
     """A row in the column order of `claim_batch` / `list_dead` as a job."""
     return DeliveryJob(
         id=row[0],
-        destination=row[1],
-        account_id=row[2],
-        pixel_id=row[3],
-        message_id=row[4],
-        conversion_id=row[5],
+        destination=_untext(row[1]),
+        account_id=_untext(row[2]),
+        pixel_id=_untext(row[3]),
+        message_id=_untext(row[4]),
+        conversion_id=_untext(row[5]),
         payload=bytes(row[6]),
         status=JobStatus(row[7]),
         attempts=row[8],
         created_at=row[9],
         next_attempt_at=row[10],
         lease_until=row[11],
-        last_error=row[12],
+        last_error=None if row[12] is None else _untext(row[12]),
         delivered_at=row[13],
     )
 
@@ -144,8 +163,8 @@ class PostgresStore(SqlLedger):
         if not events:
             return []
         params = {
-            "sources": [event.source for event in events],
-            "message_ids": [event.message_id for event in events],
+            "sources": [_text(event.source) for event in events],
+            "message_ids": [_text(event.message_id) for event in events],
             "now": now,
         }
         with self._tx() as conn:
@@ -153,7 +172,7 @@ class PostgresStore(SqlLedger):
             accepted: list[bool] = []
             jobs: list[NewJob] = []
             for event in events:
-                key = (event.source, event.message_id)
+                key = (_text(event.source), _text(event.message_id))
                 accepted.append(key in fresh)
                 if key in fresh:
                     fresh.discard(key)  # a second copy in the same batch is a duplicate
@@ -162,13 +181,13 @@ class PostgresStore(SqlLedger):
                 ids = [row[0] for row in conn.execute(Q["next_job_ids"], {"count": len(jobs)})]
                 with conn.cursor().copy(Q["copy_payloads"]) as copy:
                     for id_, job in zip(ids, jobs, strict=True):
+                        texts = (job.destination, job.account_id, job.pixel_id, job.message_id)
                         copy.write_row(
-                            (id_, job.destination, job.account_id, job.pixel_id,
-                             job.message_id, job.conversion_id, job.payload)
-                        )  # fmt: skip
+                            (id_, *map(_text, texts), _text(job.conversion_id), job.payload)
+                        )
                 with conn.cursor().copy(Q["copy_states"]) as copy:
                     for id_, job in zip(ids, jobs, strict=True):
-                        copy.write_row((id_, job.destination, "pending", 0, now, now))
+                        copy.write_row((id_, _text(job.destination), "pending", 0, now, now))
         return accepted
 
     def claim_batch(
@@ -191,7 +210,7 @@ class PostgresStore(SqlLedger):
         if limit <= 0:
             return []
         params = {
-            "destination": destination,
+            "destination": _text(destination),
             "now": now,
             "limit": limit,
             "lease_until": now + lease_seconds,
@@ -207,33 +226,34 @@ class PostgresStore(SqlLedger):
         return self._ack_set(Q["mark_delivered"], ids, now=now)
 
     def schedule_retry(self, ids: Sequence[int], *, at: float, error: str, now: float) -> int:
-        return self._ack_set(Q["schedule_retry"], ids, at=at, error=error)
+        return self._ack_set(Q["schedule_retry"], ids, at=at, error=_text(error))
 
     def dead_letter(self, items: Sequence[tuple[int, str]], *, now: float) -> int:
         if not items:
             return 0
         return self._change(
-            Q["dead_letter"], {"ids": [i for i, _ in items], "reasons": [r for _, r in items]}
+            Q["dead_letter"], {"ids": [i for i, _ in items], "reasons": [_text(r) for _, r in items]}
         )
 
     def release(self, ids: Sequence[int], *, now: float) -> int:
         return self._ack_set(Q["release"], ids, now=now)
 
     def next_due_at(self, destination: str) -> float | None:
-        due: float | None = self._read(Q["next_due_at"], {"destination": destination})[0][0]
+        due: float | None = self._read(Q["next_due_at"], {"destination": _text(destination)})[0][0]
         return due
 
     def destinations(self) -> list[str]:
-        return [row[0] for row in self._read(Q["destinations"], {})]
+        return [_untext(row[0]) for row in self._read(Q["destinations"], {})]
 
     def counts(self) -> dict[str, dict[JobStatus, int]]:
         counts: dict[str, dict[JobStatus, int]] = {}
         for destination, status, count in self._read(Q["counts"], {}):
-            counts.setdefault(destination, {})[JobStatus(status)] = count
+            counts.setdefault(_untext(destination), {})[JobStatus(status)] = count
         return counts
 
     def list_dead(self, *, destination: str | None = None, limit: int = 100) -> list[DeliveryJob]:
-        rows = self._read(Q["list_dead"], {"destination": destination, "limit": limit})
+        where = None if destination is None else _text(destination)
+        rows = self._read(Q["list_dead"], {"destination": where, "limit": limit})
         return [_job(row) for row in rows]
 
     def replay_dead(
@@ -241,7 +261,10 @@ class PostgresStore(SqlLedger):
     ) -> int:
         if ids is not None and not ids:
             return 0
-        params = {"ids": None if ids is None else list(ids), "destination": destination}
+        params = {
+            "ids": None if ids is None else list(ids),
+            "destination": None if destination is None else _text(destination),
+        }
         return self._change(Q["replay_dead"], {**params, "now": now})
 
     def purge_dead(
@@ -249,7 +272,10 @@ class PostgresStore(SqlLedger):
     ) -> int:
         if ids is not None and not ids:
             return 0
-        params = {"ids": None if ids is None else list(ids), "destination": destination}
+        params = {
+            "ids": None if ids is None else list(ids),
+            "destination": None if destination is None else _text(destination),
+        }
         return self._change(Q["purge_dead"], params)
 
     def _purge_in_chunks(self, query: str, older_than: float) -> int:

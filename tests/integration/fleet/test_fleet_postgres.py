@@ -1,7 +1,8 @@
 """The fleet on one PostgreSQL database: 3 collector processes and 2 worker processes, a
 generator sending across the collectors, one worker `kill -9`ed mid-batch and one collector
 mid-request. Every acknowledged event reaches X (a standalone sandbox) at least once; the only
-duplicates are the killed worker's in-flight batch; X's limit is never passed in any window.
+duplicates are of sends whose outcome was unknown (the killed worker's batch in flight, a request
+X answered too late); X's limit is never passed in any window.
 
 XCONDUIT_FLEET_EVENTS sets the number of events (default 20,000; the issue's run is 200,000).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 
 import psycopg
@@ -19,11 +21,9 @@ from fleet import (
     Generator,
     Processes,
     busiest_window,
-    duplicates,
     received,
     sandbox,
     too_many_requests,
-    wait_delivered,
     write_config,
 )
 
@@ -32,7 +32,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 EVENTS = int(os.environ.get("XCONDUIT_FLEET_EVENTS", "20000"))
 LIMIT = 4000
 WINDOW = 2.0
-X_BATCH = 500
 
 
 def test_a_fleet_on_postgresql_loses_nothing_through_kills(tmp_path: Path, pg_url: str) -> None:
@@ -60,9 +59,9 @@ def test_a_fleet_on_postgresql_loses_nothing_through_kills(tmp_path: Path, pg_ur
 
             generator.thread.join(timeout=600)
             assert not generator.thread.is_alive(), "the generator did not finish"
-            wait_delivered(x_url, generator.acked, timeout=240)
-            # The killed worker's jobs come back when their lease (60 s) ends.
-            drained = wait_drained(pg_url, timeout=150)
+            # The killed worker's jobs come back when their lease (60 s) ends. The store is
+            # asked (cheap), then X once: X's list of 200,000 conversions is not cheap.
+            drained = wait_drained(pg_url, timeout=300)
             got = received(x_url)
         finally:
             fleet.stop_all()
@@ -71,11 +70,14 @@ def test_a_fleet_on_postgresql_loses_nothing_through_kills(tmp_path: Path, pg_ur
         assert drained, "jobs left undelivered in the store"
         missing = generator.acked - {c["conversion_id"] for c in got}
         assert not missing, f"{len(missing)} acknowledged events never reached X"
-        assert duplicates(got) <= X_BATCH  # one killed worker: at most its batch in flight
+        # A conversion reaches X twice only when a send's outcome was unknown (its worker was
+        # killed, or X did not answer in time): its job was claimed again after the lease.
+        twice = {i for i, n in Counter(c["conversion_id"] for c in got).items() if n > 1}
+        assert twice <= claimed_again(pg_url)
         assert too_many_requests(x_url) == 0
         assert busiest_window(got, WINDOW) <= LIMIT
         # The kill was mid-batch: the dead worker's claimed jobs were claimed again later.
-        assert reclaimed(pg_url) > 0
+        assert claimed_again(pg_url)
 
 
 def in_flight(url: str) -> bool:
@@ -101,8 +103,11 @@ def wait_drained(url: str, *, timeout: float) -> bool:
     return False
 
 
-def reclaimed(url: str) -> int:
+def claimed_again(url: str) -> set[str]:
+    """Conversion ids of the jobs claimed more than once."""
     with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT count(*) FROM job_state WHERE attempts > 1").fetchone()
-    assert row is not None
-    return int(row[0])
+        rows = conn.execute(
+            "SELECT p.conversion_id FROM job_state AS s JOIN job_payloads AS p ON p.id = s.id "
+            "WHERE s.attempts > 1"
+        ).fetchall()
+    return {row[0] for row in rows}
