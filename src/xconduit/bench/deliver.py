@@ -30,7 +30,7 @@ from rich.progress import Progress
 from xconduit.bench.registry import Row, benchmark
 from xconduit.config import ConversionDestination, DeliverySettings
 from xconduit.delivery import DeliveryService
-from xconduit.queue import IncomingEvent, JobStatus, NewJob
+from xconduit.queue import IncomingEvent, JobStatus, NewJob, Store
 from xconduit.queue.sqlite import SqliteStore
 from xconduit.sandbox import SandboxCredentials
 from xconduit.xads import XAdsClient, XCredentials
@@ -87,7 +87,7 @@ def _conversion(n: int) -> dict[str, object]:
     }
 
 
-def _backlog(store: SqliteStore, count: int) -> None:
+def _backlog(store: Store, count: int) -> None:
     now = time.time()
     for start in range(0, count, 10_000):
         events = [
@@ -111,7 +111,7 @@ def _backlog(store: SqliteStore, count: int) -> None:
 
 
 def _run_service(
-    store: SqliteStore,
+    store: Store,
     client: XAdsClient,
     settings: DeliverySettings,
     count: int,
