@@ -39,7 +39,7 @@ from xconduit.bench.deliver import (
 from xconduit.bench.ingest import BATCH, _measure
 from xconduit.bench.registry import Row, benchmark
 from xconduit.config import DeliverySettings, demo_settings
-from xconduit.config.demo import DEMO_WRITE_KEY
+from xconduit.config.demo import DEMO_ACCOUNT_ID, DEMO_EVENTS, DEMO_PIXEL_ID, DEMO_WRITE_KEY
 from xconduit.queue import Store
 
 SERVER = os.environ.get("XCONDUIT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -161,11 +161,14 @@ def run_pg_ingest(progress: Progress, scale: float) -> list[Row]:
 def _collectors(url: str, processes: int, seconds: float) -> float:
     """`/v1/batch` events/s of `serve --workers processes --no-delivery` on `url`."""
     port = _free_port()
+    order_event = DEMO_EVENTS["Order Completed"]  # the same mapping as pg-ingest's demo settings
     with tempfile.TemporaryDirectory(prefix="xconduit-bench-") as folder:
         config = Path(folder) / "xconduit.toml"
         config.write_text(
             f'[server]\nstore = "{url}"\n[x]\napi = "http://127.0.0.1:9"\n'
             f'[[sources]]\nname = "bench"\nwrite_keys = ["{DEMO_WRITE_KEY}"]\n'
+            f'[[conversions]]\nname = "shop"\naccount_id = "{DEMO_ACCOUNT_ID}"\n'
+            f'pixel_id = "{DEMO_PIXEL_ID}"\nevents = {{ "Order Completed" = "{order_event}" }}\n'
         )
         serve = [sys.executable, "-m", "xconduit", "serve", "--config", str(config)]
         serve += ["--listen", f"127.0.0.1:{port}", "--workers", str(processes), "--no-delivery"]
