@@ -231,9 +231,8 @@ class PostgresStore(SqlLedger):
     def dead_letter(self, items: Sequence[tuple[int, str]], *, now: float) -> int:
         if not items:
             return 0
-        return self._change(
-            Q["dead_letter"], {"ids": [i for i, _ in items], "reasons": [_text(r) for _, r in items]}
-        )
+        params = {"ids": [i for i, _ in items], "reasons": [_text(r) for _, r in items]}
+        return self._change(Q["dead_letter"], params)
 
     def release(self, ids: Sequence[int], *, now: float) -> int:
         return self._ack_set(Q["release"], ids, now=now)
