@@ -177,18 +177,30 @@ class PostgresStore(SqlLedger):
                 if key in fresh:
                     fresh.discard(key)  # a second copy in the same batch is a duplicate
                     jobs.extend(event.jobs)
-            if jobs:
-                ids = [row[0] for row in conn.execute(Q["next_job_ids"], {"count": len(jobs)})]
-                with conn.cursor().copy(Q["copy_payloads"]) as copy:
-                    for id_, job in zip(ids, jobs, strict=True):
-                        texts = (job.destination, job.account_id, job.pixel_id, job.message_id)
-                        copy.write_row(
-                            (id_, *map(_text, texts), _text(job.conversion_id), job.payload)
-                        )
-                with conn.cursor().copy(Q["copy_states"]) as copy:
-                    for id_, job in zip(ids, jobs, strict=True):
-                        copy.write_row((id_, _text(job.destination), "pending", 0, now, now))
+            self._insert_jobs(conn, jobs, now)
         return accepted
+
+    def _insert_jobs(
+        self, conn: psycopg.Connection[Any], jobs: Sequence[NewJob], now: float
+    ) -> None:
+        """COPY new jobs in, pending and due at once, inside the caller's transaction."""
+        if not jobs:
+            return
+        ids = [row[0] for row in conn.execute(Q["next_job_ids"], {"count": len(jobs)})]
+        with conn.cursor().copy(Q["copy_payloads"]) as copy:
+            for id_, job in zip(ids, jobs, strict=True):
+                texts = (job.destination, job.account_id, job.pixel_id, job.message_id)
+                copy.write_row((id_, *map(_text, texts), _text(job.conversion_id), job.payload))
+        with conn.cursor().copy(Q["copy_states"]) as copy:
+            for id_, job in zip(ids, jobs, strict=True):
+                copy.write_row((id_, _text(job.destination), "pending", 0, now, now))
+
+    @staticmethod
+    def _job_of(row: Sequence[Any]) -> DeliveryJob:
+        return _job(row)
+
+    def _mark_delivered_in(self, conn: psycopg.Connection[Any], ids: list[int], now: float) -> int:
+        return conn.execute(Q["mark_delivered"], {"ids": ids, "now": now}).rowcount
 
     def claim_batch(
         self, destination: str, *, limit: int, now: float, lease_seconds: float
