@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Two stamps: `make run` installs only what the gateway needs; the tests and tools add the rest.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
@@ -10,16 +12,20 @@ STAMP := $(VENV)/.installed
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,postgres]'
+	$(BIN)/pip install -q -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
+	$(BIN)/pip install -q -e '.[dev,postgres,warehouse,audiences]'
 	touch $(STAMP)
 
-run: $(STAMP) ## Set up and run the gateway (SQLite + built-in X sandbox, no credentials)
+run: $(RUN_STAMP) ## Set up and run the gateway (SQLite + built-in X sandbox, no credentials)
 	$(BIN)/xconduit serve
 
-sandbox: $(STAMP) ## Run the X sandbox on its own
+sandbox: $(RUN_STAMP) ## Run the X sandbox on its own
 	$(BIN)/xconduit sandbox
 
 test: $(STAMP) ## Set up (Chromium, PostgreSQL) and run the whole test suite
@@ -46,7 +52,7 @@ fmt: $(STAMP) ## Format and autofix
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-bench: $(STAMP) ## Run the benchmark suite and print the table
+bench: $(RUN_STAMP) ## Run the benchmark suite and print the table
 	$(BIN)/xconduit bench
 
 docs: $(STAMP) ## Regenerate docs/reference pages from the code

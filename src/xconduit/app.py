@@ -12,23 +12,38 @@ there), reached through an in-process transport, and shown under `/_sandbox/`.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from xconduit.accounts.live_auth import CurrentCredentialsAuth
+from xconduit.accounts.monitor import SetupMonitor
+from xconduit.accounts.tokens import TokenVault
+from xconduit.audiences.runner import AudienceRunner, AudienceScheduler
 from xconduit.config import Settings
+from xconduit.dashboard import OPS_PATHS, OpsApp
 from xconduit.delivery import DeliveryService
+from xconduit.delivery.pause import AccountPauses
 from xconduit.errors import ConfigError, XconduitError
 from xconduit.ingest import Collector
+from xconduit.observability.metered import CountSink, MeteredSender, MeteredStore
 from xconduit.queue import DEDUP_WINDOW_SECONDS, Store
+from xconduit.queue.audience_store import AudienceStore
+from xconduit.queue.counts import MINUTES_KEPT
 from xconduit.queue.group_commit import GroupCommitter
+from xconduit.queue.heartbeat import Heartbeat
 from xconduit.queue.sqlite import SqliteStore
+from xconduit.queue.syncs import SyncStore
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, SeedAudience, SeedEvent, SeedPixel
+from xconduit.sandbox.same_origin import SameOriginWrites
+from xconduit.sync.schedule import SyncScheduler
 from xconduit.xads import XAdsClient, XCredentials
 
 log = logging.getLogger("xconduit")
@@ -54,7 +69,7 @@ def open_store(settings: Settings, *, workdir: Path | None = None) -> Store:
         return open_postgres(settings.server.store)
     path = store_path(settings, workdir=workdir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteStore(path)
+    return SqliteStore(path, busy_timeout=settings.server.busy_timeout)
 
 
 def sandbox_seed(settings: Settings) -> Seed:
@@ -98,9 +113,14 @@ def sandbox_seed(settings: Settings) -> Seed:
 
 
 def x_client(
-    settings: Settings, *, sandbox: Sandbox | None, clock: Callable[[], float] = time.time
+    settings: Settings,
+    *,
+    sandbox: Sandbox | None,
+    clock: Callable[[], float] = time.time,
+    vault: TokenVault | None = None,
 ) -> XAdsClient:
-    """The X Ads API client: to the in-process `sandbox`, or to `x.api` with `x`'s credentials."""
+    """The X Ads API client: to the in-process `sandbox`, or to `x.api` with `x`'s credentials
+    (the token from `vault`, the connected account, when the configuration has none)."""
     x = settings.x
     if sandbox is not None:
         c = sandbox.credentials
@@ -122,9 +142,15 @@ def x_client(
         for name in ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
     }
     missing = [name for name, value in secrets.items() if value is None]
+    only_token = bool(missing) and set(missing) <= {"access_token", "access_token_secret"}
+    if vault is not None and vault.can_store and only_token:
+        return _connected_client(settings, vault, clock)
     if missing:
         names = ", ".join(f"XCONDUIT_X__{m.upper()}" for m in missing)
-        raise ConfigError(f"x.api = {x.api!r} needs credentials: set {names} (or x.* in the file)")
+        hint = " or connect an account (`xconduit connect`)" if only_token else ""
+        raise ConfigError(
+            f"x.api = {x.api!r} needs credentials: set {names} (or x.* in the file){hint}"
+        )
     values = {name: value.get_secret_value() for name, value in secrets.items() if value}
     return XAdsClient(
         http=httpx.Client(timeout=x.timeout),
@@ -134,6 +160,55 @@ def x_client(
         oauth_base_url=x.oauth_host,
         clock=clock,
     )
+
+
+def _connected_client(
+    settings: Settings, vault: TokenVault, clock: Callable[[], float]
+) -> XAdsClient:
+    """A client signing with the connected account's stored token, read at each request."""
+    x = settings.x
+    assert x.consumer_key is not None
+    assert x.consumer_secret is not None
+    consumer = XCredentials(
+        consumer_key=x.consumer_key.get_secret_value(),
+        consumer_secret=x.consumer_secret.get_secret_value(),
+    )
+
+    def current() -> XCredentials:
+        stored = vault.load()
+        if stored is None:  # not connected: X answers 401, delivery pauses, the check says so
+            return consumer
+        return XCredentials(
+            consumer_key=consumer.consumer_key,
+            consumer_secret=consumer.consumer_secret,
+            access_token=stored.token,
+            access_token_secret=stored.secret,
+        )
+
+    return XAdsClient(
+        http=httpx.Client(timeout=x.timeout),
+        credentials=consumer,
+        base_url=x.api,
+        version=x.version,
+        oauth_base_url=x.oauth_host,
+        clock=clock,
+        auth=CurrentCredentialsAuth(current),
+    )
+
+
+def token_vault(
+    settings: Settings, store: Store, *, clock: Callable[[], float] = time.time
+) -> TokenVault:
+    key = settings.connect.token_key
+    return TokenVault(store, key.get_secret_value() if key else None, clock=clock)
+
+
+def checks_client(settings: Settings) -> XAdsClient:
+    """The X client `xconduit check` uses (the in-process sandbox when `x.api = "sandbox"`)."""
+    vault = None
+    if settings.x.api != "sandbox" and settings.x.access_token is None:
+        vault = token_vault(settings, open_store(settings))
+    return x_client(settings, sandbox=build_sandbox(settings), vault=vault)
 
 
 def _in_process(sandbox: Sandbox) -> httpx.BaseTransport:
@@ -166,6 +241,9 @@ class Maintenance:
         delivered = self._store.purge_delivered(now - self._retention)
         # The dedup window is at least 24 h, and as long as delivered jobs are kept.
         dedup = self._store.purge_dedup(now - max(DEDUP_WINDOW_SECONDS, self._retention))
+        purge_minutes = getattr(self._store, "purge_counter_minutes", None)
+        if purge_minutes is not None:  # the dashboard's per-minute counts (queue/counts.py)
+            purge_minutes(now - MINUTES_KEPT)
         return delivered, dedup
 
     def _run(self) -> None:
@@ -194,15 +272,28 @@ class Worker:
     delivery: DeliveryService
     maintenance: Maintenance
     sandbox: Sandbox | None = None
+    monitor: SetupMonitor | None = None
+    x: XAdsClient | None = None
+    heartbeat: Heartbeat | None = None
 
     def start(self) -> None:
         self.delivery.start()
         self.maintenance.start()
+        if self.monitor is not None:
+            self.monitor.start()
+        if self.heartbeat is not None:
+            self.heartbeat.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
+        if self.monitor is not None:
+            self.monitor.stop()
         self.maintenance.stop()
         self.delivery.stop(timeout=timeout)
         self.store.close()
+        if self.x is not None:
+            self.x.close()
 
 
 @dataclass(kw_only=True)
@@ -218,18 +309,38 @@ class Gateway:
     sandbox: Sandbox | None = None
     ready: threading.Event = field(default_factory=threading.Event)
     """Set between `start` and `stop` (what `/readyz` answers)."""
+    sandbox_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    """Lets a request change `/_sandbox/` from another origin (`X-Sandbox-Token`; printed)."""
+    ops: OpsApp | None = None
+    """The dashboard, `/metrics` and the `/readyz` that names failing checks."""
+    monitor: SetupMonitor | None = None
+    x: XAdsClient | None = None
+    heartbeat: Heartbeat | None = None
+    """Tells `xconduit sync --wait` that this process delivers (None without delivery)."""
+    syncs: SyncScheduler | None = None
+    """Runs the warehouse syncs that have a `schedule`."""
+    audiences: AudienceScheduler | None = None
+    """Snapshots on schedule and flushes of event-fed audience changes."""
 
     @property
     def app(self) -> ASGIApp:
-        """The collector, with the sandbox's `/_sandbox/` pages when X is the in-process sandbox."""
+        """The collector; the dashboard, `/metrics`, `/readyz`; the sandbox's `/_sandbox/`
+        pages when X is the in-process sandbox (readable by anyone; writable from the gateway's
+        own origin or with `sandbox_token`)."""
         collector = self.collector.app
-        sandbox = self.sandbox
-        if sandbox is None:
-            return collector
+        sandbox = (
+            SameOriginWrites(self.sandbox.app, token=self.sandbox_token)
+            if self.sandbox is not None
+            else None
+        )
+        ops = self.ops.app if self.ops is not None else None
 
         async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] == "http" and scope["path"].startswith("/_sandbox"):
-                await sandbox.app(scope, receive, send)
+            path = scope["path"] if scope["type"] == "http" else ""
+            if sandbox is not None and path.startswith("/_sandbox"):
+                await sandbox(scope, receive, send)
+            elif ops is not None and _is_ops(path):
+                await ops(scope, receive, send)
             else:
                 await collector(scope, receive, send)
 
@@ -239,17 +350,85 @@ class Gateway:
         self.committer.start()
         if self.delivery is not None:
             self.delivery.start()
+        if self.audiences is not None:
+            self.audiences.start()
         self.maintenance.start()
+        if self.monitor is not None:
+            self.monitor.start()
+        if self.heartbeat is not None:
+            self.heartbeat.start()
+        if self.syncs is not None:
+            self.syncs.start()
         self.ready.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Commit what is queued, stop delivery (releasing claimed jobs), close the store."""
         self.ready.clear()
+        if self.monitor is not None:
+            self.monitor.stop()
+        if self.syncs is not None:
+            self.syncs.stop(timeout)
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         self.committer.stop(timeout)
         self.maintenance.stop()
+        if self.audiences is not None:
+            self.audiences.stop(timeout)
         if self.delivery is not None:
             self.delivery.stop(timeout=timeout)
         self.store.close()
+        if self.x is not None:
+            self.x.close()
+
+
+def _is_ops(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in OPS_PATHS if p != "/") or path == "/"
+
+
+def metered_delivery(
+    settings: Settings,
+    store: Store,
+    client: XAdsClient,
+    *,
+    clock: Callable[[], float],
+) -> tuple[DeliveryService, SetupMonitor]:
+    """Delivery that counts into the store, and the setup checks that pause/resume accounts."""
+    pauses = AccountPauses(probe_after=float(settings.checks.interval))
+    sink = CountSink(store.add_counts, clock)  # type: ignore[attr-defined]
+    pixels = {d.pixel_id: d.account_id for d in settings.conversions}
+    service = DeliveryService(
+        store=cast(Store, MeteredStore(store, sink)),  # every Store method, acks counted
+        client=MeteredSender(client, sink, accounts=pixels),
+        settings=settings,
+        clock=clock,
+        pauses=pauses,
+    )
+    monitor = SetupMonitor(
+        settings=settings,
+        client=client,
+        pauses=pauses,
+        clock=clock,
+        interval=float(settings.checks.interval),
+    )
+    return service, monitor
+
+
+def build_audiences(
+    settings: Settings,
+    *,
+    store: Store,
+    client: XAdsClient,
+    workdir: Path | None = None,
+    clock: Callable[[], float] = time.time,
+) -> AudienceRunner:
+    """`xconduit audiences` and the audience loop of `serve` (every store is an AudienceStore)."""
+    return AudienceRunner(
+        settings=settings,
+        store=cast(AudienceStore, store),
+        client=client,
+        clock=clock,
+        workdir=workdir or Path.cwd(),
+    )
 
 
 def build_sandbox(settings: Settings, *, clock: Callable[[], float] = time.time) -> Sandbox | None:
@@ -271,14 +450,24 @@ def build_worker(
         )
     sandbox = None
     store = open_store(settings, workdir=workdir)
-    client = x_client(settings, sandbox=sandbox, clock=clock)
+    vault = token_vault(settings, store, clock=clock)
+    client = x_client(settings, sandbox=sandbox, clock=clock, vault=vault)
+    service, monitor = metered_delivery(settings, store, client, clock=clock)
     return Worker(
         settings=settings,
         store=store,
-        delivery=DeliveryService(store=store, client=client, settings=settings, clock=clock),
+        delivery=service,
         maintenance=Maintenance(store, retention=settings.delivery.retention, clock=clock),
         sandbox=sandbox,
+        monitor=monitor,
+        x=client,
+        heartbeat=Heartbeat(store, kind="worker") if isinstance(store, SyncStore) else None,
     )
+
+
+def sync_reports(settings: Settings, *, workdir: Path | None = None) -> Path:
+    """Where sync reports go: `reports/` beside the outbox file."""
+    return store_path(settings, workdir=workdir).parent / "reports"
 
 
 def build_gateway(
@@ -293,11 +482,30 @@ def build_gateway(
     sandbox = build_sandbox(settings, clock=clock)
     store = store or open_store(settings, workdir=workdir)
     committer = GroupCommitter(store, clock=clock)
-    service = None
+    service = monitor = client = None
+    audiences = None
+    vault = token_vault(settings, store, clock=clock)
     if delivery:
-        client = x_client(settings, sandbox=sandbox, clock=clock)
-        service = DeliveryService(store=store, client=client, settings=settings, clock=clock)
+        client = x_client(settings, sandbox=sandbox, clock=clock, vault=vault)
+        service, monitor = metered_delivery(settings, store, client, clock=clock)
+        runner = build_audiences(settings, store=store, client=client, workdir=workdir, clock=clock)
+        audiences = AudienceScheduler(runner)
     ready = threading.Event()
+    ops = OpsApp(
+        settings=settings,
+        store=store,
+        pauses=service.pauses if service else AccountPauses(),
+        monitor=monitor,
+        ready=ready.is_set,
+        clock=clock,
+        vault=vault,
+        x=client,
+    )
+    syncs = None
+    if isinstance(store, SyncStore) and any(s.schedule > 0 for s in settings.syncs):
+        syncs = SyncScheduler(
+            settings, store, reports=sync_reports(settings, workdir=workdir), clock=clock
+        )
     return Gateway(
         settings=settings,
         store=store,
@@ -309,4 +517,14 @@ def build_gateway(
         maintenance=Maintenance(store, retention=settings.delivery.retention, clock=clock),
         sandbox=sandbox,
         ready=ready,
+        ops=ops,
+        monitor=monitor,
+        x=client,
+        heartbeat=(
+            Heartbeat(store, kind="serve")
+            if service is not None and isinstance(store, SyncStore)
+            else None
+        ),
+        syncs=syncs,
+        audiences=audiences,
     )

@@ -6,6 +6,8 @@ Each class's docstring is its default message; raise with a more precise one whe
     ├── ConfigError                  the configuration cannot be used (names the key and the fix)
     ├── InvalidEvent                 an input event cannot be an event (skip it and record why)
     ├── StoreError                   the outbox store failed (I/O, schema, migration)
+    │   └── StoreBusy                another writer held the store past `busy_timeout`
+    ├── SourceError                  a warehouse source cannot be read (names the cause, no data)
     └── DeliveryError                a request to X did not deliver
         ├── RetriableDeliveryError   try again later (408, 423, 5xx, timeouts, count mismatch)
         │   └── RateLimited          try again at `retry_at` (429, budget exhausted)
@@ -39,6 +41,10 @@ class InvalidEvent(XconduitError):
 
 class StoreError(XconduitError):
     """The outbox store failed."""
+
+
+class StoreBusy(StoreError):
+    """The outbox is held by another writer; nothing was written, try again shortly."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,3 +91,7 @@ class FatalDeliveryError(DeliveryError):
 
 class AuthError(FatalDeliveryError):
     """X refused the credentials, the signature or the token's permissions."""
+
+
+class SourceError(XconduitError):
+    """A warehouse source cannot be read (unreachable, bad query, missing file)."""

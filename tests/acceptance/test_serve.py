@@ -76,3 +76,19 @@ def test_it_stops_cleanly_on_sigint(served: tuple[subprocess.Popen[str], list[st
     proc, _ = served
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=15) == 0
+
+
+def test_the_printed_sandbox_token_lets_another_origin_reset_the_demo(
+    served: tuple[subprocess.Popen[str], list[str]],
+) -> None:
+    _, lines = served
+    banner = "\n".join(lines)
+    url = re.search(r"listening on (http://\S+)", banner)
+    token = re.search(r"Sandbox write token .*: (\S+)$", banner, re.MULTILINE)
+    assert url, banner
+    assert token, banner
+    foreign = {"Origin": "https://evil.example"}
+    reset = f"{url.group(1)}/_sandbox/reset"
+    assert httpx.post(reset, headers=foreign).status_code == 403
+    granted = {**foreign, "X-Sandbox-Token": token.group(1)}
+    assert httpx.post(reset, headers=granted).status_code == 200

@@ -1,4 +1,4 @@
-"""mapping.md 4.4 (twclid: landing URL → 90-day cookie → every event) and 6 (consent)."""
+"""docs/reference/mapping.md §4.4 (twclid: landing URL → 90-day cookie → every event) and 6 (consent)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""mapping.md 4 (event syntax) and 4.4: twq('config'/'event') and one conversion id on both legs."""
+"""docs/reference/mapping.md §4 (event syntax) and 4.4: twq('config'/'event') and one conversion id on both legs."""
 
 from __future__ import annotations
 
@@ -58,8 +58,8 @@ def test_purchase_params(tag_page: TagPage, identifier: str, ids: list[str]) -> 
         "currency": "EUR",
         "contents": [
             {"content_id": ids[0], "content_name": "Shoes", "content_type": "Footwear",
-             "content_price": "30.00", "num_items": 2, "content_group_id": "g-shoes"},
-            {"content_id": ids[1], "content_name": "Hat", "content_price": "15.50"},
+             "content_price": 30, "num_items": 2, "content_group_id": "g-shoes"},
+            {"content_id": ids[1], "content_name": "Hat", "content_price": 15.5},
         ],
         "conversion_id": "o-77",
     }  # fmt: skip
@@ -83,7 +83,7 @@ def test_pre_purchase_event_has_no_value(tag_page: TagPage) -> None:
     [[kind, event_id, params]] = tag_page.twq()
     assert (kind, event_id) == ("event", "tw-uni1-cart")
     assert params["contents"] == [
-        {"content_id": "p-1", "content_name": "Hat", "content_price": "15.50", "num_items": 1}
+        {"content_id": "p-1", "content_name": "Hat", "content_price": 15.5, "num_items": 1}
     ]
     assert "value" not in params
     assert "currency" not in params

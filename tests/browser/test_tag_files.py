@@ -44,6 +44,8 @@ def test_public_settings_from_a_config_table() -> None:
         "consent_category": "Advertising",
         "missing_consent": "allow",
         "value_on_pre_purchase": False,
+        "phone_country_code": "1",
+        "phone_national_prefix": "1",
     }
 
 

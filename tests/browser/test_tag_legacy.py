@@ -1,4 +1,4 @@
-"""mapping.md 4.1 and 4.2: the legacy syntax, every row, via window.xconduit and analytics-next."""
+"""docs/reference/mapping.md §4.1 and 4.2: the legacy syntax, every row, via window.xconduit and analytics-next."""
 
 from __future__ import annotations
 
@@ -115,7 +115,8 @@ def test_ecommerce_names_are_case_insensitive_and_trimmed(tag_page: TagPage, nam
     tag_page.track(name, {"order_id": "o-1", "products": PRODUCTS})
     calls = tag_page.twq()
     assert [c[:2] for c in calls] == [["init", "uni1"], ["track", "Purchase"]]
-    assert "value" not in calls[1][2]  # no value/revenue: no value key (only when non-zero)
+    # no value/revenue: Σ price × quantity, as the server leg computes it
+    assert (calls[1][2]["value"], calls[1][2]["currency"]) == ("75.50", "USD")
 
 
 def test_ecommerce_events_need_a_universal_pixel(tag_page: TagPage) -> None:

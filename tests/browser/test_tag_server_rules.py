@@ -1,4 +1,4 @@
-"""The tag reads consent, money and event ids as the server leg does (mapping.md 3, 4, 6).
+"""The tag reads consent, money and event ids as the server leg does (docs/reference/mapping.md §3, 4, 6).
 
 When the two legs disagree, one of them reaches X and the other does not, and "one conversion id
 on both legs" breaks. Each table row is checked against the server's own rule as well, so a row
@@ -29,7 +29,7 @@ EMAIL = "ana@example.com"
 PHONE = "+15551234567"
 
 
-# ---- consent (mapping.md 6, xconduit.mapping.policy.consent_refusal) ----
+# ---- consent (docs/reference/mapping.md §6, xconduit.mapping.policy.consent_refusal) ----
 @pytest.mark.parametrize(
     ("category", "prefs", "fires"),
     [
@@ -58,7 +58,7 @@ def test_consent_category_as_the_server_reads_it(
     assert (tag_page.cookie("_twclid") is not None) is fires
 
 
-# ---- value (mapping.md 3, xconduit.mapping.values.conversion_value) ----
+# ---- value (docs/reference/mapping.md §3, xconduit.mapping.values.conversion_value) ----
 def server_value(props: dict[str, Any]) -> float | None:
     """The server leg's value as a number; None when it has none or rejects the event."""
     try:
@@ -81,7 +81,7 @@ def server_value(props: dict[str, Any]) -> float | None:
         ({"value": {"amount": 5}}, None),
         ({"value": " 25.5 "}, 25.5),
         ({"value": "+3"}, 3),
-        ({"value": "-2.5"}, -2.5),
+        ({"value": "-2.5"}, None),  # a negative amount is invalid
         ({"value": ".5"}, 0.5),
         ({"value": "5."}, 5),
         ({"value": "1.5e2"}, 150),
@@ -116,7 +116,7 @@ def test_a_bad_price_leaves_no_content_price(tag_page: TagPage) -> None:
     assert "value" not in params
 
 
-# ---- event ids (mapping.md 4, as xconduit.tag.public_tag_settings builds them) ----
+# ---- event ids (docs/reference/mapping.md §4, as xconduit.tag.public_tag_settings builds them) ----
 def test_bare_event_ids_get_the_pixel_prefix(tag_page: TagPage) -> None:
     events = {"Order Completed": "ol288", "Signed Up": " tw-uni1-a ", "Lead": " l1 "}
     server = public_tag_settings({"universal_pixel_id": PIXEL}, events=events)["events"]

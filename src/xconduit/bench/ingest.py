@@ -18,7 +18,8 @@ from pathlib import Path
 
 from rich.progress import Progress
 
-from xconduit.bench.registry import Row, benchmark
+from xconduit.bench.keepalive import measure_keepalive
+from xconduit.bench.registry import MIN_SECONDS, Row, benchmark
 from xconduit.config import demo_settings
 from xconduit.config.demo import DEMO_WRITE_KEY
 
@@ -28,6 +29,14 @@ EVENT = (
     b'"properties":{"order_id":"o%d","revenue":12.5,"email":"buyer%d@example.com"}}'
 )
 AUTH = "Basic " + base64.b64encode(f"{DEMO_WRITE_KEY}:".encode()).decode()
+KEEPALIVE_CLIENTS = 4
+"""Clients of the keep-alive cases, each on one persistent connection (as Segment's libraries)."""
+
+
+def _body(tag: str, n: int, per_request: int) -> bytes:
+    """Events n … n+per_request-1: one event, or a batch of them."""
+    events = [EVENT % (i, tag.encode(), i, i, i) for i in range(n, n + per_request)]
+    return b'{"batch":[' + b",".join(events) + b"]}" if per_request > 1 else events[0]
 
 
 def _request(path: str, body: bytes) -> bytes:
@@ -55,8 +64,7 @@ async def _connection(
     while loop.time() < until:
         n = counter[0]
         counter[0] += per_request
-        events = [EVENT % (i, tag.encode(), i, i, i) for i in range(n, n + per_request)]
-        body = b'{"batch":[' + b",".join(events) + b"]}" if per_request > 1 else events[0]
+        body = _body(tag, n, per_request)
         if interval:
             next_at += interval
             await asyncio.sleep(max(0.0, next_at - loop.time()))
@@ -131,12 +139,16 @@ def _with_gateway(fn: Callable[[str], list[Row]]) -> list[Row]:
 
 @benchmark("ingest-batch")
 def run_ingest_batch(progress: Progress, scale: float) -> list[Row]:
-    seconds = max(2.0, 10.0 * scale)
-    task = progress.add_task("ingest-batch: /v1/batch, 100 events per request", total=1)
+    seconds = max(MIN_SECONDS, 10.0 * scale)
+    task = progress.add_task("ingest-batch: /v1/batch, 100 events per request", total=2)
 
     def measure(url: str) -> list[Row]:
         _measure(url, "/v1/batch", BATCH, 4, 1.0)  # warm-up
         events, _, p99 = _measure(url, "/v1/batch", BATCH, 4, seconds)
+        progress.advance(task)
+        keepalive = _keepalive_rows(
+            "ingest-batch", url, "/v1/batch", BATCH, seconds, targets=(50, 100)
+        )
         progress.advance(task)
         note = "shared 2-core machine; generator in another process"
         return [
@@ -157,6 +169,7 @@ def run_ingest_batch(progress: Progress, scale: float) -> list[Row]:
                 target="≤ 100",
                 ok=p99 <= 100,
             ),
+            *keepalive,
         ]
 
     return _with_gateway(measure)
@@ -164,8 +177,8 @@ def run_ingest_batch(progress: Progress, scale: float) -> list[Row]:
 
 @benchmark("ingest-track")
 def run_ingest_track(progress: Progress, scale: float) -> list[Row]:
-    seconds = max(2.0, 10.0 * scale)
-    task = progress.add_task("ingest-track: /v1/track, one event per request", total=2)
+    seconds = max(MIN_SECONDS, 10.0 * scale)
+    task = progress.add_task("ingest-track: /v1/track, one event per request", total=3)
 
     def measure(url: str) -> list[Row]:
         _measure(url, "/v1/track", 1, 8, 1.0)  # warm-up
@@ -173,6 +186,13 @@ def run_ingest_track(progress: Progress, scale: float) -> list[Row]:
         progress.advance(task)
         half = requests / 2
         _, achieved, p99_half = _measure(url, "/v1/track", 1, 32, seconds, rate=half)
+        progress.advance(task)
+        keepalive = [
+            *_keepalive_rows("ingest-track", url, "/v1/track", 1, seconds, targets=(10, 50)),
+            *_keepalive_rows(
+                "ingest-track", url, "/v1/track", 1, seconds, clients=1, targets=(5, 20)
+            ),
+        ]
         progress.advance(task)
         return [
             Row(
@@ -192,6 +212,46 @@ def run_ingest_track(progress: Progress, scale: float) -> list[Row]:
                 target="≤ 50",
                 ok=p99_half <= 50,
             ),
+            *keepalive,
         ]
 
     return _with_gateway(measure)
+
+
+def _keepalive_rows(
+    name: str,
+    url: str,
+    path: str,
+    per_request: int,
+    seconds: float,
+    *,
+    clients: int = KEEPALIVE_CLIENTS,
+    targets: tuple[float, float],
+) -> list[Row]:
+    """p50/p99 per request of `clients` clients, each sending one request after another on one
+    keep-alive connection (`httpx.Client`), the way Segment's libraries and browsers connect."""
+    headers = {"Authorization": AUTH, "Content-Type": "application/json"}
+    figures = measure_keepalive(
+        url, path, headers, _body, per_request=per_request, clients=clients, seconds=seconds
+    )
+    case = f"keep-alive, {clients} client{'s' if clients > 1 else ''}"
+    rate = f"{figures.requests_per_second:,.0f} req/s, {figures.events_per_second:,.0f} events/s"
+    p50_target, p99_target = targets
+    return [
+        Row(
+            benchmark=name,
+            case=f"{case}: p50 per request ({rate})",
+            value=figures.p50_ms,
+            unit="ms",
+            target=f"≤ {p50_target:g}",
+            ok=figures.p50_ms <= p50_target,
+        ),
+        Row(
+            benchmark=name,
+            case=f"{case}: p99 per request",
+            value=figures.p99_ms,
+            unit="ms",
+            target=f"≤ {p99_target:g}",
+            ok=figures.p99_ms <= p99_target,
+        ),
+    ]

@@ -23,6 +23,11 @@ class Row:
 BenchFn = Callable[[Progress, float], list[Row]]
 """(progress bar host, scale) → rows. `scale` < 1 shortens the run (for smoke tests)."""
 
+MIN_SECONDS = 3.0
+"""Each measured case runs at least this long, whatever the scale: `scale` shrinks the data
+and the extras, never the measuring time, so `--scale 0.01` gives figures comparable with a
+full run (a case of a few milliseconds measures start-up and timer noise, not throughput)."""
+
 BENCHMARKS: dict[str, BenchFn] = {}
 
 

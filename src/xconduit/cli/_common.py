@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Annotated
 
 import typer
@@ -36,3 +37,16 @@ def settings_or_exit(config: str | None) -> Settings:
 def _demo_with(base: Settings) -> Settings:
     demo = demo_settings()
     return base.model_copy(update={"sources": demo.sources, "conversions": demo.conversions})
+
+
+def listen_failure(exc: BaseException, host: str, port: int | str, *, choose: str) -> str:
+    """One line for a server that could not start: a taken or unknown address is named, with
+    the option that picks another; any other error is shown as it is."""
+    if isinstance(exc, OSError) and exc.errno in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+        shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            reason = "is already in use (another xconduit, or another program)"
+        else:
+            reason = "is not an address of this machine"
+        return f"{shown} {reason}; choose another with {choose}"
+    return str(exc)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -28,14 +30,22 @@ def map_command(
     Prints one JSON line per event × destination: message_id, destination, outcome
     (conversion | filtered | invalid), pixel_id, conversion (the exact object for X's
     conversions[]) and reason. With no --config, the built-in demo destination is used.
+
+    Lines are read as the gateway reads a POST to /v1/track: without `type`, an object with an
+    `event` is a track; without `timestamp`, the conversion time is when the line is read.
     """
     router = Router(settings_or_exit(config))
     stream = sys.stdin.buffer if file == "-" else _open(file)
     out = sys.stdout.buffer
     with stream:
-        for line in map_lines(stream, router):
+        for line in map_lines(stream, router, received_at=_now):
             out.write(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
     out.flush()
+
+
+def _now() -> str:
+    # The collector's receivedAt: the time the event arrives, in UTC with milliseconds.
+    return datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="milliseconds")
 
 
 def _open(file: str):  # type: ignore[no-untyped-def]

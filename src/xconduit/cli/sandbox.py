@@ -7,40 +7,58 @@ from typing import Annotated
 
 import typer
 
+from xconduit.cli._common import listen_failure
 from xconduit.errors import ConfigError
 from xconduit.sandbox import RateLimit, Sandbox, SandboxCredentials, load_seed
 from xconduit.sandbox.faults import parse_kind_fault
 
 _DEFAULTS = SandboxCredentials()
+PORT = "--port N (or XCONDUIT_SANDBOX_PORT)"
 
 
 def register(app: typer.Typer) -> None:
     app.command("sandbox")(sandbox_command)
 
 
-def _opt(envvar: str, help_text: str) -> typer.models.OptionInfo:
-    option: typer.models.OptionInfo = typer.Option(envvar=envvar, help=help_text, show_envvar=True)
+def _opt(
+    envvar: str, help_text: str, *, show_default: bool = True, metavar: str | None = None
+) -> typer.models.OptionInfo:
+    option: typer.models.OptionInfo = typer.Option(
+        envvar=envvar,
+        help=help_text,
+        show_envvar=True,
+        show_default=show_default,
+        metavar=metavar,
+    )
     return option
+
+
+def _secret(envvar: str, help_text: str) -> typer.models.OptionInfo:
+    # The demo defaults are long (cut short in --help); the banner prints them whole.
+    text = f"{help_text} Default: the demo value printed at start."
+    return _opt(envvar, text, show_default=False)
 
 
 def sandbox_command(
     host: Annotated[str, _opt("XCONDUIT_SANDBOX_HOST", "Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, _opt("XCONDUIT_SANDBOX_PORT", "Port to listen on.")] = 8090,
+    port: Annotated[
+        int, _opt("XCONDUIT_SANDBOX_PORT", "Port to listen on (0: any free port).")
+    ] = 8090,
     seed: Annotated[
         str | None,
         _opt("XCONDUIT_SANDBOX_SEED", "TOML seed: accounts, pixels, events, users, audiences."),
     ] = None,
     consumer_key: Annotated[
-        str, _opt("XCONDUIT_SANDBOX_CONSUMER_KEY", "Consumer (API) key to accept.")
+        str, _secret("XCONDUIT_SANDBOX_CONSUMER_KEY", "Consumer (API) key to accept.")
     ] = _DEFAULTS.consumer_key,
     consumer_secret: Annotated[
-        str, _opt("XCONDUIT_SANDBOX_CONSUMER_SECRET", "Consumer (API) secret.")
+        str, _secret("XCONDUIT_SANDBOX_CONSUMER_SECRET", "Consumer (API) secret.")
     ] = _DEFAULTS.consumer_secret,
     access_token: Annotated[
-        str, _opt("XCONDUIT_SANDBOX_ACCESS_TOKEN", "Access token of the seed's first user.")
+        str, _secret("XCONDUIT_SANDBOX_ACCESS_TOKEN", "Access token of the seed's first user.")
     ] = _DEFAULTS.access_token,
     access_token_secret: Annotated[
-        str, _opt("XCONDUIT_SANDBOX_ACCESS_TOKEN_SECRET", "Access token secret.")
+        str, _secret("XCONDUIT_SANDBOX_ACCESS_TOKEN_SECRET", "Access token secret.")
     ] = _DEFAULTS.access_token_secret,
     rate_limit_window: Annotated[
         float, _opt("XCONDUIT_SANDBOX_RATE_LIMIT_WINDOW", "Conversion rate-limit window, seconds.")
@@ -68,12 +86,13 @@ def sandbox_command(
             "(probability P). KIND: conversions, audience_users, audiences, accounts, oauth, *. "
             "FAULT: 500, 503, 503:retry-after=S, 429, 429:reset=S, slow:S, drop, drop:after, "
             "mismatch[:N].",
+            metavar="<str>",
         ),
     ] = None,
 ) -> None:
     """Run the X sandbox: a faithful local fake of the X Ads API (OAuth 1.0a, Conversion API,
     custom audiences, rate limits, faults). Prints its credentials, accounts and URL."""
-    import uvicorn
+    from xconduit import serving
 
     try:
         sandbox = build_sandbox(
@@ -92,8 +111,13 @@ def sandbox_command(
     except (ConfigError, ValueError) as exc:
         typer.echo(f"xconduit sandbox: {exc}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(banner(sandbox, f"http://{host}:{port}"))
-    uvicorn.run(sandbox.app, host=host, port=port, log_level="warning", lifespan="off")
+    try:
+        sock = serving.listen(host, port)
+    except OSError as exc:
+        typer.echo(f"xconduit sandbox: {listen_failure(exc, host, port, choose=PORT)}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(banner(sandbox, serving.base_url(sock)))
+    serving.server(sandbox.app).run(sockets=[sock])
 
 
 def rate_limit_from_flags(window: float, events: int | None, requests: int | None) -> RateLimit:

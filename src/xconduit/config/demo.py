@@ -27,7 +27,8 @@ def demo_settings() -> Settings:
                 name="demo",
                 write_keys=[SecretStr(DEMO_WRITE_KEY)],
                 allowed_origins=["*"],
-                client_ip=True,
+                # No `client_ip`: the demo shows both cases, the website tag's events get the
+                # visitor's address, a server library's (or curl's) do not.
             )
         ],
         conversions=[

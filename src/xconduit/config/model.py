@@ -42,6 +42,17 @@ class ServerSettings(BaseModel):
     """Where the outbox lives: `sqlite:///<path>` (relative to the working folder; an absolute
     path is `sqlite:////var/lib/xconduit/outbox.db`), or `postgresql://user@host/db` for several
     processes or hosts sharing one outbox (see docs/howto/scale-out.md)."""
+    busy_timeout: Duration = 5.0
+    """Longest wait for the outbox when another writer holds it (e.g. delivery claims or a second
+    process): past it a write fails, and the collector answers 503 with `Retry-After` (clients
+    retry; the retry is deduplicated on `messageId`) instead of holding the request."""
+
+    @field_validator("busy_timeout")
+    @classmethod
+    def _busy_timeout(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError('must be more than 0 (e.g. "5s")')
+        return value
 
     @field_validator("listen")
     @classmethod
@@ -107,7 +118,9 @@ class SourceSettings(BaseModel):
     rate_limit: float = 0
     """Requests per second allowed per source; 0 turns the limit off."""
     client_ip: bool = False
-    """Use the HTTP client's address as `context.ip` when the event has none (browser sources)."""
+    """Use the HTTP client's address as `context.ip` of every event that has none. Off: only
+    browser traffic gets it (events whose `context.library.name` is `analytics.js`,
+    `analytics-next` or `xconduit-tag`); a server library's address is the backend's."""
 
     _name = field_validator("name")(lambda cls, v: _check_name(v))
 
@@ -214,67 +227,169 @@ class ConversionDestination(BaseModel):
     def _page_event(cls, value: str, info: ValidationInfo) -> str:
         return check_event_id(value, pixel_id=info.data.get("pixel_id")) if value else value
 
+    @field_validator("tag")
+    @classmethod
+    def _one_tag(cls, value: list[TagSettings]) -> list[TagSettings]:
+        # Refused rather than ignored: the website tag runs one pixel set-up per destination.
+        if len(value) > 1:
+            raise ValueError(
+                f"{len(value)} [[conversions.tag]] tables; the website tag runs one per "
+                "destination (put a second pixel in its own [[conversions]])"
+            )
+        return value
+
+
+SYNC_COLUMNS = (
+    "email",
+    "phone",
+    "twclid",
+    "ip_address",
+    "user_agent",
+    "value",
+    "currency",
+    "conversion_id",
+    "conversion_time",
+    "number_items",
+    "description",
+    "contents",
+    "user_id",
+)
+"""Conversion fields a sync's `columns` may map (see docs/reference/cli-sync.md)."""
+
 
 class SyncSettings(BaseModel):
     model_config = _MODEL
 
     name: str
-    """Name of the sync. (Warehouse syncs are configured here but not run yet: the `xconduit
-    sync` command is planned.)"""
+    """Name of the sync (`xconduit sync <name>`); its cursor is stored under this name."""
     destination: str
     """Conversion destination that receives the rows."""
     source: str
-    """`postgresql://…`, `sqlite:///…`, or a path to a CSV / Parquet / JSON-lines file."""
+    """A path or glob of `.csv` / `.parquet` / `.jsonl` / `.ndjson` / `.json` files,
+    `sqlite:///path` (relative paths from the working folder, like `server.store`),
+    `postgresql://…` or any SQLAlchemy URL (its dialect installed)."""
     query: str = ""
-    """SQL for database sources; `:cursor` is replaced by the last cursor value."""
+    """SQL run where the data lives. `:cursor` is bound (never pasted) to the greatest cursor
+    value sent so far, NULL on the first run: write `where :cursor is null or updated_at >
+    :cursor order by updated_at`. Files are the table `source`; empty for files: every row (only
+    the new ones when `cursor` is set). Required for databases."""
     cursor: str = ""
-    """Column whose greatest value is remembered between runs; empty: full sync every time."""
-    event: str
+    """Column whose greatest value is remembered between runs; empty: every run reads every row
+    (rows already sent are not sent again)."""
+    event: str = ""
     """Event name each row becomes (mapped by the destination's `events`)."""
+    event_column: str = ""
+    """Column holding each row's event name, instead of the constant `event`."""
     columns: dict[str, str] = {}
-    """Conversion field → column name (email, phone, value, conversion_id, conversion_time, …)."""
+    """Conversion field → column name: email, phone, twclid, ip_address, user_agent, value,
+    currency, conversion_id, conversion_time, number_items, description, contents (a JSON
+    array), user_id."""
     hashing: bool = True
-    """Hash email/phone columns; turn off only when they already hold SHA-256 hex."""
+    """Hash email/phone columns; false: they already hold SHA-256 hex (64 hex characters), and a
+    row whose value is not is rejected, never sent."""
+    schedule: Duration = 0.0
+    """Run the sync this often inside `xconduit serve` and with `xconduit sync --watch`
+    (e.g. `"15m"`); 0: only when `xconduit sync` is run (`--watch` then runs every 15m)."""
+    batch_rows: int = Field(default=5_000, ge=1, le=1_000_000)
+    """Rows read, mapped and committed per transaction (memory grows with it)."""
+    workers: int = Field(default=1, ge=1, le=64)
+    """Processes that map rows (parse, normalise, hash); more than 1 speeds up big backfills on
+    a machine with spare cores. Rows are committed in read order whatever the number."""
 
     _name = field_validator("name")(lambda cls, v: _check_name(v))
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, column in value.items():
+            if key not in SYNC_COLUMNS:
+                raise ValueError(f'"{key}" is not a conversion field ({", ".join(SYNC_COLUMNS)})')
+            if not column.strip():
+                raise ValueError(f"columns.{key}: the column name is empty")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: float) -> float:
+        if 0 < value < 1:
+            raise ValueError("a schedule shorter than 1s is not a schedule")
+        return value
+
+    @model_validator(mode="after")
+    def _event(self) -> SyncSettings:
+        if bool(self.event.strip()) == bool(self.event_column.strip()):
+            raise ValueError("set either event (a constant name) or event_column, not both")
+        return self
 
 
 class AudienceSettings(BaseModel):
     model_config = _MODEL
 
     name: str
-    """Name of the audience sync. (Configured here but not run yet: `xconduit audiences sync`
-    is planned.)"""
+    """Name of the audience sync (`xconduit audiences sync <name>`); also the
+    `properties.audience_key` of `Audience Entered` / `Audience Exited` events."""
     account_id: str
     """X ad account that owns the custom audience."""
     audience_id: str = ""
-    """Custom audience id; empty: create `<prefix> <name> <YYYYMMDD_hhmmss>` on first use."""
+    """Custom audience id; empty: create `<prefix> <name> <YYYYMMDD_hhmmss>` (UTC) on first use
+    and keep using it."""
     prefix: str = "xconduit"
     """Prefix of the names of audiences xconduit creates."""
     source: str = ""
-    """Database URL or file with the membership snapshot; empty: from events only."""
+    """Where the membership snapshot comes from: a CSV / Parquet / JSON-lines file or glob,
+    `sqlite:///…`, `postgresql://…` or another SQLAlchemy URL; empty: from events only."""
     query: str = ""
-    """SQL returning one row per member."""
-    identifiers: dict[str, str] = Field(default_factory=dict)
+    """SQL returning one row per member (for files, the files are the table `source`)."""
+    identifiers: dict[str, str] = Field(default_factory=dict, validate_default=True)
     """X identifier (email, phone_number, handle, twitter_id, device_id, partner_user_id) →
-    column name."""
+    column of the snapshot, or event field path (`traits.email`) for event-fed audiences. At
+    least one is required."""
+    trait: str = ""
+    """Boolean trait of `identify` events that says whether a user is in the audience (e.g.
+    `vip`: true adds, false removes); empty: identify events are not read."""
+    phone_region: str = "US"
+    """Region (ISO 3166 alpha-2) used to read phone numbers written without `+`."""
     flush_users: int = Field(default=1000, gt=0)
-    """Flush pending changes when this many users are pending."""
+    """Flush pending changes when this many users are pending. X processes audience changes in
+    batches every 6-8 hours and recommends few updates per audience in that time; flushing more
+    often does not make the audience change sooner."""
     flush_interval: Duration = 300.0
-    """Flush pending changes this long after the oldest one."""
+    """Flush pending changes this long after the oldest one (see `flush_users`)."""
+    schedule: Duration = 3600.0
+    """How often `xconduit serve` (and `audiences sync --watch`) compares the snapshot again;
+    0: only when `xconduit audiences sync` is run."""
 
     _name = field_validator("name")(lambda cls, v: _check_name(v))
+
+    @field_validator("account_id")
+    @classmethod
+    def _account(cls, value: str) -> str:
+        return check_base36_id(value, what="id")
 
     @field_validator("identifiers")
     @classmethod
     def _identifiers(cls, value: dict[str, str]) -> dict[str, str]:
         known = {"email", "phone_number", "handle", "twitter_id", "device_id", "partner_user_id"}
-        for key in value:
+        if not value:
+            raise ValueError(
+                "no identifier: map at least one of X's keys to a column or event field, e.g. "
+                'identifiers = { email = "email" }'
+            )
+        for key, column in value.items():
             if key not in known:
                 raise ValueError(
                     f'"{key}" is not an X audience identifier ({", ".join(sorted(known))})'
                 )
+            if not column.strip():
+                raise ValueError(f'"{key}" needs a column or event field name')
         return value
+
+    @field_validator("phone_region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{2}", value) or value.upper() not in PHONE_REGIONS:
+            raise ValueError(f'"{value}" is not a region phone numbers can be read in (e.g. "US")')
+        return value.upper()
 
 
 class DeliverySettings(BaseModel):
@@ -311,6 +426,33 @@ class SuppressionSettings(BaseModel):
     """SHA-256 hex of emails/phones to suppress (hash them yourself; never list raw values)."""
 
 
+class ChecksSettings(BaseModel):
+    model_config = _MODEL
+
+    interval: Duration = 300.0
+    """How often `serve` and `worker` run the setup checks of `xconduit check` (also at start).
+    A failed credentials or role check pauses delivery to that account (jobs stay pending); a
+    passing one resumes it. Also the longest a paused account waits before a probe batch."""
+
+
+class DashboardSettings(BaseModel):
+    model_config = _MODEL
+
+    admin_token: SecretStr | None = None
+    """Password of the dashboard (`/`) and `/metrics`: HTTP Basic (any user name) or
+    `Authorization: Bearer <token>`. Without one they answer only on a loopback address, and
+    `serve` refuses to start them on any other. Prefer `XCONDUIT_DASHBOARD__ADMIN_TOKEN_FILE`."""
+
+
+class ConnectSettings(BaseModel):
+    model_config = _MODEL
+
+    token_key: SecretStr | None = None
+    """Fernet key that encrypts the connected X account's tokens in the store (`xconduit
+    connect --new-key` prints one). Without it, tokens are never stored. Prefer
+    `XCONDUIT_CONNECT__TOKEN_KEY` or `XCONDUIT_CONNECT__TOKEN_KEY_FILE`."""
+
+
 class Settings(BaseModel):
     """The whole configuration of one xconduit deployment."""
 
@@ -332,6 +474,12 @@ class Settings(BaseModel):
     """Batching, rate budget, retries and retention."""
     suppression: SuppressionSettings = SuppressionSettings()
     """Users who must never be sent."""
+    checks: ChecksSettings = ChecksSettings()
+    """The setup checks while serving."""
+    dashboard: DashboardSettings = DashboardSettings()
+    """Who may open the dashboard and `/metrics`."""
+    connect: ConnectSettings = ConnectSettings()
+    """Storing the tokens of a connected X account."""
 
     @model_validator(mode="after")
     def _references(self) -> Settings:
@@ -352,6 +500,24 @@ class Settings(BaseModel):
         keys = [k.get_secret_value() for s in self.sources for k in s.write_keys]
         if len(keys) != len(set(keys)):
             raise ValueError("sources: a write key is used by two sources")
+        return self
+
+    @model_validator(mode="after")
+    def _one_tag_per_source(self) -> Settings:
+        # The tag of a page reads one set of settings per write key (/v1/tag-config): a second
+        # tagged destination of the same source would never fire; refuse it instead.
+        for source in self.sources:
+            tagged = [
+                c.name
+                for c in self.conversions
+                if c.tag and (not c.sources or source.name in c.sources)
+            ]
+            if len(tagged) > 1:
+                raise ValueError(
+                    f'sources: "{source.name}" feeds {len(tagged)} destinations with a website '
+                    f"tag ({', '.join(tagged)}); the tag runs one per source: list each "
+                    "destination's own source in its `sources`"
+                )
         return self
 
 

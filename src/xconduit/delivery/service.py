@@ -22,10 +22,12 @@ from collections.abc import Callable, Sequence
 
 from xconduit.config import ConversionDestination, DeliverySettings, Settings
 from xconduit.delivery.batching import BatchRules
+from xconduit.delivery.pause import AccountPauses
 from xconduit.delivery.retry import RetryPolicy
 from xconduit.delivery.shared_budget import SharedBudgets
 from xconduit.delivery.worker import ConversionSender, DestinationWorker, WorkerOptions, WorkerStats
 from xconduit.queue import Store
+from xconduit.queue.audience_jobs import is_audience_destination
 
 log = logging.getLogger("xconduit.delivery")
 
@@ -52,6 +54,7 @@ class DeliveryService:
         destinations: Sequence[ConversionDestination] | None = None,
         lease_seconds: float | None = None,
         poll: float = 0.2,
+        pauses: AccountPauses | None = None,
     ) -> None:
         delivery = settings.delivery if isinstance(settings, Settings) else settings
         timeout = float(settings.x.timeout) if isinstance(settings, Settings) else 30.0
@@ -81,6 +84,8 @@ class DeliveryService:
             requests=delivery.requests_per_window,
             window=float(delivery.window),
         )
+        self.pauses = pauses or AccountPauses(probe_after=float(delivery.retry_max))
+        """Accounts whose credentials X refused (delivery/pause.py)."""
         self._workers: list[DestinationWorker] = []
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -102,6 +107,7 @@ class DeliveryService:
             clock=self._clock,
             sleep=self._sleep,
             stopping=self._stopping.is_set,
+            pauses=self.pauses,
         )
         with self._lock:
             self._workers.append(worker)
@@ -110,7 +116,11 @@ class DeliveryService:
     def _destinations(self) -> list[str]:
         """Configured destinations, then any other the store holds jobs for."""
         names = list(self._accounts)
-        return names + [d for d in self._store.destinations() if d not in self._accounts]
+        return names + [d for d in self._conversion_destinations() if d not in self._accounts]
+
+    def _conversion_destinations(self) -> list[str]:
+        """Destinations with work, less custom audiences' (`xconduit.audiences` sends those)."""
+        return [d for d in self._store.destinations() if not is_audience_destination(d)]
 
     def stats(self) -> dict[str, WorkerStats]:
         """Counters per destination (summed over its loops)."""
@@ -224,7 +234,7 @@ class DeliveryService:
                 wakes = [worker.step() for worker in workers.values()]
                 pending = [w for w in wakes if w is not None]
                 now = self._clock()
-                if not pending and not self._store.destinations():
+                if not pending and not self._conversion_destinations():
                     return True
                 if now >= deadline:
                     return False

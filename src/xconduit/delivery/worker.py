@@ -24,10 +24,11 @@ from typing import Any, Protocol
 import orjson
 
 from xconduit.delivery.batching import Batcher, BatchRules
-from xconduit.delivery.bisect import BisectResult, condemns_event_id, send_bisecting
-from xconduit.delivery.retry import RetryPolicy
+from xconduit.delivery.bisect import BisectResult, send_bisecting
+from xconduit.delivery.pause import AccountPauses, held_back
+from xconduit.delivery.retry import RetryPolicy, describe
 from xconduit.delivery.shared_budget import SharedBudgets
-from xconduit.errors import AuthError, DeliveryError, RateLimited
+from xconduit.errors import DeliveryError, RateLimited
 from xconduit.queue import DeliveryJob, Store
 from xconduit.xads import ConversionsResult
 
@@ -83,6 +84,7 @@ class DestinationWorker:
         clock: Callable[[], float],
         sleep: Callable[[float], None],
         stopping: Callable[[], bool] = lambda: False,
+        pauses: AccountPauses | None = None,
     ) -> None:
         self.destination = destination
         self.account_id = account_id
@@ -97,6 +99,7 @@ class DestinationWorker:
         self._batcher: Batcher[DeliveryJob] = Batcher(options.rules, born=_born)
         self._paused_until = 0.0
         self._holds: dict[int, int] = {}  # claimed job id -> the ledger hold counting it
+        self._pauses = pauses or AccountPauses(probe_after=options.policy.retry_max)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -105,6 +108,10 @@ class DestinationWorker:
         now = self._clock()
         if now < self._paused_until:
             return self._paused_until
+        paused_until = self._pauses.until(self.account_id, now=now)
+        if paused_until is not None:  # X refused the credentials: hold the jobs (pause.py)
+            self.release_held()
+            return paused_until
         budget_empty = self._fill(now)
         batch = self._batcher.take(now)
         if batch is not None:
@@ -236,7 +243,7 @@ class DestinationWorker:
                 )
             if not result.complete:
                 # X is all-or-nothing: a 200 means it took the request. Count it delivered,
-                # but say so loudly (x-ads-api.md §1.3); see docs/explanation/rate-limits.md.
+                # but say so loudly; see docs/explanation/rate-limits.md.
                 log.error(
                     "delivery %s: X answered 200 but processed %s of %s conversions "
                     "(debug_id=%s); treated as delivered",
@@ -247,7 +254,7 @@ class DestinationWorker:
                 )
 
         try:
-            return send_bisecting(jobs, send, before_send=before_send, all_bad=_all_bad)
+            return send_bisecting(jobs, send, before_send=before_send, event_id=_event_id)
         finally:
             budgets.unhold(pending_hold[0])
 
@@ -256,8 +263,15 @@ class DestinationWorker:
         store, policy, stats = self._store, self._options.policy, self.stats
         stats.requests += result.requests
         stats.events_sent += result.events
+        refused, refusal = held_back(result.dead)
+        if refusal is not None:
+            stats.released += store.release([job.id for job in refused], now=now)
+            for account_id in {job.account_id for job in refused}:
+                self._pauses.pause(account_id, describe(refusal), now=now)
         if result.delivered:
             stats.delivered += store.mark_delivered([job.id for job in result.delivered], now=now)
+            for account_id in {job.account_id for job in result.delivered}:
+                self._pauses.resume(account_id)
         dead = [(job.id, policy.dead_reason(error)) for job, error in result.dead]
         for part, error in result.retry:
             by_time: dict[tuple[float, str], list[int]] = defaultdict(list)
@@ -279,23 +293,10 @@ class DestinationWorker:
             log.warning("delivery %s: %d conversion(s) dead", self.destination, len(dead))
         if result.unsent:
             stats.released += store.release([job.id for job in result.unsent], now=now)
-        if any(isinstance(error, AuthError) for _, error in result.dead):
-            log.error(
-                "delivery %s: X refused the credentials; pausing %.0f s (fix them, then "
-                "`xconduit dlq replay`)",
-                self.destination,
-                policy.retry_max,
-            )
-            self._paused_until = now + policy.retry_max
 
 
 def _born(job: DeliveryJob) -> float:
     return job.created_at
-
-
-def _all_bad(part: Sequence[DeliveryJob], error: DeliveryError) -> bool:
-    """Whether X's rejection condemns every job of `part` (see `condemns_event_id`)."""
-    return condemns_event_id([_event_id(job) for job in part], error)
 
 
 def _event_id(job: DeliveryJob) -> str | None:

@@ -2,9 +2,11 @@
 
 Each event is checked on its own: a bad one is reported (`Rejected`, with its index in the
 request) and never fails the others. A good one gets a `messageId` if it has none, the
-collector's `receivedAt`, and `context.ip` from the client's address when its source asks for
-it; it is parsed, mapped for every destination of its source, and becomes an `IncomingEvent`
-whose jobs hold only the mapped conversions (hashed identifiers), never the raw event.
+collector's `receivedAt`, and `context.ip` from the client's address when it comes from a browser
+(or its source sets `client_ip`); it is parsed, mapped for every destination of its source, and
+becomes an `IncomingEvent` whose jobs hold only the mapped conversions (hashed identifiers), never
+the raw event. An event of a batch is authenticated by the request's write key: one carrying
+another key is rejected.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from typing import Any
 
 import orjson
 
+from xconduit.audiences.events import AudienceEvents
 from xconduit.errors import InvalidEvent
 from xconduit.events import parse_event
 from xconduit.ingest.body import KB, MAX_EVENT_BYTES
 from xconduit.mapping import MappingResult, Router
+from xconduit.observability.tally import tally
 from xconduit.queue import IncomingEvent, NewJob
+from xconduit.queue.audience_jobs import AudienceChange
 
 log = logging.getLogger("xconduit.ingest")
 
@@ -85,6 +90,38 @@ def _rejected(index: int, message_id: Any, field: str | None, error: str) -> Rej
     )
 
 
+BROWSER_LIBRARIES = frozenset(("analytics.js", "analytics-next", "xconduit-tag"))
+"""`context.library.name` of the libraries that run in the shopper's browser: Segment's
+analytics.js (classic and analytics-next both send `analytics.js`) and the website tag."""
+
+
+def _from_browser(raw: Any) -> bool:
+    if not isinstance(raw, dict):
+        return False
+    context = raw.get("context")
+    library = context.get("library") if isinstance(context, dict) else None
+    name = library.get("name") if isinstance(library, dict) else None
+    return isinstance(name, str) and name.strip().lower() in BROWSER_LIBRARIES
+
+
+def _check_key(raw: Any, write_key: str | None, keys_in_events: bool) -> None:
+    """InvalidEvent when an event of the request is not authenticated by the request's key."""
+    own = raw.get("writeKey") if isinstance(raw, dict) else None
+    if own is None or own == "":
+        if keys_in_events:
+            raise InvalidEvent(
+                "writeKey: missing on this event (the request's events carry their own keys)",
+                field="writeKey",
+            )
+        return
+    if own != write_key:
+        raise InvalidEvent(
+            "writeKey: differs from the request's write key (send each source's events in "
+            "their own request)",
+            field="writeKey",
+        )
+
+
 def new_message_id() -> str:
     return str(uuid.uuid4())
 
@@ -92,9 +129,16 @@ def new_message_id() -> str:
 class EventAcceptor:
     """Turns the raw events of one request into outbox events (one `Router` for the process)."""
 
-    def __init__(self, router: Router, *, new_id: Callable[[], str] = new_message_id) -> None:
+    def __init__(
+        self,
+        router: Router,
+        *,
+        new_id: Callable[[], str] = new_message_id,
+        audiences: AudienceEvents | None = None,
+    ) -> None:
         self._router = router
         self._new_id = new_id
+        self._audiences = audiences or None  # None when no audience is configured
 
     def accept(
         self,
@@ -104,13 +148,22 @@ class EventAcceptor:
         default_type: str | None,
         received_at: str,
         client_ip: str | None = None,
+        any_library_ip: bool = False,
         batch: Mapping[str, Any] | None = None,
         check_size: bool = False,
+        write_key: str | None = None,
+        keys_in_events: bool = False,
     ) -> Accepted:
-        """`client_ip`: set as `context.ip` when the event has none (None: never).
+        """`client_ip`: the HTTP client's address, set as `context.ip` when the event has none
+        and comes from a browser library (`BROWSER_LIBRARIES`), or from any library when
+        `any_library_ip` (the source's `client_ip = true`). A server library's events never get
+        it: it is the backend's address, not the shopper's, and would hurt matching.
         `batch`: the batch object, whose `sentAt`/`context`/`integrations` fill in each event's.
         `check_size`: measure each event against the 32 KB limit (needless when the whole
-        body is smaller)."""
+        body is smaller).
+        `write_key`: the request's key; an event carrying another `writeKey` is rejected, never
+        taken as the request's source. `keys_in_events`: the request's key came from its events
+        (analytics-next), so an event without its own `writeKey` is rejected too."""
         events: list[IncomingEvent] = []
         rejected: list[Rejected] = []
         invalid: list[Unsendable] = []
@@ -119,8 +172,10 @@ class EventAcceptor:
             # The id as the client sent it, before one is assigned: a rejection names only that.
             sent_id = raw.get("messageId") if isinstance(raw, dict) else None
             try:
+                _check_key(raw, write_key, keys_in_events)
+                ip = client_ip if client_ip and (any_library_ip or _from_browser(raw)) else None
                 event, unsendable = self._one(
-                    raw, source, default_type, received_at, client_ip, defaults, check_size
+                    raw, source, default_type, received_at, ip, defaults, check_size
                 )
             except InvalidEvent as exc:
                 rejected.append(_rejected(index, sent_id, exc.field, str(exc)))
@@ -201,4 +256,20 @@ class EventAcceptor:
             if result.outcome == "conversion" and result.conversion is not None
         )
         unsendable = [result for result in results if result.outcome == "invalid"]
-        return IncomingEvent(source=source, message_id=message_id, jobs=jobs), unsendable
+        changes: tuple[AudienceChange, ...] = ()
+        if self._audiences is not None:
+            changes, problems = self._audiences.read(event)
+            unsendable += [
+                MappingResult("invalid", f"audience:{name}", "", "", message_id, reason=reason)
+                for name, reason in problems
+            ]
+        counts, recent = tally(source, message_id, event.event or event.type, results)
+        incoming = IncomingEvent(
+            source=source,
+            message_id=message_id,
+            jobs=jobs,
+            audience_changes=changes,
+            counts=counts,
+            recent=recent,
+        )
+        return incoming, unsendable

@@ -21,14 +21,16 @@ from typing import Any, Protocol
 
 import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from xconduit.audiences.events import AudienceEvents
 from xconduit.config import Settings
-from xconduit.errors import InvalidEvent, StoreError
+from xconduit.errors import InvalidEvent, StoreBusy, StoreError
 from xconduit.events import loads
 from xconduit.ingest.accept import Accepted, EventAcceptor, new_message_id
+from xconduit.ingest.assets import StaticAsset
 from xconduit.ingest.body import (
     MAX_EVENT_BYTES,
     MAX_REQUEST_BYTES,
@@ -66,7 +68,9 @@ STORE_RETRY_AFTER = "2"
 
 
 class Committer(Protocol):
-    async def submit(self, events: Sequence[IncomingEvent]) -> list[bool]: ...
+    async def submit(
+        self, events: Sequence[IncomingEvent], *, timeout: float | None = None
+    ) -> list[bool]: ...
 
 
 def json_response(body: dict[str, Any], status: int = 200, **headers: str) -> Response:
@@ -91,13 +95,19 @@ class Collector:
         new_id: Callable[[], str] = new_message_id,
     ) -> None:
         self.keys = KeyRing(settings.sources)
-        self.acceptor = EventAcceptor(Router(settings), new_id=new_id)
+        self.acceptor = EventAcceptor(
+            Router(settings),
+            new_id=new_id,
+            audiences=AudienceEvents(settings.audiences, settings.suppression),
+        )
         self.tags = TagConfigs(settings)
         self.limiter = RateLimiter(clock=monotonic)
         self._committer = committer
+        self._busy_timeout = settings.server.busy_timeout
         self._clock = clock
         self._ready = ready
         self._openapi = orjson.dumps(openapi_document())
+        self._tag_js, self._plugin_js = StaticAsset(tag_js()), StaticAsset(plugin_js())
         self.app = Starlette(
             routes=[
                 Route("/v1/{kind}", self.collect, methods=["POST", "OPTIONS"]),
@@ -122,7 +132,7 @@ class Collector:
             return self._preflight(request, origin)
         is_batch = ENDPOINTS[kind] is None
         try:
-            source, body = await self._read(request, is_batch)
+            source, body, key, keys_in_events = await self._read(request, is_batch)
             if origin and not source.allows(origin):
                 return error(f"origin {origin} is not allowed for this write key's source", 403)
             wait = self.limiter.wait(source)
@@ -130,7 +140,9 @@ class Collector:
                 response = error(f"rate limit of source {source.name} exceeded", 429)
                 response.headers["Retry-After"] = retry_after(wait)
                 return self._cors(response, origin, source)
-            accepted = self._accept(request, source, body, ENDPOINTS[kind], is_batch)
+            accepted = self._accept(
+                request, source, body, ENDPOINTS[kind], is_batch, key, keys_in_events
+            )
         except RequestRejected as exc:
             return self._cors(error(str(exc), exc.status), origin, None)
         rejected = [r.as_json() for r in accepted.rejected]
@@ -139,7 +151,17 @@ class Collector:
             response = error(message, 400, accepted=0, duplicates=0, rejected=rejected)
             return self._cors(response, origin, source)
         try:
-            fresh = await self._committer.submit(accepted.events)
+            fresh = await self._committer.submit(accepted.events, timeout=self._busy_timeout)
+        except StoreBusy:
+            # Waited `busy_timeout` for the outbox (another writer holds it): not committed.
+            log.warning("outbox busy for more than busy_timeout; answering 503")
+            message = (
+                f"the event store is busy (held by another writer for more than "
+                f"server.busy_timeout = {self._busy_timeout:g} s); nothing was committed: retry"
+            )
+            response = error(message, 503)
+            response.headers["Retry-After"] = STORE_RETRY_AFTER
+            return self._cors(response, origin, source)
         except StoreError as exc:
             log.error("outbox commit failed; answering 503: %s", exc)
             response = error("the event store is unavailable; retry later", 503)
@@ -155,7 +177,9 @@ class Collector:
         }
         return self._cors(json_response(body_out), origin, source)
 
-    async def _read(self, request: Request, is_batch: bool) -> tuple[Source, Any]:
+    async def _read(self, request: Request, is_batch: bool) -> tuple[Source, Any, str, bool]:
+        """The source, the decoded body, the request's write key, and whether that key came from
+        the events themselves (analytics-next's batches carry it per event)."""
         limit = MAX_REQUEST_BYTES if is_batch else MAX_EVENT_BYTES
         what = "the request body" if is_batch else "the event"
         declared = request.headers.get("content-length", "")
@@ -164,12 +188,16 @@ class Collector:
         key = basic_user(request.headers.get("authorization"))
         if key is not None and self.keys.source(key) is None:
             raise RequestRejected("write key: unknown (check the key of your source)", status=401)
-        raw = await read_body(
-            request.stream(),
-            content_encoding=request.headers.get("content-encoding", ""),
-            limit=limit,
-            what=what,
-        )
+        try:
+            raw = await read_body(
+                request.stream(),
+                content_encoding=request.headers.get("content-encoding", ""),
+                limit=limit,
+                what=what,
+            )
+        except ClientDisconnect:
+            # Nobody is left to answer and nothing was committed: not an error of ours.
+            raise RequestRejected("the client went away before sending the whole body") from None
         if not raw.strip():
             raise RequestRejected("the body is empty; send a JSON object", field="body")
         try:
@@ -178,7 +206,9 @@ class Collector:
             raise RequestRejected(f"the body is {exc}", field="body") from None
         if not isinstance(body, dict):
             raise RequestRejected("the body must be a JSON object", field="body")
-        key = key or _body_key(body, is_batch)
+        keys_in_events = False
+        if key is None:
+            key, keys_in_events = _body_key(body, is_batch)
         if key is None:
             raise RequestRejected(
                 "write key: missing (send it as the HTTP Basic user or as writeKey in the body)",
@@ -187,10 +217,17 @@ class Collector:
         source = self.keys.source(key)
         if source is None:
             raise RequestRejected("write key: unknown (check the key of your source)", status=401)
-        return source, body
+        return source, body, key, keys_in_events
 
     def _accept(
-        self, request: Request, source: Source, body: dict[str, Any], kind: str | None, batch: bool
+        self,
+        request: Request,
+        source: Source,
+        body: dict[str, Any],
+        kind: str | None,
+        batch: bool,
+        key: str,
+        keys_in_events: bool,
     ) -> Accepted:
         if batch:
             raws = body.get("batch")
@@ -204,9 +241,12 @@ class Collector:
             source=source.name,
             default_type=kind,
             received_at=_iso(self._clock()),
-            client_ip=client.host if client and source.client_ip else None,
+            client_ip=client.host if client else None,
+            any_library_ip=source.client_ip,
             batch=body if batch else None,
             check_size=batch and _body_size(request) > MAX_EVENT_BYTES,
+            write_key=key,
+            keys_in_events=keys_in_events,
         )
 
     # ---- CORS ----------------------------------------------------------------------------------
@@ -236,13 +276,11 @@ class Collector:
     # ---- tag, health, documents ------------------------------------------------------------
 
     async def tag(self, request: Request) -> Response:
-        headers = {"Cache-Control": "public, max-age=300"}
-        return Response(tag_js(), headers=headers, media_type="application/javascript")
+        return self._tag_js.response(request)
 
     async def plugin(self, request: Request) -> Response:
         """The analytics-next destination plugin (the tag's core followed by the plugin)."""
-        headers = {"Cache-Control": "public, max-age=300"}
-        return Response(plugin_js(), headers=headers, media_type="application/javascript")
+        return self._plugin_js.response(request)
 
     async def tag_config(self, request: Request) -> Response:
         origin = request.headers.get("origin")
@@ -280,10 +318,11 @@ class Collector:
         return error(f"{request.method} is not allowed on {request.url.path}", 405)
 
 
-def _body_key(body: dict[str, Any], is_batch: bool) -> str | None:
+def _body_key(body: dict[str, Any], is_batch: bool) -> tuple[str | None, bool]:
+    """The body's write key, and whether it is the first event's (then each event has its own)."""
     key = body.get("writeKey")
     if isinstance(key, str) and key:
-        return key
+        return key, False
     if is_batch and isinstance(body.get("batch"), list):
         for item in body["batch"]:  # analytics-next's batches carry the key in each event
             if (
@@ -291,8 +330,8 @@ def _body_key(body: dict[str, Any], is_batch: bool) -> str | None:
                 and isinstance(item.get("writeKey"), str)
                 and item["writeKey"]
             ):
-                return str(item["writeKey"])
-    return None
+                return str(item["writeKey"]), True
+    return None, False
 
 
 def _body_size(request: Request) -> int:

@@ -31,6 +31,7 @@ class TagConfigs:
                         consent_category=dest.consent_category,
                         missing_consent=dest.missing_consent,
                         value_on_pre_purchase=dest.value_on_pre_purchase,
+                        phone_region=dest.phone_region,
                     )
                     break
             self._by_source[source.name] = found

@@ -1,4 +1,4 @@
-"""Event → X conversion object for one conversion destination (mapping.md §3 and §6), pure.
+"""Event → X conversion for one conversion destination (docs/reference/mapping.md §3, §6), pure.
 
 `ConversionMapper` is built once per destination (event names folded, paths compiled) and then
 maps events with no I/O, no clock and no shared state, so it can run on any thread.
@@ -6,8 +6,8 @@ maps events with no I/O, no clock and no shared state, so it can run on any thre
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from datetime import UTC, datetime
+from collections.abc import Callable, Collection
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from xconduit.config.model import ConversionDestination, IdentifierPathSettings
@@ -27,6 +27,7 @@ from xconduit.normalize import (
     IdentifierPaths,
     conversion_identifiers,
 )
+from xconduit.normalize.redact import private_id, redact
 
 PRE_PURCHASE = frozenset(
     (
@@ -38,7 +39,7 @@ PRE_PURCHASE = frozenset(
         "payment info entered",
     )
 )
-"""E-commerce events before the purchase: they must not attribute revenue (mapping.md §4.2)."""
+"""Events before the purchase: they must not attribute revenue (docs/reference/mapping.md §4.2)."""
 
 
 def fold(name: str) -> str:
@@ -77,8 +78,13 @@ class ConversionMapper:
         *,
         suppressed_user_ids: Collection[str] = (),
         suppressed_hashes: Collection[str] = (),
+        now: Callable[[], float] | None = None,
     ) -> None:
+        """`now`: the clock that bounds conversion times of events without `receivedAt` (the
+        collector sets it on every event); None: such events are not checked for the future."""
         self.destination = destination
+        self._now = now
+        self._latest_cache: tuple[str | None, str | None] = (None, None)
         self._events = {fold(name): event_id for name, event_id in destination.events.items()}
         self._paths = _paths(destination)
         self._region = destination.phone_region
@@ -113,8 +119,12 @@ class ConversionMapper:
                 reason=_NO_TIME,
                 dropped=ids.dropped,
             )
+        when = conversion_time(moment)
+        refusal = self._time_refusal(event, moment, when)
+        if refusal is not None:
+            return self._result(event, "invalid", reason=refusal, dropped=ids.dropped)
         conversion: dict[str, Any] = {
-            "conversion_time": conversion_time(moment),
+            "conversion_time": when,
             "event_id": event_id,
             "identifiers": ids.payload(),
         }
@@ -127,8 +137,32 @@ class ConversionMapper:
             return self._result(event, "invalid", reason=str(exc), dropped=ids.dropped)
         description = event.properties.get("description")
         if isinstance(description, str) and description.strip():
-            conversion["description"] = description.strip()
+            conversion["description"] = redact(description.strip())
         return self._result(event, "conversion", conversion=conversion, dropped=ids.dropped)
+
+    def _time_refusal(self, event: Event, moment: str, when: str) -> str | None:
+        """Why X would refuse `when` (before 2006, or more than 10 minutes after the event was
+        received), naming the event field it came from; None when it is fine."""
+        if when < EARLIEST_TIME:
+            return f"{_time_field(event, moment)}: before 2006, X takes no conversion before it"
+        latest = self._latest(event.received_at)
+        if latest is not None and when > latest:
+            return f"{_time_field(event, moment)}: more than 10 minutes in the future"
+        return None
+
+    def _latest(self, received_at: str | None) -> str | None:
+        """The latest conversion time X takes, in X's form: 10 minutes after `received_at` (the
+        collector's clock), else after the mapper's `now` (None: no clock, no check)."""
+        if received_at is not None:
+            cached = self._latest_cache
+            if cached[0] == received_at:
+                return cached[1]
+            latest = format_time(parse_time(received_at) + FUTURE_SLACK)
+            self._latest_cache = (received_at, latest)
+            return latest
+        if self._now is None:
+            return None
+        return format_time(datetime.fromtimestamp(self._now(), UTC) + FUTURE_SLACK)
 
     def _event_id(self, event: Event) -> tuple[str | None, str]:
         """The X event id, or None and why the event is filtered."""
@@ -136,7 +170,7 @@ class ConversionMapper:
             name = fold(event.event or "")
             event_id = self._events.get(name)
             if event_id is None:
-                return None, f'event "{event.event}" is not mapped to an X event'
+                return None, f'event "{redact(event.event or "")}" is not mapped to an X event'
             return event_id, name
         if event.type == "page":
             if self.destination.page_event_id:
@@ -165,7 +199,7 @@ class ConversionMapper:
         if isinstance(currency, str) and currency.strip():
             code = currency.strip().upper()
             if len(code) != 3 or not code.isalpha():
-                raise BadValue(f'currency: "{currency[:20]}" is not an ISO 4217 code')
+                raise BadValue("properties.currency: not an ISO 4217 code")
             return code
         return self.destination.default_currency
 
@@ -179,6 +213,7 @@ class ConversionMapper:
         dropped: tuple[str, ...] = (),
     ) -> MappingResult:
         dest = self.destination
+        why = tuple((kind, DROP_RULES.get(kind, "invalid")) for kind in dropped) if dropped else ()
         return MappingResult(
             outcome,
             dest.name,
@@ -187,12 +222,13 @@ class ConversionMapper:
             event.message_id,
             conversion,
             reason,
-            dropped,
+            why,
         )
 
 
 def _conversion_id(event: Event) -> str | None:
-    """`conversion_id`, else `order_id`, else `messageId` (the browser tag sets the first)."""
+    """`conversion_id`, else `order_id`, else `messageId` (the browser tag sets the first); its
+    SHA-256 hex when it is an email address or a phone number (the tag does the same)."""
     props = event.properties
     for key in _CONVERSION_ID_KEYS:
         value = props.get(key)
@@ -200,12 +236,33 @@ def _conversion_id(event: Event) -> str | None:
             continue
         if type(value) is str:
             if value and not value.isspace():
-                return value.strip()
+                return private_id(value.strip())
         elif type(value) is int:
             return str(value)
-    return event.message_id
+    return None if event.message_id is None else private_id(event.message_id)
 
 
+def _time_field(event: Event, moment: str) -> str:
+    """The event field a conversion time was read from."""
+    if moment is event.timestamp:
+        return "timestamp"
+    if moment is event.original_timestamp:
+        return "originalTimestamp"
+    return "receivedAt"
+
+
+DROP_RULES = {
+    "twclid": "not an X click id",
+    "email": "not an email address",
+    "phone": "not a possible phone number",
+    "ip_address": "not an IPv4 or IPv6 address",
+    "user_agent": "not text",
+}
+"""Why an identifier of each kind is dropped (`MappingResult.dropped`)."""
+EARLIEST_TIME = "2006-01-01T00:00:00.000Z"
+"""X takes no conversion before its own founding year."""
+FUTURE_SLACK = timedelta(minutes=10)
+"""How far after its receipt an event's time may be (clocks of browsers and servers drift)."""
 _NO_TIME = "conversion_time: the event has no timestamp, originalTimestamp or receivedAt"
 _CONVERSION_ID_KEYS = ("conversion_id", "conversionId", "order_id", "orderId")
 

@@ -21,8 +21,9 @@ class MappingResult(NamedTuple):
     conversion: dict[str, Any] | None = None
     """The exact object that goes in X's `conversions[]` (hashed identifiers only)."""
     reason: str | None = None
-    dropped: tuple[str, ...] = ()
-    """Identifiers present in the event but unusable (e.g. an email without `@`)."""
+    dropped: tuple[tuple[str, str], ...] = ()
+    """Identifiers present in the event but unusable, as (identifier, rule) pairs, e.g.
+    `(("twclid", "not an X click id"),)`: what a dashboard counts per destination."""
 
     def as_line(self) -> dict[str, Any]:
         """The `xconduit map` output shape."""

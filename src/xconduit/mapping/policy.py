@@ -1,4 +1,4 @@
-"""Consent and suppression (mapping.md §6), pure."""
+"""Consent and suppression (docs/reference/mapping.md §6), pure."""
 
 from __future__ import annotations
 

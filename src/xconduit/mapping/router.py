@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from xconduit.config.model import Settings
@@ -18,13 +18,16 @@ _LINE_IDS = uuid.UUID("6f1c3b0e-5f0e-4c55-9a7c-0d0c6a1e2a11")
 class Router:
     """Maps an event for every destination that takes events from its source."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, now: Callable[[], float] | None = None) -> None:
+        """`now`: see `ConversionMapper` (the collector needs none: it sets `receivedAt`)."""
         hashes = settings.suppression.hashed_identifiers
         user_ids = settings.suppression.user_ids
         self.mappers = [
             (
                 frozenset(dest.sources),
-                ConversionMapper(dest, suppressed_user_ids=user_ids, suppressed_hashes=hashes),
+                ConversionMapper(
+                    dest, suppressed_user_ids=user_ids, suppressed_hashes=hashes, now=now
+                ),
             )
             for dest in settings.conversions
         ]
@@ -37,12 +40,18 @@ class Router:
         ]
 
 
-def map_lines(lines: Iterable[bytes], router: Router) -> Iterator[dict[str, Any]]:
+def map_lines(
+    lines: Iterable[bytes], router: Router, *, received_at: Callable[[], str] | None = None
+) -> Iterator[dict[str, Any]]:
     """`xconduit map`: JSON lines in, one result per event × destination out.
 
     A line that is not an event gives one `invalid` result with `destination: null` naming the
     line number, and the run goes on. An event without `messageId` gets a UUID derived from the
     line's bytes, so that re-running the same file gives the same `conversion_id`s.
+
+    Read as the collector reads a `POST /v1/track`: an object without `type` but with an `event`
+    is a track, and `received_at()` (the time the line is read) is its `receivedAt`, the
+    conversion time of an event without `timestamp`.
     """
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -50,8 +59,13 @@ def map_lines(lines: Iterable[bytes], router: Router) -> Iterator[dict[str, Any]
         raw: Any = None
         try:
             raw = loads(line)
-            if isinstance(raw, dict) and not raw.get("messageId"):
-                raw["messageId"] = str(uuid.uuid5(_LINE_IDS, line.strip().hex()))
+            if isinstance(raw, dict):
+                if not raw.get("messageId"):
+                    raw["messageId"] = str(uuid.uuid5(_LINE_IDS, line.strip().hex()))
+                if raw.get("type") is None and raw.get("event") is not None:
+                    raw["type"] = "track"
+                if received_at is not None:
+                    raw["receivedAt"] = received_at()
             results = [result.as_line() for result in router.map(parse_event(raw))]
         except InvalidEvent as exc:
             yield _invalid_line(raw, f"line {number}: {exc}")

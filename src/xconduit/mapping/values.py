@@ -1,24 +1,28 @@
-"""Money, quantities and product contents of a conversion (mapping.md §3), pure."""
+"""Money, quantities and product contents of a conversion (docs/reference/mapping.md §3), pure."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+
+from xconduit.normalize.redact import private_id, redact
 
 _CENT = Decimal("0.01")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _TOO_LARGE = Decimal("1e15")  # X's value is a double: larger amounts lose cents
+_TOO_LARGE_INT = 10**15
 _NONE: list[Mapping[str, Any]] = []  # shared "no products"; never mutated
+_FIELDS = {"value": "properties.value", "revenue": "properties.revenue"}
 
 
 class BadValue(ValueError):
-    """A numeric field holds something that is not a number; the message names the field."""
+    """A field holds a value X cannot take; the message names the field and the rule only."""
 
 
 def prop(props: Mapping[str, Any], snake: str, camel: str | None = None) -> Any:
-    """A property by its snake_case name, else its camelCase name (mapping.md §1)."""
+    """A property by its snake_case name, else its camelCase name (docs/reference/mapping.md §1)."""
     value = props.get(snake)
     if value is None and camel is not None:
         value = props.get(camel)
@@ -26,23 +30,28 @@ def prop(props: Mapping[str, Any], snake: str, camel: str | None = None) -> Any:
 
 
 def decimal_of(value: Any, field: str) -> Decimal | None:
-    """A JSON number or numeric string as a Decimal; None when absent; BadValue if not a number."""
+    """A JSON number or numeric string as a Decimal; None when absent; BadValue if it is not an
+    amount X takes (a number, finite, not negative, below 1e15). The message names the field and
+    the rule, never the value: it may be personal data sent in the wrong field."""
     if value is None or value == "":
         return None
     if type(value) is int:
-        return Decimal(value)
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise BadValue(f"{field}: {_show(value)} is not a number")
-    if isinstance(value, str) and not _DECIMAL.fullmatch(value.strip()):
+        number = Decimal(value)
+    elif isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise BadValue(f"{field}: not a number")
+    elif isinstance(value, str) and not _DECIMAL.fullmatch(value.strip()):
         # Plain decimal notation only, as the website tag reads it: no "1_000", "$25", "1,5"
         # or non-ASCII digits, which Decimal() would accept or misread.
-        raise BadValue(f"{field}: {_show(value)} is not a number")
-    try:
-        number = Decimal(value.strip()) if isinstance(value, str) else Decimal(repr(value))
-    except InvalidOperation:
-        raise BadValue(f"{field}: {_show(value)} is not a number") from None
+        raise BadValue(f"{field}: not a number")
+    else:
+        try:
+            number = Decimal(value.strip()) if isinstance(value, str) else Decimal(repr(value))
+        except InvalidOperation:
+            raise BadValue(f"{field}: not a number") from None
     if not number.is_finite() or abs(number) >= _TOO_LARGE:
-        raise BadValue(f"{field}: {_show(value)} is not a number X accepts (finite, below 1e15)")
+        raise BadValue(f"{field}: not a number X accepts (finite, below 1e15)")
+    if number < 0:
+        raise BadValue(f"{field}: must not be negative")
     return number
 
 
@@ -80,9 +89,9 @@ def conversion_value(props: Mapping[str, Any], products: list[Mapping[str, Any]]
     e-commerce spec implies."""
     for key in ("value", "revenue"):
         raw = props.get(key)
-        if type(raw) is int:
+        if type(raw) is int and 0 <= raw < _TOO_LARGE_INT:
             return f"{raw}.00"  # the common case, without Decimal
-        amount = decimal_of(raw, key)
+        amount = decimal_of(raw, _FIELDS[key])
         if amount is not None:
             return money(amount)
     amount = _computed_value(props, products)
@@ -92,12 +101,12 @@ def conversion_value(props: Mapping[str, Any], products: list[Mapping[str, Any]]
 def _computed_value(props: Mapping[str, Any], products: list[Mapping[str, Any]]) -> Decimal | None:
     total: Decimal | None = None
     for i, product in enumerate(products):
-        price = decimal_of(product.get("price"), f"products[{i}].price")
+        price = decimal_of(product.get("price"), f"properties.products[{i}].price")
         if price is not None:
             total = (total or Decimal(0)) + price * (positive_int(product.get("quantity")) or 1)
     if total is not None:
         return total
-    price = decimal_of(props.get("price"), "price")
+    price = decimal_of(props.get("price"), "properties.price")
     if price is not None:
         return price * (positive_int(props.get("quantity")) or 1)
     return None
@@ -121,9 +130,12 @@ def contents(
     """One `contents[]` item per product, or from the event's own product fields."""
     items: Iterator[dict[str, Any]]
     if products:
-        items = (_item(p, product_identifier, f"products[{i}].") for i, p in enumerate(products))
+        items = (
+            _item(p, product_identifier, f"properties.products[{i}].")
+            for i, p in enumerate(products)
+        )
     elif prop(props, "product_id", "productId") is not None or props.get("sku") is not None:
-        items = iter((_item(props, product_identifier, ""),))
+        items = iter((_item(props, product_identifier, "properties."),))
     else:
         return []
     return [item for item in items if item]
@@ -135,33 +147,29 @@ def _item(product: Mapping[str, Any], product_identifier: str, where: str) -> di
         content_id = product.get("sku")
     else:
         content_id = prop(product, "product_id", "productId")
-    _put_text(item, "content_id", content_id)
+    _put_text(item, "content_id", content_id, private_id)
     group = prop(product, "product_group_id", "productGroupId")
     if group is None:
         group = prop(product, "group_id", "groupId")
-    _put_text(item, "content_group_id", group)
-    _put_text(item, "content_name", product.get("name"))
-    _put_text(item, "content_type", product.get("category"))
+    _put_text(item, "content_group_id", group, private_id)
+    _put_text(item, "content_name", product.get("name"), redact)
+    _put_text(item, "content_type", product.get("category"), redact)
     price = decimal_of(product.get("price"), f"{where}price")
     if price is not None:
-        item["content_price"] = money(price)
+        # A JSON number, as in X's own example (`"content_price":100.99`); `value` is a string.
+        item["content_price"] = float(money(price))
     quantity = positive_int(product.get("quantity"))
     if quantity is not None:
         item["num_items"] = quantity
     return item
 
 
-def _put_text(item: dict[str, Any], key: str, value: Any) -> None:
+def _put_text(item: dict[str, Any], key: str, value: Any, clean: Callable[[str], str]) -> None:
     if isinstance(value, str):
         value = value.strip()
         if value:
-            item[key] = value
+            item[key] = clean(value)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         item[key] = (
             str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
         )
-
-
-def _show(value: Any) -> str:
-    text = repr(value) if not isinstance(value, str) else f'"{value}"'
-    return text if len(text) <= 40 else text[:37] + "..."

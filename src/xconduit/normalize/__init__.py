@@ -1,4 +1,4 @@
-"""Identifiers: where they come from, how they are normalised and hashed (pure; mapping.md §2)."""
+"""Identifiers: their sources, normalisation and hashing (pure; docs/reference/mapping.md §2)."""
 
 from __future__ import annotations
 

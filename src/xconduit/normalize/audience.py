@@ -1,4 +1,4 @@
-"""The identifiers of one custom-audience user, in X's `users[]` shape (pure; mapping.md §5).
+"""A custom-audience user's identifiers in X's `users[]` shape (pure; docs/reference/mapping.md §5).
 
 X takes, per user, arrays of `email`, `phone_number`, `handle`, `twitter_id`, `device_id` (all
 SHA-256) and `partner_user_id` (the only one in the clear). A person may have several values of a

@@ -1,4 +1,4 @@
-"""The identifiers of one server conversion, read from an event (pure; mapping.md §2).
+"""The identifiers of one server conversion, from an event (pure; docs/reference/mapping.md §2).
 
 `conversion_identifiers(event)` picks each identifier from the first non-empty source, normalises
 and hashes it, and records the ones that were present but invalid in `dropped`. The first
@@ -134,7 +134,7 @@ def conversion_identifiers(
     paths: IdentifierPaths = DEFAULT_PATHS,
     client_ip: str | None = None,
 ) -> ConversionIdentifiers:
-    """Read, normalise and hash the conversion identifiers of `event` (mapping.md §2.1–2.2).
+    """Read, normalise and hash the identifiers of `event` (docs/reference/mapping.md §2.1–2.2).
 
     `region` is the destination's default phone region (numbers without `+`). `client_ip` is the
     collector's view of the client address, the last source of `ip_address`; pass it only for
@@ -181,28 +181,41 @@ def conversion_identifiers(
 
 
 def _twclid(event: Event, plan: _Plan, use_referrer: bool, dropped: list[str]) -> str | None:
+    """The click id of the first source that has one; a value that is not an X click id is
+    dropped (and counted), never replaced by a later source's."""
     raw = first_present(event, plan.twclid)
-    if raw is not None:
-        found = clean_twclid(raw)
-        if found is None:
-            dropped.append("twclid")
-        return found
-    if use_referrer and "referrer" in event.context:
-        found = twclid_sources.from_referrer(event)
-        if found is not None:
-            return found
+    if raw is None and use_referrer and "referrer" in event.context:
+        raw = _present(twclid_sources.raw_from_referrer(event))
     # The URL and cookie sources are rare: call their parsers only when a value is there.
-    return _parsed(event, plan.twclid_urls, twclid_sources.from_url) or _parsed(
-        event, plan.twclid_cookies, twclid_sources.from_cookie
-    )
+    if raw is None:
+        raw = _parsed(event, plan.twclid_urls, twclid_sources.raw_from_url)
+    if raw is None and event.type == "page" and event.properties:
+        # Segment's server libraries put a page's URL in its properties, not its context.
+        raw = _parsed(event, _PAGE_URLS, twclid_sources.raw_from_url)
+    if raw is None:
+        raw = _parsed(event, plan.twclid_cookies, twclid_sources.raw_from_cookie)
+    if raw is None:
+        return None
+    found = clean_twclid(raw)
+    if found is None:
+        dropped.append("twclid")
+    return found
 
 
-def _parsed(event: Event, paths: Compiled, parse: Callable[[Any], str | None]) -> str | None:
-    """The first click id `parse` finds in the values at `paths`."""
+_PAGE_URLS = compile_paths(("properties.url", "properties.search"))
+
+
+def _parsed(event: Event, paths: Compiled, parse: Callable[[Any], Any]) -> Any:
+    """The first value `parse` finds in the values at `paths`."""
     for attr, keys in paths:
         value = lookup(event, attr, keys)
         if value is not None:
-            found = parse(value)
+            found = _present(parse(value))
             if found is not None:
                 return found
     return None
+
+
+def _present(raw: Any) -> Any:
+    """None for a missing or blank value: the next source is tried."""
+    return None if raw is None or (type(raw) is str and not raw.strip()) else raw

@@ -1,6 +1,6 @@
 """One function per identifier: raw value in, X's wire value out, or None (pure).
 
-Rules are mapping.md §2.2. `normalize_*` return the clear normalised value (used by the `hash_*`
+Rules: docs/reference/mapping.md §2.2. `normalize_*` give the clear normalised value (for `hash_*`
 functions and by tests); `hash_*` return what X receives: SHA-256 lowercase hex, or the
 lowercased input when it already is a digest. `clean_*` are for the identifiers X takes in the
 clear (twclid, IP address, user agent, partner user id).
@@ -20,6 +20,7 @@ from typing import Any
 
 from xconduit.normalize.hashing import prehashed, sha256_hex
 from xconduit.normalize.phone import e164, e164_from_digits
+from xconduit.normalize.redact import is_click_id
 
 # Canonical dotted-quad IPv4 (no leading zeros): most addresses, accepted without `ipaddress`,
 # whose parse costs ~3 µs.
@@ -103,8 +104,12 @@ def hash_phone(raw: Any, region: str = "US") -> str | None:
 
 
 def clean_twclid(raw: Any) -> str | None:
-    """Trimmed click id. Never hashed: X matches it as received from the landing URL."""
-    return _text_or_int(raw)
+    """Trimmed click id. Never hashed: X matches it as received from the landing URL.
+
+    None when it does not look like X's (`redact.is_click_id`): an email address or a phone
+    number put there by mistake must not reach X in the clear."""
+    text = _text_or_int(raw)
+    return text if text is not None and is_click_id(text) else None
 
 
 def clean_ip(raw: Any) -> str | None:

@@ -2,7 +2,7 @@
 
 A path is the event's JSON field names joined by dots, starting at a top-level field:
 `properties.email`, `context.traits.email`, `userId`. Keys that themselves contain a dot cannot
-be addressed (Segment does not produce them). Defaults are mapping.md §2.1 and work with no
+be addressed (Segment does not produce them). Defaults (docs/reference/mapping.md §2.1) need no
 configuration.
 """
 

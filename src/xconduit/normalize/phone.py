@@ -90,3 +90,13 @@ def cache_info() -> tuple[int, int, int]:
     """(hits, misses, current size) of the phone cache, for metrics."""
     info = e164.cache_info()
     return info.hits, info.misses, info.currsize
+
+
+def dialling(region: str) -> tuple[str, str]:
+    """(country calling code, national prefix) of a region: ("44", "0") for GB, ("1", "1") for
+    US, ("39", "") for IT. The website tag writes E.164 with them (`phone_country_code`,
+    `phone_national_prefix` of its settings)."""
+    code = check_region(region)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(code)
+    prefix = metadata.national_prefix if metadata is not None else None
+    return str(phonenumbers.country_code_for_region(code)), prefix or ""

@@ -10,6 +10,11 @@ If a group's commit fails, every caller in that group gets a `StoreError` (the c
 none of their events is committed (the transaction rolled back), the collector answers 503 and
 clients retry; dedup on `(source, message_id)` makes the retry safe. Retrying each caller alone
 was rejected: a failing disk or a locked database would then stall the writer once per caller.
+
+A busy store (`StoreBusy`: another writer held it past `busy_timeout`) also fails what queued
+meanwhile, and `submit(events, timeout=...)` withdraws events still queued at the timeout: a
+request is answered within about `busy_timeout`, and events it was told are not stored never
+are.
 """
 
 from __future__ import annotations
@@ -22,12 +27,12 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from xconduit.errors import StoreError
+from xconduit.errors import StoreBusy, StoreError
 from xconduit.queue import Store
 from xconduit.queue.jobs import IncomingEvent
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class _Submission:
     events: Sequence[IncomingEvent]
     future: asyncio.Future[list[bool]]
@@ -88,19 +93,41 @@ class GroupCommitter:
             self._thread.join(timeout)
             self._thread = None
 
-    async def submit(self, events: Sequence[IncomingEvent]) -> list[bool]:
-        """Commit `events`; per event, False for a duplicate. Returns after the commit."""
+    async def submit(
+        self, events: Sequence[IncomingEvent], *, timeout: float | None = None
+    ) -> list[bool]:
+        """Commit `events`; per event, False for a duplicate. Returns after the commit.
+
+        `timeout`: if the events still wait in the queue after that many seconds (the writer is
+        stuck behind a busy store), they are withdrawn and `StoreBusy` is raised: not committed,
+        ever. Events already being committed are waited for (the store bounds that wait)."""
         if not events:
             return []
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[bool]] = loop.create_future()
+        submission = _Submission(events=events, future=future, loop=loop)
         with self._cond:
             if not self._running:
                 raise StoreError("the outbox group committer is not running")
-            self._queue.append(_Submission(events=events, future=future, loop=loop))
+            self._queue.append(submission)
             self._queued_events += len(events)
             self._cond.notify()
-        return await future
+        if timeout is None:
+            return await future
+        try:
+            async with asyncio.timeout(timeout):
+                return await asyncio.shield(future)
+        except TimeoutError:
+            with self._cond:
+                queued = submission in self._queue
+                if queued:
+                    self._queue.remove(submission)
+                    self._queued_events -= len(events)
+            if queued:
+                raise StoreBusy(
+                    f"the outbox writer is busy; waited {timeout:g} s (busy_timeout)"
+                ) from None
+            return await future
 
     def _take(self) -> list[_Submission] | None:
         """The next group, or None when stopped and drained."""
@@ -121,14 +148,26 @@ class GroupCommitter:
             self._queued_events -= size
             return group
 
+    def _drain(self) -> list[_Submission]:
+        with self._cond:
+            drained = list(self._queue)
+            self._queue.clear()
+            self._queued_events = 0
+            return drained
+
     def _run(self) -> None:
         while (group := self._take()) is not None:
             events = [event for submission in group for event in submission.events]
             try:
                 accepted = self._store.commit_events(events, now=self._clock())
             except Exception as error:
+                if isinstance(error, StoreBusy):
+                    # The store was held for all of busy_timeout: what queued meanwhile would
+                    # wait as long again. Answer it now (not committed) instead.
+                    group += self._drain()
                 for submission in group:
-                    failure = StoreError(f"the outbox commit failed: {error}")
+                    kind = StoreBusy if isinstance(error, StoreBusy) else StoreError
+                    failure = kind(f"the outbox commit failed: {error}")
                     failure.__cause__ = error
                     self._resolve(submission, failure)
                 continue

@@ -30,6 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from xconduit.queue.audience_jobs import AudienceChange
+from xconduit.queue.counts import Count, RecentEvent
+
 
 class JobStatus(StrEnum):
     """Where a delivery job is in its life."""
@@ -67,6 +70,12 @@ class IncomingEvent:
     source: str
     message_id: str
     jobs: tuple[NewJob, ...] = ()
+    counts: tuple[Count, ...] = ()
+    """Counter increments the store adds if the event is new (see `xconduit.queue.counts`)."""
+    recent: RecentEvent | None = None
+    """The event as the live debugger shows it, kept if the event is new."""
+    audience_changes: tuple[AudienceChange, ...] = ()
+    """Users this event makes enter or exit custom audiences (committed with the event)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -7,11 +7,14 @@ import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 
+from xconduit.queue.audience_memory import MemoryAudienceMixin
 from xconduit.queue.jobs import ACTIVE_STATUSES, DeliveryJob, IncomingEvent, JobStatus
 from xconduit.queue.memory_budget import MemoryLedger
+from xconduit.queue.memory_counts import MemoryCounts
+from xconduit.queue.syncs import SyncCommit, SyncState
 
 
-class MemoryStore(MemoryLedger):
+class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger):
     """The outbox in a dict (see `xconduit.queue.Store` for each method)."""
 
     def __init__(self) -> None:
@@ -20,6 +23,10 @@ class MemoryStore(MemoryLedger):
         self._seen: dict[tuple[str, str], float] = {}
         self._last_id = 0
         self._ledger_init()
+        self._init_counts()
+        self._syncs: dict[str, SyncState] = {}
+        self._sync_lock = threading.Lock()
+        self._workers: dict[str, float] = {}
 
     def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
         accepted: list[bool] = []
@@ -31,6 +38,8 @@ class MemoryStore(MemoryLedger):
                 if not fresh:
                     continue
                 self._seen[key] = now
+                if event.audience_changes:
+                    self._coalesce(event.audience_changes, now)
                 for new in event.jobs:
                     self._last_id += 1
                     self._jobs[self._last_id] = DeliveryJob(
@@ -49,6 +58,7 @@ class MemoryStore(MemoryLedger):
                         last_error=None,
                         delivered_at=None,
                     )
+            self._note_events(events, accepted, now)
         return accepted
 
     def claim_batch(
@@ -218,3 +228,43 @@ class MemoryStore(MemoryLedger):
 
     def close(self) -> None:
         """Nothing to release."""
+
+    # Warehouse syncs and delivery heartbeats (`xconduit.queue.syncs.SyncStore`).
+
+    def sync_state(self, name: str) -> SyncState | None:
+        with self._lock:
+            return self._syncs.get(name)
+
+    def commit_sync_batch(
+        self, name: str, events: Sequence[IncomingEvent], *, state: SyncState, now: float
+    ) -> SyncCommit:
+        # One lock for both, like SQLite's one transaction (commit_events takes it again).
+        with self._sync_lock:
+            accepted = self.commit_events(events, now=now)
+            with self._lock:
+                self._syncs[name] = state
+                return SyncCommit(accepted=accepted, last_job_id=self._last_id)
+
+    def last_job_id(self) -> int:
+        with self._lock:
+            return self._last_id
+
+    def job_counts_between(self, destination: str, first: int, last: int) -> dict[JobStatus, int]:
+        counts: dict[JobStatus, int] = {}
+        with self._lock:
+            for job in self._jobs.values():
+                if first <= job.id <= last and job.destination == destination:
+                    counts[job.status] = counts.get(job.status, 0) + 1
+        return counts
+
+    def heartbeat(self, worker_id: str, *, kind: str, host: str, pid: int, now: float) -> None:
+        with self._lock:
+            self._workers[worker_id] = now
+
+    def forget_worker(self, worker_id: str) -> None:
+        with self._lock:
+            self._workers.pop(worker_id, None)
+
+    def live_workers(self, *, since: float) -> int:
+        with self._lock:
+            return sum(1 for seen in self._workers.values() if seen >= since)

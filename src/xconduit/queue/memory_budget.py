@@ -36,7 +36,7 @@ class MemoryLedger:
         base = self._accounts.get(account_id, Ledger(account_id=account_id, spends=()))
         return dataclasses.replace(base, spends=spends)
 
-    def _add(self, account_id: str, **values: float | int | bool | None) -> int:
+    def _add_spend(self, account_id: str, **values: float | int | bool | None) -> int:
         spend = Spend(id=next(self._spend_ids), settled_at=None, **values)  # type: ignore[arg-type]
         self._spends[spend.id] = (account_id, spend)
         return spend.id
@@ -71,7 +71,7 @@ class MemoryLedger:
             )
             if not jobs:
                 return [], None
-            hold = self._add(
+            hold = self._add_spend(
                 account_id,
                 events=len(jobs),
                 requests=0,
@@ -98,7 +98,7 @@ class MemoryLedger:
             free = free_at(self._ledger(account_id, now, window))
             if free is None or free > now:
                 return None, free
-            spend = self._add(
+            spend = self._add_spend(
                 account_id,
                 events=events,
                 requests=requests,

@@ -14,7 +14,6 @@ collector answers 503, clients retry).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -23,9 +22,14 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from xconduit.errors import StoreError
+from xconduit.queue.audience_postgres import PostgresAudienceMixin, enqueue_changes
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob
+from xconduit.queue.pg_text import pg_text as _text
+from xconduit.queue.pg_text import pg_untext as _untext
+from xconduit.queue.postgres_counts import PostgresCounts, note_events
 from xconduit.queue.sql import load_migrations, load_queries
 from xconduit.queue.sql_budget import SqlLedger
+from xconduit.queue.syncs import SyncCommit, SyncState
 
 _PURGE_CHUNK = 5000  # rows per delete transaction, as in the SQLite store
 
@@ -53,30 +57,12 @@ def migrate(conn: psycopg.Connection[Any]) -> int:
             version = migration.version
     if _one(conn, Q["has_schema_version"]):
         version = _one(conn, Q["schema_version"])
-    if version > len(migrations):
+    if version > migrations[-1].version:
         raise StoreError(
             f"the database is at schema version {version}, newer than this xconduit knows "
-            f"({len(migrations)}); upgrade xconduit"
+            f"({migrations[-1].version}); upgrade xconduit"
         )
     return version
-
-
-def _text(value: str) -> str:
-    """`value` as PostgreSQL text, which cannot hold NUL: `\\` → `\\\\`, NUL → `\\0` (reversible,
-    so two ids stay two ids). Everything else is stored as it is."""
-    if "\\" in value or "\x00" in value:
-        return value.replace("\\", "\\\\").replace("\x00", "\\0")
-    return value
-
-
-def _untext(value: str) -> str:
-    """The inverse of `_text`."""
-    if "\\" not in value:
-        return value
-    return _ESCAPE.sub(lambda match: "\x00" if match[0] == "\\0" else "\\", value)
-
-
-_ESCAPE = re.compile(r"\\[\\0]")
 
 
 def _one(conn: psycopg.Connection[Any], query: str) -> Any:
@@ -114,7 +100,7 @@ def _redacted(url: str) -> str:
     return f"postgresql://{info.get('user', '')}@{info.get('host', '')}/{info.get('dbname', '')}"
 
 
-class PostgresStore(SqlLedger):
+class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger):
     """The outbox in a PostgreSQL database (see `xconduit.queue.Store` for each method)."""
 
     _BQ = load_queries("postgresql", "budget.sql")
@@ -162,22 +148,32 @@ class PostgresStore(SqlLedger):
     def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
         if not events:
             return []
+        with self._tx() as conn:
+            accepted = self._commit_in(conn, events, now)
+            note_events(conn, events, accepted, now)
+        return accepted
+
+    def _commit_in(
+        self, conn: psycopg.Connection[Any], events: Sequence[IncomingEvent], now: float
+    ) -> list[bool]:
+        """Remember the events, COPY the jobs of the new ones and queue their audience
+        changes, inside the caller's transaction; per event, whether it was new."""
         params = {
             "sources": [_text(event.source) for event in events],
             "message_ids": [_text(event.message_id) for event in events],
             "now": now,
         }
-        with self._tx() as conn:
-            fresh = {tuple(row) for row in conn.execute(Q["remember_events"], params).fetchall()}
-            accepted: list[bool] = []
-            jobs: list[NewJob] = []
-            for event in events:
-                key = (_text(event.source), _text(event.message_id))
-                accepted.append(key in fresh)
-                if key in fresh:
-                    fresh.discard(key)  # a second copy in the same batch is a duplicate
-                    jobs.extend(event.jobs)
-            self._insert_jobs(conn, jobs, now)
+        fresh = {tuple(row) for row in conn.execute(Q["remember_events"], params).fetchall()}
+        accepted: list[bool] = []
+        jobs: list[NewJob] = []
+        for event in events:
+            key = (_text(event.source), _text(event.message_id))
+            accepted.append(key in fresh)
+            if key in fresh:
+                fresh.discard(key)  # a second copy in the same batch is a duplicate
+                jobs.extend(event.jobs)
+                enqueue_changes(conn, event.audience_changes, now)
+        self._insert_jobs(conn, jobs, now)
         return accepted
 
     def _insert_jobs(
@@ -305,3 +301,42 @@ class PostgresStore(SqlLedger):
 
     def close(self) -> None:
         self._pool.close()
+
+    # Warehouse syncs and delivery heartbeats (`xconduit.queue.syncs.SyncStore`).
+
+    def sync_state(self, name: str) -> SyncState | None:
+        rows = self._read(Q["sync_state"], {"name": name})
+        return SyncState(cursor=rows[0][0], generation=rows[0][1]) if rows else None
+
+    def commit_sync_batch(
+        self, name: str, events: Sequence[IncomingEvent], *, state: SyncState, now: float
+    ) -> SyncCommit:
+        with self._tx() as conn:
+            accepted = self._commit_in(conn, events, now) if events else []
+            params = {
+                "name": name,
+                "cursor": state.cursor,
+                "generation": state.generation,
+                "now": now,
+            }
+            conn.execute(Q["put_sync_state"], params)
+            last = _one(conn, Q["last_job_id"])
+        return SyncCommit(accepted=accepted, last_job_id=int(last))
+
+    def last_job_id(self) -> int:
+        return int(self._read(Q["last_job_id"], {})[0][0])
+
+    def job_counts_between(self, destination: str, first: int, last: int) -> dict[JobStatus, int]:
+        params = {"destination": _text(destination), "first": first, "last": last}
+        rows = self._read(Q["job_counts_between"], params)
+        return {JobStatus(status): count for status, count in rows}
+
+    def heartbeat(self, worker_id: str, *, kind: str, host: str, pid: int, now: float) -> None:
+        params = {"id": worker_id, "kind": kind, "host": host, "pid": pid, "now": now}
+        self._change(Q["heartbeat"], params)
+
+    def forget_worker(self, worker_id: str) -> None:
+        self._change(Q["forget_worker"], {"id": worker_id})
+
+    def live_workers(self, *, since: float) -> int:
+        return int(self._read(Q["live_workers"], {"since": since})[0][0])

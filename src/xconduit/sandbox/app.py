@@ -22,7 +22,7 @@ from xconduit.sandbox.routes_api import api_routes
 from xconduit.sandbox.routes_audiences import audience_routes
 from xconduit.sandbox.routes_inspect import inspect_routes
 from xconduit.sandbox.routes_oauth import oauth_routes
-from xconduit.sandbox.seed import DEMO_SEED, Seed
+from xconduit.sandbox.seed import DEMO_SEED, Seed, SeedEvent
 from xconduit.sandbox.state import SandboxState
 
 _METHOD_NOT_ALLOWED = ApiError(
@@ -98,6 +98,11 @@ class Sandbox:
                 for a in self.state.audiences.values()
             ]
 
+    def audience_uploads(self) -> list[dict[str, Any]]:
+        """Accepted audience-users requests: `audience_id`, `operations`, `users`, `bytes`."""
+        with self.state.lock:
+            return [dict(u) for u in self.state.audience_uploads]
+
     def audience_members(self, audience_id: str) -> list[dict[str, list[str]]] | None:
         """Current members (hashed values by key), or None for an unknown audience."""
         with self.state.lock:
@@ -120,6 +125,14 @@ class Sandbox:
             access_token=token,
             access_token_secret=secret,
         )
+
+    def create_event(self, pixel_id: str, event: SeedEvent) -> None:
+        """As creating a conversion event in Events Manager: `event` now belongs to the pixel."""
+        self.state.create_event(pixel_id, event)
+
+    def revoke_token(self, token: str) -> bool:
+        """As when the user revokes the app's access on X: the token is refused (401) from now."""
+        return self.state.revoke_token(token)
 
     def set_permissions(
         self, user_id: str, account_id: str, permissions: tuple[str, ...] | None

@@ -1,7 +1,7 @@
 """Custom audience user operations: validation (pure) and membership kept as hashed values.
 
-X's rules (x-ads-api.md §2.2): the body is a JSON array of `{"operation_type": "Update"|"Delete",
-"params": {"users": [...], "effective_at"?, "expires_at"?}}`, at most 2,500 operations and
+X's rules (docs/reference/sandbox.md): the body is a JSON array of `{"operation_type": "Update"|
+"Delete", "params": {"users": [...], "effective_at"?, "expires_at"?}}`, at most 2,500 operations and
 5,000,000 bytes; counts are per user object; a Delete matches a member on any key it was added with.
 """
 
@@ -154,8 +154,8 @@ def _check_users(raw: Any) -> tuple[tuple[dict[str, tuple[str, ...]], ...], list
             ):
                 return (), [_invalid(f"{key} must be a non-empty array of strings", "users")]
             # X: every key but partner_user_id "must be normalised and SHA-256 hashed"
-            # (x-ads-api.md §2.2). X cannot tell a raw value from a digest it fails to match; the
-            # sandbox refuses it, so raw identifiers are caught in testing and never shown.
+            # (docs/reference/sandbox.md). X cannot tell raw values from digests it fails to match;
+            # the sandbox refuses them, so raw identifiers are caught in testing and never shown.
             if key != "partner_user_id" and not all(_SHA256_HEX.fullmatch(v) for v in values):
                 message = f"{key}: a value is not a SHA-256 hash (64 lowercase hex characters)"
                 return (), [_invalid(message, "users")]

@@ -1,4 +1,4 @@
-"""Validation of a Conversion API request body, with X's rules and messages (x-ads-api.md §1.2–1.4).
+"""A Conversion API request body checked with X's rules and messages (docs/reference/sandbox.md).
 
 Pure: the caller passes what the pixel's account knows (`PixelContext`); the result is either
 the list of errors (the whole request fails) or the number of conversions to record.

@@ -1,6 +1,6 @@
 """Per-account rate limits in fixed windows, reported with X's headers.
 
-X's docs disagree on the Conversion API limit (x-ads-api.md §1.6): 60,000 *events* per 15 minutes
+X's docs disagree on the Conversion API limit: 60,000 *events* per 15 minutes
 (guide, chart) or 100,000 *requests* per 15 minutes (v12 reference). Both readings are budgets
 here; either or both can be set. A window starts at the first request after the previous one ended.
 """

@@ -167,7 +167,7 @@ def api_routes(sb: Sandbox) -> list[Route]:
 
 
 def web_event_tags(sb: Sandbox, account_id: str) -> list[dict[str, Any]]:
-    """X's web_event_tag objects (x-ads-api.md §1.7) for the account's events."""
+    """X's web_event_tag objects (docs/reference/sandbox.md) for the account's events."""
     started = iso(sb.state.started_at)
     last_seen: dict[str, str] = {}
     for conversion in sb.conversions():
@@ -198,7 +198,7 @@ def web_event_tags(sb: Sandbox, account_id: str) -> list[dict[str, Any]]:
 
 
 def _embed_code(event_id: str) -> str:
-    # The legacy single-event snippet X's own web_event_tags example shows (x-ads-api.md §4.2).
+    # The legacy single-event snippet X's own web_event_tags example shows.
     return (
         '<script src="//platform.twitter.com/oct.js" type="text/javascript"></script>'
         '<script type="text/javascript">'

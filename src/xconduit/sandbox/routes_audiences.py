@@ -174,7 +174,8 @@ def audience_routes(sb: Sandbox) -> list[Route]:
         if not request.headers.get("content-type", "").startswith("application/json"):
             wrong = _bad("Content-Type must be application/json", "Content-Type")
             return error_response([wrong], params)
-        too_big = check_size(len(await request.body()))
+        body_bytes = len(await request.body())
+        too_big = check_size(body_bytes)
         if too_big:
             return error_response([too_big], params)
         quota = sb.audience_quota(account_id)
@@ -191,7 +192,7 @@ def audience_routes(sb: Sandbox) -> list[Route]:
             summary = _bad("One or more operations are invalid; see operation_errors", "body")
             extra = {"operation_errors": [e.as_json() for e in op_errors]}
             return error_response([summary], params, headers=headers, extra=extra)
-        total = sb.state.apply_operations(audience, operations)
+        total = sb.state.apply_operations(audience, operations, body_bytes=body_bytes)
         data = {"success_count": max(total - fault.mismatch, 0), "total_count": total}
         return data_response(data, params, headers=headers)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from xconduit.errors import ConfigError
 
-# X's documented permission values (x-ads-api.md §3.2).
+# X's documented permission values (docs/reference/sandbox.md).
 PERMISSIONS = frozenset(
     {
         "ACCOUNT_ADMIN",

@@ -113,6 +113,7 @@ class SandboxState:
                     )
             self.conversions: list[dict[str, Any]] = []
             self.requests: list[dict[str, Any]] = []
+            self.audience_uploads: list[dict[str, Any]] = []
 
     def new_id(self, length: int = 5) -> str:
         return "".join(self._rng.choice(_ID_ALPHABET) for _ in range(length))
@@ -150,6 +151,17 @@ class SandboxState:
             secret = self.new_secret(45)
             self.tokens[token] = (secret, user_id)
             return token, secret
+
+    def create_event(self, pixel_id: str, event: SeedEvent) -> None:
+        with self.lock:
+            account_id = self.pixel_account.get(pixel_id)
+            if account_id is None or event.id in self.events:
+                raise KeyError(f"unknown pixel {pixel_id} or event id {event.id} taken")
+            self.events[event.id] = (account_id, pixel_id, event)
+
+    def revoke_token(self, token: str) -> bool:
+        with self.lock:
+            return self.tokens.pop(token, None) is not None
 
     def access(self, user_id: str, account_id: str) -> tuple[str, ...] | None:
         with self.lock:
@@ -218,10 +230,22 @@ class SandboxState:
             self.audiences[audience.id] = audience
             return audience
 
-    def apply_operations(self, audience: Audience, operations: list[Operation]) -> int:
+    def apply_operations(
+        self, audience: Audience, operations: list[Operation], *, body_bytes: int = 0
+    ) -> int:
         with self.lock:
             audience.updated_at = self.clock()
-            return audience.members.apply(operations)
+            users = audience.members.apply(operations)
+            self.audience_uploads.append(
+                {
+                    "audience_id": audience.id,
+                    "operations": len(operations),
+                    "users": users,
+                    "bytes": body_bytes,
+                    "time": self.clock(),
+                }
+            )
+            return users
 
     def log_request(self, entry: dict[str, Any]) -> None:
         with self.lock:

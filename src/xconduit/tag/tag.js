@@ -1,5 +1,5 @@
 /*! xconduit website tag: X pixel (event and legacy syntax), click id, one conversion id on both legs.
- * Rules: mapping.md section 4. No build step; served as is by the gateway at GET /tag.js. */
+ * Rules: docs/reference/mapping.md §4. No build step; served as is by the gateway at GET /tag.js. */
 (function (w, d) {
   'use strict';
   const VERSION = '0.1.0';
@@ -47,14 +47,84 @@
     if (typeof v === 'string' && /^\d+$/.test(v.trim())) v = Number(v);
     return Number.isInteger(v) && v > 0 ? v : undefined;
   }
+  // An amount X takes (mapping.md 3): not negative, below 1e15; else undefined, as the server
+  // rejects the event.
+  const amount = (n) => (n !== undefined && n >= 0 && n < 1e15 ? n : undefined);
   const money = (n) => n.toFixed(2);
+  const cents = (n) => Math.round(n * 100) / 100;
+
+  // ---- personal data in ids (the server's xconduit.normalize.redact) ----
+  // SHA-256, synchronous (crypto.subtle is async and absent on plain http pages).
+  const primes = [];
+  for (let n = 2; primes.length < 64; n++) if (primes.every((p) => n % p)) primes.push(n);
+  const frac = (x) => ((x - Math.floor(x)) * 4294967296) >>> 0;
+  const K = primes.map((p) => frac(Math.cbrt(p)));
+  const H0 = primes.slice(0, 8).map((p) => frac(Math.sqrt(p)));
+  function sha256(text) {
+    const bytes = new TextEncoder().encode(text);
+    const len = bytes.length;
+    const words = new Uint32Array((((len + 8) >> 6) + 1) << 4);
+    for (let i = 0; i < len; i++) words[i >> 2] |= bytes[i] << (24 - (i & 3) * 8);
+    words[len >> 2] |= 0x80 << (24 - (len & 3) * 8);
+    words[words.length - 1] = len * 8;
+    words[words.length - 2] = Math.floor(len / 536870912);
+    const rotr = (x, n) => (x >>> n) | (x << (32 - n));
+    const h = H0.slice();
+    const m = new Uint32Array(64);
+    for (let j = 0; j < words.length; j += 16) {
+      for (let i = 0; i < 64; i++) {
+        if (i < 16) { m[i] = words[j + i]; continue; }
+        const a = m[i - 15], b = m[i - 2];
+        m[i] = (rotr(a, 7) ^ rotr(a, 18) ^ (a >>> 3)) + (rotr(b, 17) ^ rotr(b, 19) ^ (b >>> 10)) + m[i - 7] + m[i - 16];
+      }
+      let [a, b, c, d, e, f, g, k] = h;
+      for (let i = 0; i < 64; i++) {
+        const t1 = (k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + m[i]) | 0;
+        const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+        k = g; g = f; f = e; e = (d + t1) | 0; d = c; c = b; b = a; a = (t1 + t2) | 0;
+      }
+      [a, b, c, d, e, f, g, k].forEach((v, i) => { h[i] = (h[i] + v) | 0; });
+    }
+    return h.map((x) => (x >>> 0).toString(16).padStart(8, '0')).join('');
+  }
+  const EMAIL_ID = /^[\p{L}\p{N}_.%+-]+@[\p{L}\p{N}_-]+(\.[\p{L}\p{N}_-]+)+$/u;
+  const PHONE_ID = /^\+?\(?[0-9][0-9 ().\-/]{5,}[0-9]$/;
+  function isPhone(t) {
+    const digits = t.replace(/[^0-9]/g, '').length;
+    return PHONE_ID.test(t) && digits >= 7 && digits <= 15 && !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(t) &&
+      (t[0] === '+' || /[ ().\-/]/.test(t));
+  }
+  // An id sent in the clear that is an email address or a phone number: its SHA-256 hex.
+  const privateId = (t) => (EMAIL_ID.test(t) || isPhone(t) ? sha256(t) : t);
+
+  // What the current pixel gets with send_pii_to_pixel (the server's normalisation).
+  function emailOf(v) {
+    const t = typeof v === 'string' ? v.trim().toLowerCase() : '';
+    return t.includes('@') ? t : undefined;
+  }
+  // E.164 for the destination's phone region: `+` and digits kept; else the region's national
+  // prefix (a trunk `0`, or US `1`) dropped and its country code put in front.
+  function phoneOf(v, s) {
+    if (typeof v === 'number' && Number.isInteger(v) && v > 0) v = String(v);
+    if (typeof v !== 'string' || v.length > 64) return undefined;
+    const t = v.trim();
+    let d = t.replace(/[\s().\-/]/g, '');
+    const plus = d.startsWith('+');
+    if (plus) d = d.slice(1);
+    if (!/^[0-9]+$/.test(d)) return undefined;
+    if (!plus) {
+      if (s.phonePrefix && d.startsWith(s.phonePrefix)) d = d.slice(s.phonePrefix.length);
+      d = s.phoneCode + d;
+    }
+    return d.length >= 8 && d.length <= 15 && d[0] !== '0' ? `+${d}` : undefined;
+  }
   function compact(o) {
     for (const k of Object.keys(o)) if (o[k] === undefined || o[k] === '') delete o[k];
     return o;
   }
 
   // ---- settings (the JSON of GET /v1/tag-config, or init({tag})) ----
-  // mapping.md 4: a bare id `e` is `tw-<pixel>-e`, as the server's public_tag_settings writes it.
+  // docs/reference/mapping.md §4: a bare id `e` is `tw-<pixel>-e`, as the server's public_tag_settings writes it.
   const eventId = (id, pixel) => (id && pixel && !id.startsWith('tw-') ? `tw-${pixel}-${id}` : id);
   function settings(tag) {
     tag = tag && typeof tag === 'object' ? tag : {};
@@ -72,10 +142,12 @@
       prePurchaseValue: tag.value_on_pre_purchase === true,
       missing: tag.missing_consent === 'deny' ? 'deny' : 'allow',
       currency: String(tag.default_currency || 'USD').toUpperCase(),
+      phoneCode: String(tag.phone_country_code || '1'),
+      phonePrefix: String(tag.phone_national_prefix ?? '1'),
     };
   }
 
-  // mapping.md 6: with preferences, the category must be true; without, `missing_consent` decides.
+  // docs/reference/mapping.md §6: with preferences, the category must be true; without, `missing_consent` decides.
   // An empty category turns the check off. As the server: the exact key, else (absent or null)
   // the first key equal to it case-insensitively.
   function allowed(s, consent) {
@@ -119,28 +191,28 @@
     let list = productsOf(p);
     if (!list.length && (pick(p, ['product_id', 'productId', 'sku']) !== undefined)) list = [p];
     return list.map((item) => {
-      const price = num(pick(item, ['price']));
+      const price = amount(num(pick(item, ['price'])));
       const qty = count(pick(item, ['quantity']));
       return compact({
         content_id: productId(item, s),
         content_name: nameOf(item),
         content_type: categoryOf(item),
-        content_price: price === undefined ? undefined : money(price),
+        content_price: price === undefined ? undefined : cents(price), // a number, as X's example
         num_items: qty,
         content_group_id: pick(item, ['product_group_id', 'productGroupId', 'group_id', 'groupId']),
       });
     }).filter((item) => Object.keys(item).length);
   }
 
-  // mapping.md 3. The first field present decides: one that is not a number gives no value (the
+  // docs/reference/mapping.md §3. The first field present decides: one that is not a number gives no value (the
   // server rejects the event), never a fallback to the next field.
   function value(p) {
     const v = pick(p, ['value', 'revenue']);
-    if (v !== undefined) return num(v);
+    if (v !== undefined) return amount(num(v));
     const priced = productsOf(p).filter((x) => pick(x, ['price']) !== undefined);
     const list = priced.length ? priced : pick(p, ['price']) === undefined ? [] : [p];
     if (!list.length) return undefined;
-    const of = (x) => num(pick(x, ['price'])) * (count(pick(x, ['quantity'])) || 1);
+    const of = (x) => (amount(num(pick(x, ['price']))) ?? NaN) * (count(pick(x, ['quantity'])) || 1);
     const total = list.reduce((n, x) => n + of(x), 0);
     return isFinite(total) ? total : undefined; // NaN: a price that is not a number
   }
@@ -156,15 +228,16 @@
     const one = [productId(p, s)].filter((v) => v !== undefined);
     let out;
     if (tag === 'Purchase') {
-      const v = num(pick(p, ['value', 'revenue']));
+      const v = value(p); // value, revenue, else Σ price × quantity, as the server
+      const id = pick(p, ['order_id', 'orderId']);
       out = {
-        value: v ? money(v) : undefined,
-        currency: String(pick(p, ['currency']) || 'USD').toUpperCase(),
+        value: v === undefined ? undefined : money(v),
+        currency: v === undefined ? undefined : String(pick(p, ['currency']) || s.currency).toUpperCase(),
         content_ids: present(list.map((x) => productId(x, s))).sort(),
         content_type: 'product',
         content_name: present(list.map(nameOf)).sort().join(', '),
         num_items: String(sumQuantity(list)),
-        order_id: pick(p, ['order_id', 'orderId']),
+        order_id: id === undefined ? undefined : privateId(String(id).trim()),
       };
     } else if (tag === 'ViewContent') {
       out = { content_ids: one, content_type: 'product', content_name: nameOf(p), content_category: categoryOf(p) };
@@ -191,7 +264,7 @@
     if (!ECOMMERCE[name] || name === 'order completed' || s.prePurchaseValue) {
       const v = value(p);
       if (v !== undefined) {
-        out.value = Math.round(v * 100) / 100;
+        out.value = cents(v);
         out.currency = String(pick(p, ['currency']) || s.currency).toUpperCase();
       }
     }
@@ -199,8 +272,8 @@
     if (items.length) out.contents = items;
     out.conversion_id = conversionId;
     if (s.pii) {
-      out.email_address = pick(p, ['email']) || pick(traits, ['email']);
-      out.phone_number = pick(p, ['phone']) || pick(traits, ['phone']);
+      out.email_address = emailOf(pick(p, ['email']) || pick(traits, ['email']));
+      out.phone_number = phoneOf(pick(p, ['phone']) || pick(traits, ['phone']), s);
     }
     return compact(out);
   }
@@ -271,7 +344,7 @@
     }
   }
 
-  // ---- click id (mapping.md 4.4) ----
+  // ---- click id (docs/reference/mapping.md §4.4) ----
   const landingClickId = (() => {
     try { return (new URL(w.location.href).searchParams.get('twclid') || '').trim(); } catch (e) { return ''; }
   })();
@@ -301,10 +374,10 @@
     const p = event.properties || {};
     const id = pick(p, ['conversion_id', 'conversionId']) ?? pick(p, ['order_id', 'orderId']) ??
       event.messageId;
-    return id === undefined ? undefined : String(id).trim(); // as the server reads it
+    return id === undefined ? undefined : privateId(String(id).trim()); // as the server reads it
   }
 
-  // The collector-bound half of mapping.md 4.4: one conversion id and the click id on the event.
+  // The collector-bound half of docs/reference/mapping.md §4.4: one conversion id and the click id on the event.
   function stamp(s, event) {
     event.context = event.context || {};
     const ok = allowed(s, event.context.consent);
@@ -338,7 +411,7 @@
         : null));
   }
 
-  const core = { version: VERSION, settings, allowed, plan, run, stamp, conversionIdOf, fetchSettings };
+  const core = { version: VERSION, settings, allowed, plan, run, stamp, conversionIdOf, fetchSettings, sha256, privateId, phoneOf };
 
   // ---- the standalone tag: window.xconduit ----
   const script = d.currentScript;

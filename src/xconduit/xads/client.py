@@ -78,6 +78,10 @@ class XAdsClient:
     def __repr__(self) -> str:
         return f"XAdsClient(api={self._api!r}, credentials={self._credentials!r})"
 
+    def close(self) -> None:
+        """Close the HTTP connections (the client is not used after)."""
+        self._http.close()
+
     # -- transport --------------------------------------------------------------------------
 
     def _send(

@@ -93,7 +93,8 @@ def test_three_bad_conversions_in_500_are_isolated_and_the_497_arrive(
     assert received == {f"order-{n}" for n in range(500)} - {"order-17", "order-250", "order-499"}
     reasons = {job.conversion_id: job.last_error for job in store.list_dead()}
     assert reasons == {
-        "order-17": "X 404 NOT_FOUND: event_id (zz999) does not belong to provided account "
+        # Condemned by the first answer (a 400 listing all three), not bisected down to a 404.
+        "order-17": "X 400 NOT_FOUND: event_id (zz999) does not belong to provided account "
         "(parameter event_id)",
         "order-250": "X 400 INVALID_PARAMETER: hashed_email (not-a-hash) is not a valid SHA-256 "
         "hash (parameter hashed_email)",
@@ -101,6 +102,26 @@ def test_three_bad_conversions_in_500_are_isolated_and_the_497_arrive(
         '"2024-05-01 12:00" for conversion_time (parameter conversion_time)',
     }
     assert svc.stats()[DESTINATION].requests <= 1 + 3 * 2 * 9
+
+
+@pytest.mark.parametrize("bad_event_id", ["zz999", PIXEL])  # unknown event; a pixel id (not SET)
+def test_an_event_id_x_refuses_condemns_its_200_conversions_in_a_handful_of_requests(
+    sandbox: Sandbox, store: SqliteStore, client: XAdsClient, clock: Clock, bad_event_id: str
+) -> None:
+    # Interleaved: halves never hold one event id only, so bisection alone would cost ~750.
+    conversions = [
+        conversion(n, event_id=bad_event_id) if n % 2 else conversion(n) for n in range(400)
+    ]
+    enqueue(store, conversions, now=clock())
+    svc = service(store, client, clock)
+    assert svc.run_until_idle(timeout=60.0)
+    assert store.counts() == {DESTINATION: {JobStatus.DELIVERED: 200, JobStatus.DEAD: 200}}
+    received = {c["conversion_id"] for c in sandbox.conversions()}
+    assert received == {f"order-{n}" for n in range(0, 400, 2)}
+    assert len(conversion_posts(sandbox)) <= 4
+    (reason,) = {job.last_error for job in store.list_dead()}  # each names its own problem once
+    assert reason is not None
+    assert reason.count(f"event_id ({bad_event_id})") == 1
 
 
 def test_every_job_ends_in_one_terminal_state_under_random_faults(

@@ -102,4 +102,31 @@ def test_a_purchase_on_the_example_shop_is_one_conversion_on_both_legs(
     assert server["event_id"] == purchase_id
     assert server["pixel_id"] == DEMO_PIXEL_ID
     assert {"twclid": "click-e2e-1"} in server["identifiers"]
+    # The tag's events are browser traffic: the visitor's address is used, though the source
+    # does not set `client_ip`.
+    assert [i["ip_address"] for i in server["identifiers"] if "ip_address" in i] == ["127.0.0.1"]
     assert server["value"] == f"{pixel[2]['value']:.2f}"
+
+
+def test_an_order_without_consent_is_never_silent(shop: tuple[str, str]) -> None:
+    # The how-to's shop starts with consent given; a visitor who unticks it must be told that
+    # the order will not reach X, not left to wonder where it went.
+    from playwright.sync_api import expect, sync_playwright
+
+    gateway, origin = shop
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context()
+            context.route("**/static.ads-twitter.com/**", lambda r: r.fulfill(body=""))
+            page = context.new_page()
+            page.goto(f"{origin}/shop.html?gateway={gateway}&key={BROWSER_KEY}")
+            expect(page.locator("#consent")).to_be_checked()  # as the how-to says
+            page.uncheck("#consent")
+            page.get_by_role("button", name="Add to cart").first.click()
+            page.click("#order")
+            expect(page.locator("#log")).to_contain_text("WITHOUT advertising consent")
+            calls: list[list[Any]] = page.evaluate("() => window.pixelCalls")
+        finally:
+            browser.close()
+    assert not [c for c in calls if c[0] == "event"], calls

@@ -163,7 +163,7 @@ def test_events_x_would_reject_are_reported_with_the_destination_and_rule(
             "index": 1,
             "messageId": "bad-value",
             "destination": "shop",
-            "reason": 'value: "abc" is not a number',
+            "reason": "properties.value: not a number",
         },
         {
             "index": 2,
@@ -436,6 +436,7 @@ def test_tag_settings_carry_the_destination_rules(tmp_path: Path, pre_purchase: 
         consent_category="Marketing",
         missing_consent="deny",
         value_on_pre_purchase=pre_purchase,
+        phone_region="GB",
         tag=[TagSettings(universal_pixel_id=DEMO_PIXEL_ID, send_pii_to_pixel=True)],
     )
     with (
@@ -455,6 +456,8 @@ def test_tag_settings_carry_the_destination_rules(tmp_path: Path, pre_purchase: 
         "consent_category": "Marketing",
         "missing_consent": "deny",
         "value_on_pre_purchase": pre_purchase,
+        "phone_country_code": "44",
+        "phone_national_prefix": "0",
     }
 
 

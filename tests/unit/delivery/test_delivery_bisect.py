@@ -114,48 +114,93 @@ def test_a_404_for_an_event_id_is_bisected_but_an_unknown_pixel_is_not(bisected:
     assert len(calls) == (3 if bisected else 1)
 
 
-def test_a_batch_whose_one_event_id_x_refuses_is_dead_in_one_request() -> None:
-    # An event deleted in Events Manager: every row names it; splitting would cost 999 requests.
-    from xconduit.delivery.bisect import condemns_event_id
-
-    event_ids = dict.fromkeys(range(500), "tw-oka17-gone1")
-    calls: list[list[int]] = []
-    refusal = XErrorDetail(
+def _refusal(event_id: str) -> XErrorDetail:
+    return XErrorDetail(
         code="INVALID_PARAMETER",
-        message="event_id (tw-oka17-gone1) is not a single event tag (SET)",
+        message=f"event_id ({event_id}) is not a single event tag (SET)",
         parameter="event_id",
     )
 
+
+def test_a_batch_whose_one_event_id_x_refuses_is_dead_in_one_request() -> None:
+    # An event deleted in Events Manager: every row names it; splitting would cost 999 requests.
+    calls: list[list[int]] = []
+
     def send(part: Sequence[int]) -> None:
         calls.append(list(part))
-        raise FatalDeliveryError("400", status=400, errors=(refusal,) * len(part))
+        raise FatalDeliveryError(
+            "400", status=400, errors=(_refusal("tw-oka17-gone1"),) * len(part)
+        )
 
-    def all_bad(part: Sequence[int], error: Exception) -> bool:
-        return condemns_event_id([event_ids[n] for n in part], error)  # type: ignore[arg-type]
-
-    result = send_bisecting(list(range(500)), send, all_bad=all_bad)
+    result = send_bisecting(list(range(500)), send, event_id=lambda n: "tw-oka17-gone1")
     assert len(calls) == 1
     assert len(result.dead) == 500
     assert result.delivered == []
 
 
+def test_rows_of_a_refused_event_id_are_dead_and_the_rest_is_sent_again_whole() -> None:
+    event_ids = {n: "gone1" if n % 2 else "ol288" for n in range(400)}
+    calls: list[list[int]] = []
+
+    def send(part: Sequence[int]) -> None:
+        calls.append(list(part))
+        bad = [n for n in part if event_ids[n] == "gone1"]
+        if bad:
+            raise FatalDeliveryError("400", status=400, errors=(_refusal("gone1"),) * len(bad))
+
+    result = send_bisecting(list(range(400)), send, event_id=event_ids.__getitem__)
+    assert calls == [list(range(400)), list(range(0, 400, 2))]
+    assert sorted(n for n, _ in result.dead) == list(range(1, 400, 2))
+    assert result.delivered == list(range(0, 400, 2))
+    for _, error in result.dead:  # one detail, about its own event id
+        assert error.errors == (_refusal("gone1"),)
+
+
+def test_other_bad_rows_beside_a_refused_event_id_are_still_bisected() -> None:
+    event_ids = {n: "gone1" if n < 4 else "ol288" for n in range(8)}
+    calls: list[list[int]] = []
+
+    def send(part: Sequence[int]) -> None:
+        calls.append(list(part))
+        errors = [_refusal("gone1") for n in part if n < 4]
+        errors += [
+            XErrorDetail(code="INVALID_PARAMETER", message="bad hash", parameter="hashed_email")
+            for n in part
+            if n == 6
+        ]
+        if errors:
+            raise FatalDeliveryError("400", status=400, errors=tuple(errors))
+
+    result = send_bisecting(list(range(8)), send, event_id=event_ids.__getitem__)
+    assert sorted(n for n, _ in result.dead) == [0, 1, 2, 3, 6]
+    assert sorted(result.delivered) == [4, 5, 7]
+    assert calls[:2] == [list(range(8)), [4, 5, 6, 7]]
+
+
 @pytest.mark.parametrize(
-    ("event_ids", "parameters", "condemned"),
+    ("event_ids", "errors", "expected"),
     [
-        (["a", "a"], ["event_id"], True),
-        (["a", "b"], ["event_id"], False),  # the other event id may be fine: bisect
-        (["a", "a"], ["event_id", "hashed_email"], False),  # some rows are bad for another reason
-        (["a", "a"], [], False),  # X named nothing
-        ([None, None], ["event_id"], False),
+        # X names the id: exactly the rows using it
+        (
+            ["a", "b", "a"],
+            [("event_id", "event_id (a) is not a single event tag (SET)")],
+            [1, 0, 1],
+        ),
+        (["a", "b"], [("event_id", "event_id a does not belong to provided account")], [1, 0]),
+        # X names no id: all rows when every error is about the part's only event id
+        (["a", "a"], [("event_id", "m")], [1, 1]),
+        (["a", "b"], [("event_id", "m")], [0, 0]),  # the other event id may be fine: bisect
+        (["a", "a"], [("event_id", "m"), ("hashed_email", "m")], [0, 0]),
+        (["a", "a"], [], [0, 0]),  # X named nothing
+        (["a", None], [("event_id", "Event ID was not found")], [0, 1]),
+        (["a", "a"], [("hashed_email", "event_id (a) …")], [0, 0]),  # not about event_id
     ],
 )
-def test_condemns_event_id(
-    event_ids: list[str | None], parameters: list[str], condemned: bool
+def test_condemned(
+    event_ids: list[str | None], errors: list[tuple[str, str]], expected: list[int]
 ) -> None:
-    from xconduit.delivery.bisect import condemns_event_id
+    from xconduit.delivery.bisect import condemned
 
-    errors = tuple(XErrorDetail(code="X", message="m", parameter=p) for p in parameters)
-    assert (
-        condemns_event_id(event_ids, FatalDeliveryError("x", status=400, errors=errors))
-        is condemned
-    )
+    details = tuple(XErrorDetail(code="X", message=m, parameter=p) for p, m in errors)
+    error = FatalDeliveryError("x", status=400, errors=details)
+    assert condemned(event_ids, error) == [bool(x) for x in expected]

@@ -1,7 +1,8 @@
-"""mapping.md §3 and §6, one table row per rule."""
+"""docs/reference/mapping.md §3 and §6, one table row per rule."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import orjson
@@ -16,6 +17,13 @@ from xconduit.mapping import ConversionMapper, MappingResult
 EMAIL_HASH = (
     "e586883b2b4faf78d48300a79e0e15138d664cdf796ffb86e533170a9893eda8"  # test-email@test.com
 )
+TOO_LARGE = "not a number X accepts (finite, below 1e15)"
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 PHONE_HASH = "1fa6b8d986d9b9cd01bf36951815158bbde9f520c0567c835dfe34783d0a4231"  # +11234567890
 
 DEST = ConversionDestination(
@@ -88,10 +96,10 @@ def test_a_full_order_becomes_exactly_this_conversion() -> None:
                 "content_id": "p1",
                 "content_name": "Shoe",
                 "content_type": "Shoes",
-                "content_price": "10.00",
+                "content_price": 10.0,
                 "num_items": 2,
             },
-            {"content_id": "p2", "content_group_id": "g9", "content_price": "5.50"},
+            {"content_id": "p2", "content_group_id": "g9", "content_price": 5.5},
         ],
         "description": "web order",
     }
@@ -166,22 +174,155 @@ def test_value_and_currency(props: dict[str, Any], value: str | None, currency: 
 @pytest.mark.parametrize(
     ("props", "reason"),
     [
-        ({"value": "abc"}, 'value: "abc" is not a number'),
-        ({"revenue": [1]}, "revenue: [1] is not a number"),
-        ({"value": True}, "value: True is not a number"),
-        ({"products": [{"price": "free"}]}, 'products[0].price: "free" is not a number'),
-        ({"value": 3, "currency": "dollars"}, 'currency: "dollars" is not an ISO 4217 code'),
-        ({"value": "$25"}, 'value: "$25" is not a number'),
-        ({"value": "1,234.50"}, 'value: "1,234.50" is not a number'),
-        ({"value": "1_000"}, 'value: "1_000" is not a number'),
-        ({"value": "١٢"}, 'value: "١٢" is not a number'),
-        ({"value": "1e999"}, 'value: "1e999" is not a number X accepts (finite, below 1e15)'),
-        ({"revenue": 1e300}, "revenue: 1e+300 is not a number X accepts (finite, below 1e15)"),
+        ({"value": "abc"}, "properties.value: not a number"),
+        ({"revenue": [1]}, "properties.revenue: not a number"),
+        ({"value": True}, "properties.value: not a number"),
+        ({"products": [{"price": "free"}]}, "properties.products[0].price: not a number"),
+        ({"value": 3, "currency": "dollars"}, "properties.currency: not an ISO 4217 code"),
+        ({"value": "$25"}, "properties.value: not a number"),
+        ({"value": "1,234.50"}, "properties.value: not a number"),
+        ({"value": "1_000"}, "properties.value: not a number"),
+        ({"value": "١٢"}, "properties.value: not a number"),
+        ({"price": "x"}, "properties.price: not a number"),
+        ({"value": "1e999"}, f"properties.value: {TOO_LARGE}"),
+        ({"revenue": 1e300}, f"properties.revenue: {TOO_LARGE}"),
+        ({"value": 1e18}, f"properties.value: {TOO_LARGE}"),
+        ({"value": 1000000000000000000}, f"properties.value: {TOO_LARGE}"),
+        ({"revenue": 10**15}, f"properties.revenue: {TOO_LARGE}"),
+        ({"value": -1}, "properties.value: must not be negative"),
+        ({"revenue": -0.01}, "properties.revenue: must not be negative"),
+        ({"value": "-5"}, "properties.value: must not be negative"),
+        ({"products": [{"price": -3}]}, "properties.products[0].price: must not be negative"),
+        # personal data in a money field is never quoted back
+        ({"revenue": "someone@example.com"}, "properties.revenue: not a number"),
+        ({"value": 1, "currency": "+14155550199"}, "properties.currency: not an ISO 4217 code"),
     ],
 )
 def test_non_numeric_money_is_invalid_with_the_field(props: dict[str, Any], reason: str) -> None:
     result = run(props)
     assert (result.outcome, result.reason) == ("invalid", reason)
+
+
+def test_the_largest_whole_amount_is_still_taken() -> None:
+    assert conversion({"value": 10**15 - 1})["value"] == "999999999999999.00"
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        (
+            {"timestamp": "2005-12-31T23:59:59.999Z"},
+            "timestamp: before 2006, X takes no conversion before it",
+        ),
+        (
+            {"timestamp": "1970-01-01T00:00:00Z"},
+            "timestamp: before 2006, X takes no conversion before it",
+        ),
+        (
+            {"timestamp": None, "originalTimestamp": "1999-01-01T00:00:00Z"},
+            "originalTimestamp: before 2006, X takes no conversion before it",
+        ),
+        (
+            {"timestamp": "2024-05-01T12:10:00.001Z", "receivedAt": "2024-05-01T12:00:00Z"},
+            "timestamp: more than 10 minutes in the future",
+        ),
+        (
+            {
+                "timestamp": "2024-05-01T14:11:00+02:00",
+                "receivedAt": "2024-05-01T12:00:00.000+00:00",
+            },
+            "timestamp: more than 10 minutes in the future",
+        ),
+    ],
+)
+def test_conversion_times_x_refuses_are_invalid_with_the_field(
+    fields: dict[str, Any], reason: str
+) -> None:
+    result = run(**fields)
+    assert (result.outcome, result.reason) == ("invalid", reason)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"timestamp": "2006-01-01T00:00:00Z"},
+        {"timestamp": "2024-05-01T12:10:00Z", "receivedAt": "2024-05-01T12:00:00Z"},
+        {"timestamp": "2024-05-01T11:00:00Z", "receivedAt": "2024-05-01T12:00:00Z"},
+    ],
+)
+def test_conversion_times_at_the_limits_are_taken(fields: dict[str, Any]) -> None:
+    assert conversion(**fields)["conversion_time"]
+
+
+def test_without_received_at_the_mapper_s_clock_bounds_the_future() -> None:
+    raw = {
+        "type": "track",
+        "event": "Order Completed",
+        "userId": "u",
+        "timestamp": "2030-01-01T00:00:00Z",
+        "properties": {"email": "a@b.co"},
+    }
+    assert ConversionMapper(DEST).map(parse_event(raw)).outcome == "conversion"
+    now = 1_767_268_800.0  # 2026-01-01T12:00:00Z
+    result = ConversionMapper(DEST, now=lambda: now).map(parse_event(raw))
+    assert (result.outcome, result.reason) == (
+        "invalid",
+        "timestamp: more than 10 minutes in the future",
+    )
+
+
+@pytest.mark.parametrize(
+    ("props", "expected"),
+    [
+        ({"order_id": "someone@example.com"}, sha("someone@example.com")),
+        ({"order_id": " Someone@Example.com "}, sha("Someone@Example.com")),
+        ({"orderId": "+1 (415) 555-0199"}, sha("+1 (415) 555-0199")),
+        ({"conversion_id": "+14155550199"}, sha("+14155550199")),
+        ({"order_id": "100045678"}, "100045678"),
+        ({"order_id": "o-1"}, "o-1"),
+    ],
+)
+def test_an_order_id_that_is_an_email_or_phone_is_sent_as_its_sha256(
+    props: dict[str, Any], expected: str
+) -> None:
+    assert conversion(props)["conversion_id"] == expected
+
+
+def test_free_text_is_sent_with_emails_and_phones_redacted() -> None:
+    result = conversion(
+        {
+            "description": "Gift for jane@mail.example, call +44 7911 123456",
+            "products": [
+                {
+                    "product_id": "jane@mail.example",
+                    "name": "Engraved jane@mail.example",
+                    "category": "call 415-555-0199",
+                    "price": 1,
+                }
+            ],
+        }
+    )
+    assert result["description"] == "Gift for [email], call [phone]"
+    assert result["contents"] == [
+        {
+            "content_id": sha("jane@mail.example"),
+            "content_name": "Engraved [email]",
+            "content_type": "call [phone]",
+            "content_price": 1.0,
+        }
+    ]
+
+
+def test_an_unmapped_event_name_is_shown_without_personal_data() -> None:
+    result = run(event="Mail jane@mail.example")
+    assert result.reason == 'event "Mail [email]" is not mapped to an X event'
+
+
+def test_content_price_is_a_json_number_and_value_a_string() -> None:
+    result = conversion({"value": 20, "products": [{"product_id": "p", "price": 100.99}]})
+    wire = orjson.dumps(result)
+    assert b'"value":"20.00"' in wire
+    assert b'"content_price":100.99' in wire
 
 
 def test_default_currency_comes_from_the_destination() -> None:
@@ -195,7 +336,7 @@ def test_pre_purchase_events_carry_no_value_unless_enabled() -> None:
     assert plain is not None
     assert "value" not in plain
     assert "price_currency" not in plain
-    assert plain["contents"] == [{"content_id": "p1", "content_price": "10.00", "num_items": 1}]
+    assert plain["contents"] == [{"content_id": "p1", "content_price": 10.0, "num_items": 1}]
     enabled = run(
         props, dest=DEST.model_copy(update={"value_on_pre_purchase": True}), event="Product Added"
     )
@@ -239,7 +380,7 @@ def test_number_items(props: dict[str, Any], expected: int | None) -> None:
                     "content_id": "p5",
                     "content_name": "Cap",
                     "content_type": "Hats",
-                    "content_price": "3.00",
+                    "content_price": 3.0,
                     "num_items": 1,
                 }
             ],
@@ -426,3 +567,28 @@ def test_no_output_contains_the_email_or_phone_in_the_clear(
     dumped = orjson.dumps(result.as_line()).decode() + repr(result)
     for secret in (email, raw_email, phone, phone.lstrip("+")):
         assert secret not in dumped
+
+
+@pytest.mark.parametrize(
+    ("props", "dropped"),
+    [
+        ({"twclid": "someone@example.com"}, (("twclid", "not an X click id"),)),
+        ({"twclid": "+1 415 555 0199"}, (("twclid", "not an X click id"),)),
+        ({"twclid": "23opevjt88psuo13lu8d020qkn"}, ()),
+        (
+            {"twclid": "a b", "phone": "call me"},
+            (("twclid", "not an X click id"), ("phone", "not a possible phone number")),
+        ),
+    ],
+)
+def test_dropped_identifiers_are_counted_with_the_rule(
+    props: dict[str, Any], dropped: tuple[tuple[str, str], ...]
+) -> None:
+    result = run(props)
+    assert result.outcome == "conversion"  # the email still carries it
+    assert result.dropped == dropped
+    assert result.conversion is not None
+    assert all(
+        "twclid" not in i or i["twclid"] == props["twclid"]
+        for i in result.conversion["identifiers"]
+    )

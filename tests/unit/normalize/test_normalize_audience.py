@@ -1,4 +1,4 @@
-"""Audience users: X's six keys, hashed except partner_user_id (mapping.md §2, §5)."""
+"""Audience users: X's six keys, hashed except partner_user_id (docs/reference/mapping.md §2, §5)."""
 
 from __future__ import annotations
 

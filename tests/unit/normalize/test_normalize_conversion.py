@@ -101,7 +101,7 @@ def test_phone_sources_in_order(fields: dict[str, Any], region: str, expected: s
             {"context": {"page": {"url": "https://shop.example/p?a=1&twclid=u-click#top"}}},
             "u-click",
         ),
-        ({"context": {"page": {"url": "https://shop.example/p?twclid=a%2Bb"}}}, "a+b"),
+        ({"context": {"page": {"url": "https://shop.example/p?twclid=a%2Db"}}}, "a-b"),
         ({"context": {"page": {"url": "/landing?twclid=rel-click"}}}, "rel-click"),
         ({"context": {"page": {"url": "https://shop.example/#/route?twclid=spa"}}}, "spa"),
         ({"context": {"page": {"url": "https://shop.example/twclid/x"}}}, None),
@@ -158,6 +158,72 @@ def test_phone_sources_in_order(fields: dict[str, Any], region: str, expected: s
 )
 def test_twclid_sources_in_order(fields: dict[str, Any], expected: str | None) -> None:
     assert conversion_identifiers(event(**fields)).twclid == expected
+
+
+@pytest.mark.parametrize(
+    ("etype", "properties", "expected"),
+    [
+        (
+            "page",
+            {"url": "https://shop.example/landing?twclid=23opevjt88psuo13lu8d020qkn"},
+            "23opevjt88psuo13lu8d020qkn",
+        ),
+        ("page", {"search": "?utm_source=x&twclid=s-click"}, "s-click"),
+        ("page", {"url": "https://shop.example/landing"}, None),
+        # a track event's `properties.url` is the shop's business, not a landing page
+        ("track", {"url": "https://shop.example/landing?twclid=t-click"}, None),
+    ],
+)
+def test_page_events_read_the_click_id_from_their_properties(
+    etype: str, properties: dict[str, Any], expected: str | None
+) -> None:
+    page = parse_event(
+        {"type": etype, "event": "Order Completed", "userId": "u1", "properties": properties}
+    )
+    assert conversion_identifiers(page).twclid == expected
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"properties": {"twclid": "someone@example.com"}},
+        {"properties": {"twclid": "+1 (415) 555-0199"}},
+        {"properties": {"twclid": "4155550199"}},
+        {"context": {"twclid": "415-555-0199"}},
+        {"context": {"twclid": "two words"}},
+        {"context": {"twclid": "x" * 129}},
+        {"context": {"referrer": {"type": "twitter", "id": "someone@example.com"}}},
+        {"context": {"page": {"url": "https://a.example/?twclid=someone%40example.com"}}},
+        {"context": {"cookies": {"_twclid": '{"twclid":"+14155550199"}'}}},
+    ],
+)
+def test_a_click_id_that_is_not_x_s_is_dropped_and_counted(fields: dict[str, Any]) -> None:
+    ids = conversion_identifiers(event(**fields))
+    assert ids.twclid is None
+    assert ids.dropped == ("twclid",)
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        (
+            {"referrer": {"type": "twitter", "id": " "}, "page": {"url": "/?twclid=u-click"}},
+            "u-click",
+        ),
+        ({"page": {"url": "/?twclid=%20"}, "cookies": {"_twclid": "k-click"}}, "k-click"),
+        ({"cookies": {"_twclid": '{"twclid": " "}'}}, None),
+    ],
+)
+def test_a_blank_click_id_is_absent_not_dropped(
+    context: dict[str, Any], expected: str | None
+) -> None:
+    ids = conversion_identifiers(event(context=context))
+    assert (ids.twclid, ids.dropped) == (expected, ())
+
+
+def test_a_refused_click_id_is_not_replaced_by_a_later_source() -> None:
+    fields = {"context": {"twclid": "a@b.co", "page": {"url": "/?twclid=later-click"}}}
+    assert conversion_identifiers(event(**fields)).twclid is None
 
 
 @pytest.mark.parametrize(

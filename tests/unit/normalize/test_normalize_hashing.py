@@ -6,7 +6,7 @@ import pytest
 
 from xconduit.normalize import hash_email, hash_phone, is_sha256_hex, sha256_hex
 
-# Vectors X publishes (x-ads-api.md §1.2, §2.3).
+# Vectors X publishes (docs/reference/mapping.md §2.2).
 PHONE_DIGEST = "1fa6b8d986d9b9cd01bf36951815158bbde9f520c0567c835dfe34783d0a4231"
 EMAIL_DIGEST = "e586883b2b4faf78d48300a79e0e15138d664cdf796ffb86e533170a9893eda8"
 HANDLE_DIGEST = "49e0be2aeccfb51a8dee4c945c8a70a9ac500cf6f5cb08112575f74db9b1470d"

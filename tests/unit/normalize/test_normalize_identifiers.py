@@ -1,4 +1,4 @@
-"""mapping.md §2.2, one table per identifier."""
+"""docs/reference/mapping.md §2.2, one table per identifier."""
 
 from __future__ import annotations
 
@@ -75,6 +75,14 @@ def test_hash_email(raw: Any, expected: str | None) -> None:
         (None, None),
         (True, None),
         ({"twclid": "x"}, None),
+        # Not an X click id: personal data put in the wrong field, never sent in the clear.
+        ("someone@example.com", None),
+        ("+14155550199", None),
+        ("(415) 555-0199", None),
+        ("4155550199", None),
+        (4155550199, None),
+        ("a b", None),
+        ("x" * 129, None),
     ],
 )
 def test_clean_twclid_is_never_hashed(raw: Any, expected: str | None) -> None:

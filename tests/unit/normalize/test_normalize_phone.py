@@ -1,4 +1,4 @@
-"""Phone numbers: E.164 with `+`, default region, possible numbers, cache (mapping.md §2.2)."""
+"""Phone numbers: E.164 with `+`, default region, possible numbers, cache (docs/reference/mapping.md §2.2)."""
 
 from __future__ import annotations
 

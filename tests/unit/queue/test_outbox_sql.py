@@ -50,7 +50,10 @@ def test_every_sqlite_query_compiles_against_the_schema() -> None:
 
 def test_migrations_are_numbered_from_one() -> None:
     migrations = load_migrations("sqlite")
-    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    versions = [m.version for m in migrations]
+    # Increasing from 1; a gap is allowed (a branch's migration may land before an earlier one).
+    assert versions[0] == 1
+    assert versions == sorted(set(versions))
     assert migrations[0].name == "initial"
 
 

@@ -67,7 +67,10 @@ def load_schema(dialect: str) -> str:
 
 @functools.cache
 def load_migrations(dialect: str) -> tuple[Migration, ...]:
-    """The migrations of `dialect` in order; versions must run 1, 2, 3… without gaps."""
+    """The migrations of `dialect` in order; versions must be unique and start at 1.
+
+    A gap is allowed (branches number their migrations ahead of each other); a database is at
+    the version of the last migration applied."""
     found = []
     for entry in (_folder(dialect) / "migrations").iterdir():
         match = _MIGRATION.match(entry.name)
@@ -80,8 +83,7 @@ def load_migrations(dialect: str) -> tuple[Migration, ...]:
                 )
             )
     found.sort(key=lambda migration: migration.version)
-    if [m.version for m in found] != list(range(1, len(found) + 1)):
-        raise StoreError(
-            f"{dialect} migrations are not numbered 1..n: {[m.version for m in found]}"
-        )
+    versions = [m.version for m in found]
+    if not versions or versions[0] != 1 or len(set(versions)) != len(versions):
+        raise StoreError(f"{dialect} migrations are not numbered 1, 2, …: {versions}")
     return tuple(found)

@@ -156,3 +156,101 @@ WHERE (source, message_id) IN (
     WHERE received_at < %(older_than)s
     LIMIT %(limit)s
 );
+
+-- name: sync_state
+-- A sync's cursor (JSON) and generation; no row before its first run.
+SELECT cursor, generation FROM sync_state WHERE name = %(name)s;
+
+-- name: put_sync_state
+-- Set a sync's cursor and generation (in the transaction that commits its rows' jobs).
+INSERT INTO sync_state (name, cursor, generation, updated_at)
+VALUES (%(name)s, %(cursor)s, %(generation)s, %(now)s)
+ON CONFLICT (name) DO UPDATE
+SET cursor = excluded.cursor, generation = excluded.generation, updated_at = excluded.updated_at;
+
+-- name: last_job_id
+-- The greatest delivery job id ever given (the sequence's); 0 on a new outbox.
+SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM delivery_job_ids;
+
+-- name: job_counts_between
+-- Jobs of one destination with ids in [:first, :last] per state (a sync run's jobs).
+SELECT status, count(*) FROM job_state
+WHERE id BETWEEN %(first)s AND %(last)s AND destination = %(destination)s
+GROUP BY status;
+
+-- name: heartbeat
+-- Note a delivery process as alive now.
+INSERT INTO worker_heartbeats (id, kind, host, pid, seen_at)
+VALUES (%(id)s, %(kind)s, %(host)s, %(pid)s, %(now)s)
+ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at;
+
+-- name: forget_worker
+-- A delivery process stopped cleanly.
+DELETE FROM worker_heartbeats WHERE id = %(id)s;
+
+-- name: live_workers
+-- Delivery processes seen since :since.
+SELECT count(*) FROM worker_heartbeats WHERE seen_at >= %(since)s;
+
+-- name: add_count
+-- Add to a counter's running total (created by its first increment).
+INSERT INTO counters (name, labels, value) VALUES (%(name)s, %(labels)s, %(value)s)
+ON CONFLICT (name, labels) DO UPDATE SET value = counters.value + excluded.value;
+
+-- name: add_count_minute
+-- Add to a counter's amount of one minute.
+INSERT INTO counter_minutes (minute, name, labels, value)
+VALUES (%(minute)s, %(name)s, %(labels)s, %(value)s)
+ON CONFLICT (minute, name, labels) DO UPDATE SET value = counter_minutes.value + excluded.value;
+
+-- name: counter_totals
+-- Every counter's total.
+SELECT name, labels, value FROM counters ORDER BY name, labels;
+
+-- name: counter_minutes
+-- Per-minute amounts from :minute on.
+SELECT minute, name, labels, value FROM counter_minutes WHERE minute >= %(minute)s
+ORDER BY minute, name, labels;
+
+-- name: purge_counter_minutes
+-- Forget per-minute amounts before :minute.
+DELETE FROM counter_minutes WHERE minute < %(minute)s;
+
+-- name: insert_recent_event
+-- Keep an accepted event for the live debugger.
+INSERT INTO recent_events (source, message_id, event, received_at, results)
+VALUES (%(source)s, %(message_id)s, %(event)s, %(now)s, %(results)s);
+
+-- name: trim_recent_events
+-- Keep only the newest :keep recent events of a source.
+DELETE FROM recent_events
+WHERE source = %(source)s AND id <= (
+    SELECT id FROM recent_events WHERE source = %(source)s ORDER BY id DESC
+    LIMIT 1 OFFSET %(keep)s
+);
+
+-- name: recent_events
+-- The newest recent events, of one source or (:source NULL) all.
+SELECT id, source, message_id, event, received_at, results FROM recent_events
+WHERE (%(source)s::text IS NULL OR source = %(source)s)
+ORDER BY id DESC
+LIMIT %(limit)s;
+
+-- name: job_state
+-- The status of the job of one (destination, message_id), if it is still kept.
+SELECT s.status FROM job_payloads AS p JOIN job_state AS s ON s.id = p.id
+WHERE p.destination = %(destination)s AND p.message_id = %(message_id)s
+ORDER BY p.id DESC LIMIT 1;
+
+-- name: put_secret
+-- Store or replace a secret.
+INSERT INTO secrets (name, value, updated_at) VALUES (%(name)s, %(value)s, %(now)s)
+ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at;
+
+-- name: get_secret
+-- One secret.
+SELECT value FROM secrets WHERE name = %(name)s;
+
+-- name: delete_secret
+-- Forget a secret.
+DELETE FROM secrets WHERE name = %(name)s;

@@ -136,3 +136,117 @@ DELETE FROM received_events
 WHERE (source, message_id) IN (
     SELECT source, message_id FROM received_events WHERE received_at < :older_than LIMIT :limit
 );
+
+-- name: sync_state
+-- A sync's cursor (JSON) and generation; no row before its first run.
+SELECT cursor, generation FROM sync_state WHERE name = :name;
+
+-- name: put_sync_state
+-- Set a sync's cursor and generation (in the transaction that commits its rows' jobs).
+INSERT INTO sync_state (name, cursor, generation, updated_at)
+VALUES (:name, :cursor, :generation, :now)
+ON CONFLICT (name) DO UPDATE
+SET cursor = excluded.cursor, generation = excluded.generation, updated_at = excluded.updated_at;
+
+-- name: last_job_id
+-- The greatest delivery job id ever given (AUTOINCREMENT's counter); 0 on a new outbox.
+SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'delivery_jobs'), 0);
+
+-- name: job_counts_between
+-- Jobs of one destination with ids in [:first, :last] per state (a sync run's jobs).
+SELECT status, count(*) FROM delivery_jobs
+WHERE id BETWEEN :first AND :last AND destination = :destination
+GROUP BY status;
+
+-- name: heartbeat
+-- Note a delivery process as alive now.
+INSERT INTO worker_heartbeats (id, kind, host, pid, seen_at)
+VALUES (:id, :kind, :host, :pid, :now)
+ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at;
+
+-- name: forget_worker
+-- A delivery process stopped cleanly.
+DELETE FROM worker_heartbeats WHERE id = :id;
+
+-- name: live_workers
+-- Delivery processes seen since :since.
+SELECT count(*) FROM worker_heartbeats WHERE seen_at >= :since;
+
+-- name: remember_events_bulk
+-- Note every message id of the JSON array :ids (one source) as seen; returns those that are new.
+INSERT INTO received_events (source, message_id, received_at)
+SELECT :source, value, :now FROM json_each(:ids) WHERE true
+ON CONFLICT (source, message_id) DO NOTHING
+RETURNING message_id;
+
+-- name: insert_jobs_bulk
+-- Enqueue the jobs of the JSON array :jobs ([destination, account_id, pixel_id, message_id,
+-- conversion_id, payload text]), due at once, ids in array order.
+INSERT INTO delivery_jobs (
+    destination, account_id, pixel_id, message_id, conversion_id, payload,
+    status, attempts, created_at, next_attempt_at
+)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+    json_extract(value, '$[3]'), json_extract(value, '$[4]'),
+    CAST(json_extract(value, '$[5]') AS BLOB), 'pending', 0, :now, :now
+FROM json_each(:jobs);
+
+-- name: add_count
+-- Add to a counter's running total (created by its first increment).
+INSERT INTO counters (name, labels, value) VALUES (:name, :labels, :value)
+ON CONFLICT (name, labels) DO UPDATE SET value = value + excluded.value;
+
+-- name: add_count_minute
+-- Add to a counter's amount of one minute.
+INSERT INTO counter_minutes (minute, name, labels, value) VALUES (:minute, :name, :labels, :value)
+ON CONFLICT (minute, name, labels) DO UPDATE SET value = value + excluded.value;
+
+-- name: counter_totals
+-- Every counter's total.
+SELECT name, labels, value FROM counters ORDER BY name, labels;
+
+-- name: counter_minutes
+-- Per-minute amounts from :minute on.
+SELECT minute, name, labels, value FROM counter_minutes WHERE minute >= :minute
+ORDER BY minute, name, labels;
+
+-- name: purge_counter_minutes
+-- Forget per-minute amounts before :minute.
+DELETE FROM counter_minutes WHERE minute < :minute;
+
+-- name: insert_recent_event
+-- Keep an accepted event for the live debugger.
+INSERT INTO recent_events (source, message_id, event, received_at, results)
+VALUES (:source, :message_id, :event, :now, :results);
+
+-- name: trim_recent_events
+-- Keep only the newest :keep recent events of a source.
+DELETE FROM recent_events
+WHERE source = :source AND id <= (
+    SELECT id FROM recent_events WHERE source = :source ORDER BY id DESC LIMIT 1 OFFSET :keep
+);
+
+-- name: recent_events
+-- The newest recent events, of one source or (:source NULL) all.
+SELECT id, source, message_id, event, received_at, results FROM recent_events
+WHERE (:source IS NULL OR source = :source)
+ORDER BY id DESC
+LIMIT :limit;
+
+-- name: job_state
+-- The status of the job of one (destination, message_id), if it is still kept.
+SELECT status FROM delivery_jobs WHERE destination = :destination AND message_id = :message_id
+ORDER BY id DESC LIMIT 1;
+
+-- name: put_secret
+-- Store or replace a secret.
+INSERT INTO secrets (name, value, updated_at) VALUES (:name, :value, :now)
+ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at;
+
+-- name: get_secret
+-- One secret.
+SELECT value FROM secrets WHERE name = :name;
+
+-- name: delete_secret
+-- Forget a secret.
+DELETE FROM secrets WHERE name = :name;

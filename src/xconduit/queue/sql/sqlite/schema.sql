@@ -43,6 +43,105 @@ CREATE INDEX delivery_jobs_due ON delivery_jobs (destination, next_attempt_at, i
 -- Counts, dead letters and retention.
 CREATE INDEX delivery_jobs_status ON delivery_jobs (status, destination);
 
+-- One row per warehouse sync: its cursor (JSON {"type", "value"}; NULL: from the start),
+-- advanced in the transaction that commits the rows' delivery jobs, and its generation
+-- (grows with each `--full` run).
+CREATE TABLE sync_state (
+    name       TEXT PRIMARY KEY,
+    cursor     TEXT,
+    generation INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL
+) WITHOUT ROWID;
+
+-- One row per running `serve` / `worker` process, refreshed every few seconds.
+CREATE TABLE worker_heartbeats (
+    id      TEXT PRIMARY KEY,
+    kind    TEXT NOT NULL,
+    host    TEXT NOT NULL,
+    pid     INTEGER NOT NULL,
+    seen_at REAL NOT NULL
+) WITHOUT ROWID;
+
+-- Custom audiences: which X audience each configured audience is, who X has (delivered
+-- members), and the changes waiting for the next flush. Identifiers are stored hashed only.
+
+-- One row per configured audience, written once its X id is known (created or adopted).
+CREATE TABLE audiences (
+    name           TEXT PRIMARY KEY,
+    account_id     TEXT NOT NULL,
+    audience_id    TEXT NOT NULL,
+    x_name         TEXT NOT NULL,
+    recorded_at    REAL NOT NULL,
+    members        INTEGER NOT NULL DEFAULT 0,
+    last_flush_at  REAL,
+    last_run_at    REAL
+) WITHOUT ROWID;
+
+-- The last delivered membership: users X accepted as added and not since removed. payload is
+-- the user object X received (hashed identifiers), kept to remove the user by the same keys.
+-- A rowid table: its primary-key index holds only the keys, which a diff reads in key order.
+CREATE TABLE audience_members (
+    audience TEXT NOT NULL,
+    user_key TEXT NOT NULL,
+    payload  BLOB NOT NULL,
+    PRIMARY KEY (audience, user_key)
+);
+
+-- Pending changes, one per user (coalesced: the later change wins). version is new on each
+-- change, so a flush removes only the rows it read.
+CREATE TABLE audience_changes (
+    audience      TEXT NOT NULL,
+    user_key      TEXT NOT NULL,
+    op            TEXT NOT NULL CHECK (op IN ('add', 'remove')),
+    payload       BLOB NOT NULL,
+    pending_since REAL NOT NULL,
+    version       INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (audience, user_key)
+) WITHOUT ROWID;
+
+CREATE INDEX audience_changes_since ON audience_changes (audience, pending_since);
+
+-- Operations (0004): counters, the live debugger's recent events, secrets.
+
+-- Running totals of what happened: never purged, what /metrics exports.
+CREATE TABLE counters (
+    name   TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    value  REAL NOT NULL,
+    PRIMARY KEY (name, labels)
+) WITHOUT ROWID;
+
+-- The same increments per minute (epoch seconds // 60), for the dashboard's hour and day.
+CREATE TABLE counter_minutes (
+    minute INTEGER NOT NULL,
+    name   TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    value  REAL NOT NULL,
+    PRIMARY KEY (minute, name, labels)
+) WITHOUT ROWID;
+
+-- The last events per source with their outcome per destination (hashed identifiers only).
+CREATE TABLE recent_events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    source      TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    event       TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    results     BLOB NOT NULL
+);
+
+CREATE INDEX recent_events_source ON recent_events (source, id);
+
+-- The debugger finds a conversion's job by (destination, message_id).
+CREATE INDEX delivery_jobs_message ON delivery_jobs (destination, message_id);
+
+-- Small encrypted values (the connected X account's tokens); never plain secrets.
+CREATE TABLE secrets (
+    name       TEXT PRIMARY KEY,
+    value      BLOB NOT NULL,
+    updated_at REAL NOT NULL
+) WITHOUT ROWID;
+
 
 -- What X's answers told us about an account (a lower limit, a cap until its reset, a 429 block).
 CREATE TABLE rate_accounts (

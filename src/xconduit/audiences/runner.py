@@ -1,0 +1,260 @@
+"""`xconduit audiences sync` and the audience loop of `xconduit serve`.
+
+    runner = AudienceRunner(settings=..., store=..., client=...)   # built by xconduit.app
+    report = runner.sync("vip")        # find/create the X audience, diff, flush, deliver, report
+    runner.tick()                      # serve: snapshots on schedule, due flushes, one send each
+
+A sync ends when every job of the audience is delivered or dead (retries wait their time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xconduit.audiences import flush as flushing
+from xconduit.audiences.identity import event_key
+from xconduit.audiences.lifecycle import ensure_audience
+from xconduit.audiences.sender import AudienceSender, SendStats, audience_budgets
+from xconduit.audiences.snapshot import SnapshotDiff, SnapshotDiffer, check_not_emptying
+from xconduit.config import AudienceSettings, Settings
+from xconduit.delivery.retry import RetryPolicy
+from xconduit.errors import ConfigError, XconduitError
+from xconduit.queue.audience_jobs import AudienceChange, AudienceRecord
+from xconduit.queue.audience_store import AudienceStore
+
+log = logging.getLogger("xconduit.audiences")
+
+RETRY_FAILED_SNAPSHOT = 300.0
+"""Seconds `serve` waits before comparing again a snapshot that could not be compared."""
+
+SnapshotOpener = Callable[[AudienceSettings], AbstractContextManager[Iterable[Any]]]
+"""Opens an audience's source; the context gives the snapshot's Arrow record batches."""
+
+
+@dataclass(kw_only=True)
+class SyncReport:
+    """What one `audiences sync` did (the summary table)."""
+
+    record: AudienceRecord
+    diff: SnapshotDiff | None
+    suppressed: int
+    jobs: int
+    sent: SendStats
+    pending: int
+    """Changes still waiting (flushed by serve later); 0 after a sync."""
+    members: int
+
+
+@contextlib.contextmanager
+def open_snapshot(
+    audience: AudienceSettings, *, base_dir: Path | None = None
+) -> Iterator[Iterable[Any]]:
+    """The snapshot's batches through `xconduit.sources` (files, SQLite, PostgreSQL, SQLAlchemy)."""
+    from xconduit.sources import SourceError, open_source
+
+    try:
+        with open_source(
+            audience.source, query=audience.query, base_dir=base_dir, batch_rows=100_000
+        ) as src:
+            yield src.batches()
+    except SourceError as exc:
+        raise ConfigError(f"audiences.{audience.name}.source: {exc}") from exc
+
+
+@dataclass(kw_only=True)
+class AudienceRunner:
+    settings: Settings
+    store: AudienceStore
+    client: Any
+    """An `XAdsClient` (audience endpoints)."""
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    snapshots: SnapshotOpener | None = None
+    workdir: Path | None = None
+    sender: AudienceSender = field(init=False)
+    _failed_until: dict[str, float] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        delivery = self.settings.delivery
+        self.sender = AudienceSender(
+            store=self.store,
+            client=self.client,
+            policy=RetryPolicy(
+                retry_min=float(delivery.retry_min),
+                retry_max=float(delivery.retry_max),
+                retry_window=float(delivery.retry_window),
+            ),
+            budgets=audience_budgets(),
+            clock=self.clock,
+        )
+
+    def audience(self, name: str) -> AudienceSettings:
+        for audience in self.settings.audiences:
+            if audience.name == name:
+                return audience
+        names = ", ".join(a.name for a in self.settings.audiences) or "none is configured"
+        raise ConfigError(f"no audience is named {name!r} in [[audiences]] ({names})")
+
+    def ensure(self, audience: AudienceSettings) -> AudienceRecord:
+        return ensure_audience(audience, client=self.client, store=self.store, clock=self.clock)
+
+    # -- the parts ------------------------------------------------------------------------------
+
+    def snapshot(
+        self,
+        audience: AudienceSettings,
+        *,
+        allow_empty: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> SnapshotDiff:
+        """Diff the snapshot against the delivered members; queue the changes (not yet sent)."""
+        opener = self.snapshots or (lambda a: open_snapshot(a, base_dir=self.workdir))
+        hashes = self.settings.suppression.hashed_identifiers
+        with SnapshotDiffer(audience, suppressed_hashes=hashes, workdir=self.workdir) as differ:
+            differ.start_delivered(self.store)
+            with opener(audience) as batches:
+                differ.load(batches, progress=progress)
+            diff = differ.compare(self.store)
+            check_not_emptying(diff, name=audience.name, allow_empty=allow_empty)
+            self.store.replace_audience_changes(audience.name, differ.changes(), now=self.clock())
+        self.store.note_audience_run(audience.name, now=self.clock())
+        return diff
+
+    def suppress(self, audience: AudienceSettings) -> int:
+        """Queue the removal of suppressed users who are members; how many."""
+        suppression = self.settings.suppression
+        if not suppression.user_ids and not suppression.hashed_identifiers:
+            return 0
+        keys = [event_key(uid, None, b"") for uid in suppression.user_ids]
+        found = self.store.suppressed_audience_members(
+            audience.name,
+            user_keys=keys,
+            hashes=[h.lower() for h in suppression.hashed_identifiers],
+        )
+        changes = [
+            AudienceChange(audience=audience.name, user_key=key, op="remove", payload=payload)
+            for key, payload in found
+        ]
+        self.store.enqueue_audience_changes(changes, now=self.clock())
+        return len(changes)
+
+    def deliver(self, name: str, *, until: float | None = None) -> bool:
+        """Send the audience's jobs until none is left (True) or `until` passes (False)."""
+        while True:
+            wake = self.sender.step(name)
+            if wake is None:
+                return True
+            now = self.clock()
+            if until is not None and now >= until:
+                return False
+            if wake > now:
+                self.sleep(min(wake - now, 5.0))
+
+    # -- the command ----------------------------------------------------------------------------
+
+    def sync(
+        self,
+        name: str,
+        *,
+        allow_empty: bool = False,
+        progress: Callable[[int], None] | None = None,
+        timeout: float | None = None,
+    ) -> SyncReport:
+        audience = self.audience(name)
+        record = self.ensure(audience)
+        diff = None
+        if audience.source:
+            diff = self.snapshot(audience, allow_empty=allow_empty, progress=progress)
+        suppressed = self.suppress(audience)
+        jobs = flushing.flush(self.store, audience, record, now=self.clock())
+        until = None if timeout is None else self.clock() + timeout
+        self.deliver(name, until=until)
+        return SyncReport(
+            record=self.store.audience_record(name) or record,
+            diff=diff,
+            suppressed=suppressed,
+            jobs=jobs,
+            sent=self.sender.stats.get(name, SendStats()),
+            pending=self.store.audience_pending(name)[0],
+            members=self.store.audience_member_count(name),
+        )
+
+    # -- serve ----------------------------------------------------------------------------------
+
+    def tick(self, names: Iterable[str] | None = None) -> float:
+        """One round over the audiences: snapshots on schedule, due flushes, one send each.
+        Returns when to tick again."""
+        now = self.clock()
+        wake = now + 1.0
+        chosen = set(names) if names is not None else None
+        for audience in self.settings.audiences:
+            if chosen is not None and audience.name not in chosen:
+                continue
+            try:
+                wake = min(wake, self._tick_one(audience, now))
+            except XconduitError as exc:
+                log.error("audience %s: %s", audience.name, exc)
+        return wake
+
+    def _tick_one(self, audience: AudienceSettings, now: float) -> float:
+        record = self.store.audience_record(audience.name)
+        schedule = float(audience.schedule)
+        if audience.source and schedule > 0:
+            last = None if record is None else record.last_run_at
+            due = last is None or now >= last + schedule
+            if due and now >= self._failed_until.get(audience.name, 0.0):
+                # A failed comparison (source down, emptying snapshot) waits before the next
+                # try instead of reading the source every round.
+                self._failed_until[audience.name] = now + min(schedule, RETRY_FAILED_SNAPSHOT)
+                record = self.ensure(audience)
+                diff = self.snapshot(audience)
+                self._failed_until.pop(audience.name, None)
+                self.suppress(audience)
+                log.info(
+                    "audience %s: snapshot compared: %d entering, %d exiting",
+                    audience.name,
+                    diff.entering,
+                    diff.exiting,
+                )
+        if flushing.is_due(self.store, audience, now=now):
+            record = record or self.ensure(audience)
+            flushing.flush(self.store, audience, record, now=now)
+        wake = self.sender.step(audience.name)
+        return now + 1.0 if wake is None else wake
+
+
+class AudienceScheduler:
+    """A thread running `AudienceRunner.tick` (what `xconduit serve` starts)."""
+
+    def __init__(self, runner: AudienceRunner) -> None:
+        self._runner = runner
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                wake = self._runner.tick()
+            except Exception:
+                log.exception("audiences: round failed")
+                wake = self._runner.clock() + 5.0
+            self._stop.wait(max(0.05, min(wake - self._runner.clock(), 5.0)))
+
+    def start(self) -> None:
+        if not self._runner.settings.audiences:
+            return
+        self._thread = threading.Thread(target=self._run, name="xconduit-audiences", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

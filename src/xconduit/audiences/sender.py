@@ -1,0 +1,149 @@
+"""One audience's delivery: its jobs go to X one at a time, in the order they were made.
+
+Order matters (a user removed then added again must end added), so an audience has one job in
+flight at most. A request counts only when X's `success_count == total_count ==` users sent;
+otherwise it is retried like a 5xx (X asks for the whole payload again; resending is safe:
+operations are idempotent). Errors, retries, the retry window and dead letters are those of
+conversions (`RetryPolicy`); the rate budget is X's audience limit per ad account.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from xconduit.audiences.flush import JobBody
+from xconduit.delivery.ratelimit import BudgetBook
+from xconduit.delivery.retry import RetryPolicy
+from xconduit.errors import DeliveryError, RateLimited, RetriableDeliveryError
+from xconduit.queue.audience_jobs import audience_destination
+from xconduit.queue.audience_store import AudienceStore
+from xconduit.queue.jobs import DeliveryJob
+from xconduit.xads import AudienceUsersResult
+
+log = logging.getLogger("xconduit.audiences")
+
+REQUESTS_PER_MINUTE = 1500
+"""X's limit of audience-users requests per ad account and minute."""
+
+
+class AudienceUsersSender(Protocol):
+    """What delivery needs from `XAdsClient`."""
+
+    def audience_users(
+        self, account_id: str, audience_id: str, operations: Any
+    ) -> AudienceUsersResult: ...
+
+
+def audience_budgets() -> BudgetBook:
+    # Users per request are not limited by X; only requests are counted.
+    return BudgetBook(events=10**12, requests=REQUESTS_PER_MINUTE, window=60.0)
+
+
+@dataclass(kw_only=True)
+class SendStats:
+    """What was sent for one audience since the start (for the summary)."""
+
+    requests: int = 0
+    accepted: int = 0
+    users_sent: int = 0
+    success_count: int = 0
+    total_count: int = 0
+    retried: int = 0
+    dead: int = 0
+    last_error: str | None = None
+
+
+@dataclass(kw_only=True)
+class AudienceSender:
+    store: AudienceStore
+    client: AudienceUsersSender
+    policy: RetryPolicy
+    budgets: BudgetBook
+    clock: Callable[[], float]
+    lease_seconds: float = 120.0
+    poll: float = 0.5
+    stats: dict[str, SendStats] = field(default_factory=dict)
+
+    def step(self, name: str) -> float | None:
+        """Send the audience's next due job, if any; when to step again, None when no job."""
+        destination = audience_destination(name)
+        now = self.clock()
+        job = self.store.claim_audience_job(destination, now=now, lease_seconds=self.lease_seconds)
+        if job is None:
+            return now + self.poll if self.store.active_audience_jobs(destination) else None
+        body = JobBody.decode(job.payload)
+        users = len(body.add) + len(body.remove)
+        budget = self.budgets[job.account_id]
+        with self.budgets.lock:
+            free = budget.free_at(events=users, requests=1, now=now)
+            if free is None or free > now:
+                self.store.release([job.id], now=now)
+                return now + self.poll if free is None else free
+            send_id = budget.spend(events=users, requests=1)
+        stats = self.stats.setdefault(name, SendStats())
+        stats.requests += 1
+        stats.users_sent += users
+        try:
+            result = self.client.audience_users(job.account_id, job.pixel_id, body.operations())
+        except DeliveryError as error:
+            with self.budgets.lock:
+                budget.settle(send_id, self.clock())
+                if isinstance(error, RateLimited) and error.status == 429:
+                    budget.block_until(error.retry_at)
+            self._failed(name, job, error)
+            return self.clock()
+        except BaseException:
+            with self.budgets.lock:
+                budget.settle(send_id, self.clock())
+            self.store.release([job.id], now=self.clock())
+            raise
+        with self.budgets.lock:
+            budget.settle(send_id, self.clock())
+        stats.success_count += result.success_count
+        stats.total_count += result.total_count
+        if not result.matched:
+            self._failed(
+                name,
+                job,
+                RetriableDeliveryError(
+                    f"audience_users: X counted {result.success_count} of {result.total_count} "
+                    f"users, {result.sent_users} sent; the whole request is sent again"
+                ),
+            )
+            return self.clock()
+        stats.accepted += 1
+        self.store.audience_delivered(
+            job.id,
+            audience=name,
+            added=body.add,
+            removed=[key for key, _ in body.remove],
+            now=self.clock(),
+        )
+        return self.clock()
+
+    def _failed(self, name: str, job: DeliveryJob, error: DeliveryError) -> None:
+        now = self.clock()
+        stats = self.stats.setdefault(name, SendStats())
+        decision = self.policy.decide(
+            error, attempts=job.attempts, created_at=job.created_at, now=now
+        )
+        if decision is None:
+            reason = self.policy.dead_reason(error)
+            self.store.dead_letter([(job.id, reason)], now=now)
+            stats.dead += 1
+            stats.last_error = reason
+            log.warning("audience %s: job %d dead: %s", name, job.id, reason)
+            return
+        self.store.schedule_retry([job.id], at=decision.retry_at, error=decision.reason, now=now)
+        stats.retried += 1
+        stats.last_error = decision.reason
+        log.info(
+            "audience %s: job %d retried at %.0f: %s",
+            name,
+            job.id,
+            decision.retry_at,
+            decision.reason,
+        )

@@ -1,0 +1,200 @@
+"""`xconduit audiences sync|list`: keep X custom audiences equal to segments."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from xconduit.cli._common import ConfigOption
+from xconduit.config import Settings, load_settings
+from xconduit.errors import ConfigError, XconduitError
+from xconduit.queue.audience_store import AudienceStore
+
+if TYPE_CHECKING:
+    from xconduit.audiences.runner import SyncReport
+
+audiences = typer.Typer(
+    name="audiences",
+    help="Custom audiences: sync one from its snapshot and events, or list them.",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(audiences)
+
+
+def _fail(cause: str) -> typer.Exit:
+    typer.echo(f"xconduit audiences: {cause}", err=True)
+    return typer.Exit(1)
+
+
+def _settings(config: str | None) -> Settings:
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        raise _fail(" ".join(str(exc).split())) from None
+
+
+def _when(epoch: float | None) -> str:
+    if epoch is None:
+        return "-"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@audiences.command("sync")
+def sync_command(
+    name: Annotated[str, typer.Argument(help="The audience's name in [[audiences]].")],
+    config: ConfigOption = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            envvar="XCONDUIT_AUDIENCES_ALLOW_EMPTY",
+            show_envvar=True,
+            help="Accept a snapshot that empties the audience (refused by default).",
+        ),
+    ] = False,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            envvar="XCONDUIT_AUDIENCES_WATCH",
+            show_envvar=True,
+            help="Keep running: compare on the audience's schedule, flush event-fed changes.",
+        ),
+    ] = False,
+) -> None:
+    """Compare the snapshot with what X has, send the difference, wait for X to accept it."""
+    from xconduit.app import build_audiences, open_store, x_client
+
+    settings = _settings(config)
+    if settings.x.api == "sandbox":
+        raise _fail(
+            'x.api = "sandbox": the built-in sandbox lives inside `xconduit serve`; run '
+            "`xconduit sandbox` and set x.api to its URL, or use X"
+        )
+    console = Console(stderr=True)
+    try:
+        store = open_store(settings)
+        runner = build_audiences(
+            settings, store=store, client=x_client(settings, sandbox=None), workdir=Path.cwd()
+        )
+        audience = runner.audience(name)
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed:,.0f} rows"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(f"reading the snapshot of {name}", total=None)
+            report = runner.sync(
+                name,
+                allow_empty=allow_empty,
+                progress=lambda rows: progress.advance(task, rows),
+            )
+        _summary(report)
+        if report.sent.dead:
+            raise _fail(
+                f"{report.sent.dead} request(s) to X are dead ({report.sent.last_error}); "
+                f"see `xconduit dlq list --destination audience:{name}`"
+            )
+        if watch:
+            typer.echo(f"watching {name}; Ctrl-C to stop", err=True)
+            try:
+                while True:
+                    wake = runner.tick([audience.name])
+                    time.sleep(max(0.2, min(wake - time.time(), 5.0)))
+            except KeyboardInterrupt:
+                pass
+    except XconduitError as exc:
+        raise _fail(" ".join(str(exc).split())) from None
+
+
+def _summary(report: SyncReport) -> None:
+    record, diff, sent = report.record, report.diff, report.sent
+    table = Table(title=f"audience {record.name}: {record.x_name} ({record.audience_id})")
+    table.add_column("", style="bold")
+    table.add_column("users", justify="right")
+    rows: list[tuple[str, str]] = []
+    if diff is not None:
+        rows += [
+            ("snapshot rows", f"{diff.rows:,}"),
+            ("entering", f"{diff.entering:,}"),
+            ("exiting", f"{diff.exiting:,}"),
+            ("unchanged", f"{diff.unchanged:,}"),
+            ("rejected", f"{sum(diff.rejected.values()):,}"),
+        ]
+        rows += [(f"  {reason}", f"{count:,}") for reason, count in diff.rejected.most_common()]
+        if diff.suppressed:
+            rows.append(("suppressed (not added)", f"{diff.suppressed:,}"))
+    if report.suppressed:
+        rows.append(("suppressed members removed", f"{report.suppressed:,}"))
+    rows += [
+        (
+            "requests sent",
+            f"{sent.requests:,} ({sent.accepted:,} accepted, {sent.retried:,} retried)",
+        ),
+        (
+            "X's counts",
+            f"{sent.success_count:,} of {sent.total_count:,} ({sent.users_sent:,} sent)",
+        ),
+        ("dead requests", f"{sent.dead:,}"),
+        ("members at X from us", f"{report.members:,}"),
+    ]
+    for label, value in rows:
+        table.add_row(label, value)
+    Console(width=120).print(table)
+
+
+@audiences.command("list")
+def list_command(config: ConfigOption = None) -> None:
+    """Each configured audience: its X id and name, members sent, pending changes, last flush."""
+    from xconduit.app import open_store, store_path
+
+    settings = _settings(config)
+    records = {}
+    pending: dict[str, int] = {}
+    try:
+        if store_path(settings).exists():
+            store = cast(AudienceStore, open_store(settings))
+            try:
+                records = {r.name: r for r in store.audience_records()}
+                for audience in settings.audiences:
+                    pending[audience.name] = store.audience_pending(audience.name)[0]
+            finally:
+                store.close()
+    except XconduitError as exc:
+        raise _fail(" ".join(str(exc).split())) from None
+    table = Table(title=f"custom audiences ({len(settings.audiences)} configured)")
+    for column in (
+        "name",
+        "X id",
+        "X name",
+        "members sent",
+        "pending",
+        "last flush (UTC)",
+        "last snapshot (UTC)",
+    ):
+        table.add_column(column, overflow="fold")
+    for audience in settings.audiences:
+        record = records.get(audience.name)
+        table.add_row(
+            audience.name,
+            record.audience_id if record else audience.audience_id or "(created on first sync)",
+            record.x_name if record else "-",
+            f"{record.members:,}" if record else "0",
+            f"{pending.get(audience.name, 0):,}",
+            _when(record.last_flush_at if record else None),
+            _when(record.last_run_at if record else None),
+        )
+    Console(width=160).print(table)

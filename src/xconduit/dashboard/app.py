@@ -1,0 +1,157 @@
+"""The dashboard, `/metrics` and `/readyz` as one Starlette app (see the package docstring)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from prometheus_client.core import Metric
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from xconduit.accounts.monitor import SetupMonitor
+from xconduit.accounts.tokens import TokenVault
+from xconduit.config import Settings
+from xconduit.dashboard.auth import refusal
+from xconduit.delivery.pause import AccountPauses
+from xconduit.observability.metrics import CONTENT_TYPE, exposition, gauge
+from xconduit.xads import XAdsClient
+
+OPS_PATHS = ("/", "/dashboard", "/metrics", "/readyz", "/connect")
+"""Paths (and their sub-paths) the gateway hands to this app instead of the collector."""
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(kw_only=True)
+class OpsApp:
+    """What the pages read: the store, the settings, the checks and the paused accounts."""
+
+    settings: Settings
+    store: Any
+    pauses: AccountPauses
+    monitor: SetupMonitor | None = None
+    ready: Callable[[], bool] = lambda: True
+    listen_host: str = ""
+    clock: Callable[[], float] = time.time
+    extra_routes: list[Route] = field(default_factory=list)
+    vault: TokenVault | None = None
+    """The connected account's stored token (accounts/tokens.py)."""
+    x: XAdsClient | None = None
+    """The X client, for the three-legged connection."""
+
+    def __post_init__(self) -> None:
+        if not self.listen_host:
+            self.listen_host = self.settings.server.listen.rpartition(":")[0]
+        token = self.settings.dashboard.admin_token
+        self._token = token.get_secret_value() if token else None
+        routes = [
+            Route("/readyz", self.readyz, methods=["GET", "HEAD"]),
+            Route("/metrics", self.guard(self.metrics), methods=["GET"]),
+            *self.extra_routes,
+        ]
+        # Answers outside the pages are JSON, as everywhere else on the gateway.
+        handlers: dict[Any, Any] = {404: _not_found, 405: _not_allowed}
+        self.app = Starlette(routes=routes, exception_handlers=handlers)
+        from xconduit.dashboard.connect import Connect
+        from xconduit.dashboard.pages import Pages
+
+        self.connect = Connect(self)
+        self.add_routes([*Pages(self).routes(), *self.connect.routes()])
+
+    def add_routes(self, routes: Iterable[Route]) -> None:
+        """Pages (behind the admin rule) added by the dashboard's modules."""
+        for route in routes:
+            self.app.router.routes.append(
+                Route(route.path, self.guard(route.endpoint), methods=route.methods)
+            )
+
+    def guard(self, handler: Callable[[Request], Awaitable[Response]]) -> Handler:
+        async def guarded(request: Request) -> Response:
+            why = refusal(request, token=self._token, listen_host=self.listen_host)
+            if why is not None:
+                headers = {"WWW-Authenticate": 'Basic realm="xconduit"'} if self._token else {}
+                return HTMLResponse(f"<p>401: {why}</p>", 401, headers=headers)
+            return await handler(request)
+
+        return guarded
+
+    def token_status(self) -> str:
+        """Where delivery's X token comes from (connect.py replaces this when connecting)."""
+        x = self.settings.x
+        if x.api == "sandbox":
+            return "the sandbox's built-in user (no token needed)"
+        if x.access_token is not None:
+            return "from the configuration (x.access_token)"
+        stored = self.vault.load() if self.vault is not None else None
+        if stored is not None:
+            return f"connected as @{stored.screen_name} (user {stored.user_id}), stored encrypted"
+        return "none: connect an X account"
+
+    def connect_controls(self) -> str:
+        return self.connect.controls()
+
+    def problems(self) -> list[str]:
+        if self.monitor is not None:
+            return self.monitor.problems()
+        return [
+            f"delivery to account {p.account_id} paused: {p.reason}" for p in self.pauses.paused()
+        ]
+
+    async def readyz(self, request: Request) -> Response:
+        if not self.ready():
+            return _json({"status": "starting"}, 503)
+        problems = self.problems()
+        if problems:
+            return _json({"status": "failing", "problems": problems}, 503)
+        return _json({"status": "ready"})
+
+    async def metrics(self, request: Request) -> Response:
+        return Response(exposition(self.store, self.gauges), media_type=CONTENT_TYPE)
+
+    def gauges(self) -> Iterable[Metric]:
+        paused = [([p.account_id], 1.0) for p in self.pauses.paused()]
+        yield gauge(
+            "account_paused", "1 while delivery to the account is paused", ["account"], paused
+        )
+        checks = self.monitor.checks if self.monitor else ()
+        yield gauge(
+            "check_ok",
+            "1 if the setup check passes, 0 if it fails",
+            ["subject", "check"],
+            [([c.subject, c.item], 1.0 if c.ok else 0.0) for c in checks if c.mark != "–"],
+        )
+        from xconduit.dashboard.views import rate_budgets
+
+        budgets = rate_budgets(self.settings, self.store, now=self.clock())
+        yield gauge(
+            "rate_budget_used",
+            "Conversions sent to the account in the current rate-limit window",
+            ["account"],
+            [([b.account_id], float(b.used)) for b in budgets],
+        )
+        yield gauge(
+            "rate_budget_allowed",
+            "Conversions allowed per account per window (delivery.events_per_window)",
+            ["account"],
+            [([b.account_id], float(b.allowed)) for b in budgets],
+        )
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status, media_type="application/json")
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    body = {"success": False, "error": f"no such endpoint: {request.method} {request.url.path}"}
+    return _json(body, 404)
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    body = {"success": False, "error": f"{request.method} is not allowed on {request.url.path}"}
+    return _json(body, 405)

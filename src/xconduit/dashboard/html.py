@@ -1,0 +1,113 @@
+"""HTML building blocks of the dashboard: the page frame, tables, numbers and the SVG chart."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+NAV = (
+    ("/", "Overview"),
+    ("/dashboard/debugger", "Live debugger"),
+    ("/dashboard/dead", "Dead letters"),
+    ("/dashboard/connection", "Connection and checks"),
+)
+
+_STYLE = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 0; color: #1d232a; background: #f6f7f9 }
+header { background: #14171a; color: #fff; padding: .6em 1.5em; display: flex; gap: 1.5em;
+  align-items: baseline }
+header a { color: #cfd9de; text-decoration: none } header a.on { color: #fff; font-weight: 600 }
+header b { font-size: 1.1em; margin-right: 1em }
+main { padding: 1em 1.5em; max-width: 80em }
+section { background: #fff; border: 1px solid #e1e8ed; border-radius: 6px; padding: .6em 1em;
+  margin: 0 0 1em }
+h2 { font-size: 1.1em; margin: .3em 0 .6em } h3 { font-size: 1em; margin: .8em 0 .3em }
+table { border-collapse: collapse; width: 100% } th, td { text-align: left; padding: .25em .6em;
+  border-bottom: 1px solid #eef1f3; vertical-align: top } th { color: #536471; font-weight: 500 }
+td.n { text-align: right; font-variant-numeric: tabular-nums }
+.ok { color: #00875a } .fail { color: #c62828; font-weight: 600 } .skip { color: #8899a6 }
+.banner { background: #fdecea; border: 1px solid #f5c2c0; padding: .6em 1em; border-radius: 6px;
+  margin-bottom: 1em } pre { background: #f6f8fa; padding: .5em; margin: 0; font-size: 12px;
+  white-space: pre-wrap; max-width: 46em } .muted { color: #8899a6 }
+button { cursor: pointer } form.inline { display: inline }
+"""
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def when(ts: float | None) -> str:
+    if ts is None:
+        return "–"
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def num(value: float, metric: str = "") -> str:
+    """A number cell; `metric` names it for tests and scripts (`data-metric`)."""
+    attr = f' data-metric="{esc(metric)}"' if metric else ""
+    shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    return f'<td class="n"{attr}>{shown}</td>'
+
+
+def table(headers: Sequence[str], rows: Iterable[str], *, empty: str = "nothing yet") -> str:
+    body = "".join(rows)
+    if not body:
+        body = f'<tr><td colspan="{len(headers)}" class="muted">{esc(empty)}</td></tr>'
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def page(title: str, path: str, body: str, *, banner: Sequence[str] = ()) -> str:
+    nav = "".join(
+        f'<a href="{href}"{" class=on" if href == path else ""}>{esc(label)}</a>'
+        for href, label in NAV
+    )
+    alarm = ""
+    if banner:
+        items = "".join(f"<li>{esc(b)}</li>" for b in banner)
+        alarm = (
+            f'<div class="banner" id="alarm"><b>Needs attention</b><ul>{items}</ul>'
+            '<a href="/dashboard/connection">see the checks</a></div>'
+        )
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)} · '
+        f"xconduit</title><meta name=viewport content='width=device-width'>"
+        f"<style>{_STYLE}</style></head><body><header><b>xconduit</b>{nav}</header>"
+        f"<main><h1 style='font-size:1.3em'>{esc(title)}</h1>{alarm}{body}</main></body></html>"
+    )
+
+
+def chart(series: Sequence[tuple[int, float, float, float]], *, label: str) -> str:
+    """Last hour per minute: received (grey bars), delivered (green bars), dead (red bars)."""
+    width, height, pad = 600, 120, 18
+    peak = max([max(r, d, x) for _, r, d, x in series] + [1.0])
+    step = (width - 2 * pad) / max(len(series), 1)
+    bars = []
+    for i, (_, received, delivered, dead) in enumerate(series):
+        x = pad + i * step
+        for value, color, offset in (
+            (received, "#cfd9de", 0.0),
+            (delivered, "#00a676", step * 0.33),
+            (dead, "#e0245e", step * 0.66),
+        ):
+            if value:
+                h = (height - 2 * pad) * value / peak
+                bars.append(
+                    f'<rect x="{x + offset:.1f}" y="{height - pad - h:.1f}" '
+                    f'width="{max(step * 0.3, 1):.1f}" height="{h:.1f}" fill="{color}"/>'
+                )
+    axis = (
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
+        'stroke="#8899a6"/>'
+        f'<text x="{pad}" y="{height - 4}" font-size="10" fill="#536471">60 min ago</text>'
+        f'<text x="{width - pad - 20}" y="{height - 4}" font-size="10" fill="#536471">now</text>'
+        f'<text x="{pad}" y="12" font-size="10" fill="#536471">max {peak:,.0f}/min · '
+        "received (grey) delivered (green) dead (red)</text>"
+    )
+    return (
+        f'<svg role="img" aria-label="{esc(label)}" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}">{axis}{"".join(bars)}</svg>'
+    )

@@ -1,0 +1,302 @@
+"""The dashboard's pages: overview, live debugger, dead letters (replay, purge), connection."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from xconduit.dashboard import views
+from xconduit.dashboard.html import chart, esc, num, page, table, when
+from xconduit.observability.tally import MATCH_KEYS
+
+if TYPE_CHECKING:
+    from xconduit.dashboard.app import OpsApp
+
+MATCH_LABELS = {"twclid": "twclid", "email": "email", "phone": "phone", "ip_ua": "IP + UA"}
+CHECK_HEADS = ["", "subject", "check", "result", "fix"]
+OUTCOMES = ("pending", "in_flight", "retry_scheduled", "delivered", "dead", "filtered", "invalid")
+
+
+def same_origin(request: Request) -> bool:
+    """A form post must come from the dashboard's own pages (no cross-site form posts)."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if not origin:
+        return True  # not a browser (curl with the admin token)
+    return urlsplit(origin).netloc == request.headers.get("host", "")
+
+
+class Pages:
+    def __init__(self, ops: OpsApp) -> None:
+        self.ops = ops
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/", self.overview, methods=["GET"]),
+            Route("/dashboard/debugger", self.debugger, methods=["GET"]),
+            Route("/dashboard/dead", self.dead, methods=["GET"]),
+            Route("/dashboard/dead/replay", self.replay, methods=["POST"]),
+            Route("/dashboard/dead/purge", self.purge, methods=["POST"]),
+            Route("/dashboard/connection", self.connection, methods=["GET"]),
+            Route("/dashboard/checks", self.run_checks, methods=["POST"]),
+        ]
+
+    def _page(self, title: str, path: str, body: str) -> Response:
+        return HTMLResponse(page(title, path, body, banner=self.ops.problems()))
+
+    # -- overview --------------------------------------------------------------------------
+
+    async def overview(self, request: Request) -> Response:
+        ops, now = self.ops, self.ops.clock()
+        parts = []
+        for d in views.overview(ops.settings, ops.store, now=now):
+            rows = []
+            for span, amounts in (("hour", d.hour), ("day", d.day)):
+                cells = "".join(
+                    num(getattr(amounts, k), f"{d.name}.{span}.{k}")
+                    for k in ("received", "filtered", "invalid", "delivered", "retried", "dead")
+                )
+                rows.append(f"<tr><td>last {span}</td>{cells}</tr>")
+            heads = ["", "received", "filtered", "invalid", "delivered", "retried", "dead"]
+            states = "".join(
+                f"<tr><td>{esc(s)}</td>{num(d.states.get(s, 0), f'{d.name}.now.{s}')}</tr>"
+                for s in ("pending", "in_flight", "retry_scheduled", "dead")
+            )
+            parts.append(
+                f'<section id="dest-{esc(d.name)}"><h2>Destination {esc(d.name)}</h2>'
+                f"{table(heads, rows)}"
+                f"<h3>Now in the outbox</h3>{table(['state', 'jobs'], [states])}"
+                f"<h3>Last hour</h3>{chart(d.series, label=f'{d.name}, last hour')}</section>"
+            )
+        parts.append(self._match_quality(now))
+        parts.append(self._rate_budget(now))
+        parts.append(self._syncs_and_audiences())
+        return self._page("Overview", "/", "".join(parts))
+
+    def _match_quality(self, now: float) -> str:
+        rows = []
+        dropped_rows = []
+        for m in views.match_quality(self.ops.settings, self.ops.store, now=now):
+            cells = "".join(
+                f'<td class="n" data-metric="{esc(m.destination)}.match.{k}">'
+                f"{m.share[k] * 100:.0f}%</td>"
+                for k in MATCH_KEYS
+            )
+            rows.append(
+                f"<tr><td>{esc(m.destination)}</td>"
+                f"{num(m.delivered, f'{m.destination}.match.delivered')}{cells}</tr>"
+            )
+            dropped_rows += [
+                f"<tr><td>{esc(m.destination)}</td><td>{esc(kind)}</td>"
+                f"{num(n, f'{m.destination}.dropped.{kind}')}"
+                f"<td>{esc(rule or views.DROP_WHY.get(kind, ''))}</td></tr>"
+                for (kind, rule), n in sorted(m.dropped.items())
+            ]
+        heads = ["destination", "delivered", *(MATCH_LABELS[k] for k in MATCH_KEYS)]
+        return (
+            '<section id="match"><h2>Match quality (last day)</h2>'
+            "<p class=muted>Share of delivered conversions carrying each identifier.</p>"
+            f"{table(heads, rows)}<h3>Identifiers dropped, and why</h3>"
+            f"{table(['destination', 'identifier', 'dropped', 'why'], dropped_rows, empty='none')}"
+            "</section>"
+        )
+
+    def _rate_budget(self, now: float) -> str:
+        rows = []
+        for b in views.rate_budgets(self.ops.settings, self.ops.store, now=now):
+            drained = "–" if b.drained_at is None else when(b.drained_at)
+            rows.append(
+                f"<tr><td>{esc(b.account_id)}</td>{num(b.used, f'{b.account_id}.budget.used')}"
+                f"{num(b.allowed)}<td>{when(b.next_reset)}</td>"
+                f"{num(b.backlog, f'{b.account_id}.budget.backlog')}<td>{drained}</td></tr>"
+            )
+        window = int(self.ops.settings.delivery.window // 60)
+        heads = ["account", "used", "allowed", "next reset", "backlog", "drained by"]
+        return (
+            f'<section id="budget"><h2>Rate budget per account ({window}-minute window)</h2>'
+            f"{table(heads, rows)}</section>"
+        )
+
+    def _syncs_and_audiences(self) -> str:
+        settings = self.ops.settings
+        configured = [f"<tr><td>sync</td><td>{esc(s.name)}</td></tr>" for s in settings.syncs]
+        configured += [
+            f"<tr><td>audience</td><td>{esc(a.name)}</td></tr>" for a in settings.audiences
+        ]
+        counters = [
+            f"<tr><td>{esc(name)}</td><td>{esc(', '.join(f'{k}={v}' for k, v in labels.items()))}"
+            f"</td>{num(value)}</tr>"
+            for name, labels, value in views.other_counters(self.ops.store, ("sync_", "audience_"))
+        ]
+        return (
+            '<section id="syncs"><h2>Syncs and audiences</h2>'
+            f"{table(['kind', 'name'], configured, empty='none configured')}"
+            "<h3>Their counters (last run, rows, rejected, members sent, pending)</h3>"
+            f"{table(['counter', 'labels', 'value'], counters, empty='none recorded yet')}"
+            "</section>"
+        )
+
+    # -- live debugger -----------------------------------------------------------------------
+
+    async def debugger(self, request: Request) -> Response:
+        q = request.query_params
+        source = q.get("source") or None
+        event = q.get("event") or None
+        outcome = q.get("outcome") or None
+        lines = views.debugger(self.ops.store, source=source, event=event, outcome=outcome)
+        lines = views.per_source(lines, 100)
+        sources = [s.name for s in self.ops.settings.sources]
+
+        def options(values: list[str], chosen: str | None) -> str:
+            opts = ['<option value="">all</option>']
+            opts += [
+                f"<option{' selected' if v == chosen else ''}>{esc(v)}</option>" for v in values
+            ]
+            return "".join(opts)
+
+        form = (
+            '<form method="get" id="filters">'
+            f'source <select name="source">{options(sources, source)}</select> '
+            f'event <input name="event" value="{esc(event or "")}" placeholder="any"> '
+            f'outcome <select name="outcome">{options(list(OUTCOMES), outcome)}</select> '
+            "<button>Filter</button></form>"
+        )
+        rows = [
+            f'<tr class="debug-line" data-outcome="{esc(line.outcome)}">'
+            f"<td>{when(line.received_at)}</td><td>{esc(line.source)}</td>"
+            f"<td>{esc(line.event)}</td><td><code>{esc(line.message_id)}</code></td>"
+            f"<td>{esc(line.destination)}</td><td>{esc(line.outcome)}</td>"
+            f"<td>{esc(line.reason)}{_dropped(line.dropped)}</td>"
+            f"<td>{f'<pre>{esc(line.payload)}</pre>' if line.payload else ''}</td></tr>"
+            for line in lines
+        ]
+        heads = [
+            "received",
+            "source",
+            "event",
+            "messageId",
+            "destination",
+            "outcome",
+            "why",
+            "payload to X (hashed)",
+        ]
+        body = (
+            "<section><p class=muted>The last 100 events per source and what became of them. "
+            "The payload is exactly what X gets: identifiers are hashed.</p>"
+            f"{form}{table(heads, rows, empty='no event yet')}</section>"
+        )
+        return self._page("Live debugger", "/dashboard/debugger", body)
+
+    # -- dead letters ------------------------------------------------------------------------
+
+    async def dead(self, request: Request) -> Response:
+        dead = self.ops.store.list_dead(limit=500)
+        rows = [
+            f'<tr class="dead-letter" id="dead-{job.id}"><td>{job.id}</td>'
+            f"<td>{esc(job.destination)}</td><td><code>{esc(job.message_id)}</code></td>"
+            f"<td>{esc(job.conversion_id)}</td>{num(job.attempts)}"
+            f"<td>{esc(job.last_error or '')}</td>"
+            f'<td><form class="inline" method="post" action="/dashboard/dead/replay">'
+            f'<input type="hidden" name="id" value="{job.id}"><button>Replay</button></form> '
+            f'<form class="inline" method="post" action="/dashboard/dead/purge">'
+            f'<input type="hidden" name="id" value="{job.id}"><button>Purge</button></form>'
+            "</td></tr>"
+            for job in dead
+        ]
+        heads = ["job", "destination", "messageId", "conversion_id", "attempts", "X's error", ""]
+        notice = request.query_params.get("done", "")
+        bulk = (
+            '<form class="inline" method="post" action="/dashboard/dead/replay">'
+            '<button name="all" value="1">Replay all</button></form> '
+            '<form class="inline" method="post" action="/dashboard/dead/purge" '
+            "onsubmit=\"return confirm('Delete every dead letter?')\">"
+            '<button name="all" value="1">Purge all</button></form>'
+        )
+        body = (
+            f"<section>{f'<p id=notice>{esc(notice)}</p>' if notice else ''}"
+            "<p class=muted>Conversions X refused, or that ran out of retries. Replay sends them "
+            f"again (fix the cause first); purge deletes them.</p>{bulk if dead else ''}"
+            f"{table(heads, rows, empty='no dead letter')}</section>"
+        )
+        return self._page("Dead letters", "/dashboard/dead", body)
+
+    async def _ids(self, request: Request) -> list[int] | None:
+        form = await request.form()
+        if form.get("all"):
+            return None
+        return [int(str(v)) for v in form.getlist("id") if str(v).isdigit()]
+
+    async def replay(self, request: Request) -> Response:
+        if not same_origin(request):
+            return HTMLResponse("<p>403: cross-site request refused</p>", 403)
+        ids = await self._ids(request)
+        now = self.ops.clock()
+        n = await asyncio.to_thread(lambda: self.ops.store.replay_dead(ids=ids, now=now))
+        return RedirectResponse(
+            "/dashboard/dead?" + urlencode({"done": f"replayed {n} dead letter(s)"}), 303
+        )
+
+    async def purge(self, request: Request) -> Response:
+        if not same_origin(request):
+            return HTMLResponse("<p>403: cross-site request refused</p>", 403)
+        ids = await self._ids(request)
+        n = await asyncio.to_thread(lambda: self.ops.store.purge_dead(ids=ids))
+        return RedirectResponse(
+            "/dashboard/dead?" + urlencode({"done": f"purged {n} dead letter(s)"}), 303
+        )
+
+    # -- connection and checks ---------------------------------------------------------------
+
+    async def connection(self, request: Request) -> Response:
+        ops = self.ops
+        x = ops.settings.x
+        target = "the built-in sandbox (in-process)" if x.api == "sandbox" else x.api
+        rows = [f"<tr><td>X</td><td>{esc(target)}</td></tr>"]
+        rows.append(f"<tr><td>token</td><td id=token>{esc(ops.token_status())}</td></tr>")
+        paused = ops.pauses.paused()
+        rows += [
+            f'<tr><td>paused</td><td class="fail">account {esc(p.account_id)} since '
+            f"{when(p.since)}: {esc(p.reason)}</td></tr>"
+            for p in paused
+        ]
+        connect = ops.connect_controls()
+        notice = request.query_params.get("notice", "")
+        if notice:
+            connect = f"<p id=notice>{esc(notice)}</p>{connect}"
+        monitor = ops.monitor
+        check_rows = []
+        checked = "never"
+        if monitor is not None:
+            checked = when(monitor.checked_at)
+            check_rows = [
+                f'<tr class="check {c.status.value}"><td class="{c.status.value}">{c.mark}</td>'
+                f"<td>{esc(c.subject)}</td><td>{esc(c.item)}</td><td>{esc(c.detail)}</td>"
+                f"<td>{esc(c.fix)}</td></tr>"
+                for c in monitor.checks
+            ]
+        body = (
+            '<section id="connection"><h2>Connection</h2>'
+            f"{table(['', ''], rows)}{connect}</section>"
+            f'<section id="checks"><h2>Setup checks</h2><p class=muted>Last run: {checked} '
+            f"(every {int(ops.settings.checks.interval)} s; `xconduit check` runs the same)</p>"
+            '<form method="post" action="/dashboard/checks"><button>Run the checks now</button>'
+            f"</form>{table(CHECK_HEADS, check_rows, empty='not run yet')}"
+            "</section>"
+        )
+        return self._page("Connection and checks", "/dashboard/connection", body)
+
+    async def run_checks(self, request: Request) -> Response:
+        if not same_origin(request):
+            return HTMLResponse("<p>403: cross-site request refused</p>", 403)
+        if self.ops.monitor is not None:
+            await asyncio.to_thread(self.ops.monitor.run_once)
+        return RedirectResponse("/dashboard/connection", 303)
+
+
+def _dropped(pairs: list[list[str]]) -> str:
+    shown = ", ".join(f"{kind} ({rule})" for kind, rule in pairs)
+    return f" · dropped {esc(shown)}" if pairs else ""

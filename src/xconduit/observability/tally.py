@@ -1,0 +1,74 @@
+"""What one accepted event adds to the store's counters and to the live debugger (pure).
+
+    events_received{source}                         the event itself
+    conversions_queued|filtered|invalid{destination} its outcome per destination
+    identifiers_dropped{destination,kind,rule}      an identifier present but unusable
+                                                    (kind: email, phone, twclid, ip_address,
+                                                    user_agent; the rule: docs/reference/mapping.md)
+
+The debugger's copy holds the outcome, the reason and the exact conversion (hashed identifiers
+only, as X gets it), never the raw event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from xconduit.mapping import MappingResult
+from xconduit.queue.counts import Count, RecentEvent
+
+_OUTCOME_COUNTER = {
+    "conversion": "conversions_queued",
+    "filtered": "conversions_filtered",
+    "invalid": "conversions_invalid",
+}
+
+MATCH_KEYS = ("twclid", "email", "phone", "ip_ua")
+"""The identifier kinds of match quality: click id, hashed email, hashed phone, IP + user agent."""
+
+
+def tally(
+    source: str, message_id: str, event: str, results: Sequence[MappingResult]
+) -> tuple[tuple[Count, ...], RecentEvent]:
+    counts = [Count("events_received", (("source", source),))]
+    lines: list[dict[str, Any]] = []
+    for result in results:
+        dest = (("destination", result.destination),)
+        counts.append(Count(_OUTCOME_COUNTER[result.outcome], dest))
+        counts += [
+            Count("identifiers_dropped", (*dest, ("kind", kind), ("rule", rule)))
+            for kind, rule in result.dropped
+        ]
+        lines.append(
+            {
+                "destination": result.destination,
+                "outcome": result.outcome,
+                "reason": result.reason,
+                "dropped": list(result.dropped),
+                "conversion": result.conversion,
+            }
+        )
+    recent = RecentEvent(
+        source=source, message_id=message_id, event=event, results=orjson.dumps(lines)
+    )
+    return tuple(counts), recent
+
+
+def match_keys(conversion: Mapping[str, Any]) -> list[str]:
+    """Which of `MATCH_KEYS` a conversion carries."""
+    found: set[str] = set()
+    for identifier in conversion.get("identifiers") or ():
+        if not isinstance(identifier, Mapping):
+            continue
+        if identifier.get("twclid"):
+            found.add("twclid")
+        if identifier.get("hashed_email"):
+            found.add("email")
+        if identifier.get("hashed_phone_number"):
+            found.add("phone")
+        if identifier.get("ip_address") and identifier.get("user_agent"):
+            found.add("ip_ua")
+    return [key for key in MATCH_KEYS if key in found]

@@ -1,0 +1,99 @@
+"""The outbox port of custom audiences: what `SqliteStore` and `MemoryStore` add for them.
+
+See `xconduit.queue.audience_jobs` for the model. Every method takes the time from its caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
+
+from xconduit.queue.audience_jobs import AudienceChange, AudienceRecord, ChangeOp, PendingChange
+from xconduit.queue.jobs import DeliveryJob, JobStatus, NewJob
+
+
+class AudienceStore(Protocol):
+    """Audience records, delivered members, pending changes and their delivery jobs."""
+
+    def audience_record(self, name: str) -> AudienceRecord | None:
+        """The X audience recorded for a configured audience, if any."""
+        ...
+
+    def audience_records(self) -> list[AudienceRecord]: ...
+
+    def record_audience(
+        self, *, name: str, account_id: str, audience_id: str, x_name: str, now: float
+    ) -> AudienceRecord:
+        """Record the X audience of `name`; a record already there wins and is returned."""
+        ...
+
+    def note_audience_run(self, name: str, *, now: float) -> None: ...
+
+    def enqueue_audience_changes(self, changes: Sequence[AudienceChange], *, now: float) -> None:
+        """Coalesce: the later change of a user wins; a change to the state X already has
+        (an add for a delivered member, a removal of a user X does not have) drops the
+        pending one, so an add then a remove in one window sends nothing."""
+        ...
+
+    def replace_audience_changes(
+        self, audience: str, changes: Iterable[tuple[str, ChangeOp, bytes]], *, now: float
+    ) -> int:
+        """Pending changes of `audience` become exactly `changes` (a snapshot's diff)."""
+        ...
+
+    def audience_pending(self, audience: str) -> tuple[int, float | None]:
+        """(changes waiting, when the oldest started waiting)."""
+        ...
+
+    def pending_audience_changes(self, audience: str, *, limit: int) -> list[PendingChange]:
+        """Up to `limit` waiting changes, removals first."""
+        ...
+
+    def audience_changes_to_jobs(
+        self, audience: str, taken: Sequence[tuple[str, int]], jobs: Sequence[NewJob], *, now: float
+    ) -> int:
+        """Enqueue the flush's jobs and drop the `(user_key, version)` changes they carry."""
+        ...
+
+    def claim_audience_job(
+        self, destination: str, *, now: float, lease_seconds: float
+    ) -> DeliveryJob | None:
+        """The oldest active job of the destination, claimed, if it is due (one at a time)."""
+        ...
+
+    def active_audience_jobs(self, destination: str) -> int: ...
+
+    def audience_delivered(
+        self,
+        job_id: int,
+        *,
+        audience: str,
+        added: Sequence[tuple[str, bytes]],
+        removed: Sequence[str],
+        now: float,
+    ) -> int:
+        """`in_flight → delivered` and its users applied to the members, atomically."""
+        ...
+
+    def audience_member_keys(self, audience: str, *, page: int = 100_000) -> Iterator[list[str]]:
+        """Delivered member keys, page by page (never all in memory at once)."""
+        ...
+
+    def audience_member_count(self, audience: str) -> int: ...
+
+    def suppressed_audience_members(
+        self, audience: str, *, user_keys: Sequence[str], hashes: Sequence[str]
+    ) -> list[tuple[str, bytes]]:
+        """Members with one of `user_keys`, or an identifier in `hashes`."""
+        ...
+
+    # The delivery-job acks of `Store`, used by the audience worker.
+    def schedule_retry(self, ids: Sequence[int], *, at: float, error: str, now: float) -> int: ...
+
+    def dead_letter(self, items: Sequence[tuple[int, str]], *, now: float) -> int: ...
+
+    def release(self, ids: Sequence[int], *, now: float) -> int: ...
+
+    def counts(self) -> dict[str, dict[JobStatus, int]]: ...
+
+    def close(self) -> None: ...

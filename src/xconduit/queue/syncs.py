@@ -1,0 +1,76 @@
+"""What warehouse syncs and delivery processes keep in the outbox, beside the delivery jobs.
+
+`SyncStore` adds to `Store`: a sync's state (its cursor and generation), committed with the
+delivery jobs of the rows it covers in one transaction, so a crash can neither skip a row nor
+enqueue it twice; the id range and states of a run's jobs (`xconduit sync --wait`); and
+heartbeats of `serve` / `worker` processes, so a sync knows whether anything delivers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from xconduit.queue import Store
+from xconduit.queue.jobs import IncomingEvent, JobStatus
+
+HEARTBEAT_INTERVAL = 5.0
+"""Seconds between two heartbeats of a delivery process."""
+HEARTBEAT_TIMEOUT = 20.0
+"""A delivery process not seen for this long is taken for dead."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SyncState:
+    """Where a sync has got to."""
+
+    cursor: str | None = None
+    """The greatest cursor value committed, as the sync encodes it (JSON); None: from the start."""
+    generation: int = 0
+    """Grows with each `--full` run; part of each row's event id."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SyncCommit:
+    """What one `commit_sync_batch` did."""
+
+    accepted: list[bool]
+    """Per event, False when it was committed before (a row read again after a crash)."""
+    last_job_id: int
+    """The greatest job id given so far (the run's jobs have ids up to it)."""
+
+
+@runtime_checkable
+class SyncStore(Store, Protocol):
+    """The outbox, with what syncs and delivery processes need."""
+
+    def sync_state(self, name: str) -> SyncState | None:
+        """The sync's state; None before its first run."""
+        ...
+
+    def commit_sync_batch(
+        self, name: str, events: Sequence[IncomingEvent], *, state: SyncState, now: float
+    ) -> SyncCommit:
+        """`commit_events(events)` and the sync's new `state`, in one transaction."""
+        ...
+
+    def last_job_id(self) -> int:
+        """The greatest delivery job id given so far (0 on a new outbox)."""
+        ...
+
+    def job_counts_between(self, destination: str, first: int, last: int) -> dict[JobStatus, int]:
+        """Jobs of `destination` with `first <= id <= last`, per state."""
+        ...
+
+    def heartbeat(self, worker_id: str, *, kind: str, host: str, pid: int, now: float) -> None:
+        """Note a delivery process as alive at `now`."""
+        ...
+
+    def forget_worker(self, worker_id: str) -> None:
+        """A delivery process stopped."""
+        ...
+
+    def live_workers(self, *, since: float) -> int:
+        """Delivery processes seen at or after `since`."""
+        ...

@@ -1,0 +1,97 @@
+"""Writes to the sandbox's `/_sandbox/*` pages only from the gateway's own origin, or with a token.
+
+Mounted in the gateway (demo mode), `/_sandbox/reset`, `/faults` and `/permissions` would
+otherwise be writable by any web page the user opens: a foreign page can POST to
+`http://127.0.0.1:8088/_sandbox/reset` (a "simple" cross-origin request needs no CORS preflight)
+and wipe or sabotage a demo. Reads stay open. A write (any method but GET, HEAD, OPTIONS) passes
+when it carries the token printed at start (`X-Sandbox-Token`), or when it does not come from a
+foreign page:
+
+* no `Origin` and no `Sec-Fetch-Site`: not a browser (curl, a script, a test client);
+* from a browser: `Sec-Fetch-Site` is `same-origin` or `none` when sent, `Origin` equals the
+  gateway's own origin when sent, and the host the browser used is an IP address or `localhost`.
+  A page under a DNS name can have that name re-pointed at 127.0.0.1 (DNS rebinding) and so look
+  same-origin; such a page needs the token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+TOKEN_HEADER = "x-sandbox-token"
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def _local_host(host: str) -> bool:
+    """`host` (a Host header) names this machine by address or as localhost, not by DNS name."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def refusal(scope: Scope, token: str) -> str | None:
+    """Why this request may not write, or None when it may."""
+    if scope["method"] in READ_METHODS:
+        return None
+    headers = _headers(scope)
+    sent = headers.get(TOKEN_HEADER)
+    if sent is not None:
+        return None if hmac.compare_digest(sent, token) else "the X-Sandbox-Token is wrong"
+    origin = headers.get("origin")
+    fetch_site = headers.get("sec-fetch-site")
+    if origin is None and fetch_site is None:
+        return None  # not a browser
+    host = headers.get("host", "")
+    own = f"{scope.get('scheme', 'http')}://{host}"
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return f"a {fetch_site} request"
+    if origin is not None and origin != own:
+        return f"a request from {origin}"
+    if not _local_host(host):
+        return f"a page under the host name {host}"
+    return None
+
+
+class SameOriginWrites:
+    """ASGI middleware: `app`'s reads are open; writes need the gateway's origin or `token`."""
+
+    def __init__(self, app: ASGIApp, *, token: str) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        why = refusal(scope, self.token) if scope["type"] == "http" else None
+        if why is None:
+            await self.app(scope, receive, send)
+            return
+        message = (
+            f"{scope['method']} {scope['path']}: {why} may not change the sandbox; send it from "
+            "the gateway's own address, without a browser (curl), or with the X-Sandbox-Token "
+            "header that `xconduit serve` printed at start"
+        )
+        body = orjson.dumps({"error": message})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 403,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,104 @@
+"""Warehouse sources: rows from files and databases, read in streaming Arrow batches.
+
+    from xconduit.sources import open_source, SourceError
+    with open_source("exports/orders-*.parquet", query="select * from source where id > :cursor",
+                     params={"cursor": 41}) as src:
+        src.columns                      # list[str]
+        for batch in src.batches():      # pyarrow.RecordBatch, at most `batch_rows` rows each
+            ...
+
+`source` is a path or glob of `.csv` / `.parquet` / `.jsonl` / `.ndjson` / `.json` files (read by
+DuckDB, where the query calls them `source`; no query means every row), `sqlite:///path`,
+`postgresql://…` (psycopg, server-side cursor) or any other SQLAlchemy URL. Relative paths are
+under `base_dir`. The query runs where the data lives. `:name` placeholders are bound by the
+database from `params`, never written into the SQL. Anything that stops the read raises
+`SourceError` with a one-line cause that never quotes a value read from the data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from xconduit.errors import SourceError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["Source", "SourceError", "open_source"]
+
+
+class Source(Protocol):
+    """An open query over one source."""
+
+    columns: list[str]
+    """The query's column names, in order."""
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The rows, in the query's order, a batch at a time (iterate once)."""
+        ...
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        query: str,
+        params: Mapping[str, object] | None,
+        batch_rows: int,
+        base_dir: Path | None,
+    ) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _kind(source: str) -> type[Source]:
+    """The class that reads `source` (imported lazily: each needs its own optional package)."""
+    scheme = source.split("://", 1)[0].lower() if "://" in source else ""
+    if not scheme:
+        from xconduit.sources.files import FileSource, is_file_source
+
+        if not is_file_source(source):
+            raise SourceError(
+                f"{source!r} is neither a database URL nor a .csv, .parquet, .jsonl, .ndjson or "
+                ".json file"
+            )
+        return FileSource
+    if scheme == "sqlite":
+        from xconduit.sources.sqlite import SqliteSource
+
+        return SqliteSource
+    if scheme in ("postgresql", "postgres"):
+        from xconduit.sources.postgres import PostgresSource
+
+        return PostgresSource
+    from xconduit.sources.alchemy import AlchemySource
+
+    return AlchemySource
+
+
+@contextmanager
+def open_source(
+    source: str,
+    *,
+    query: str = "",
+    params: Mapping[str, object] | None = None,
+    batch_rows: int = 50_000,
+    base_dir: Path | None = None,
+) -> Iterator[Source]:
+    """Run `query` on `source` and hand back the open result; closed on leaving the block."""
+    if batch_rows < 1:
+        raise SourceError("batch_rows must be at least 1")
+    try:
+        kind = _kind(source)
+    except ModuleNotFoundError as error:
+        extra = "postgres" if error.name == "psycopg" else "warehouse"
+        raise SourceError(
+            f"reading this source needs the {error.name} package: pip install 'xconduit[{extra}]'"
+        ) from None
+    opened = kind(source, query=query, params=params, batch_rows=batch_rows, base_dir=base_dir)
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -1,0 +1,86 @@
+"""The data-contract report: one CSV line per row a sync did not send, and why.
+
+`<reports>/<sync>-rejected-<UTC time>.csv`, columns `row, cursor, conversion_id, column, rule,
+value`: the row's number in the run (from 1), its cursor value, its conversion id (to find it in
+the warehouse), the source column at fault, the rule it breaks, and the value — masked for
+identifiers and free text (`j***@e***`), never a raw email, phone or user agent. Lines are
+flushed to disk before the batch they belong to is committed, so a crash never loses one.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+HEADER = ("row", "cursor", "conversion_id", "column", "rule", "value")
+SHOWN_FIELDS = frozenset(("value", "currency", "conversion_time", "number_items", "event"))
+"""Fields whose values are not personal: shown as read. Any other field's value is masked."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Rejection:
+    """One row not sent."""
+
+    row: int
+    cursor: Any
+    conversion_id: str
+    field: str
+    column: str
+    rule: str
+    value: Any = None
+
+
+def mask(value: Any) -> str:
+    """An identifier or free text, unreadable but recognisable by its shape."""
+    if value is None:
+        return ""
+    text = str(value).strip()
+    if "@" in text:
+        local, _, domain = text.partition("@")
+        return f"{local[:1]}***@{domain[:1]}***"
+    return f"{text[:1]}***" if len(text) > 3 else "***"
+
+
+def shown(rejection: Rejection) -> str:
+    if rejection.value is None:
+        return ""
+    if rejection.field in SHOWN_FIELDS:
+        return str(rejection.value)[:40]
+    return mask(rejection.value)
+
+
+class RejectedReport:
+    """The report of one run, created on its first line (a clean run leaves no file)."""
+
+    def __init__(self, folder: Path, sync: str, *, started: datetime) -> None:
+        stamp = started.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        self.path = folder / f"{sync}-rejected-{stamp}.csv"
+        self.lines = 0
+        self._file: IO[str] | None = None
+        self._writer: Any = None
+
+    def write(self, rejections: list[Rejection]) -> None:
+        """Append lines and make them durable (before the batch's commit)."""
+        if not rejections:
+            return
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = self.path.open("a", newline="", encoding="utf-8")
+            self._writer = csv.writer(self._file)
+            self._writer.writerow(HEADER)
+        for item in rejections:
+            cursor = "" if item.cursor is None else str(item.cursor)
+            self._writer.writerow(
+                (item.row, cursor, item.conversion_id, item.column, item.rule, shown(item))
+            )
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self.lines += len(rejections)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()

@@ -1,0 +1,267 @@
+"""One run of a sync: read the source in batches, map each batch, write its rejected rows to the
+report, and commit its events with the new cursor in one transaction.
+
+Exactly once: each row's event id is derived from its content (and the sync's generation), so a
+row read again after a crash is dropped by the outbox as already sent; the cursor stored with
+each batch never passes a row that is not committed (`CursorTracker.safe`).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from xconduit.config import Settings, SyncSettings
+from xconduit.errors import ConfigError, SourceError
+from xconduit.mapping import format_time
+from xconduit.queue.syncs import SyncState, SyncStore
+from xconduit.sync.cursor import CursorTracker, decode, encode
+from xconduit.sync.mapper import MappedBatch, RowMapper, destination_of
+from xconduit.sync.parallel import map_batches
+from xconduit.sync.report import RejectedReport
+
+PREVIEW = 10
+"""Conversions a dry run prints."""
+
+
+@dataclass(kw_only=True)
+class SyncResult:
+    """What one run did (figures are rows unless named otherwise)."""
+
+    name: str
+    destination: str
+    account_id: str
+    dry_run: bool = False
+    rows: int = 0
+    enqueued: int = 0
+    """New conversions committed to the outbox."""
+    already_sent: int = 0
+    """Rows committed by an earlier run (read again after a crash, or unchanged rows)."""
+    rejected: int = 0
+    skipped: int = 0
+    """Rows the destination's consent or suppression rules keep from X."""
+    cursor_before: str | None = None
+    cursor_after: str | None = None
+    report: Path | None = None
+    first_job_id: int = 0
+    last_job_id: int = 0
+    seconds: float = 0.0
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    """The first conversions, as `xconduit map` prints them (dry runs)."""
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    """Why the run stopped early (the source failed mid-read); what was committed stays."""
+
+
+Progress = Callable[[SyncResult], None]
+
+
+def find_sync(settings: Settings, name: str) -> SyncSettings:
+    sync = next((s for s in settings.syncs if s.name == name), None)
+    if sync is None:
+        known = ", ".join(s.name for s in settings.syncs) or "none is configured"
+        raise ConfigError(f'no sync is named "{name}" (syncs: {known})')
+    return sync
+
+
+def default_query(sync: SyncSettings) -> str:
+    """For files without a query: every row, or the rows past the cursor in cursor order."""
+    if sync.query.strip() or not sync.cursor or "://" in sync.source:
+        return sync.query
+    column = '"' + sync.cursor.replace('"', '""') + '"'
+    return f"select * from source where :cursor is null or {column} > :cursor order by {column}"
+
+
+def run_sync(
+    settings: Settings,
+    name: str,
+    store: SyncStore,
+    *,
+    reports: Path,
+    full: bool = False,
+    dry_run: bool = False,
+    base_dir: Path | None = None,
+    clock: Callable[[], float] = time.time,
+    on_progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> SyncResult:
+    """Run sync `name` once. Raises `ConfigError` or `SourceError` when it cannot start; a source
+    failing mid-read ends the run with `result.error` set. `should_stop` is asked after each
+    batch: True ends the run there (the cursor stays where the committed rows leave it)."""
+    from xconduit.sources import open_source
+
+    sync = find_sync(settings, name)
+    dest = destination_of(settings, sync)
+    started = clock()
+    received_at = format_time(datetime.fromtimestamp(started, UTC))
+    mapper = RowMapper(settings, sync, received_at=received_at)
+    state = store.sync_state(name) or SyncState()
+    result = SyncResult(
+        name=name,
+        destination=dest.name,
+        account_id=dest.account_id,
+        dry_run=dry_run,
+        cursor_before=state.cursor,
+    )
+    if full:
+        state = SyncState(cursor=None, generation=state.generation + 1)
+        result.notes.append(
+            "--full: every row is sent again; X counts a conversion id once (docs: cli-sync)"
+        )
+        if not dry_run:
+            store.commit_sync_batch(name, [], state=state, now=started)
+    result.cursor_after = state.cursor
+    tracker = CursorTracker(decode(state.cursor))
+    report = RejectedReport(reports, name, started=datetime.fromtimestamp(started, UTC))
+    result.first_job_id = store.last_job_id() + 1
+    result.last_job_id = result.first_job_id - 1
+    params = {"cursor": tracker.start}
+    complete = True
+    try:
+        with open_source(
+            sync.source,
+            query=default_query(sync),
+            params=params,
+            batch_rows=sync.batch_rows,
+            base_dir=base_dir,
+        ) as src:
+            if missing := mapper.missing(src.columns):
+                raise SourceError(
+                    f"the query returns no column {', '.join(missing)} "
+                    f"(it returns {', '.join(src.columns)})"
+                )
+            pipeline = None if dry_run else _Pipeline(store, result, clock)
+            batches = map_batches(
+                src.batches(),
+                mapper,
+                generation=state.generation,
+                workers=sync.workers,
+                settings=settings,
+                name=name,
+                received_at=received_at,
+            )
+            try:
+                for batch, _, mapped in batches:
+                    if sync.cursor:
+                        for value in batch.column(sync.cursor).to_pylist():
+                            tracker.see(value)
+                    result.rows += batch.num_rows
+                    report.write(mapped.rejections)
+                    if dry_run:
+                        _preview(result, mapped)
+                    elif pipeline is not None:
+                        state = SyncState(
+                            cursor=encode(tracker.safe()), generation=state.generation
+                        )
+                        pipeline.put(mapped, state)
+                    _count(result, mapped, report)
+                    if on_progress:
+                        on_progress(result)
+                    if should_stop is not None and should_stop():
+                        complete = False
+                        result.notes.append("stopped before the last row; the next run resumes")
+                        break
+            except SourceError as error:
+                result.error = f"the source failed after {result.rows:,} rows: {error}"
+            finally:
+                batches.close()  # stops the mapping processes, if any
+                if pipeline is not None:
+                    pipeline.close()
+    finally:
+        report.close()
+    if complete and result.error is None:
+        state = SyncState(cursor=encode(tracker.final()), generation=state.generation)
+        if not dry_run:
+            store.commit_sync_batch(name, [], state=state, now=clock())
+        result.cursor_after = state.cursor
+    if sync.cursor and not tracker.ordered:
+        result.notes.append(
+            f"rows did not come in {sync.cursor} order: add ORDER BY {sync.cursor} to the query "
+            "so that an interrupted run resumes where it stopped instead of re-reading all"
+        )
+    result.seconds = clock() - started
+    return result
+
+
+class _Pipeline:
+    """Commits batches in read order in a thread of its own while the next batch is read and
+    mapped: SQLite works without the GIL, so the two overlap. One batch waits at most, so
+    memory stays at two batches; a failed commit stops the run at the next `put`."""
+
+    def __init__(self, store: SyncStore, result: SyncResult, clock: Callable[[], float]) -> None:
+        self._store = store
+        self._result = result
+        self._clock = clock
+        self._queue: queue.Queue[tuple[MappedBatch, SyncState] | None] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="sync-commit", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    _commit(self._store, self._result, item[0], item[1], self._clock())
+                except BaseException as error:  # handed to the reading thread
+                    self._error = error
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def put(self, mapped: MappedBatch, state: SyncState) -> None:
+        self._check()
+        self._queue.put((mapped, state))
+
+    def close(self) -> None:
+        """Wait for the queued commits; raise the first commit's failure, if any."""
+        self._queue.put(None)
+        self._thread.join()
+        self._check()
+
+
+def _commit(
+    store: SyncStore, result: SyncResult, mapped: MappedBatch, state: SyncState, now: float
+) -> None:
+    commit = store.commit_sync_batch(result.name, mapped.events, state=state, now=now)
+    for event, fresh in zip(mapped.events, commit.accepted, strict=True):
+        if fresh:
+            result.enqueued += len(event.jobs)
+        else:
+            result.already_sent += 1
+    result.last_job_id = commit.last_job_id
+    result.cursor_after = state.cursor
+
+
+def _count(result: SyncResult, mapped: MappedBatch, report: RejectedReport) -> None:
+    result.rejected += len(mapped.rejections)
+    result.skipped += mapped.skipped
+    if report.lines:
+        result.report = report.path
+    if result.dry_run:
+        result.enqueued += sum(len(event.jobs) for event in mapped.events)
+
+
+def _preview(result: SyncResult, mapped: MappedBatch) -> None:
+    for event in mapped.events:
+        for job in event.jobs:
+            if len(result.preview) >= PREVIEW:
+                return
+            result.preview.append(
+                {
+                    "message_id": event.message_id,
+                    "destination": job.destination,
+                    "outcome": "conversion",
+                    "pixel_id": job.pixel_id,
+                    "conversion": orjson.loads(job.payload),
+                    "reason": None,
+                }
+            )

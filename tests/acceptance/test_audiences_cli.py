@@ -1,0 +1,112 @@
+"""`xconduit audiences sync|list` in a subprocess against a sandbox on loopback, from a CSV."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from xconduit.sandbox import Sandbox, Seed, SeedAccount, serve_sandbox
+
+ACCOUNT = "18ce552mlaq"
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[tuple[Sandbox, str]]:
+    sb = Sandbox(seed=Seed(accounts=(SeedAccount(id=ACCOUNT, name="CLI"),)))
+    with serve_sandbox(sb) as url:
+        yield sb, url
+
+
+def write_config(folder: Path, sb: Sandbox, url: str) -> Path:
+    c = sb.credentials
+    config = folder / "xconduit.toml"
+    config.write_text(
+        f"""
+[server]
+store = "sqlite:///{folder / "outbox.db"}"
+
+[x]
+api = "{url}"
+oauth_host = "{url}"
+consumer_key = "{c.consumer_key}"
+consumer_secret = "{c.consumer_secret}"
+access_token = "{c.access_token}"
+access_token_secret = "{c.access_token_secret}"
+
+[[audiences]]
+name = "vip"
+account_id = "{ACCOUNT}"
+source = "customers.csv"
+query = "select email from source where lifetime_value > 1000"
+identifiers = {{ email = "email" }}
+"""
+    )
+    return config
+
+
+def xconduit(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XCONDUIT_")}
+    return subprocess.run(
+        [sys.executable, "-m", "xconduit", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=folder,
+        env={**env, "COLUMNS": "200"},
+    )
+
+
+def customers(folder: Path, rows: list[tuple[str, int]]) -> None:
+    lines = ["email,lifetime_value", *(f"{e},{v}" for e, v in rows)]
+    (folder / "customers.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_sync_then_list_then_an_emptying_snapshot_is_refused(
+    served: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    sb, url = served
+    config = str(write_config(tmp_path, sb, url))
+    customers(tmp_path, [("ann@example.com", 5000), ("bob@example.com", 10), ("cy@x.org", 2000)])
+
+    done = xconduit(tmp_path, "audiences", "sync", "vip", "-c", config)
+    assert done.returncode == 0, done.stderr
+    assert "entering" in done.stdout
+    (audience,) = [a for a in sb.audiences() if a["name"].startswith("xconduit vip ")]
+    assert audience["id"] in done.stdout
+    hashed = {m["email"][0] for m in sb.audience_members(audience["id"]) or []}
+    assert hashed == {
+        hashlib.sha256(e.encode()).hexdigest() for e in ("ann@example.com", "cy@x.org")
+    }
+
+    listed = xconduit(tmp_path, "audiences", "list", "-c", config)
+    assert listed.returncode == 0, listed.stderr
+    assert audience["id"] in listed.stdout
+
+    customers(tmp_path, [("ann@example.com", 1), ("cy@x.org", 2)])
+    refused = xconduit(tmp_path, "audiences", "sync", "vip", "-c", config)
+    assert refused.returncode == 1
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "--allow-empty" in refused.stderr
+    assert len(sb.audience_members(audience["id"]) or []) == 2
+
+    emptied = xconduit(tmp_path, "audiences", "sync", "vip", "-c", config, "--allow-empty")
+    assert emptied.returncode == 0, emptied.stderr
+    assert sb.audience_members(audience["id"]) == []
+
+
+def test_an_unknown_audience_is_one_line_and_exit_1(
+    served: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    sb, url = served
+    config = str(write_config(tmp_path, sb, url))
+    done = xconduit(tmp_path, "audiences", "sync", "nope", "-c", config)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "xconduit audiences: no audience is named 'nope' in [[audiences]] (vip)"
+    ]

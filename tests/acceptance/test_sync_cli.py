@@ -1,0 +1,292 @@
+"""`xconduit sync` in a subprocess: kill -9 mid-run then a rerun delivers every valid row exactly
+once; the demo (serve with the built-in sandbox) runs a scheduled sync and `--wait` follows it;
+exit codes and one-line causes."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from xconduit.sandbox import RateLimit, Sandbox, serve_sandbox
+
+DESTINATION = """
+[[conversions]]
+name = "shop"
+account_id = "18ce552mlaq"
+pixel_id = "oka17"
+events = { "Order Completed" = "tw-oka17-ol288" }
+"""
+SYNC = """
+[[syncs]]
+name = "orders"
+destination = "shop"
+source = "{source}"
+cursor = "ts"
+event = "Order Completed"
+columns = {{ email = "email", value = "total", conversion_id = "order_id", conversion_time = "ts" }}
+batch_rows = {batch_rows}
+{extra}
+"""
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("XCONDUIT_")}
+
+
+def _sync(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "xconduit", "sync", *args],
+        cwd=cwd,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _orders(path: Path, start: int, count: int) -> tuple[set[str], set[str]]:
+    """A Parquet file of orders; (valid ids, invalid ids): every 50th email and every 70th
+    total break a rule."""
+    ids = [f"ord-{i}" for i in range(start, start + count)]
+    emails = [
+        f"buyer{i}@example.com" if i % 50 else f"buyer{i}.example.com"
+        for i in range(start, start + count)
+    ]
+    totals = [f"{i % 300}.25" if i % 70 else "n/a" for i in range(start, start + count)]
+    times = [T0 + timedelta(seconds=i) for i in range(start, start + count)]
+    pq.write_table(pa.table({"order_id": ids, "email": emails, "total": totals, "ts": times}), path)
+    bad = {f"ord-{i}" for i in range(start, start + count) if i % 50 == 0 or i % 70 == 0}
+    return set(ids) - bad, bad
+
+
+def _jobs(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db, timeout=5) as conn:
+            return int(conn.execute("select count(*) from delivery_jobs").fetchone()[0])
+    except sqlite3.OperationalError:  # not migrated yet
+        return 0
+
+
+def _reported(folder: Path) -> set[str]:
+    ids: set[str] = set()
+    for path in folder.glob("orders-rejected-*.csv"):
+        with path.open(newline="") as handle:
+            ids |= {line["conversion_id"] for line in csv.DictReader(handle)}
+    return ids
+
+
+@pytest.mark.slow
+def test_kill_9_mid_sync_then_a_rerun_delivers_every_valid_row_exactly_once(tmp_path: Path) -> None:
+    valid, invalid = _orders(tmp_path / "orders.parquet", 1, 20_000)
+    sandbox = Sandbox(rate_limit=RateLimit(conversion_events=None))
+    creds = sandbox.credentials
+    with serve_sandbox(sandbox) as url:
+        (tmp_path / "x.toml").write_text(
+            f'[x]\napi = "{url}"\nconsumer_key = "{creds.consumer_key}"\n'
+            f'consumer_secret = "{creds.consumer_secret}"\naccess_token = "{creds.access_token}"\n'
+            f'access_token_secret = "{creds.access_token_secret}"\n'
+            "[delivery]\nevents_per_window = 1000000\n"
+            + DESTINATION
+            + SYNC.format(source="orders.parquet", batch_rows=500, extra="")
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "xconduit", "sync", "orders", "-c", "x.toml"],
+            cwd=tmp_path,
+            env=_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        db = tmp_path / ".xconduit" / "xconduit.db"
+        deadline = time.monotonic() + 60
+        while _jobs(db) == 0 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        committed = _jobs(db)
+        assert 0 < committed < len(valid), "the kill did not land mid-run"
+
+        rerun = _sync(tmp_path, "orders", "-c", "x.toml", "--wait")
+        assert rerun.returncode == 0, rerun.stderr
+        assert "already sent" in rerun.stdout or "conversions enqueued" in rerun.stdout
+        assert re.search(r"delivered [\d,]+, dead 0", rerun.stdout), rerun.stdout
+        assert "delivering from this command" in rerun.stderr  # no serve/worker was alive
+
+        sent = [c["conversion_id"] for c in sandbox.conversions()]
+    assert len(sent) == len(valid)  # nothing twice
+    assert set(sent) == valid  # nothing lost
+    assert _reported(tmp_path / ".xconduit" / "reports") == invalid
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[str, Path, set[str]]]:
+    """`xconduit serve` with the built-in sandbox and an hourly sync of a file already there."""
+    first, _ = _orders(tmp_path / "orders-1.parquet", 1, 300)
+    (tmp_path / "x.toml").write_text(
+        '[x]\napi = "sandbox"\n'
+        + DESTINATION
+        + SYNC.format(source="orders-*.parquet", batch_rows=1000, extra='schedule = "1h"')
+    )
+    env = _env() | {"XCONDUIT_SERVER__LISTEN": "127.0.0.1:0"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "xconduit", "serve", "-c", "x.toml"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    url = None
+    for line in proc.stdout:
+        if found := re.search(r"listening on (http://\S+)", line):
+            url = found.group(1)
+            break
+    assert url
+    try:
+        yield url, tmp_path, first
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+
+def _sandbox_ids(url: str, count: int, timeout: float = 30) -> list[str]:
+    deadline = time.monotonic() + timeout
+    ids: list[str] = []
+    while time.monotonic() < deadline:
+        ids = [c["conversion_id"] for c in httpx.get(f"{url}/_sandbox/conversions").json()["data"]]
+        if len(ids) >= count:
+            break
+        time.sleep(0.1)
+    return ids
+
+
+@pytest.mark.slow
+def test_the_demo_serve_runs_the_schedule_and_sync_wait_follows_delivery(
+    demo: tuple[str, Path, set[str]],
+) -> None:
+    url, folder, first = demo
+    # serve runs the scheduled sync at start: the rows appear in its sandbox by themselves.
+    assert sorted(_sandbox_ids(url, len(first))) == sorted(first)
+    second, _ = _orders(folder / "orders-2.parquet", 1000, 200)
+    done = _sync(folder, "orders", "-c", "x.toml", "--wait")
+    assert done.returncode == 0, done.stderr
+    assert "delivering from this command" not in done.stderr  # serve delivers
+    ids = _sandbox_ids(url, len(first | second))
+    assert sorted(ids) == sorted(first | second)
+
+
+def test_exit_codes_and_one_line_causes(tmp_path: Path) -> None:
+    (tmp_path / "x.toml").write_text(
+        DESTINATION + SYNC.format(source="missing.parquet", batch_rows=10, extra="")
+    )
+    missing = _sync(tmp_path, "orders", "-c", "x.toml")
+    assert missing.returncode == 1
+    assert missing.stderr.strip().count("\n") == 0
+    assert "missing.parquet: no such file" in missing.stderr
+
+    unknown = _sync(tmp_path, "nope", "-c", "x.toml")
+    assert unknown.returncode == 1
+    assert 'no sync is named "nope"' in unknown.stderr
+
+    (tmp_path / "pg.toml").write_text(
+        DESTINATION
+        + SYNC.format(
+            source="postgresql://u:hunter2@127.0.0.1:1/db",
+            batch_rows=10,
+            extra='query = "select 1"',
+        )
+    )
+    unreachable = _sync(tmp_path, "orders", "-c", "pg.toml")
+    assert unreachable.returncode == 1
+    assert "cannot connect" in unreachable.stderr
+    assert "hunter2" not in unreachable.stderr
+
+    _orders(tmp_path / "orders.parquet", 1, 60)
+    (tmp_path / "ok.toml").write_text(
+        DESTINATION + SYNC.format(source="orders.parquet", batch_rows=10, extra="")
+    )
+    dry = _sync(tmp_path, "orders", "-c", "ok.toml", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    lines = [line for line in dry.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 10
+    assert '"outcome":"conversion"' in lines[0]
+    assert "(dry run)" in dry.stdout
+    assert _jobs(tmp_path / ".xconduit" / "xconduit.db") == 0
+
+    (tmp_path / "bad.toml").write_text(
+        DESTINATION
+        + SYNC.format(
+            source="orders.parquet", batch_rows=10, extra='query = "select nope from source"'
+        )
+    )
+    bad = _sync(tmp_path, "orders", "-c", "bad.toml")
+    assert bad.returncode == 1
+    assert "nope" in bad.stderr
+
+    ran = _sync(tmp_path, "orders", "-c", "ok.toml")
+    assert ran.returncode == 0  # rejected rows do not fail the run
+    assert re.search(r"rejected\s+│\s+1\b", ran.stdout), ran.stdout
+
+
+def test_wait_with_the_built_in_sandbox_needs_serve(tmp_path: Path) -> None:
+    _orders(tmp_path / "orders.parquet", 1, 10)
+    (tmp_path / "x.toml").write_text(
+        '[x]\napi = "sandbox"\n'
+        + DESTINATION
+        + SYNC.format(source="orders.parquet", batch_rows=10, extra="")
+    )
+    waited = _sync(tmp_path, "orders", "-c", "x.toml", "--wait")
+    assert waited.returncode == 1
+    assert "xconduit serve" in waited.stderr
+    assert waited.stderr.strip().count("\n") == 0
+    assert _jobs(tmp_path / ".xconduit" / "xconduit.db") == 0  # refused before reading a row
+
+
+@pytest.mark.slow
+def test_watch_runs_again_on_the_schedule_until_interrupted(tmp_path: Path) -> None:
+    first, _ = _orders(tmp_path / "orders-1.parquet", 1, 20)
+    (tmp_path / "x.toml").write_text(
+        DESTINATION + SYNC.format(source="orders-*.parquet", batch_rows=10, extra='schedule = "1s"')
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "xconduit", "sync", "orders", "-c", "x.toml", "--watch"],
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    db = tmp_path / ".xconduit" / "xconduit.db"
+    deadline = time.monotonic() + 60
+    while _jobs(db) < len(first) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second, _ = _orders(tmp_path / "orders-2.parquet", 100, 5)
+    while _jobs(db) < len(first | second) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert _jobs(db) == len(first | second)
+    assert out.count("sync orders → shop") >= 2

@@ -1,0 +1,172 @@
+"""The tag's half of "private everywhere, exact on both legs" (issue 8): personal order ids are
+hashed as the server hashes them, the pixel gets the server's E.164 phone and trimmed lower-case
+email, `content_price` is a number, money is bounded, and the legacy Purchase value and currency
+fall back as the server's do. Each row is also checked against the server's own function."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+from tag_harness import TagPage
+
+from xconduit.mapping.values import BadValue, conversion_value, products_of
+from xconduit.normalize import normalize_phone
+from xconduit.normalize.redact import private_id
+from xconduit.tag import public_tag_settings
+
+pytestmark = pytest.mark.browser
+
+EVENTS = {"Order Completed": "tw-uni1-purch", "Signed Up": "tw-uni1-a"}
+
+
+def event_tag(**extra: Any) -> dict[str, Any]:
+    return {"syntax": "event", "universal_pixel_id": "uni1", "events": EVENTS, **extra}
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# ---- conversion id: an email or phone is sent as its SHA-256 on both legs ----
+@pytest.mark.parametrize(
+    "order_id",
+    [
+        "someone@example.com",
+        " Someone@Example.com ",
+        "+1 (415) 555-0199",
+        "+14155550199",
+        "415-555-0199",
+        "jürgen@exämple.de",
+        "100045678",  # a bare number is an order number
+        "o-77",
+        "2024-05-01",
+    ],
+)
+def test_a_personal_order_id_is_hashed_on_both_legs(tag_page: TagPage, order_id: str) -> None:
+    expected = private_id(order_id.strip())  # the server's rule
+    tag_page.open(event_tag())
+    tag_page.track("Order Completed", {"order_id": order_id, "revenue": 5})
+    [[_, _, params]] = tag_page.twq()
+    [sent] = tag_page.events()
+    assert params["conversion_id"] == expected
+    assert sent["properties"]["conversion_id"] == expected
+
+
+def test_the_legacy_purchase_order_id_is_hashed_too(tag_page: TagPage) -> None:
+    tag_page.open({"syntax": "legacy", "universal_pixel_id": "uni1"})
+    tag_page.track("Order Completed", {"order_id": "someone@example.com", "revenue": 5})
+    [_, [_, _, params]] = tag_page.twq()
+    assert params["order_id"] == sha("someone@example.com")
+
+
+# ---- the pixel's email and phone (send_pii_to_pixel) ----
+@pytest.mark.parametrize(
+    ("region", "phone"),
+    [
+        ("US", "+1 (415) 555-0199"),
+        ("US", "415-555-0199"),
+        ("US", "(415) 555 0199"),
+        ("US", "1 415 555 0199"),
+        ("US", 4155550199),
+        ("GB", "07911 123456"),
+        ("GB", "+44 7911 123456"),
+        ("DE", "030 1234567"),
+        ("FR", "06 12 34 56 78"),
+        ("US", "call me"),
+        ("US", "12"),
+    ],
+)
+def test_the_pixel_gets_the_server_s_e164(tag_page: TagPage, region: str, phone: Any) -> None:
+    settings = public_tag_settings(
+        {"universal_pixel_id": "uni1", "send_pii_to_pixel": True},
+        events=EVENTS,
+        phone_region=region,
+    )
+    tag_page.open(settings)
+    tag_page.track("Signed Up", {"phone": phone, "email": "  Ana.Doe@Example.COM "})
+    [[_, _, params]] = tag_page.twq()
+    assert params.get("phone_number") == normalize_phone(phone, region)
+    assert params["email_address"] == "ana.doe@example.com"
+
+
+def test_an_email_without_at_is_not_given_to_the_pixel(tag_page: TagPage) -> None:
+    tag_page.open(event_tag(send_pii_to_pixel=True))
+    tag_page.track("Signed Up", {"email": "not an email"})
+    [[_, _, params]] = tag_page.twq()
+    assert "email_address" not in params
+
+
+# ---- money ----
+def server_value(props: dict[str, Any]) -> float | None:
+    try:
+        value = conversion_value(props, products_of(props))
+    except BadValue:
+        return None
+    return None if value is None else float(value)
+
+
+@pytest.mark.parametrize(
+    ("props", "value"),
+    [
+        ({"value": -1}, None),
+        ({"value": "-2.5"}, None),
+        ({"revenue": 1e15}, None),
+        ({"value": 1000000000000000000}, None),
+        ({"value": 999999999999999}, 999999999999999),
+        ({"products": [{"price": -5, "quantity": 1}]}, None),
+        ({"value": 0}, 0),
+    ],
+)
+def test_money_is_bounded_as_the_server_bounds_it(
+    tag_page: TagPage, props: dict[str, Any], value: float | None
+) -> None:
+    assert server_value(props) == value, "the row disagrees with the server's rule"
+    tag_page.open(event_tag())
+    tag_page.track("Order Completed", {"order_id": "o-1", **props})
+    [[_, _, params]] = tag_page.twq()
+    assert params.get("value") == value
+
+
+def test_content_price_is_a_number(tag_page: TagPage) -> None:
+    tag_page.open(event_tag())
+    tag_page.track(
+        "Order Completed",
+        {"order_id": "o-1", "products": [{"product_id": "p", "price": "100.99"}, {"price": 3}]},
+    )
+    [[_, _, params]] = tag_page.twq()
+    assert [item["content_price"] for item in params["contents"]] == [100.99, 3]
+
+
+@pytest.mark.parametrize(
+    ("props", "currency", "value", "x_currency"),
+    [
+        ({"products": [{"price": 10, "quantity": 2}, {"price": "5.5"}]}, "", "25.50", "JPY"),
+        ({"price": 4, "quantity": 3, "currency": "eur"}, "", "12.00", "EUR"),
+        ({"revenue": 7}, "", "7.00", "JPY"),
+        ({"value": 0}, "", "0.00", "JPY"),
+        ({}, "", None, None),
+    ],
+)
+def test_legacy_purchase_value_and_currency_fall_back_as_the_server(
+    tag_page: TagPage,
+    props: dict[str, Any],
+    currency: str,
+    value: str | None,
+    x_currency: str | None,
+) -> None:
+    server = conversion_value(props, products_of(props))
+    assert server == value, "the row disagrees with the server's rule"
+    tag_page.open({"syntax": "legacy", "universal_pixel_id": "uni1", "default_currency": "jpy"})
+    tag_page.track("Order Completed", {"order_id": "o-1", **props})
+    [_, [_, _, params]] = tag_page.twq()
+    assert params.get("value") == value
+    assert params.get("currency") == x_currency
+
+
+def test_sha256_matches_python_s(tag_page: TagPage) -> None:
+    tag_page.open(event_tag())
+    texts = ["", "abc", "x" * 55, "y" * 56, "z" * 64, "é✓" * 40, "someone@example.com"]
+    got = tag_page.page.evaluate("(ts) => ts.map((t) => window.xconduit.core.sha256(t))", texts)
+    assert got == [sha(t) for t in texts]

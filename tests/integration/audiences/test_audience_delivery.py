@@ -1,0 +1,153 @@
+"""Audience lifecycle and delivery against the sandbox over HTTP: crash safety, X's limits,
+count mismatches, suppression."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from audience_helpers import (
+    Snapshots,
+    client_for,
+    emails_as_members,
+    members,
+    runner,
+    settings,
+    sha,
+    user_requests,
+)
+
+from xconduit.sandbox import Sandbox
+from xconduit.xads import Audience, XAdsClient
+
+
+def emails(start: int, stop: int) -> list[str]:
+    return [f"user{n}@example.com" for n in range(start, stop)]
+
+
+class CrashAfterCreate:
+    """X creates the audience, then the process dies before recording its id."""
+
+    def __init__(self, client: XAdsClient) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def create_audience(self, *args: Any, **kwargs: Any) -> Audience:
+        self._client.create_audience(*args, **kwargs)
+        raise SystemExit("killed after X answered")
+
+
+def test_a_crash_after_x_created_the_audience_does_not_create_a_second(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    snaps = Snapshots()
+    snaps.set_emails(emails(0, 120))
+    client = client_for(sandbox, base_url, http)
+    crashing = runner(settings(), tmp_path / "outbox.db", CrashAfterCreate(client), snaps)  # type: ignore[arg-type]
+    with pytest.raises(SystemExit):
+        crashing.sync("vip")
+    assert crashing.store.audience_record("vip") is None
+
+    report = runner(settings(), tmp_path / "outbox.db", client, snaps).sync("vip")
+
+    ours = [a for a in sandbox.audiences() if a["name"].startswith("xconduit vip ")]
+    assert [a["id"] for a in ours] == [report.record.audience_id]
+    assert members(sandbox, report.record.audience_id) == emails_as_members(emails(0, 120))
+
+
+def test_a_configured_audience_id_is_used_and_none_is_created(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    client = client_for(sandbox, base_url, http)
+    existing = client.create_audience("18ce552mlaq", "Customers LTV > 1000")
+    snaps = Snapshots()
+    snaps.set_emails(emails(0, 10))
+    report = runner(settings(audience_id=existing.id), tmp_path / "outbox.db", client, snaps).sync(
+        "vip"
+    )
+    assert report.record.audience_id == existing.id
+    assert len(sandbox.audiences()) == 1
+    assert members(sandbox, existing.id) == emails_as_members(emails(0, 10))
+
+
+def test_six_thousand_changes_go_out_within_x_limits(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    snaps = Snapshots()
+    snaps.set_emails(emails(0, 6000))
+    run = runner(settings(), tmp_path / "outbox.db", client_for(sandbox, base_url, http), snaps)
+    report = run.sync("vip")
+    assert members(sandbox, report.record.audience_id) == emails_as_members(emails(0, 6000))
+    uploads = sandbox.audience_uploads()
+    assert uploads
+    assert all(u["operations"] <= 2500 and u["bytes"] <= 5_000_000 for u in uploads)
+    assert sum(u["users"] for u in uploads) == 6000
+    assert report.sent.success_count == report.sent.total_count == 6000
+
+    snaps.set_emails(emails(3000, 9000))  # 3,000 exit, 3,000 enter: one Delete, one Update
+    report = run.sync("vip")
+    assert members(sandbox, report.record.audience_id) == emails_as_members(emails(3000, 9000))
+
+
+def test_a_count_mismatch_from_x_is_sent_again(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    snaps = Snapshots()
+    snaps.set_emails(emails(0, 30))
+    sandbox.faults.schedule("audience_users", ["mismatch:2", "200"])
+    run = runner(settings(), tmp_path / "outbox.db", client_for(sandbox, base_url, http), snaps)
+    report = run.sync("vip")
+    assert report.sent.retried == 1
+    assert report.sent.accepted == 1
+    assert report.sent.dead == 0
+    assert len(user_requests(sandbox)) == 2
+    assert members(sandbox, report.record.audience_id) == emails_as_members(emails(0, 30))
+    assert report.members == 30
+
+
+def test_a_suppressed_user_is_removed_and_never_added_again(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    snaps = Snapshots()
+    snaps.set_emails(emails(0, 5))
+    client = client_for(sandbox, base_url, http)
+    report = runner(settings(), tmp_path / "outbox.db", client, snaps).sync("vip")
+    assert members(sandbox, report.record.audience_id) == emails_as_members(emails(0, 5))
+
+    suppressed = settings()
+    suppressed = suppressed.model_copy(
+        update={
+            "suppression": suppressed.suppression.model_copy(
+                update={"hashed_identifiers": [sha("user2@example.com").upper()]}
+            )
+        }
+    )
+    run = runner(suppressed, tmp_path / "outbox.db", client, snaps)
+    for _ in range(2):
+        report = run.sync("vip")
+        expected = [e for e in emails(0, 5) if e != "user2@example.com"]
+        assert members(sandbox, report.record.audience_id) == emails_as_members(expected)
+
+
+def test_a_request_x_refuses_is_a_dead_letter_in_the_dlq(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    snaps = Snapshots()
+    snaps.set_emails(emails(0, 3))
+    client = client_for(sandbox, base_url, http)
+    run = runner(settings(), tmp_path / "outbox.db", client, snaps)
+    report = run.sync("vip")
+    client.delete_audience("18ce552mlaq", report.record.audience_id)  # someone deleted it at X
+
+    snaps.set_emails(emails(0, 4))
+    report = run.sync("vip")
+    assert report.sent.dead == 1
+    assert report.sent.last_error is not None
+    assert "404" in report.sent.last_error
+    (dead,) = run.store.list_dead(destination="audience:vip")  # type: ignore[attr-defined]
+    assert dead.conversion_id == "1 added, 0 removed"
+    assert report.members == 3  # X never took the fourth: the next sync sends it again

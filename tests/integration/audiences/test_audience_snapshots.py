@@ -1,0 +1,134 @@
+"""`audiences sync` from snapshots against the sandbox over HTTP: X ends up with the snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from audience_helpers import (
+    Snapshots,
+    client_for,
+    emails_as_members,
+    members,
+    runner,
+    settings,
+    user_requests,
+)
+
+from xconduit.audiences.snapshot import EmptySnapshot
+from xconduit.sandbox import Sandbox
+
+
+def emails(start: int, stop: int) -> list[str]:
+    return [f"user{n}@example.com" for n in range(start, stop)]
+
+
+def test_a_sequence_of_snapshots_leaves_x_equal_to_the_last(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    snaps = Snapshots()
+    run = runner(settings(), tmp_path / "outbox.db", client_for(sandbox, base_url, http), snaps)
+    steps = {
+        "grow": emails(0, 150),
+        "grow more": emails(0, 400),
+        "shrink": emails(100, 300),
+        "churn": emails(150, 350),
+    }
+    for step, current in steps.items():
+        snaps.set_emails(current)
+        report = run.sync("vip")
+        audience_id = report.record.audience_id
+        assert members(sandbox, audience_id) == emails_as_members(current), step
+        assert report.members == len(current)
+
+    snaps.set_emails([])
+    with pytest.raises(EmptySnapshot):
+        run.sync("vip")
+    assert members(sandbox, audience_id) == emails_as_members(emails(150, 350))
+
+    report = run.sync("vip", allow_empty=True)
+    assert members(sandbox, audience_id) == set()
+    assert report.diff is not None
+    assert report.diff.exiting == 200
+
+
+def test_a_rerun_and_a_restart_send_nothing_new(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    snaps = Snapshots()
+    snaps.set_emails([*emails(0, 50), " USER3@example.com ", "not-an-email"])
+    client = client_for(sandbox, base_url, http)
+    first = runner(settings(), tmp_path / "outbox.db", client, snaps)
+    report = first.sync("vip")
+    assert report.diff is not None
+    assert (report.diff.entering, report.diff.exiting) == (50, 0)
+    assert sum(report.diff.rejected.values()) == 1
+    assert list(report.diff.rejected) == ["no usable identifier (email not valid)"]
+    sent = len(user_requests(sandbox))
+
+    again = first.sync("vip")
+    assert again.diff is not None
+    assert (again.diff.entering, again.diff.exiting) == (0, 0)
+    assert again.diff.unchanged == 50
+
+    first.store.close()  # type: ignore[attr-defined]
+    restarted = runner(settings(), tmp_path / "outbox.db", client, snaps)
+    after = restarted.sync("vip")
+    assert after.record.audience_id == report.record.audience_id
+    assert after.diff is not None
+    assert after.diff.entering == 0
+    assert len(user_requests(sandbox)) == sent
+    assert len([a for a in sandbox.audiences() if a["name"].startswith("xconduit vip ")]) == 1
+
+
+def test_serve_compares_on_schedule_and_backs_off_after_a_refused_snapshot(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    now = [1_767_268_800.0]
+    reads = []
+
+    class Counting(Snapshots):
+        def __call__(self, audience: object):  # type: ignore[no-untyped-def]
+            reads.append(now[0])
+            return super().__call__(audience)
+
+    snaps = Counting()
+    snaps.set_emails(emails(0, 20))
+    run = runner(
+        settings(schedule="1h"),
+        tmp_path / "outbox.db",
+        client_for(sandbox, base_url, http),
+        snaps,
+        clock=lambda: now[0],
+    )
+    run.tick()  # compared; the changes wait for flush_interval like any others
+    now[0] += 300
+    run.tick()
+    run.deliver("vip")
+    record = run.store.audience_record("vip")
+    assert record is not None
+    assert members(sandbox, record.audience_id) == emails_as_members(emails(0, 20))
+
+    snaps.set_emails(emails(0, 25))
+    now[0] += 1500
+    run.tick()  # not due yet
+    assert len(reads) == 1
+
+    snaps.set_emails([])
+    now[0] += 1800
+    run.tick()  # due: an emptying snapshot, refused
+    run.tick()
+    now[0] += 299
+    run.tick()
+    assert len(reads) == 2
+    assert members(sandbox, record.audience_id) == emails_as_members(emails(0, 20))
+
+    snaps.set_emails(emails(0, 25))
+    now[0] += 1
+    run.tick()
+    now[0] += 300
+    run.tick()
+    run.deliver("vip")
+    assert len(reads) == 3
+    assert members(sandbox, record.audience_id) == emails_as_members(emails(0, 25))

@@ -1,0 +1,56 @@
+"""The cursor keeps its type between runs and never passes a row that is not committed."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from xconduit.sync.cursor import CursorTracker, decode, encode
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        41,
+        2.5,
+        Decimal("10.10"),
+        "2026-03-01",
+        date(2026, 3, 1),
+        datetime(2026, 3, 1, 12, 30, 15, 123456),
+        datetime(2026, 3, 1, 12, 30, tzinfo=UTC),
+        None,
+    ],
+)
+def test_a_cursor_value_comes_back_with_its_type(value: object) -> None:
+    back = decode(encode(value))
+    assert back == value
+    assert type(back) is type(value)
+
+
+def test_in_order_the_safe_cursor_is_the_last_value_whose_rows_are_all_read() -> None:
+    tracker = CursorTracker(start=0)
+    for value in (1, 2, 2):  # a batch ends in the middle of the rows carrying 2
+        tracker.see(value)
+    assert tracker.safe() == 1  # rows with 2 may follow: the next run must read them again
+    tracker.see(3)
+    assert tracker.safe() == 2
+    assert tracker.final() == 3
+
+
+def test_out_of_order_rows_move_the_cursor_only_at_the_end() -> None:
+    tracker = CursorTracker(start=None)
+    for value in (5, 6, 2, 9, 7):
+        tracker.see(value)
+    assert not tracker.ordered
+    assert tracker.safe() is None
+    assert tracker.final() == 9
+
+
+def test_the_cursor_never_moves_back() -> None:
+    tracker = CursorTracker(start=10)
+    for value in (3, 4, None, 5):  # a query that ignores :cursor
+        tracker.see(value)
+    assert tracker.safe() == 10
+    assert tracker.final() == 10
