@@ -176,3 +176,10 @@ def test_command_flags_sharing_the_prefix_are_not_configuration() -> None:
         },
     )
     assert settings.delivery.batch_size == 7
+
+
+def test_a_postgresql_store_is_all_a_user_changes(tmp_path: Path) -> None:
+    path = tmp_path / "xconduit.toml"
+    path.write_text('[server]\nstore = "postgresql://xconduit@db.internal:5432/xconduit"\n')
+
+    assert load_settings(path).server.store == "postgresql://xconduit@db.internal:5432/xconduit"
