@@ -63,6 +63,10 @@ def store_path(settings: Settings, *, workdir: Path | None = None) -> Path:
 
 def open_store(settings: Settings, *, workdir: Path | None = None) -> Store:
     """The outbox named by `server.store`, created (with its folder) when missing."""
+    if settings.server.store.startswith(("postgresql://", "postgres://")):
+        from xconduit.queue.postgres_open import open_postgres  # psycopg: the postgres extra
+
+        return open_postgres(settings.server.store)
     path = store_path(settings, workdir=workdir)
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteStore(path, busy_timeout=settings.server.busy_timeout)

@@ -33,7 +33,7 @@ from rich.progress import Progress
 from xconduit.bench.registry import MIN_SECONDS, Row, benchmark
 from xconduit.config import ConversionDestination, DeliverySettings
 from xconduit.delivery import DeliveryService
-from xconduit.queue import IncomingEvent, JobStatus, NewJob
+from xconduit.queue import IncomingEvent, JobStatus, NewJob, Store
 from xconduit.queue.sqlite import SqliteStore
 from xconduit.sandbox import SandboxCredentials
 from xconduit.xads import XAdsClient, XCredentials
@@ -90,7 +90,7 @@ def _conversion(n: int) -> dict[str, object]:
     }
 
 
-def _backlog(store: SqliteStore, count: int, *, first: int = 0) -> None:
+def _backlog(store: Store, count: int, *, first: int = 0) -> None:
     now = time.time()
     for start in range(first, first + count, 10_000):
         events = [
@@ -114,7 +114,7 @@ def _backlog(store: SqliteStore, count: int, *, first: int = 0) -> None:
 
 
 def _run_service(
-    store: SqliteStore,
+    store: Store,
     client: XAdsClient,
     settings: DeliverySettings,
     count: int,

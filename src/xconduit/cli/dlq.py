@@ -52,6 +52,8 @@ def open_store(settings: Settings) -> Store:
     from xconduit.app import store_path
 
     try:
+        if settings.server.store.startswith(("postgresql://", "postgres://")):
+            return open_outbox(settings)
         path = store_path(settings)
         if not path.exists():
             typer.echo(f"xconduit dlq: no outbox at {path}", err=True)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shlex
 import signal
+import socket
 import threading
 from typing import Annotated
 
@@ -61,44 +63,104 @@ def register(app: typer.Typer) -> None:
     app.command("worker")(worker_command)
 
 
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        "--workers",
+        envvar="XCONDUIT_SERVE_WORKERS",
+        min=1,
+        help="Collector processes sharing the listening socket and the store (one per core).",
+        show_envvar=True,
+    ),
+]
+NoDeliveryOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-delivery",
+        envvar="XCONDUIT_SERVE_NO_DELIVERY",
+        help="Collect only; leave delivery to `xconduit worker` processes on the same store.",
+        show_envvar=True,
+    ),
+]
+
+
 def serve_command(
     config: ConfigOption = None,
     listen: ListenOption = None,
     log_format: LogFormatOption = "text",
     log_level: LogLevelOption = "info",
+    workers: WorkersOption = 1,
+    no_delivery: NoDeliveryOption = False,
 ) -> None:
     """Run the gateway: the Segment-compatible collector, the website tag and the delivery
-    workers, in one process. With no configuration: SQLite in ./.xconduit/, the built-in X
-    sandbox, and a demo write key (printed with a curl to try)."""
+    workers, in one process (or `--workers N` processes). With no configuration: SQLite in
+    ./.xconduit/, the built-in X sandbox, and a demo write key (printed with a curl to try)."""
     from xconduit import serving
-    from xconduit.app import build_gateway
+    from xconduit.cli._processes import run_processes
 
     settings = settings_or_exit(config)
     host, _, port = (listen or settings.server.listen).rpartition(":")
     host = host.strip("[]")
     _logging(log_format, log_level)
+    if workers > 1 and settings.x.api == "sandbox":
+        typer.echo(
+            "xconduit serve: --workers needs x.api set to a URL: each process would have its own "
+            "built-in sandbox. Run `xconduit sandbox` and set x.api to its URL.",
+            err=True,
+        )
+        raise typer.Exit(2)
     try:
         # Bound (and listening) before the banner is printed, so its curl works at once.
         sock = serving.listen(host, int(port))
-        gateway = build_gateway(settings)
-    except (OSError, XconduitError) as exc:
+    except OSError as exc:
         typer.echo(f"xconduit serve: {listen_failure(exc, host, port, choose=LISTEN)}", err=True)
+        raise typer.Exit(2) from None
+    url = serving.base_url(sock)
+    if workers == 1:
+        _serve_one(settings, sock, host, url, config is None, delivery=not no_delivery)
+        return
+    typer.echo(banner(settings, url, demo=config is None, sandbox=None))
+    typer.echo(f"  processes {workers} collectors" + ("" if no_delivery else " (with delivery)"))
+    run_processes(
+        workers,
+        sock,
+        lambda inherited: _serve_one(
+            settings, inherited, host, url, False, delivery=not no_delivery
+        ),
+    )
+    typer.echo("xconduit serve: stopped")
+
+
+def _serve_one(
+    settings: Settings, sock: socket.socket, host: str, url: str, demo: bool, *, delivery: bool
+) -> None:
+    """One collector process serving `sock` until SIGINT/SIGTERM (the banner only when it is
+    the only one)."""
+    from xconduit import serving
+    from xconduit.app import build_gateway
+
+    alone = multiprocessing.parent_process() is None
+    try:
+        gateway = build_gateway(settings, delivery=delivery)
+    except XconduitError as exc:
+        typer.echo(f"xconduit serve: {exc}", err=True)
         raise typer.Exit(2) from None
     if gateway.ops is not None:  # the dashboard's access rule depends on the address
         gateway.ops.listen_host = host
-    url = serving.base_url(sock)
     server = serving.server(gateway.app)
     # A signal before uvicorn installs its own handlers still means "stop cleanly".
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: setattr(server, "should_exit", True))
     gateway.start()
     token = gateway.sandbox_token if gateway.sandbox is not None else None
-    typer.echo(banner(settings, url, demo=config is None, sandbox=token))
+    if alone:
+        typer.echo(banner(settings, url, demo=demo, sandbox=token))
     try:
         server.run(sockets=[sock])
     finally:
         gateway.stop()
-        typer.echo("xconduit serve: stopped")
+        if alone:
+            typer.echo("xconduit serve: stopped")
 
 
 def worker_command(

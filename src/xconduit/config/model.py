@@ -40,7 +40,8 @@ class ServerSettings(BaseModel):
     (`host:port`)."""
     store: str = "sqlite:///.xconduit/xconduit.db"
     """Where the outbox lives: `sqlite:///<path>` (relative to the working folder; an absolute
-    path is `sqlite:////var/lib/xconduit/outbox.db`). A PostgreSQL store is planned, not built."""
+    path is `sqlite:////var/lib/xconduit/outbox.db`), or `postgresql://user@host/db` for several
+    processes or hosts sharing one outbox (see docs/howto/scale-out.md)."""
     busy_timeout: Duration = 5.0
     """Longest wait for the outbox when another writer holds it (e.g. delivery claims or a second
     process): past it a write fails, and the collector answers 503 with `Retry-After` (clients
@@ -64,11 +65,14 @@ class ServerSettings(BaseModel):
     @classmethod
     def _store(cls, value: str) -> str:
         if value.startswith(("postgresql://", "postgres://")):
-            raise ValueError("the PostgreSQL store is not available yet; use sqlite:///path/to.db")
+            return value
         if not value.startswith("sqlite:///"):
             # No in-memory store here: the collector answers 200 only for what survives a
             # restart. Tests inject a MemoryStore directly.
-            raise ValueError(f'"{value}" is not a store URL (expected "sqlite:///path/to.db")')
+            raise ValueError(
+                f'"{value}" is not a store URL (expected "sqlite:///path/to.db" or '
+                '"postgresql://user@host/db")'
+            )
         return value
 
 

@@ -14,14 +14,19 @@ X's answers tighten the budget, never loosen it:
   account) caps us at `remaining` until `reset`.
 * `block_until(t)` after a 429: nothing is sent before X's reset time.
 
-Not thread-safe on its own: `BudgetBook` hands out budgets and the lock that guards them.
+Not thread-safe on its own: `BudgetBook` hands out budgets and the lock that guards them. For
+every process on one store to share a budget, `SharedBudgets` (delivery/shared_budget.py) keeps
+it in the store and rebuilds a `RateBudget` from the store's ledger in each transaction
+(`RateBudget.from_ledger`).
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from xconduit.queue.budget import Ledger, spend_end
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +61,46 @@ class RateBudget:
         self._blocked_until = 0.0
         self._cap: tuple[int, float] | None = None  # (events X says are left, until)
         self._cap_spent = 0
+
+    @classmethod
+    def from_ledger(
+        cls, ledger: Ledger, *, events: int, requests: int, window: float, now: float
+    ) -> RateBudget:
+        """The budget a store's ledger describes (its spends already the live ones)."""
+        budget = cls(events=events, requests=requests, window=window)
+        if ledger.events_limit is not None:
+            budget.events_limit = min(budget.events_limit, ledger.events_limit)
+        budget._blocked_until = ledger.blocked_until
+        cap_since = ledger.cap_since
+        if ledger.cap_events is not None and ledger.cap_until is not None and cap_since is not None:
+            budget._cap = (ledger.cap_events, ledger.cap_until)
+        for spend in ledger.spends:
+            if spend.held:
+                budget.held += spend.events
+                continue
+            end = spend_end(spend)
+            at = None if spend.settled_at is None and end > now else end
+            send = _Send(id=spend.id, events=spend.events, requests=spend.requests, at=at)
+            budget._log.append(send)
+            if cap_since is not None and spend.started_at >= cap_since:
+                budget._cap_spent += spend.events
+        return budget
+
+    def tightened(self, ledger: Ledger, *, now: float) -> Ledger:
+        """`ledger` with this budget's limit, block and cap (after `observe`/`block_until`)."""
+        cap_events, cap_until, cap_since = None, None, None
+        if self._cap is not None:
+            cap_events, cap_until = self._cap
+            same = (ledger.cap_events, ledger.cap_until) == self._cap and self._cap_spent
+            cap_since = ledger.cap_since if same else now
+        return replace(
+            ledger,
+            events_limit=self.events_limit,
+            blocked_until=self._blocked_until,
+            cap_events=cap_events,
+            cap_until=cap_until,
+            cap_since=cap_since,
+        )
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 One thread per conversion destination (times `delivery.workers`). A loop per destination keeps
 one destination's trouble (a 429, a slow pixel, bad credentials) from holding back another's,
 and each loop's work is sequential (claim, send, ack), so its code has no locks of its own;
-destinations of one ad account share that account's `RateBudget`. The work is I/O bound, so a few
+destinations of one ad account share that account's rate budget, kept in the store so that
+every process on it shares it too (`SharedBudgets`). The work is I/O bound, so a few
 threads are enough; `workers > 1` runs more loops per destination, which overlap one loop's
 request to X with another's claim and ack (their claims never overlap: the store hands each
 job to one claimant).
@@ -23,8 +24,8 @@ from collections.abc import Callable, Sequence
 from xconduit.config import ConversionDestination, DeliverySettings, Settings
 from xconduit.delivery.batching import BatchRules
 from xconduit.delivery.pause import AccountPauses
-from xconduit.delivery.ratelimit import BudgetBook
 from xconduit.delivery.retry import RetryPolicy
+from xconduit.delivery.shared_budget import SharedBudgets
 from xconduit.delivery.worker import ConversionSender, DestinationWorker, WorkerOptions, WorkerStats
 from xconduit.queue import Store
 from xconduit.queue.audience_jobs import is_audience_destination
@@ -75,7 +76,8 @@ class DeliveryService:
             request_timeout=timeout,
             poll=poll,
         )
-        self.budgets = BudgetBook(
+        self.budgets = SharedBudgets(
+            store,
             events=delivery.events_per_window,
             requests=delivery.requests_per_window,
             window=float(delivery.window),

@@ -7,8 +7,10 @@ isolated by `send_bisecting`.
 
 Claims never exceed the rate budget: the worker claims only as many jobs as the account may
 send now and holds them in the budget until they are sent, so claimed jobs do not sit out a
-rate-limit wait while their lease runs down. Every claimed job ends the round acked: delivered,
-dead, retry_scheduled, or released (not sent: stopping, lease too short, budget gone).
+rate-limit wait while their lease runs down. The budget is kept in the store (`SharedBudgets`),
+so every worker process on one store shares it; a claim takes it in the claim's transaction.
+Every claimed job ends the round acked: delivered, dead, retry_scheduled, or released (not sent:
+stopping, lease too short, budget gone).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ import orjson
 from xconduit.delivery.batching import Batcher, BatchRules
 from xconduit.delivery.bisect import BisectResult, send_bisecting
 from xconduit.delivery.pause import AccountPauses, held_back
-from xconduit.delivery.ratelimit import BudgetBook
 from xconduit.delivery.retry import RetryPolicy, describe
+from xconduit.delivery.shared_budget import SharedBudgets
 from xconduit.errors import DeliveryError, RateLimited
 from xconduit.queue import DeliveryJob, Store
 from xconduit.xads import ConversionsResult
@@ -77,7 +79,7 @@ class DestinationWorker:
         account_id: str | None,
         store: Store,
         sender: ConversionSender,
-        budgets: BudgetBook,
+        budgets: SharedBudgets,
         options: WorkerOptions,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
@@ -96,6 +98,7 @@ class DestinationWorker:
         self._stopping = stopping
         self._batcher: Batcher[DeliveryJob] = Batcher(options.rules, born=_born)
         self._paused_until = 0.0
+        self._holds: dict[int, int] = {}  # claimed job id -> the ledger hold counting it
         self._pauses = pauses or AccountPauses(probe_after=options.policy.retry_max)
 
     # -- the loop ------------------------------------------------------------------------------
@@ -119,9 +122,8 @@ class DestinationWorker:
         if closes_at is not None:
             return min(closes_at, poll_at)
         if budget_empty and self.account_id is not None:
-            with self._budgets.lock:
-                free = self._budgets[self.account_id].free_at(events=1, requests=1, now=now)
-            return poll_at if free is None else free
+            free = self._budgets.free_at(self.account_id, events=1, now=now)
+            return poll_at if free is None else max(free, now)
         due = self._store.next_due_at(self.destination)
         return None if due is None else min(max(due, now), poll_at)
 
@@ -130,9 +132,7 @@ class DestinationWorker:
         jobs = self._batcher.drain()
         if not jobs:
             return 0
-        if self.account_id is not None:
-            with self._budgets.lock:
-                self._budgets[self.account_id].unhold(len(jobs))
+        self._budgets.unhold(self._unhold(jobs))
         released = self._store.release([job.id for job in jobs], now=self._clock())
         self.stats.released += released
         return released
@@ -142,26 +142,39 @@ class DestinationWorker:
         room = self._batcher.room()
         if room == 0:
             return False
-        if self.account_id is None:
-            limit = 0 if len(self._batcher) else 1  # learn the account from one job first
-        else:
-            with self._budgets.lock:
-                allowance = self._budgets[self.account_id].available(now)
-            limit = min(room, allowance.events) if allowance.requests >= 1 else 0
-            if limit == 0:
-                return True
-        if limit == 0:
-            return False
-        jobs = self._store.claim_batch(
-            self.destination, limit=limit, now=now, lease_seconds=self._options.lease_seconds
+        account_id = self.account_id
+        if account_id is None:
+            if len(self._batcher):
+                return False
+            # Learn the account from one due job, given straight back (the claim that sends it
+            # must take the account's budget).
+            lease = self._options.lease_seconds
+            peek = self._store.claim_batch(self.destination, limit=1, now=now, lease_seconds=lease)
+            if not peek:
+                return False
+            self._store.release([peek[0].id], now=now)
+            account_id = self.account_id = peek[0].account_id
+        jobs, hold, empty = self._budgets.claim(
+            self.destination,
+            account_id=account_id,
+            limit=room,
+            now=now,
+            lease_seconds=self._options.lease_seconds,
         )
-        if jobs:
-            if self.account_id is None:
-                self.account_id = jobs[0].account_id
-            with self._budgets.lock:
-                self._budgets[self.account_id].hold(len(jobs))
-            self._batcher.add(jobs)
-        return False
+        if hold is not None:
+            for job in jobs:
+                self._holds[job.id] = hold
+        self._batcher.add(jobs)
+        return empty
+
+    def _unhold(self, jobs: Sequence[DeliveryJob]) -> dict[int, int]:
+        """The ledger holds counting `jobs` (hold id -> events), forgotten here."""
+        unhold: dict[int, int] = defaultdict(int)
+        for job in jobs:
+            hold = self._holds.pop(job.id, None)
+            if hold is not None:
+                unhold[hold] += 1
+        return dict(unhold)
 
     # -- one batch -----------------------------------------------------------------------------
 
@@ -170,11 +183,7 @@ class DestinationWorker:
         for job in batch:
             groups[(job.account_id, job.pixel_id)].append(job)
         for (account_id, pixel_id), jobs in groups.items():
-            held = len(jobs)
-            if account_id != self.account_id and self.account_id is not None:
-                with self._budgets.lock:  # held on our account; spend on the job's own
-                    self._budgets[self.account_id].unhold(held)
-                held = 0
+            held = self._unhold(jobs)  # given back as the first send of the group starts
             try:
                 result = self._send_group(account_id, pixel_id, jobs, held)
             except Exception:
@@ -186,9 +195,9 @@ class DestinationWorker:
             self._apply(result)
 
     def _send_group(
-        self, account_id: str, pixel_id: str, jobs: list[DeliveryJob], held: int
+        self, account_id: str, pixel_id: str, jobs: list[DeliveryJob], held: dict[int, int]
     ) -> BisectResult[DeliveryJob]:
-        budget = self._budgets[account_id]
+        budgets = self._budgets
         lease_end = min((job.lease_until or 0.0) for job in jobs)
         pending_hold = [held]
         send_id = [0]
@@ -196,13 +205,13 @@ class DestinationWorker:
         def before_send(events: int) -> bool:
             while True:
                 now = self._clock()
-                with self._budgets.lock:
-                    budget.unhold(pending_hold[0])
-                    pending_hold[0] = 0
-                    free = budget.free_at(events=events, requests=1, now=now)
-                    if free is not None and free <= now:
-                        send_id[0] = budget.spend(events=events, requests=1)
-                        return True
+                spent, free = budgets.spend(
+                    account_id, events=events, now=now, until=lease_end, unhold=pending_hold[0]
+                )
+                pending_hold[0] = {}
+                if spent is not None:
+                    send_id[0] = spent
+                    return True
                 wait_until = now + self._options.poll if free is None else free
                 if self._stopping() or wait_until + self._options.request_timeout > lease_end:
                     return False
@@ -213,27 +222,25 @@ class DestinationWorker:
             try:
                 result = self._sender.send_conversions(pixel_id, conversions)
             except DeliveryError as error:
-                with self._budgets.lock:
-                    budget.settle(send_id[0], self._clock())
-                    if isinstance(error, RateLimited) and error.status == 429:
-                        budget.block_until(error.retry_at)
+                now = self._clock()
+                budgets.settle(send_id[0], now=now)
                 if isinstance(error, RateLimited) and error.status == 429:
+                    budgets.block_until(account_id, error.retry_at, now=now)
                     self.stats.rate_limited += 1
                 raise
             except BaseException:
-                with self._budgets.lock:
-                    budget.settle(send_id[0], self._clock())
+                budgets.settle(send_id[0], now=self._clock())
                 raise
             now = self._clock()
-            with self._budgets.lock:
-                budget.settle(send_id[0], now)
-                if result.rate_limit is not None:
-                    budget.observe(
-                        limit=result.rate_limit.limit,
-                        remaining=result.rate_limit.remaining,
-                        reset=result.rate_limit.reset,
-                        now=now,
-                    )
+            budgets.settle(send_id[0], now=now)
+            if result.rate_limit is not None:
+                budgets.observe(
+                    account_id,
+                    limit=result.rate_limit.limit,
+                    remaining=result.rate_limit.remaining,
+                    reset=result.rate_limit.reset,
+                    now=now,
+                )
             if not result.complete:
                 # X is all-or-nothing: a 200 means it took the request. Count it delivered,
                 # but say so loudly; see docs/explanation/rate-limits.md.
@@ -249,9 +256,7 @@ class DestinationWorker:
         try:
             return send_bisecting(jobs, send, before_send=before_send, event_id=_event_id)
         finally:
-            if pending_hold[0]:
-                with self._budgets.lock:
-                    budget.unhold(pending_hold[0])
+            budgets.unhold(pending_hold[0])
 
     def _apply(self, result: BisectResult[DeliveryJob]) -> None:
         now = self._clock()

@@ -179,6 +179,17 @@ class MeteredStore:
             self._claimed.update((job.id, job) for job in jobs)
         return jobs
 
+    def claim_within_budget(
+        self, destination: str, **options: Any
+    ) -> tuple[list[DeliveryJob], int | None]:
+        """The claim delivery makes (the rate budget's, see `xconduit.queue.budget`)."""
+        claimed: tuple[list[DeliveryJob], int | None] = self._store.claim_within_budget(
+            destination, **options
+        )
+        with self._lock:
+            self._claimed.update((job.id, job) for job in claimed[0])
+        return claimed
+
     def _take(self, ids: Sequence[int]) -> list[DeliveryJob]:
         with self._lock:
             return [job for i in ids if (job := self._claimed.pop(i, None)) is not None]

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from xconduit.queue.budget import BudgetStore
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob
 
 __all__ = [
@@ -31,8 +32,8 @@ DEDUP_WINDOW_SECONDS = 24 * 3600.0
 `purge_dedup`."""
 
 
-class Store(Protocol):
-    """The outbox of delivery jobs."""
+class Store(BudgetStore, Protocol):
+    """The outbox of delivery jobs (and the rate ledger, see `xconduit.queue.budget`)."""
 
     def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
         """Commit events in one transaction; per event, False if `(source, message_id)` was seen

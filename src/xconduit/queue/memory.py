@@ -9,11 +9,12 @@ from collections.abc import Callable, Sequence
 
 from xconduit.queue.audience_memory import MemoryAudienceMixin
 from xconduit.queue.jobs import ACTIVE_STATUSES, DeliveryJob, IncomingEvent, JobStatus
+from xconduit.queue.memory_budget import MemoryLedger
 from xconduit.queue.memory_counts import MemoryCounts
 from xconduit.queue.syncs import SyncCommit, SyncState
 
 
-class MemoryStore(MemoryCounts, MemoryAudienceMixin):
+class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger):
     """The outbox in a dict (see `xconduit.queue.Store` for each method)."""
 
     def __init__(self) -> None:
@@ -21,6 +22,7 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin):
         self._jobs: dict[int, DeliveryJob] = {}
         self._seen: dict[tuple[str, str], float] = {}
         self._last_id = 0
+        self._ledger_init()
         self._init_counts()
         self._syncs: dict[str, SyncState] = {}
         self._sync_lock = threading.Lock()
@@ -64,23 +66,32 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin):
     ) -> list[DeliveryJob]:
         if limit <= 0:
             return []
-        lease_until = now + lease_seconds
         with self._lock:
-            due = sorted(
-                (job for job in self._active(destination) if job.next_attempt_at <= now),
-                key=lambda job: (job.next_attempt_at, job.id),
-            )[:limit]
-            claimed = []
-            for job in due:
-                claimed.append(
-                    self._put(
-                        job,
-                        status=JobStatus.IN_FLIGHT,
-                        attempts=job.attempts + 1,
-                        lease_until=lease_until,
-                        next_attempt_at=lease_until,
-                    )
+            return self._claim_locked(
+                destination, limit=limit, now=now, lease_seconds=lease_seconds
+            )
+
+    def _claim_locked(
+        self, destination: str, *, limit: int, now: float, lease_seconds: float
+    ) -> list[DeliveryJob]:
+        lease_until = now + lease_seconds
+        if limit <= 0:
+            return []
+        due = sorted(
+            (job for job in self._active(destination) if job.next_attempt_at <= now),
+            key=lambda job: (job.next_attempt_at, job.id),
+        )[:limit]
+        claimed = []
+        for job in due:
+            claimed.append(
+                self._put(
+                    job,
+                    status=JobStatus.IN_FLIGHT,
+                    attempts=job.attempts + 1,
+                    lease_until=lease_until,
+                    next_attempt_at=lease_until,
                 )
+            )
         return sorted(claimed, key=lambda job: job.id)
 
     def _active(self, destination: str | None) -> list[DeliveryJob]:

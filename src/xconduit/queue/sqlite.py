@@ -25,6 +25,7 @@ from xconduit.errors import ConfigError, StoreBusy, StoreError
 from xconduit.queue.audience_sqlite import SqliteAudienceMixin, enqueue_changes
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus
 from xconduit.queue.sql import load_migrations, load_queries
+from xconduit.queue.sql_budget import SqlLedger
 from xconduit.queue.sqlite_counts import SqliteCounts, note_events
 from xconduit.queue.syncs import SyncCommit, SyncState
 
@@ -186,8 +187,10 @@ def _commit_bulk(
     return accepted
 
 
-class SqliteStore(SqliteCounts, SqliteAudienceMixin):
+class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger):
     """The outbox in one SQLite file (see `xconduit.queue.Store` for each method)."""
+
+    _BQ = load_queries("sqlite", "budget.sql")
 
     def __init__(
         self, path: str | Path, *, synchronous: str = "FULL", busy_timeout: float = 10.0
@@ -285,16 +288,31 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin):
     ) -> list[DeliveryJob]:
         if limit <= 0:
             return []
+        with self._write() as conn:
+            return self._claim_in(
+                conn, destination, limit=limit, now=now, lease_seconds=lease_seconds
+            )
+
+    def _claim_in(
+        self,
+        conn: sqlite3.Connection,
+        destination: str,
+        *,
+        limit: int,
+        now: float,
+        lease_seconds: float,
+    ) -> list[DeliveryJob]:
+        if limit <= 0:
+            return []
         params = {
             "destination": destination,
             "now": now,
             "limit": limit,
             "lease_until": now + lease_seconds,
         }
-        with self._write() as conn:
-            cursor = conn.cursor()
-            cursor.row_factory = None
-            rows = cursor.execute(Q["claim_batch"], params).fetchall()
+        cursor = conn.cursor()
+        cursor.row_factory = None
+        rows = cursor.execute(Q["claim_batch"], params).fetchall()
         return sorted((_claimed(row) for row in rows), key=lambda job: job.id)
 
     def _ack(self, query: str, params: list[dict[str, Any]]) -> int:

@@ -63,10 +63,6 @@ def test_toml_is_read_into_typed_settings(tmp_path: Path) -> None:
         ('[server]\nlisten = "8088"\n', 'server.listen: "8088" is not host:port'),
         ('[server]\nstore = "memory:"\n', 'server.store: "memory:" is not a store URL'),
         (
-            '[server]\nstore = "postgresql://u@h/db"\n',
-            "server.store: the PostgreSQL store is not available yet",
-        ),
-        (
             '[[conversions]]\nname="c"\naccount_id="18ce552mlaq"\npixel_id="oka17"\nphone_region="ZZ"\n',
             'conversions[1].phone_region: "ZZ" is not a region phone numbers can be read in',
         ),
@@ -180,3 +176,10 @@ def test_command_flags_sharing_the_prefix_are_not_configuration() -> None:
         },
     )
     assert settings.delivery.batch_size == 7
+
+
+def test_a_postgresql_store_is_all_a_user_changes(tmp_path: Path) -> None:
+    path = tmp_path / "xconduit.toml"
+    path.write_text('[server]\nstore = "postgresql://xconduit@db.internal:5432/xconduit"\n')
+
+    assert load_settings(path).server.store == "postgresql://xconduit@db.internal:5432/xconduit"

@@ -70,10 +70,6 @@ SOURCE = '[[sources]]\nname = "web"\nwrite_keys = ["wk_web"]\n'
     ("toml", "reason"),
     [
         (
-            '[server]\nstore = "postgresql://u@h/db"\n',
-            "server.store: the PostgreSQL store is not available yet",
-        ),
-        (
             CONVERSION.format(name="shop", pixel="oka17")
             + TAG.format(pixel="oka17")
             + TAG.format(pixel="oka17"),
@@ -90,7 +86,7 @@ SOURCE = '[[sources]]\nname = "web"\nwrite_keys = ["wk_web"]\n'
             "one per source",
         ),
     ],
-    ids=["postgresql store", "two tags on a destination", "two tagged destinations, one source"],
+    ids=["two tags on a destination", "two tagged destinations, one source"],
 )
 def test_settings_that_would_not_run_are_refused_with_the_reason(
     tmp_path: Path, toml: str, reason: str

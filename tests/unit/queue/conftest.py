@@ -5,14 +5,22 @@ from pathlib import Path
 
 import pytest
 
+from pgtemp import temp_schema
 from xconduit.queue import Store
 from xconduit.queue.memory import MemoryStore
+from xconduit.queue.postgres import PostgresStore
 from xconduit.queue.sqlite import SqliteStore
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     """Every behavioural test runs against each store, so they cannot drift apart."""
-    opened: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "q.db")
+    if request.param == "postgresql":
+        with temp_schema() as url:
+            opened: Store = PostgresStore(url)
+            yield opened
+            opened.close()
+        return
+    opened = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "q.db")
     yield opened
     opened.close()

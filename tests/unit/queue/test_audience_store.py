@@ -7,15 +7,23 @@ from pathlib import Path
 
 import pytest
 
+from pgtemp import temp_schema
 from xconduit.queue.audience_jobs import AudienceChange, ChangeOp
 from xconduit.queue.audience_store import AudienceStore
 from xconduit.queue.jobs import NewJob
 from xconduit.queue.memory import MemoryStore
+from xconduit.queue.postgres import PostgresStore
 from xconduit.queue.sqlite import SqliteStore
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "memory", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AudienceStore]:
+    if request.param == "postgresql":
+        with temp_schema() as url:
+            opened: AudienceStore = PostgresStore(url)
+            yield opened
+            opened.close()
+        return
     s: AudienceStore = (
         SqliteStore(tmp_path / "q.db") if request.param == "sqlite" else MemoryStore()
     )

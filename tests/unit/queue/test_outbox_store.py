@@ -396,3 +396,17 @@ def test_threads_claiming_one_destination_never_share_a_job(store: Store) -> Non
 
     every = [job_id for mine in claimed for job_id in mine]
     assert len(every) == len(set(every)) == 600
+
+
+def test_ids_with_nul_and_backslashes_round_trip_and_stay_distinct(store: Store) -> None:
+    # PostgreSQL text cannot hold NUL; a client may still send it in a messageId or order id.
+    ids = ["a\x00b", "a\\0b", "a\\\\0b", "a\\"]
+    accepted = store.commit_events([event(i) for i in ids], now=1.0)
+    again = store.commit_events([event(i) for i in ids], now=2.0)
+
+    assert (accepted, again) == ([True] * 4, [False] * 4)
+    jobs = claim(store, now=2.0)
+    assert sorted(job.message_id for job in jobs) == sorted(ids)
+    assert sorted(job.conversion_id for job in jobs) == sorted(f"order-{i}" for i in ids)
+    store.dead_letter([(jobs[0].id, "bad\x00reason")], now=3.0)
+    assert [job.last_error for job in store.list_dead()] == ["bad\x00reason"]

@@ -1,6 +1,7 @@
 """SQL kept as files: named queries, the fresh schema and numbered migrations, per dialect.
 
     sql/<dialect>/queries.sql           `-- name: <name>` + one `-- <description>` line per query
+    sql/<dialect>/budget.sql            the same, for the rate ledger
     sql/<dialect>/schema.sql            the schema as the migrations leave it
     sql/<dialect>/migrations/NNNN_<what>.sql
 
@@ -53,9 +54,9 @@ def _folder(dialect: str) -> Traversable:
 
 
 @functools.cache
-def load_queries(dialect: str) -> dict[str, str]:
-    """The named queries of `dialect` ("sqlite")."""
-    return parse_queries((_folder(dialect) / "queries.sql").read_text(encoding="utf-8"))
+def load_queries(dialect: str, file: str = "queries.sql") -> dict[str, str]:
+    """The named queries of `dialect` ("sqlite", "postgresql") in `file`."""
+    return parse_queries((_folder(dialect) / file).read_text(encoding="utf-8"))
 
 
 @functools.cache

@@ -1,0 +1,137 @@
+"""`PostgresStore`'s counters, recent events and secrets (see `xconduit.queue.counts`); the
+same rules as `SqliteCounts`, with its SQL in `sql/postgresql/queries.sql`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+
+from xconduit.queue.counts import (
+    RECENT_PER_SOURCE,
+    Count,
+    CounterRow,
+    MinuteRow,
+    RecentEvent,
+    RecentRow,
+    labels_of,
+)
+from xconduit.queue.jobs import IncomingEvent
+from xconduit.queue.pg_text import pg_text, pg_untext
+from xconduit.queue.sql import load_queries
+
+Q = load_queries("postgresql")
+
+
+def add_counts(conn: psycopg.Connection[Any], counts: Sequence[Count], now: float) -> None:
+    """Inside the caller's transaction; one row per counter (a commit touches a handful)."""
+    summed: dict[tuple[str, str], float] = defaultdict(float)
+    for count in counts:
+        summed[(count.name, count.labels_json)] += count.value
+    minute = int(now // 60)
+    rows = [
+        {"name": name, "labels": labels, "value": value, "minute": minute}
+        for (name, labels), value in sorted(summed.items(), key=lambda item: item[0])
+    ]
+    if rows:
+        with conn.cursor() as cursor:
+            cursor.executemany(Q["add_count"], rows)
+            cursor.executemany(Q["add_count_minute"], rows)
+
+
+def note_events(
+    conn: psycopg.Connection[Any],
+    events: Sequence[IncomingEvent],
+    fresh: Sequence[bool],
+    now: float,
+) -> None:
+    """The counts and recent rows of the new events, in `commit_events`' transaction."""
+    counts = [c for event, new in zip(events, fresh, strict=True) if new for c in event.counts]
+    add_counts(conn, counts, now)
+    newest: dict[str, list[RecentEvent]] = defaultdict(list)
+    for e, new in zip(reversed(events), reversed(fresh), strict=True):
+        if new and e.recent is not None and len(newest[e.recent.source]) < RECENT_PER_SOURCE:
+            newest[e.recent.source].append(e.recent)
+    recent = [
+        {
+            "source": r.source,
+            "message_id": pg_text(r.message_id),
+            "event": pg_text(r.event),
+            "results": r.results,
+            "now": now,
+        }
+        for kept in newest.values()
+        for r in reversed(kept)
+    ]
+    if recent:
+        with conn.cursor() as cursor:
+            cursor.executemany(Q["insert_recent_event"], recent)
+            for source in sorted({str(row["source"]) for row in recent}):
+                cursor.execute(
+                    Q["trim_recent_events"], {"source": source, "keep": RECENT_PER_SOURCE}
+                )
+
+
+class PostgresCounts:
+    """Mixed into `PostgresStore`, whose `_tx` and `_read` these methods use."""
+
+    if TYPE_CHECKING:
+
+        def _tx(self) -> AbstractContextManager[psycopg.Connection[Any]]: ...
+
+        def _read(self, query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]: ...
+
+    def add_counts(self, counts: Sequence[Count], *, now: float) -> None:
+        if counts:
+            with self._tx() as conn:
+                add_counts(conn, counts, now)
+
+    def counter_totals(self) -> list[CounterRow]:
+        return [
+            CounterRow(name, labels_of(labels), float(value))
+            for name, labels, value in self._read(Q["counter_totals"], {})
+        ]
+
+    def counter_minutes(self, since: float) -> list[MinuteRow]:
+        rows = self._read(Q["counter_minutes"], {"minute": int(since // 60)})
+        return [
+            MinuteRow(int(minute), name, labels_of(labels), float(value))
+            for minute, name, labels, value in rows
+        ]
+
+    def purge_counter_minutes(self, older_than: float) -> int:
+        with self._tx() as conn:
+            return conn.execute(
+                Q["purge_counter_minutes"], {"minute": int(older_than // 60)}
+            ).rowcount
+
+    def recent_events(self, *, source: str | None = None, limit: int = 100) -> list[RecentRow]:
+        rows = self._read(Q["recent_events"], {"source": source, "limit": limit})
+        return [
+            RecentRow(row[0], row[1], pg_untext(row[2]), pg_untext(row[3]), row[4], bytes(row[5]))
+            for row in rows
+        ]
+
+    def job_states(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        states: dict[tuple[str, str], str] = {}
+        for destination, message_id in keys:
+            params = {"destination": pg_text(destination), "message_id": pg_text(message_id)}
+            rows = self._read(Q["job_state"], params)
+            if rows:
+                states[(destination, message_id)] = str(rows[0][0])
+        return states
+
+    def put_secret(self, name: str, value: bytes, *, now: float) -> None:
+        with self._tx() as conn:
+            conn.execute(Q["put_secret"], {"name": name, "value": value, "now": now})
+
+    def get_secret(self, name: str) -> bytes | None:
+        rows = self._read(Q["get_secret"], {"name": name})
+        return bytes(rows[0][0]) if rows else None
+
+    def delete_secret(self, name: str) -> bool:
+        with self._tx() as conn:
+            return conn.execute(Q["delete_secret"], {"name": name}).rowcount > 0

@@ -1,0 +1,256 @@
+-- Named queries of the PostgreSQL outbox. Each starts with `-- name: <name>` and a one-line
+-- description; `xconduit.queue.sql.load_queries("postgresql")` loads them once. Parameters are
+-- psycopg's `%(name)s`. ACTIVE means status IN ('pending', 'retry_scheduled', 'in_flight'),
+-- written out each time so that the planner matches the partial index job_state_due.
+
+-- name: migration_lock
+-- Serialise migrations of this schema across processes (released at commit).
+SELECT pg_advisory_xact_lock(hashtext('xconduit-migrate:' || current_schema()));
+
+-- name: has_schema_version
+-- Whether the schema_version table exists in the current schema (a new database has none).
+SELECT to_regclass(quote_ident(current_schema()) || '.schema_version') IS NOT NULL;
+
+-- name: schema_version
+-- The last migration applied.
+SELECT coalesce(max(version), 0) FROM schema_version;
+
+-- name: record_migration
+-- Note a migration as applied, in the same transaction as the migration itself.
+INSERT INTO schema_version (version, name) VALUES (%(version)s, %(name)s);
+
+-- name: remember_events
+-- Note each (source, message_id) as seen; returns the pairs that were new (not duplicates).
+INSERT INTO received_events (source, message_id, received_at)
+SELECT source, message_id, %(now)s
+FROM unnest(%(sources)s::text[], %(message_ids)s::text[]) AS e (source, message_id)
+ON CONFLICT (source, message_id) DO NOTHING
+RETURNING source, message_id;
+
+-- name: next_job_ids
+-- Reserve ids for :count new jobs.
+SELECT nextval('delivery_job_ids') FROM generate_series(1, %(count)s);
+
+-- name: copy_payloads
+-- Bulk-load immutable job payloads.
+COPY job_payloads (id, destination, account_id, pixel_id, message_id, conversion_id, payload)
+FROM STDIN;
+
+-- name: copy_states
+-- Bulk-load the state of new jobs.
+COPY job_state (id, destination, status, attempts, created_at, next_attempt_at) FROM STDIN;
+
+-- name: claim_batch
+-- Take the due jobs of one destination, longest due first, as in_flight until lease_until;
+-- rows another worker is claiming right now are skipped, not waited for.
+WITH due AS (
+    SELECT id FROM job_state
+    WHERE destination = %(destination)s
+      AND status IN ('pending', 'retry_scheduled', 'in_flight')
+      AND next_attempt_at <= %(now)s
+    ORDER BY next_attempt_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE job_state AS s
+    SET status = 'in_flight',
+        attempts = s.attempts + 1,
+        lease_until = %(lease_until)s,
+        next_attempt_at = %(lease_until)s
+    FROM due
+    WHERE s.id = due.id
+    RETURNING s.id, s.status, s.attempts, s.created_at, s.next_attempt_at, s.lease_until,
+        s.last_error, s.delivered_at
+)
+SELECT c.id, p.destination, p.account_id, p.pixel_id, p.message_id, p.conversion_id, p.payload,
+    c.status, c.attempts, c.created_at, c.next_attempt_at, c.lease_until, c.last_error,
+    c.delivered_at
+FROM claimed AS c JOIN job_payloads AS p ON p.id = c.id
+ORDER BY c.id;
+
+-- name: mark_delivered
+-- in_flight -> delivered for every id in :ids; no change in any other state.
+UPDATE job_state
+SET status = 'delivered', delivered_at = %(now)s, lease_until = NULL
+WHERE id = ANY(%(ids)s) AND status = 'in_flight';
+
+-- name: schedule_retry
+-- in_flight -> retry_scheduled, due at :at, for every id in :ids; no change in any other state.
+UPDATE job_state
+SET status = 'retry_scheduled', next_attempt_at = %(at)s, last_error = %(error)s,
+    lease_until = NULL
+WHERE id = ANY(%(ids)s) AND status = 'in_flight';
+
+-- name: dead_letter
+-- in_flight -> dead, each id with its own reason; no change for a job in any other state.
+UPDATE job_state AS s
+SET status = 'dead', last_error = d.reason, lease_until = NULL
+FROM unnest(%(ids)s::bigint[], %(reasons)s::text[]) AS d (id, reason)
+WHERE s.id = d.id AND s.status = 'in_flight';
+
+-- name: release
+-- in_flight -> pending, due now, without counting the attempt (shutdown); ids in :ids.
+UPDATE job_state
+SET status = 'pending', attempts = attempts - 1, next_attempt_at = %(now)s, lease_until = NULL
+WHERE id = ANY(%(ids)s) AND status = 'in_flight';
+
+-- name: next_due_at
+-- When the next active job of a destination is due.
+SELECT min(next_attempt_at) FROM job_state
+WHERE destination = %(destination)s AND status IN ('pending', 'retry_scheduled', 'in_flight');
+
+-- name: destinations
+-- Destinations with active jobs.
+SELECT DISTINCT destination FROM job_state
+WHERE status IN ('pending', 'retry_scheduled', 'in_flight')
+ORDER BY destination;
+
+-- name: counts
+-- Jobs per destination and state.
+SELECT destination, status, count(*) FROM job_state GROUP BY destination, status;
+
+-- name: list_dead
+-- Dead letters, oldest first, of one destination or (NULL) all.
+SELECT s.id, p.destination, p.account_id, p.pixel_id, p.message_id, p.conversion_id, p.payload,
+    s.status, s.attempts, s.created_at, s.next_attempt_at, s.lease_until, s.last_error,
+    s.delivered_at
+FROM job_state AS s JOIN job_payloads AS p ON p.id = s.id
+WHERE s.status = 'dead' AND (%(destination)s::text IS NULL OR s.destination = %(destination)s)
+ORDER BY s.id
+LIMIT %(limit)s;
+
+-- name: replay_dead
+-- dead -> pending for the ids in :ids (all when NULL) within one destination (all when NULL),
+-- attempts from zero and a new retry window (created_at = now).
+UPDATE job_state
+SET status = 'pending', attempts = 0, next_attempt_at = %(now)s, lease_until = NULL,
+    created_at = %(now)s
+WHERE status = 'dead'
+  AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+  AND (%(destination)s::text IS NULL OR destination = %(destination)s);
+
+-- name: purge_dead
+-- Delete dead letters chosen like replay_dead (the payload goes, its state with it).
+DELETE FROM job_payloads
+WHERE id IN (
+    SELECT id FROM job_state
+    WHERE status = 'dead'
+      AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
+      AND (%(destination)s::text IS NULL OR destination = %(destination)s)
+);
+
+-- name: purge_delivered
+-- Delete up to :limit jobs delivered before :older_than (called in a loop, short transactions).
+DELETE FROM job_payloads
+WHERE id IN (
+    SELECT id FROM job_state
+    WHERE status = 'delivered' AND delivered_at < %(older_than)s
+    LIMIT %(limit)s
+);
+
+-- name: purge_dedup
+-- Forget up to :limit (source, message_id) pairs seen before :older_than (called in a loop).
+DELETE FROM received_events
+WHERE (source, message_id) IN (
+    SELECT source, message_id FROM received_events
+    WHERE received_at < %(older_than)s
+    LIMIT %(limit)s
+);
+
+-- name: sync_state
+-- A sync's cursor (JSON) and generation; no row before its first run.
+SELECT cursor, generation, updated_at FROM sync_state WHERE name = %(name)s;
+
+-- name: put_sync_state
+-- Set a sync's cursor and generation (in the transaction that commits its rows' jobs).
+INSERT INTO sync_state (name, cursor, generation, updated_at)
+VALUES (%(name)s, %(cursor)s, %(generation)s, %(now)s)
+ON CONFLICT (name) DO UPDATE
+SET cursor = excluded.cursor, generation = excluded.generation, updated_at = excluded.updated_at;
+
+-- name: last_job_id
+-- The greatest delivery job id ever given (the sequence's); 0 on a new outbox.
+SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM delivery_job_ids;
+
+-- name: job_counts_between
+-- Jobs of one destination with ids in [:first, :last] per state (a sync run's jobs).
+SELECT status, count(*) FROM job_state
+WHERE id BETWEEN %(first)s AND %(last)s AND destination = %(destination)s
+GROUP BY status;
+
+-- name: heartbeat
+-- Note a delivery process as alive now.
+INSERT INTO worker_heartbeats (id, kind, host, pid, seen_at)
+VALUES (%(id)s, %(kind)s, %(host)s, %(pid)s, %(now)s)
+ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at;
+
+-- name: forget_worker
+-- A delivery process stopped cleanly.
+DELETE FROM worker_heartbeats WHERE id = %(id)s;
+
+-- name: live_workers
+-- Delivery processes seen since :since.
+SELECT count(*) FROM worker_heartbeats WHERE seen_at >= %(since)s;
+
+-- name: add_count
+-- Add to a counter's running total (created by its first increment).
+INSERT INTO counters (name, labels, value) VALUES (%(name)s, %(labels)s, %(value)s)
+ON CONFLICT (name, labels) DO UPDATE SET value = counters.value + excluded.value;
+
+-- name: add_count_minute
+-- Add to a counter's amount of one minute.
+INSERT INTO counter_minutes (minute, name, labels, value)
+VALUES (%(minute)s, %(name)s, %(labels)s, %(value)s)
+ON CONFLICT (minute, name, labels) DO UPDATE SET value = counter_minutes.value + excluded.value;
+
+-- name: counter_totals
+-- Every counter's total.
+SELECT name, labels, value FROM counters ORDER BY name, labels;
+
+-- name: counter_minutes
+-- Per-minute amounts from :minute on.
+SELECT minute, name, labels, value FROM counter_minutes WHERE minute >= %(minute)s
+ORDER BY minute, name, labels;
+
+-- name: purge_counter_minutes
+-- Forget per-minute amounts before :minute.
+DELETE FROM counter_minutes WHERE minute < %(minute)s;
+
+-- name: insert_recent_event
+-- Keep an accepted event for the live debugger.
+INSERT INTO recent_events (source, message_id, event, received_at, results)
+VALUES (%(source)s, %(message_id)s, %(event)s, %(now)s, %(results)s);
+
+-- name: trim_recent_events
+-- Keep only the newest :keep recent events of a source.
+DELETE FROM recent_events
+WHERE source = %(source)s AND id <= (
+    SELECT id FROM recent_events WHERE source = %(source)s ORDER BY id DESC
+    LIMIT 1 OFFSET %(keep)s
+);
+
+-- name: recent_events
+-- The newest recent events, of one source or (:source NULL) all.
+SELECT id, source, message_id, event, received_at, results FROM recent_events
+WHERE (%(source)s::text IS NULL OR source = %(source)s)
+ORDER BY id DESC
+LIMIT %(limit)s;
+
+-- name: job_state
+-- The status of the job of one (destination, message_id), if it is still kept.
+SELECT s.status FROM job_payloads AS p JOIN job_state AS s ON s.id = p.id
+WHERE p.destination = %(destination)s AND p.message_id = %(message_id)s
+ORDER BY p.id DESC LIMIT 1;
+
+-- name: put_secret
+-- Store or replace a secret.
+INSERT INTO secrets (name, value, updated_at) VALUES (%(name)s, %(value)s, %(now)s)
+ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at;
+
+-- name: get_secret
+-- One secret.
+SELECT value FROM secrets WHERE name = %(name)s;
+
+-- name: delete_secret
+-- Forget a secret.
+DELETE FROM secrets WHERE name = %(name)s;
