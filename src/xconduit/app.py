@@ -63,7 +63,7 @@ def store_path(settings: Settings, *, workdir: Path | None = None) -> Path:
 
 def open_store(settings: Settings, *, workdir: Path | None = None) -> Store:
     """The outbox named by `server.store`, created (with its folder) when missing."""
-    if settings.server.store.startswith(("postgresql://", "postgres://")):
+    if is_database_store(settings):
         from xconduit.queue.postgres_open import open_postgres  # psycopg: the postgres extra
 
         return open_postgres(settings.server.store)
@@ -465,8 +465,21 @@ def build_worker(
     )
 
 
+def is_database_store(settings: Settings) -> bool:
+    """A PostgreSQL outbox (a server), not a SQLite file."""
+    return settings.server.store.startswith(("postgresql://", "postgres://"))
+
+
+def store_exists(settings: Settings, *, workdir: Path | None = None) -> bool:
+    """Whether the outbox is there to read (a database server is assumed to be)."""
+    return is_database_store(settings) or store_path(settings, workdir=workdir).exists()
+
+
 def sync_reports(settings: Settings, *, workdir: Path | None = None) -> Path:
-    """Where sync reports go: `reports/` beside the outbox file."""
+    """Where sync reports go: `reports/` beside the SQLite outbox file; with a PostgreSQL outbox,
+    `.xconduit/reports/` in the folder xconduit runs in (reports are files, not rows)."""
+    if is_database_store(settings):
+        return (workdir or Path.cwd()) / ".xconduit" / "reports"
     return store_path(settings, workdir=workdir).parent / "reports"
 
 

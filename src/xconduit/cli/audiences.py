@@ -159,12 +159,12 @@ def _summary(report: SyncReport) -> None:
 @audiences.command("list")
 def list_command(config: ConfigOption = None) -> None:
     """Each configured audience: its X id and name, members sent, pending changes, last flush."""
-    from xconduit.app import open_store, store_path
+    from xconduit.app import open_store, store_exists
     from xconduit.audiences.listing import audience_lines
 
     settings = _settings(config)
     try:
-        if store_path(settings).exists():
+        if store_exists(settings):
             store = cast(AudienceStore, open_store(settings))
             try:
                 lines = audience_lines(settings, store)

@@ -99,12 +99,12 @@ def _fail(exc: Exception) -> NoReturn:
 def _run_once(
     settings: Settings, name: str, *, full: bool, dry_run: bool, wait: bool, stop: threading.Event
 ) -> int:
-    from xconduit.app import open_store, store_path, sync_reports
+    from xconduit.app import open_store, store_exists, sync_reports
     from xconduit.queue.memory import MemoryStore
 
     try:
         store: SyncStore
-        if dry_run and not store_path(settings).exists():
+        if dry_run and not store_exists(settings):
             store = MemoryStore()
         else:
             opened = open_store(settings)
