@@ -61,12 +61,17 @@ def store_path(settings: Settings, *, workdir: Path | None = None) -> Path:
     return path if path.is_absolute() else (workdir or Path.cwd()) / path
 
 
-def open_store(settings: Settings, *, workdir: Path | None = None) -> Store:
-    """The outbox named by `server.store`, created (with its folder) when missing."""
+# How long `serve` and `worker` wait for an unreachable outbox database at start.
+STARTUP_WAIT = 60.0
+
+
+def open_store(settings: Settings, *, workdir: Path | None = None, wait: float = 0.0) -> Store:
+    """The outbox named by `server.store`, created (with its folder) when missing. `wait`:
+    seconds to keep retrying an unreachable database (long-running processes only)."""
     if is_database_store(settings):
         from xconduit.queue.postgres_open import open_postgres  # psycopg: the postgres extra
 
-        return open_postgres(settings.server.store)
+        return open_postgres(settings.server.store, wait=wait, timeout=settings.server.busy_timeout)
     path = store_path(settings, workdir=workdir)
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteStore(path, busy_timeout=settings.server.busy_timeout)
@@ -449,7 +454,7 @@ def build_worker(
             "Run `xconduit serve` alone, or run `xconduit sandbox` and set x.api to its URL."
         )
     sandbox = None
-    store = open_store(settings, workdir=workdir)
+    store = open_store(settings, workdir=workdir, wait=STARTUP_WAIT)
     vault = token_vault(settings, store, clock=clock)
     client = x_client(settings, sandbox=sandbox, clock=clock, vault=vault)
     service, monitor = metered_delivery(settings, store, client, clock=clock)
@@ -493,7 +498,7 @@ def build_gateway(
 ) -> Gateway:
     """Everything `xconduit serve` runs. `delivery=False`: collect only (benchmarks, tests)."""
     sandbox = build_sandbox(settings, clock=clock)
-    store = store or open_store(settings, workdir=workdir)
+    store = store or open_store(settings, workdir=workdir, wait=STARTUP_WAIT)
     committer = GroupCommitter(store, clock=clock)
     service = monitor = client = None
     audiences = None

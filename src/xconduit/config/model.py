@@ -44,8 +44,9 @@ class ServerSettings(BaseModel):
     processes or hosts sharing one outbox (see docs/howto/scale-out.md)."""
     busy_timeout: Duration = 5.0
     """Longest wait for the outbox when another writer holds it (e.g. delivery claims or a second
-    process): past it a write fails, and the collector answers 503 with `Retry-After` (clients
-    retry; the retry is deduplicated on `messageId`) instead of holding the request."""
+    process), or with PostgreSQL for a working connection: past it a write fails, and the
+    collector answers 503 with `Retry-After` (clients retry; the retry is deduplicated on
+    `messageId`) instead of holding the request."""
 
     @field_validator("busy_timeout")
     @classmethod

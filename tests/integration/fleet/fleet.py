@@ -122,6 +122,7 @@ class Processes:
         self.config = config
         self.env = environment()
         self.running: list[subprocess.Popen[bytes]] = []
+        self.logs: dict[int, Path] = {}
 
     def collector(self, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
         port = free_port()
@@ -143,7 +144,16 @@ class Processes:
                 stderr=subprocess.STDOUT,
             )
         self.running.append(proc)
+        self.logs[proc.pid] = log
         return proc
+
+    def wait_logged(self, proc: subprocess.Popen[bytes], text: str, timeout: float = 30) -> None:
+        """Until `proc` has printed `text` (a worker's start line, say)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.logs[proc.pid].read_text(errors="replace"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{proc.args} did not print {text!r}")
+            time.sleep(0.05)
 
     def stop_all(self) -> None:
         for proc in self.running:
@@ -155,8 +165,11 @@ class Generator:
     """Sends `count` events in batches, round robin over `urls`, each batch until a 200 (another
     collector when one fails): `acked` holds what got a 200."""
 
-    def __init__(self, urls: Sequence[str], count: int, *, per_request: int = 100) -> None:
+    def __init__(
+        self, urls: Sequence[str], count: int, *, per_request: int = 100, interval: float = 0.0
+    ) -> None:
         self.urls = list(urls)
+        self.interval = interval  # seconds between acknowledged requests: a steady sender
         self.count = count
         self.per_request = per_request
         self.acked: set[str] = set()
@@ -196,6 +209,7 @@ class Generator:
                     self.statuses[response.status_code] += 1
                     if response.status_code == 200:
                         self.acked.update(ids)
+                        time.sleep(self.interval)
                         break
                     time.sleep(0.05)
         finally:
