@@ -64,6 +64,7 @@ async def reset(ctx: SandboxContext, request: Request) -> Response:
 
 
 async def faults(ctx: SandboxContext, request: Request) -> Response:
+    """GET: the faults in force; POST: change them first (see `apply_fault_settings`)."""
     if request.method == "POST":
         try:
             apply_fault_settings(ctx, json.loads(await request.body() or b"{}"))
@@ -73,6 +74,7 @@ async def faults(ctx: SandboxContext, request: Request) -> Response:
 
 
 async def permissions(ctx: SandboxContext, request: Request) -> Response:
+    """Set (or with `"permissions": null` remove) a user's access to an account."""
     try:
         body = json.loads(await request.body() or b"{}")
         perms = body.get("permissions")
@@ -87,6 +89,7 @@ async def permissions(ctx: SandboxContext, request: Request) -> Response:
 
 
 async def page(ctx: SandboxContext, request: Request) -> Response:
+    """The HTML overview at `/_sandbox/`."""
     return HTMLResponse(render_page(ctx))
 
 

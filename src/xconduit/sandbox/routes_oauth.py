@@ -65,6 +65,7 @@ _PIN_PAGE = """<!doctype html>
 
 
 async def request_token(ctx: SandboxContext, request: Request) -> Response:
+    """Leg 1: a consumer-signed request with `oauth_callback` gets a request token."""
     early = await fault_response(ctx.faults.next_fault("oauth"), ctx.clock)
     if early is not None:
         return early
@@ -84,6 +85,7 @@ async def request_token(ctx: SandboxContext, request: Request) -> Response:
 
 
 async def authorize_page(ctx: SandboxContext, request: Request) -> Response:
+    """Leg 2: the page where the user picks a seeded account and allows or cancels."""
     token = request.query_params.get("oauth_token", "")
     if token not in ctx.state.request_tokens:
         return HTMLResponse("<p>This request token is unknown or was used.</p>", 400)
@@ -97,6 +99,7 @@ async def authorize_page(ctx: SandboxContext, request: Request) -> Response:
 
 
 async def authorize_submit(ctx: SandboxContext, request: Request) -> Response:
+    """Leg 2 answered: redirect to the callback with a verifier (or show a PIN for `oob`)."""
     form = await request.form()
     token = str(form.get("oauth_token", ""))
     user_id = str(form.get("user_id", ""))
@@ -121,6 +124,7 @@ async def authorize_submit(ctx: SandboxContext, request: Request) -> Response:
 
 
 async def access_token(ctx: SandboxContext, request: Request) -> Response:
+    """Leg 3: the request token and its verifier become an access token (once)."""
     early = await fault_response(ctx.faults.next_fault("oauth"), ctx.clock)
     if early is not None:
         return early
