@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 API_VERSION = "12"
+VERSIONS = ("11", "12")
+"""The Ads API versions every route answers under (`/11/...`, `/12/...`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +45,28 @@ INTERNAL_ERROR = ApiError(status=500, code="INTERNAL_ERROR", message="Internal s
 SERVICE_UNAVAILABLE = ApiError(
     status=503, code="SERVICE_UNAVAILABLE", message="Service unavailable due to request timeout"
 )
+
+
+def no_access(user_id: str, account_id: str) -> ApiError:
+    return ApiError(
+        status=404,
+        code="NOT_FOUND",
+        message=f"User {user_id} does not have access to account {account_id}",
+    )
+
+
+async def read_json(request: Request) -> tuple[Any, ApiError | None]:
+    """The request's JSON body (None when empty), or X's error for a body that is not JSON."""
+    raw = await request.body()
+    try:
+        return json.loads(raw or b"null"), None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None, ApiError(
+            status=400,
+            code="INVALID_PARAMETER",
+            message="The body is not valid JSON",
+            parameter="body",
+        )
 
 
 def error_status(errors: Iterable[ApiError]) -> int:

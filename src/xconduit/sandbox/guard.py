@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from xconduit.sandbox.context import SandboxContext
 from xconduit.sandbox.envelope import (
     API_VERSION,
     INTERNAL_ERROR,
@@ -26,9 +26,6 @@ from xconduit.sandbox.envelope import (
 )
 from xconduit.sandbox.faults import Fault
 from xconduit.sandbox.oauth import OAuthFailure, SignedRequest, VerifiedRequest
-
-if TYPE_CHECKING:
-    from xconduit.sandbox.app import Sandbox
 
 _RAW_SEND = "xconduit.sandbox.raw_send"
 _LOG = "xconduit.sandbox.log"
@@ -42,7 +39,7 @@ class Caller:
     oauth: VerifiedRequest
 
 
-Handler = Callable[[Request, Caller, Fault], Awaitable[Response]]
+Handler = Callable[[SandboxContext, Request, Caller, Fault], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -82,7 +79,7 @@ async def drop_connection(scope: Scope) -> None:
     await asyncio.sleep(0)  # let the server see the disconnect, so it does not answer 500
 
 
-async def fault_response(fault: Fault, sb: Sandbox) -> Response | None:
+async def fault_response(fault: Fault, clock: Callable[[], float]) -> Response | None:
     """Delay (then go on), or answer for the fault; None means handle the request normally."""
     if fault.delay:
         await asyncio.sleep(fault.delay)
@@ -94,7 +91,7 @@ async def fault_response(fault: Fault, sb: Sandbox) -> Response | None:
         headers = {} if fault.retry_after is None else {"retry-after": f"{fault.retry_after:g}"}
         return error_response([SERVICE_UNAVAILABLE], headers=headers)
     if fault.status == 429:
-        reset = str(int(sb.clock() + fault.reset_in))
+        reset = str(int(clock() + fault.reset_in))
         headers = {
             "x-rate-limit-limit": "0",
             "x-rate-limit-remaining": "0",
@@ -107,22 +104,23 @@ async def fault_response(fault: Fault, sb: Sandbox) -> Response | None:
     return None
 
 
-def guarded(sb: Sandbox, kind: str, handler: Handler) -> Endpoint:
+def guarded(ctx: SandboxContext, kind: str, handler: Handler) -> Endpoint:
     """An endpoint that applies faults of `kind`, then verifies OAuth, then calls `handler`."""
 
     async def endpoint(request: Request) -> Response:
-        fault = sb.faults.next_fault(kind)
-        early = await fault_response(fault, sb)
+        fault = ctx.faults.next_fault(kind)
+        early = await fault_response(fault, ctx.clock)
         if early is not None:
             return early
         try:
-            verified = sb.oauth.verify(await signed_request(request))
+            verified = ctx.oauth.verify(await signed_request(request))
         except OAuthFailure:
             return error_response([UNAUTHORIZED])
-        user_id = sb.state.user_for_token(verified.token or "")
+        user_id = ctx.state.user_for_token(verified.token or "")
         if user_id is None:  # a request token cannot call the API
             return error_response([UNAUTHORIZED])
-        response = await handler(request, Caller(user_id=user_id, oauth=verified), fault)
+        caller = Caller(user_id=user_id, oauth=verified)
+        response = await handler(ctx, request, caller, fault)
         if fault.drop_after:
             return DropResponse()
         return response
@@ -131,9 +129,9 @@ def guarded(sb: Sandbox, kind: str, handler: Handler) -> Endpoint:
 
 
 class RecordingMiddleware:
-    def __init__(self, app: ASGIApp, sb: Sandbox) -> None:
+    def __init__(self, app: ASGIApp, ctx: SandboxContext) -> None:
         self.app = app
-        self.sb = sb
+        self.ctx = ctx
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -149,7 +147,7 @@ class RecordingMiddleware:
             if not logged:
                 logged = True
                 entry = {"method": scope["method"], "path": local, "status": status}
-                self.sb.state.log_request({**entry, "time": self.sb.clock()})
+                self.ctx.state.log_request({**entry, "time": self.ctx.clock()})
 
         scope[_RAW_SEND] = send
         scope[_LOG] = log

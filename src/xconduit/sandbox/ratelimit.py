@@ -47,11 +47,63 @@ class Quota:
 
 
 class RateLimiter:
-    """Fixed-window counters keyed by (account, budget name)."""
+    """Fixed-window counters keyed by (account, budget name), for the budgets of `limits`."""
 
-    def __init__(self, *, clock: Callable[[], float]) -> None:
+    def __init__(self, *, clock: Callable[[], float], limits: RateLimit | None = None) -> None:
+        self.limits = limits or RateLimit()
         self._clock = clock
         self._windows: dict[tuple[str, str], tuple[float, int]] = {}
+
+    # --- the sandbox's budgets ----------------------------------------------------------------
+
+    def conversion_quotas(self, account_id: str, events: int) -> list[Quota]:
+        """The Conversion API budgets that are on, checked for one request of `events`."""
+        quotas = (
+            self._check(account_id, "conversion_requests", 1),
+            self._check(account_id, "conversion_events", events),
+        )
+        return [q for q in quotas if q is not None]
+
+    def spend_conversion_requests(self, account_id: str) -> dict[str, str]:
+        """Spend one request; the headers of that budget, else of the events budget."""
+        quota = self._spend(account_id, "conversion_requests", 1)
+        if quota is None:
+            quota = self._check(account_id, "conversion_events", 0)
+        return {} if quota is None else quota.headers()
+
+    def spend_conversion_events(self, account_id: str, events: int) -> dict[str, str]:
+        quota = self._spend(account_id, "conversion_events", events)
+        return {} if quota is None else quota.headers()
+
+    def audience_quota(self, account_id: str) -> Quota | None:
+        return self._check(account_id, "audience_requests", 1)
+
+    def spend_audience_request(self, account_id: str) -> dict[str, str]:
+        quota = self._spend(account_id, "audience_requests", 1)
+        return {} if quota is None else quota.headers()
+
+    def _budget(self, name: str) -> tuple[int, float] | None:
+        """(limit, window) of a `RateLimit` budget, or None when it is off."""
+        limit: int | None = getattr(self.limits, name)
+        if name == "audience_requests":
+            window = self.limits.audience_window_seconds
+        else:
+            window = self.limits.window_seconds
+        return None if limit is None else (limit, window)
+
+    def _check(self, account_id: str, name: str, cost: int) -> Quota | None:
+        budget = self._budget(name)
+        if budget is None:
+            return None
+        return self.check((account_id, name), cost=cost, limit=budget[0], window=budget[1])
+
+    def _spend(self, account_id: str, name: str, cost: int) -> Quota | None:
+        budget = self._budget(name)
+        if budget is None:
+            return None
+        return self.spend((account_id, name), cost=cost, limit=budget[0], window=budget[1])
+
+    # --- one budget ---------------------------------------------------------------------------
 
     def check(self, key: tuple[str, str], *, cost: int, limit: int, window: float) -> Quota:
         """Would `cost` fit now? Does not spend it (see `spend`)."""

@@ -6,93 +6,105 @@ import html
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from xconduit.sandbox.context import SandboxContext
 from xconduit.sandbox.state import iso
-
-if TYPE_CHECKING:
-    from xconduit.sandbox.app import Sandbox
 
 
 def _error(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def apply_fault_settings(sb: Sandbox, body: Any) -> None:
+def apply_fault_settings(ctx: SandboxContext, body: Any) -> None:
     """Body: `{"clear": bool, "schedule": {kind: [fault, ...]},
     "probability": [{"kind", "fault", "probability"}]}`."""
     if not isinstance(body, dict):
         raise ValueError("body must be a JSON object")
     if body.get("clear"):
-        sb.faults.clear()
+        ctx.faults.clear()
     for kind, faults in (body.get("schedule") or {}).items():
         if not isinstance(faults, list):
             raise ValueError(f"schedule.{kind} must be a list")
-        sb.faults.schedule(kind, faults)
+        ctx.faults.schedule(kind, faults)
     for rule in body.get("probability") or []:
-        sb.faults.set_probability(
+        ctx.faults.set_probability(
             str(rule.get("kind", "*")), rule["fault"], float(rule["probability"])
         )
 
 
-def inspect_routes(sb: Sandbox) -> list[Route]:
-    async def conversions(request: Request) -> Response:
-        return JSONResponse({"data": sb.conversions()})
+async def conversions(ctx: SandboxContext, request: Request) -> Response:
+    return JSONResponse({"data": ctx.state.conversion_records()})
 
-    async def audiences(request: Request) -> Response:
-        return JSONResponse({"data": sb.audiences()})
 
-    async def audience_users(request: Request) -> Response:
-        audience_id = request.path_params["audience_id"]
-        members = sb.audience_members(audience_id)
-        if members is None:
-            return _error(f"unknown audience {audience_id}", 404)
-        return JSONResponse({"data": members})
+async def audiences(ctx: SandboxContext, request: Request) -> Response:
+    return JSONResponse({"data": ctx.state.audience_summaries()})
 
-    async def requests(request: Request) -> Response:
-        return JSONResponse({"data": sb.requests()})
 
-    async def reset(request: Request) -> Response:
-        sb.reset()
-        return JSONResponse({"data": {"reset": True}})
+async def audience_users(ctx: SandboxContext, request: Request) -> Response:
+    audience_id = request.path_params["audience_id"]
+    members = ctx.state.audience_members(audience_id)
+    if members is None:
+        return _error(f"unknown audience {audience_id}", 404)
+    return JSONResponse({"data": members})
 
-    async def faults(request: Request) -> Response:
-        if request.method == "POST":
-            try:
-                apply_fault_settings(sb, json.loads(await request.body() or b"{}"))
-            except (ValueError, KeyError, TypeError) as exc:
-                return _error(str(exc))
-        return JSONResponse({"data": sb.faults.describe()})
 
-    async def permissions(request: Request) -> Response:
+async def requests(ctx: SandboxContext, request: Request) -> Response:
+    return JSONResponse({"data": ctx.state.request_records()})
+
+
+async def reset(ctx: SandboxContext, request: Request) -> Response:
+    ctx.reset()
+    return JSONResponse({"data": {"reset": True}})
+
+
+async def faults(ctx: SandboxContext, request: Request) -> Response:
+    """GET: the faults in force; POST: change them first (see `apply_fault_settings`)."""
+    if request.method == "POST":
         try:
-            body = json.loads(await request.body() or b"{}")
-            perms = body.get("permissions")
-            sb.set_permissions(
-                str(body["user_id"]),
-                str(body["account_id"]),
-                None if perms is None else tuple(str(p) for p in perms),
-            )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            apply_fault_settings(ctx, json.loads(await request.body() or b"{}"))
+        except (ValueError, KeyError, TypeError) as exc:
             return _error(str(exc))
-        return JSONResponse({"data": {"user_id": body["user_id"], "permissions": perms}})
+    return JSONResponse({"data": ctx.faults.describe()})
 
-    async def page(request: Request) -> Response:
-        return HTMLResponse(render_page(sb))
 
+async def permissions(ctx: SandboxContext, request: Request) -> Response:
+    """Set (or with `"permissions": null` remove) a user's access to an account."""
+    try:
+        body = json.loads(await request.body() or b"{}")
+        perms = body.get("permissions")
+        ctx.state.set_permissions(
+            str(body["user_id"]),
+            str(body["account_id"]),
+            None if perms is None else tuple(str(p) for p in perms),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        return _error(str(exc))
+    return JSONResponse({"data": {"user_id": body["user_id"], "permissions": perms}})
+
+
+async def page(ctx: SandboxContext, request: Request) -> Response:
+    """The HTML overview at `/_sandbox/`."""
+    return HTMLResponse(render_page(ctx))
+
+
+def inspect_routes(ctx: SandboxContext) -> list[Route]:
     return [
-        Route("/_sandbox/", page, methods=["GET"]),
-        Route("/_sandbox/conversions", conversions, methods=["GET"]),
-        Route("/_sandbox/audiences", audiences, methods=["GET"]),
-        Route("/_sandbox/audiences/{audience_id}/users", audience_users, methods=["GET"]),
-        Route("/_sandbox/requests", requests, methods=["GET"]),
-        Route("/_sandbox/reset", reset, methods=["POST"]),
-        Route("/_sandbox/faults", faults, methods=["GET", "POST"]),
-        Route("/_sandbox/permissions", permissions, methods=["POST"]),
+        Route("/_sandbox/", partial(page, ctx), methods=["GET"]),
+        Route("/_sandbox/conversions", partial(conversions, ctx), methods=["GET"]),
+        Route("/_sandbox/audiences", partial(audiences, ctx), methods=["GET"]),
+        Route(
+            "/_sandbox/audiences/{audience_id}/users", partial(audience_users, ctx), methods=["GET"]
+        ),
+        Route("/_sandbox/requests", partial(requests, ctx), methods=["GET"]),
+        Route("/_sandbox/reset", partial(reset, ctx), methods=["POST"]),
+        Route("/_sandbox/faults", partial(faults, ctx), methods=["GET", "POST"]),
+        Route("/_sandbox/permissions", partial(permissions, ctx), methods=["POST"]),
     ]
 
 
@@ -112,8 +124,8 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def render_page(sb: Sandbox) -> str:
-    state = sb.state
+def render_page(ctx: SandboxContext) -> str:
+    state = ctx.state
     accounts = [(a.id, a.name, ", ".join(p.id for p in a.pixels)) for a in state.accounts.values()]
     events = [(e, p, a, ev.name, ev.type) for e, (a, p, ev) in state.events.items()]
     users = [
@@ -130,7 +142,7 @@ def render_page(sb: Sandbox) -> str:
     ]
     audiences = [
         (a["id"], a["owner_account_id"], a["name"], a["member_count"], a["deleted"])
-        for a in sb.audiences()
+        for a in ctx.state.audience_summaries()
     ]
     conversions = [
         (
@@ -140,11 +152,11 @@ def render_page(sb: Sandbox) -> str:
             c.get("conversion_id"),
             c.get("identifiers"),
         )
-        for c in reversed(sb.conversions()[-200:])
+        for c in reversed(ctx.state.conversion_records()[-200:])
     ]
     requests = [
         (datetime.fromtimestamp(r["time"], UTC).isoformat(), r["method"], r["path"], r["status"])
-        for r in reversed(sb.requests()[-200:])
+        for r in reversed(ctx.state.request_records()[-200:])
     ]
     parts = [
         _table("Accounts", ["id", "name", "pixels"], accounts),
@@ -157,7 +169,7 @@ def render_page(sb: Sandbox) -> str:
             conversions,
         ),
         _table("Requests (newest first, last 200)", ["time", "method", "path", "status"], requests),
-        f"<h2>Faults</h2><pre>{html.escape(json.dumps(sb.faults.describe(), indent=2))}</pre>",
+        f"<h2>Faults</h2><pre>{html.escape(json.dumps(ctx.faults.describe(), indent=2))}</pre>",
     ]
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>X sandbox</title>"

@@ -5,6 +5,7 @@ Every method takes the lock: the uvicorn thread and the caller's thread share th
 
 from __future__ import annotations
 
+import copy
 import random
 import string
 import threading
@@ -172,7 +173,10 @@ class SandboxState:
     def set_permissions(
         self, user_id: str, account_id: str, permissions: tuple[str, ...] | None
     ) -> None:
+        """Set a user's permissions on an account; None removes the user's access."""
         with self.lock:
+            if user_id not in self.users or account_id not in self.accounts:
+                raise KeyError(f"unknown user {user_id} or account {account_id}")
             if permissions is None:
                 self.permissions.pop((user_id, account_id), None)
             else:
@@ -250,3 +254,28 @@ class SandboxState:
     def log_request(self, entry: dict[str, Any]) -> None:
         with self.lock:
             self.requests.append(entry)
+
+    # --- copies for the Python API and /_sandbox/ -------------------------------------------
+
+    def conversion_records(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return copy.deepcopy(self.conversions)
+
+    def request_records(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(r) for r in self.requests]
+
+    def audience_summaries(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [
+                {**a.as_json(), "member_count": len(a.members)} for a in self.audiences.values()
+            ]
+
+    def upload_records(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [dict(u) for u in self.audience_uploads]
+
+    def audience_members(self, audience_id: str) -> list[dict[str, list[str]]] | None:
+        with self.lock:
+            audience = self.audiences.get(audience_id)
+            return None if audience is None else audience.members.as_json()
