@@ -404,7 +404,9 @@ def metered_delivery(
     service = DeliveryService(
         store=cast(Store, MeteredStore(store, sink)),  # every Store method, acks counted
         client=MeteredSender(client, sink, accounts=pixels),
-        settings=settings,
+        delivery=settings.delivery,
+        destinations=settings.conversions,
+        request_timeout=float(settings.x.timeout),
         clock=clock,
         pauses=pauses,
     )
