@@ -39,7 +39,7 @@ from xconduit.queue.audience_store import AudienceStore
 from xconduit.queue.counts import MINUTES_KEPT
 from xconduit.queue.group_commit import GroupCommitter
 from xconduit.queue.heartbeat import Heartbeat
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.queue.open import STARTUP_WAIT, open_store, sync_reports
 from xconduit.queue.syncs import SyncStore
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, SeedAudience, SeedEvent, SeedPixel
 from xconduit.sandbox.same_origin import SameOriginWrites
@@ -50,31 +50,6 @@ log = logging.getLogger("xconduit")
 
 SANDBOX_BASE_URL = "http://sandbox"
 PURGE_INTERVAL = 3600.0
-
-
-def store_path(settings: Settings, *, workdir: Path | None = None) -> Path:
-    """The SQLite file named by `server.store`; a relative path is under `workdir` (or cwd)."""
-    url = settings.server.store
-    if not url.startswith("sqlite:///"):
-        raise ConfigError(f"server.store = {url!r}: only sqlite:/// stores exist so far")
-    path = Path(url.removeprefix("sqlite:///"))
-    return path if path.is_absolute() else (workdir or Path.cwd()) / path
-
-
-# How long `serve` and `worker` wait for an unreachable outbox database at start.
-STARTUP_WAIT = 60.0
-
-
-def open_store(settings: Settings, *, workdir: Path | None = None, wait: float = 0.0) -> Store:
-    """The outbox named by `server.store`, created (with its folder) when missing. `wait`:
-    seconds to keep retrying an unreachable database (long-running processes only)."""
-    if is_database_store(settings):
-        from xconduit.queue.postgres_open import open_postgres  # psycopg: the postgres extra
-
-        return open_postgres(settings.server.store, wait=wait, timeout=settings.server.busy_timeout)
-    path = store_path(settings, workdir=workdir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteStore(path, busy_timeout=settings.server.busy_timeout)
 
 
 def sandbox_seed(settings: Settings) -> Seed:
@@ -212,7 +187,8 @@ def checks_client(settings: Settings) -> XAdsClient:
     """The X client `xconduit check` uses (the in-process sandbox when `x.api = "sandbox"`)."""
     vault = None
     if settings.x.api != "sandbox" and settings.x.access_token is None:
-        vault = token_vault(settings, open_store(settings))
+        store = open_store(settings.server.store, busy_timeout=settings.server.busy_timeout)
+        vault = token_vault(settings, store)
     return x_client(settings, sandbox=build_sandbox(settings), vault=vault)
 
 
@@ -456,7 +432,10 @@ def build_worker(
             "Run `xconduit serve` alone, or run `xconduit sandbox` and set x.api to its URL."
         )
     sandbox = None
-    store = open_store(settings, workdir=workdir, wait=STARTUP_WAIT)
+    server = settings.server
+    store = open_store(
+        server.store, busy_timeout=server.busy_timeout, workdir=workdir, wait=STARTUP_WAIT
+    )
     vault = token_vault(settings, store, clock=clock)
     client = x_client(settings, sandbox=sandbox, clock=clock, vault=vault)
     service, monitor = metered_delivery(settings, store, client, clock=clock)
@@ -472,24 +451,6 @@ def build_worker(
     )
 
 
-def is_database_store(settings: Settings) -> bool:
-    """A PostgreSQL outbox (a server), not a SQLite file."""
-    return settings.server.store.startswith(("postgresql://", "postgres://"))
-
-
-def store_exists(settings: Settings, *, workdir: Path | None = None) -> bool:
-    """Whether the outbox is there to read (a database server is assumed to be)."""
-    return is_database_store(settings) or store_path(settings, workdir=workdir).exists()
-
-
-def sync_reports(settings: Settings, *, workdir: Path | None = None) -> Path:
-    """Where sync reports go: `reports/` beside the SQLite outbox file; with a PostgreSQL outbox,
-    `.xconduit/reports/` in the folder xconduit runs in (reports are files, not rows)."""
-    if is_database_store(settings):
-        return (workdir or Path.cwd()) / ".xconduit" / "reports"
-    return store_path(settings, workdir=workdir).parent / "reports"
-
-
 def build_gateway(
     settings: Settings,
     *,
@@ -500,7 +461,11 @@ def build_gateway(
 ) -> Gateway:
     """Everything `xconduit serve` runs. `delivery=False`: collect only (benchmarks, tests)."""
     sandbox = build_sandbox(settings, clock=clock)
-    store = store or open_store(settings, workdir=workdir, wait=STARTUP_WAIT)
+    server = settings.server
+    store = store or open_store(
+        server.store, busy_timeout=server.busy_timeout, workdir=workdir, wait=STARTUP_WAIT
+    )
+    reports = sync_reports(server.store, workdir=workdir)
     committer = GroupCommitter(store, clock=clock)
     service = monitor = client = None
     audiences = None
@@ -520,13 +485,11 @@ def build_gateway(
         clock=clock,
         vault=vault,
         x=client,
-        reports=sync_reports(settings, workdir=workdir),
+        reports=reports,
     )
     syncs = None
     if isinstance(store, SyncStore) and any(s.schedule > 0 for s in settings.syncs):
-        syncs = SyncScheduler(
-            settings, store, reports=sync_reports(settings, workdir=workdir), clock=clock
-        )
+        syncs = SyncScheduler(settings, store, reports=reports, clock=clock)
     return Gateway(
         settings=settings,
         store=store,
