@@ -11,7 +11,6 @@ there), reached through an in-process transport, and shown under `/_sandbox/`.
 
 from __future__ import annotations
 
-import logging
 import secrets
 import threading
 import time
@@ -31,14 +30,14 @@ from xconduit.config import Settings
 from xconduit.dashboard import OPS_PATHS, OpsApp
 from xconduit.delivery import DeliveryService
 from xconduit.delivery.pause import AccountPauses
-from xconduit.errors import ConfigError, XconduitError
+from xconduit.errors import ConfigError
 from xconduit.ingest import Collector
 from xconduit.observability.metered import CountSink, MeteredSender, MeteredStore
-from xconduit.queue import DEDUP_WINDOW_SECONDS, Store
+from xconduit.queue import Store
 from xconduit.queue.audience_store import AudienceStore
-from xconduit.queue.counts import MINUTES_KEPT
 from xconduit.queue.group_commit import GroupCommitter
 from xconduit.queue.heartbeat import Heartbeat
+from xconduit.queue.maintenance import Maintenance
 from xconduit.queue.open import STARTUP_WAIT, open_store, sync_reports
 from xconduit.queue.syncs import SyncStore
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, SeedAudience, SeedEvent, SeedPixel
@@ -46,10 +45,7 @@ from xconduit.sandbox.same_origin import SameOriginWrites
 from xconduit.sync.schedule import SyncScheduler
 from xconduit.xads import XAdsClient, XCredentials
 
-log = logging.getLogger("xconduit")
-
 SANDBOX_BASE_URL = "http://sandbox"
-PURGE_INTERVAL = 3600.0
 
 
 def sandbox_seed(settings: Settings) -> Seed:
@@ -196,52 +192,6 @@ def _in_process(sandbox: Sandbox) -> httpx.BaseTransport:
     from xconduit.sandbox import InProcessTransport
 
     return InProcessTransport(sandbox.app)
-
-
-class Maintenance:
-    """A thread that periodically forgets old dedup rows and purges old delivered jobs."""
-
-    def __init__(
-        self,
-        store: Store,
-        *,
-        retention: float,
-        clock: Callable[[], float] = time.time,
-        interval: float = PURGE_INTERVAL,
-    ) -> None:
-        self._store = store
-        self._retention = retention
-        self._clock = clock
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def run_once(self) -> tuple[int, int]:
-        """(delivered jobs purged, dedup rows forgotten)."""
-        now = self._clock()
-        delivered = self._store.purge_delivered(now - self._retention)
-        # The dedup window is at least 24 h, and as long as delivered jobs are kept.
-        dedup = self._store.purge_dedup(now - max(DEDUP_WINDOW_SECONDS, self._retention))
-        purge_minutes = getattr(self._store, "purge_counter_minutes", None)
-        if purge_minutes is not None:  # the dashboard's per-minute counts (queue/counts.py)
-            purge_minutes(now - MINUTES_KEPT)
-        return delivered, dedup
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.run_once()
-            except XconduitError as exc:  # try again next round; the store may be busy
-                log.warning("outbox purge failed: %s", exc)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="outbox-purge", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
 
 @dataclass(kw_only=True)

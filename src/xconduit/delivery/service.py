@@ -9,8 +9,8 @@ threads are enough; `workers > 1` runs more loops per destination, which overlap
 request to X with another's claim and ack (their claims never overlap: the store hands each
 job to one claimant).
 
-Purging delivered jobs past `delivery.retention` is the composition root's `Maintenance`
-thread, the one owner of every purge.
+Purging delivered jobs past `delivery.retention` is the outbox's `Maintenance` thread
+(`xconduit.queue.maintenance`), the one owner of every purge.
 """
 
 from __future__ import annotations
