@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import cast
 
 import httpx
+from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from xconduit.accounts.live_auth import CurrentCredentialsAuth
+from xconduit.accounts.live_auth import connected_account_auth
 from xconduit.accounts.monitor import SetupMonitor
 from xconduit.accounts.tokens import TokenVault
 from xconduit.audiences.runner import AudienceRunner, AudienceScheduler
@@ -119,57 +120,36 @@ def x_client(
     }
     missing = [name for name, value in secrets.items() if value is None]
     only_token = bool(missing) and set(missing) <= {"access_token", "access_token_secret"}
+    auth: httpx.Auth | None = None
     if vault is not None and vault.can_store and only_token:
-        return _connected_client(settings, vault, clock)
-    if missing:
+        # Sign with the connected account's stored token, read at each request.
+        credentials = XCredentials(
+            consumer_key=_secret(x.consumer_key), consumer_secret=_secret(x.consumer_secret)
+        )
+        auth = connected_account_auth(vault, credentials)
+    elif missing:
         names = ", ".join(f"XCONDUIT_X__{m.upper()}" for m in missing)
         hint = " or connect an account (`xconduit connect`)" if only_token else ""
         raise ConfigError(
             f"x.api = {x.api!r} needs credentials: set {names} (or x.* in the file){hint}"
         )
-    values = {name: value.get_secret_value() for name, value in secrets.items() if value}
+    else:
+        values = {name: value.get_secret_value() for name, value in secrets.items() if value}
+        credentials = XCredentials(**values)
     return XAdsClient(
         http=httpx.Client(timeout=x.timeout),
-        credentials=XCredentials(**values),
+        credentials=credentials,
         base_url=x.api,
         version=x.version,
         oauth_base_url=x.oauth_host,
         clock=clock,
+        auth=auth,
     )
 
 
-def _connected_client(
-    settings: Settings, vault: TokenVault, clock: Callable[[], float]
-) -> XAdsClient:
-    """A client signing with the connected account's stored token, read at each request."""
-    x = settings.x
-    assert x.consumer_key is not None
-    assert x.consumer_secret is not None
-    consumer = XCredentials(
-        consumer_key=x.consumer_key.get_secret_value(),
-        consumer_secret=x.consumer_secret.get_secret_value(),
-    )
-
-    def current() -> XCredentials:
-        stored = vault.load()
-        if stored is None:  # not connected: X answers 401, delivery pauses, the check says so
-            return consumer
-        return XCredentials(
-            consumer_key=consumer.consumer_key,
-            consumer_secret=consumer.consumer_secret,
-            access_token=stored.token,
-            access_token_secret=stored.secret,
-        )
-
-    return XAdsClient(
-        http=httpx.Client(timeout=x.timeout),
-        credentials=consumer,
-        base_url=x.api,
-        version=x.version,
-        oauth_base_url=x.oauth_host,
-        clock=clock,
-        auth=CurrentCredentialsAuth(current),
-    )
+def _secret(value: SecretStr | None) -> str:
+    assert value is not None  # only the access token may be missing here
+    return value.get_secret_value()
 
 
 def token_vault(
