@@ -11,7 +11,6 @@ there), reached through an in-process transport, and shown under `/_sandbox/`.
 
 from __future__ import annotations
 
-import logging
 import secrets
 import threading
 import time
@@ -21,9 +20,10 @@ from pathlib import Path
 from typing import cast
 
 import httpx
+from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from xconduit.accounts.live_auth import CurrentCredentialsAuth
+from xconduit.accounts.live_auth import connected_account_auth
 from xconduit.accounts.monitor import SetupMonitor
 from xconduit.accounts.tokens import TokenVault
 from xconduit.audiences.runner import AudienceRunner, AudienceScheduler
@@ -31,50 +31,22 @@ from xconduit.config import Settings
 from xconduit.dashboard import OPS_PATHS, OpsApp
 from xconduit.delivery import DeliveryService
 from xconduit.delivery.pause import AccountPauses
-from xconduit.errors import ConfigError, XconduitError
+from xconduit.errors import ConfigError
 from xconduit.ingest import Collector
 from xconduit.observability.metered import CountSink, MeteredSender, MeteredStore
-from xconduit.queue import DEDUP_WINDOW_SECONDS, Store
+from xconduit.queue import Store
 from xconduit.queue.audience_store import AudienceStore
-from xconduit.queue.counts import MINUTES_KEPT
 from xconduit.queue.group_commit import GroupCommitter
 from xconduit.queue.heartbeat import Heartbeat
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.queue.maintenance import Maintenance
+from xconduit.queue.open import STARTUP_WAIT, open_store, sync_reports
 from xconduit.queue.syncs import SyncStore
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, SeedAudience, SeedEvent, SeedPixel
 from xconduit.sandbox.same_origin import SameOriginWrites
 from xconduit.sync.schedule import SyncScheduler
 from xconduit.xads import XAdsClient, XCredentials
 
-log = logging.getLogger("xconduit")
-
 SANDBOX_BASE_URL = "http://sandbox"
-PURGE_INTERVAL = 3600.0
-
-
-def store_path(settings: Settings, *, workdir: Path | None = None) -> Path:
-    """The SQLite file named by `server.store`; a relative path is under `workdir` (or cwd)."""
-    url = settings.server.store
-    if not url.startswith("sqlite:///"):
-        raise ConfigError(f"server.store = {url!r}: only sqlite:/// stores exist so far")
-    path = Path(url.removeprefix("sqlite:///"))
-    return path if path.is_absolute() else (workdir or Path.cwd()) / path
-
-
-# How long `serve` and `worker` wait for an unreachable outbox database at start.
-STARTUP_WAIT = 60.0
-
-
-def open_store(settings: Settings, *, workdir: Path | None = None, wait: float = 0.0) -> Store:
-    """The outbox named by `server.store`, created (with its folder) when missing. `wait`:
-    seconds to keep retrying an unreachable database (long-running processes only)."""
-    if is_database_store(settings):
-        from xconduit.queue.postgres_open import open_postgres  # psycopg: the postgres extra
-
-        return open_postgres(settings.server.store, wait=wait, timeout=settings.server.busy_timeout)
-    path = store_path(settings, workdir=workdir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteStore(path, busy_timeout=settings.server.busy_timeout)
 
 
 def sandbox_seed(settings: Settings) -> Seed:
@@ -148,57 +120,36 @@ def x_client(
     }
     missing = [name for name, value in secrets.items() if value is None]
     only_token = bool(missing) and set(missing) <= {"access_token", "access_token_secret"}
+    auth: httpx.Auth | None = None
     if vault is not None and vault.can_store and only_token:
-        return _connected_client(settings, vault, clock)
-    if missing:
+        # Sign with the connected account's stored token, read at each request.
+        credentials = XCredentials(
+            consumer_key=_secret(x.consumer_key), consumer_secret=_secret(x.consumer_secret)
+        )
+        auth = connected_account_auth(vault, credentials)
+    elif missing:
         names = ", ".join(f"XCONDUIT_X__{m.upper()}" for m in missing)
         hint = " or connect an account (`xconduit connect`)" if only_token else ""
         raise ConfigError(
             f"x.api = {x.api!r} needs credentials: set {names} (or x.* in the file){hint}"
         )
-    values = {name: value.get_secret_value() for name, value in secrets.items() if value}
+    else:
+        values = {name: value.get_secret_value() for name, value in secrets.items() if value}
+        credentials = XCredentials(**values)
     return XAdsClient(
         http=httpx.Client(timeout=x.timeout),
-        credentials=XCredentials(**values),
+        credentials=credentials,
         base_url=x.api,
         version=x.version,
         oauth_base_url=x.oauth_host,
         clock=clock,
+        auth=auth,
     )
 
 
-def _connected_client(
-    settings: Settings, vault: TokenVault, clock: Callable[[], float]
-) -> XAdsClient:
-    """A client signing with the connected account's stored token, read at each request."""
-    x = settings.x
-    assert x.consumer_key is not None
-    assert x.consumer_secret is not None
-    consumer = XCredentials(
-        consumer_key=x.consumer_key.get_secret_value(),
-        consumer_secret=x.consumer_secret.get_secret_value(),
-    )
-
-    def current() -> XCredentials:
-        stored = vault.load()
-        if stored is None:  # not connected: X answers 401, delivery pauses, the check says so
-            return consumer
-        return XCredentials(
-            consumer_key=consumer.consumer_key,
-            consumer_secret=consumer.consumer_secret,
-            access_token=stored.token,
-            access_token_secret=stored.secret,
-        )
-
-    return XAdsClient(
-        http=httpx.Client(timeout=x.timeout),
-        credentials=consumer,
-        base_url=x.api,
-        version=x.version,
-        oauth_base_url=x.oauth_host,
-        clock=clock,
-        auth=CurrentCredentialsAuth(current),
-    )
+def _secret(value: SecretStr | None) -> str:
+    assert value is not None  # only the access token may be missing here
+    return value.get_secret_value()
 
 
 def token_vault(
@@ -212,7 +163,8 @@ def checks_client(settings: Settings) -> XAdsClient:
     """The X client `xconduit check` uses (the in-process sandbox when `x.api = "sandbox"`)."""
     vault = None
     if settings.x.api != "sandbox" and settings.x.access_token is None:
-        vault = token_vault(settings, open_store(settings))
+        store = open_store(settings.server.store, busy_timeout=settings.server.busy_timeout)
+        vault = token_vault(settings, store)
     return x_client(settings, sandbox=build_sandbox(settings), vault=vault)
 
 
@@ -220,52 +172,6 @@ def _in_process(sandbox: Sandbox) -> httpx.BaseTransport:
     from xconduit.sandbox import InProcessTransport
 
     return InProcessTransport(sandbox.app)
-
-
-class Maintenance:
-    """A thread that periodically forgets old dedup rows and purges old delivered jobs."""
-
-    def __init__(
-        self,
-        store: Store,
-        *,
-        retention: float,
-        clock: Callable[[], float] = time.time,
-        interval: float = PURGE_INTERVAL,
-    ) -> None:
-        self._store = store
-        self._retention = retention
-        self._clock = clock
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def run_once(self) -> tuple[int, int]:
-        """(delivered jobs purged, dedup rows forgotten)."""
-        now = self._clock()
-        delivered = self._store.purge_delivered(now - self._retention)
-        # The dedup window is at least 24 h, and as long as delivered jobs are kept.
-        dedup = self._store.purge_dedup(now - max(DEDUP_WINDOW_SECONDS, self._retention))
-        purge_minutes = getattr(self._store, "purge_counter_minutes", None)
-        if purge_minutes is not None:  # the dashboard's per-minute counts (queue/counts.py)
-            purge_minutes(now - MINUTES_KEPT)
-        return delivered, dedup
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.run_once()
-            except XconduitError as exc:  # try again next round; the store may be busy
-                log.warning("outbox purge failed: %s", exc)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="outbox-purge", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
 
 @dataclass(kw_only=True)
@@ -404,7 +310,9 @@ def metered_delivery(
     service = DeliveryService(
         store=cast(Store, MeteredStore(store, sink)),  # every Store method, acks counted
         client=MeteredSender(client, sink, accounts=pixels),
-        settings=settings,
+        delivery=settings.delivery,
+        destinations=settings.conversions,
+        request_timeout=float(settings.x.timeout),
         clock=clock,
         pauses=pauses,
     )
@@ -454,7 +362,10 @@ def build_worker(
             "Run `xconduit serve` alone, or run `xconduit sandbox` and set x.api to its URL."
         )
     sandbox = None
-    store = open_store(settings, workdir=workdir, wait=STARTUP_WAIT)
+    server = settings.server
+    store = open_store(
+        server.store, busy_timeout=server.busy_timeout, workdir=workdir, wait=STARTUP_WAIT
+    )
     vault = token_vault(settings, store, clock=clock)
     client = x_client(settings, sandbox=sandbox, clock=clock, vault=vault)
     service, monitor = metered_delivery(settings, store, client, clock=clock)
@@ -470,24 +381,6 @@ def build_worker(
     )
 
 
-def is_database_store(settings: Settings) -> bool:
-    """A PostgreSQL outbox (a server), not a SQLite file."""
-    return settings.server.store.startswith(("postgresql://", "postgres://"))
-
-
-def store_exists(settings: Settings, *, workdir: Path | None = None) -> bool:
-    """Whether the outbox is there to read (a database server is assumed to be)."""
-    return is_database_store(settings) or store_path(settings, workdir=workdir).exists()
-
-
-def sync_reports(settings: Settings, *, workdir: Path | None = None) -> Path:
-    """Where sync reports go: `reports/` beside the SQLite outbox file; with a PostgreSQL outbox,
-    `.xconduit/reports/` in the folder xconduit runs in (reports are files, not rows)."""
-    if is_database_store(settings):
-        return (workdir or Path.cwd()) / ".xconduit" / "reports"
-    return store_path(settings, workdir=workdir).parent / "reports"
-
-
 def build_gateway(
     settings: Settings,
     *,
@@ -498,7 +391,11 @@ def build_gateway(
 ) -> Gateway:
     """Everything `xconduit serve` runs. `delivery=False`: collect only (benchmarks, tests)."""
     sandbox = build_sandbox(settings, clock=clock)
-    store = store or open_store(settings, workdir=workdir, wait=STARTUP_WAIT)
+    server = settings.server
+    store = store or open_store(
+        server.store, busy_timeout=server.busy_timeout, workdir=workdir, wait=STARTUP_WAIT
+    )
+    reports = sync_reports(server.store, workdir=workdir)
     committer = GroupCommitter(store, clock=clock)
     service = monitor = client = None
     audiences = None
@@ -518,13 +415,11 @@ def build_gateway(
         clock=clock,
         vault=vault,
         x=client,
-        reports=sync_reports(settings, workdir=workdir),
+        reports=reports,
     )
     syncs = None
     if isinstance(store, SyncStore) and any(s.schedule > 0 for s in settings.syncs):
-        syncs = SyncScheduler(
-            settings, store, reports=sync_reports(settings, workdir=workdir), clock=clock
-        )
+        syncs = SyncScheduler(settings, store, reports=reports, clock=clock)
     return Gateway(
         settings=settings,
         store=store,

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from xconduit.config import model
+from xconduit.config import TagSettings
 from xconduit.errors import ConfigError
-from xconduit.tag import TagSettings, plugin_js, public_tag_settings, snippet, tag_js
+from xconduit.tag import plugin_js, public_tag_settings, snippet, tag_js
 
 SIZE_LIMIT = 8 * 1024  # gzipped bytes
 
@@ -49,7 +49,7 @@ def test_public_settings_from_a_config_table() -> None:
     }
 
 
-def test_public_settings_from_the_dataclass() -> None:
+def test_public_settings_from_the_config_model_with_pii_and_currency() -> None:
     tag = TagSettings(universal_pixel_id="oka17", send_pii_to_pixel=True)
     out = public_tag_settings(tag, default_currency="eur", missing_consent="deny")
     assert (out["syntax"], out["send_pii_to_pixel"], out["default_currency"]) == (
@@ -85,7 +85,7 @@ def test_snippet_names_the_gateway_and_key() -> None:
 
 
 def test_public_settings_from_the_config_model() -> None:
-    tag = model.TagSettings(syntax="legacy", universal_pixel_id="oka17", page_pixel="pp1")
+    tag = TagSettings(syntax="legacy", universal_pixel_id="oka17", page_pixel="pp1")
     out = public_tag_settings(tag, pixel_id="oka17", events={"Lead": "ol1"}, consent_category="")
     assert (out["syntax"], out["page_pixel"], out["events"]) == (
         "legacy",

@@ -11,6 +11,7 @@ from collections.abc import Callable, Generator
 
 import httpx
 
+from xconduit.accounts.tokens import TokenVault
 from xconduit.xads import OAuth1Auth, XCredentials
 
 
@@ -25,3 +26,21 @@ class CurrentCredentialsAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = OAuth1Auth(self._provider()).sign(request)
         yield request
+
+
+def connected_account_auth(vault: TokenVault, consumer: XCredentials) -> CurrentCredentialsAuth:
+    """Signs with the app's `consumer` key and the connected account's token, read from `vault`
+    at each request."""
+
+    def current() -> XCredentials:
+        stored = vault.load()
+        if stored is None:  # not connected: X answers 401, delivery pauses, the check says so
+            return consumer
+        return XCredentials(
+            consumer_key=consumer.consumer_key,
+            consumer_secret=consumer.consumer_secret,
+            access_token=stored.token,
+            access_token_secret=stored.secret,
+        )
+
+    return CurrentCredentialsAuth(current)

@@ -122,7 +122,7 @@ def _run_service(
     label: str,
 ) -> tuple[float, DeliveryService]:
     task = progress.add_task(label, total=count)
-    service = DeliveryService(store=store, client=client, settings=settings, destinations=[SHOP])
+    service = DeliveryService(store=store, client=client, delivery=settings, destinations=[SHOP])
     start = time.perf_counter()
     service.start()
     try:

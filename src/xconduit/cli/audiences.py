@@ -73,7 +73,8 @@ def sync_command(
     ] = False,
 ) -> None:
     """Compare the snapshot with what X has, send the difference, wait for X to accept it."""
-    from xconduit.app import build_audiences, open_store, x_client
+    from xconduit.app import build_audiences, x_client
+    from xconduit.queue.open import open_store
 
     settings = _settings(config)
     if settings.x.api == "sandbox":
@@ -83,7 +84,7 @@ def sync_command(
         )
     console = Console(stderr=True)
     try:
-        store = open_store(settings)
+        store = open_store(settings.server.store, busy_timeout=settings.server.busy_timeout)
         runner = build_audiences(
             settings, store=store, client=x_client(settings, sandbox=None), workdir=Path.cwd()
         )
@@ -159,13 +160,16 @@ def _summary(report: SyncReport) -> None:
 @audiences.command("list")
 def list_command(config: ConfigOption = None) -> None:
     """Each configured audience: its X id and name, members sent, pending changes, last flush."""
-    from xconduit.app import open_store, store_exists
     from xconduit.audiences.listing import audience_lines
+    from xconduit.queue.open import open_store, store_exists
 
     settings = _settings(config)
     try:
-        if store_exists(settings):
-            store = cast(AudienceStore, open_store(settings))
+        if store_exists(settings.server.store):
+            store = cast(
+                AudienceStore,
+                open_store(settings.server.store, busy_timeout=settings.server.busy_timeout),
+            )
             try:
                 lines = audience_lines(settings, store)
             finally:

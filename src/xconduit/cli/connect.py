@@ -44,13 +44,14 @@ def connect_command(
             err=True,
         )
         return
-    from xconduit.app import open_store, token_vault, x_client
+    from xconduit.app import token_vault, x_client
+    from xconduit.queue.open import open_store
 
     settings = settings_or_exit(config)
     if settings.x.api == "sandbox":
         _fail("x.api is the built-in sandbox, which needs no connection")
     try:
-        store = open_store(settings)
+        store = open_store(settings.server.store, busy_timeout=settings.server.busy_timeout)
         vault = token_vault(settings, store)
         if disconnect:
             gone = vault.delete()

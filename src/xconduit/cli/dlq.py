@@ -48,17 +48,15 @@ def register(app: typer.Typer) -> None:
 
 def open_store(settings: Settings) -> Store:
     """The existing outbox named by `server.store` (never creates an empty one)."""
-    from xconduit.app import open_store as open_outbox
-    from xconduit.app import store_path
+    from xconduit.queue.open import open_store as open_outbox
+    from xconduit.queue.open import store_exists, store_path
 
+    url = settings.server.store
     try:
-        if settings.server.store.startswith(("postgresql://", "postgres://")):
-            return open_outbox(settings)
-        path = store_path(settings)
-        if not path.exists():
-            typer.echo(f"xconduit dlq: no outbox at {path}", err=True)
+        if not store_exists(url):
+            typer.echo(f"xconduit dlq: no outbox at {store_path(url)}", err=True)
             raise typer.Exit(2)
-        return open_outbox(settings)
+        return open_outbox(url, busy_timeout=settings.server.busy_timeout)
     except XconduitError as exc:
         typer.echo(f"xconduit dlq: {exc}", err=True)
         raise typer.Exit(1) from None

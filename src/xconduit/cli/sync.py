@@ -99,15 +99,15 @@ def _fail(exc: Exception) -> NoReturn:
 def _run_once(
     settings: Settings, name: str, *, full: bool, dry_run: bool, wait: bool, stop: threading.Event
 ) -> int:
-    from xconduit.app import open_store, store_exists, sync_reports
     from xconduit.queue.memory import MemoryStore
+    from xconduit.queue.open import open_store, store_exists, sync_reports
 
     try:
         store: SyncStore
-        if dry_run and not store_exists(settings):
+        if dry_run and not store_exists(settings.server.store):
             store = MemoryStore()
         else:
-            opened = open_store(settings)
+            opened = open_store(settings.server.store, busy_timeout=settings.server.busy_timeout)
             assert isinstance(opened, SyncStore)
             store = opened
     except XconduitError as exc:
@@ -119,7 +119,7 @@ def _run_once(
                 settings,
                 name,
                 store,
-                reports=sync_reports(settings),
+                reports=sync_reports(settings.server.store),
                 full=full,
                 dry_run=dry_run,
                 on_progress=progress,

@@ -1,7 +1,7 @@
 """Delivery: claim jobs from the outbox, batch them, respect X's rate budget, send, ack.
 
     from xconduit.delivery import DeliveryService
-    service = DeliveryService(store=store, client=client, settings=settings)
+    service = DeliveryService(store=store, client=client, delivery=settings.delivery)
     service.start()          # worker threads
     ...
     service.stop(timeout=10) # claimed jobs are released

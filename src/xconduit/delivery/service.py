@@ -9,8 +9,8 @@ threads are enough; `workers > 1` runs more loops per destination, which overlap
 request to X with another's claim and ack (their claims never overlap: the store hands each
 job to one claimant).
 
-Purging delivered jobs past `delivery.retention` is the composition root's `Maintenance`
-thread, the one owner of every purge.
+Purging delivered jobs past `delivery.retention` is the outbox's `Maintenance` thread
+(`xconduit.queue.maintenance`), the one owner of every purge.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from xconduit.config import ConversionDestination, DeliverySettings, Settings
+from xconduit.config import ConversionDestination, DeliverySettings
 from xconduit.delivery.batching import BatchRules
 from xconduit.delivery.pause import AccountPauses
 from xconduit.delivery.retry import RetryPolicy
@@ -36,9 +36,9 @@ log = logging.getLogger("xconduit.delivery")
 class DeliveryService:
     """Delivery workers: `start()` threads and `stop(timeout)`, or `run_until_idle(timeout)`.
 
-    `settings` is the whole configuration (destinations from `conversions`, timeouts from `x`)
-    or just `DeliverySettings`, with `destinations` given or found in the store. `clock` and
-    `sleep` are injectable for tests; by default `sleep` wakes early when `stop()` is called.
+    `delivery` is `[delivery]`; `destinations` the configured conversion destinations (others
+    are found in the store); `request_timeout` is `x.timeout`, which also sets the lease. `clock`
+    and `sleep` are injectable for tests; by default `sleep` wakes early when `stop()` is called.
     """
 
     def __init__(
@@ -46,25 +46,22 @@ class DeliveryService:
         *,
         store: Store,
         client: ConversionSender,
-        settings: Settings | DeliverySettings,
+        delivery: DeliverySettings,
+        destinations: Sequence[ConversionDestination] = (),
+        request_timeout: float = 30.0,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] | None = None,
-        destinations: Sequence[ConversionDestination] | None = None,
         lease_seconds: float | None = None,
         poll: float = 0.2,
         pauses: AccountPauses | None = None,
     ) -> None:
-        delivery = settings.delivery if isinstance(settings, Settings) else settings
-        timeout = float(settings.x.timeout) if isinstance(settings, Settings) else 30.0
-        if destinations is None and isinstance(settings, Settings):
-            destinations = settings.conversions
         self._store = store
         self._client = client
         self._delivery = delivery
         self._clock = clock
         self._stopping = threading.Event()
         self._sleep = sleep or self._wait
-        self._accounts = {d.name: d.account_id for d in destinations or ()}
+        self._accounts = {d.name: d.account_id for d in destinations}
         self._options = WorkerOptions(
             rules=BatchRules(max_count=delivery.batch_size, max_age=float(delivery.batch_age)),
             policy=RetryPolicy(
@@ -72,8 +69,8 @@ class DeliveryService:
                 retry_max=float(delivery.retry_max),
                 retry_window=float(delivery.retry_window),
             ),
-            lease_seconds=lease_seconds or max(60.0, 2 * timeout + 10.0),
-            request_timeout=timeout,
+            lease_seconds=lease_seconds or max(60.0, 2 * request_timeout + 10.0),
+            request_timeout=request_timeout,
             poll=poll,
         )
         self.budgets = SharedBudgets(

@@ -11,17 +11,15 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from importlib.resources import files
-from typing import Any, Protocol
+from typing import Any
 
+from xconduit.config import TagSettings
 from xconduit.errors import ConfigError
 from xconduit.normalize.phone import dialling
 
 __all__ = [
     "STUB_JS",
-    "TagLike",
-    "TagSettings",
     "plugin_js",
     "public_tag_settings",
     "snippet",
@@ -38,37 +36,6 @@ STUB_JS = (
 SYNTAXES = ("event", "legacy")
 PRODUCT_IDENTIFIERS = ("product_id", "sku")
 MISSING_CONSENT = ("allow", "deny")
-
-
-@dataclass(frozen=True, kw_only=True)
-class TagSettings:
-    """One `[[conversions.tag]]` table: the browser side of a conversion destination's pixel."""
-
-    syntax: str = "event"
-    """`event` (X's current `twq('event')` pixel) or `legacy` (`twq('track')` + image tags)."""
-    universal_pixel_id: str = ""
-    """The base tag's pixel id; empty: no `twq` at all, only image tags."""
-    page_pixel: str = ""
-    """A single-event tag id fired as an image on every page view."""
-    single_event_tags: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    """Event name → single-event tag ids fired as images (both syntaxes)."""
-    send_pii_to_pixel: bool = False
-    """Pass `email_address` / `phone_number` to `twq('event')` (the pixel hashes them)."""
-
-
-class TagLike(Protocol):
-    """What the settings need of a tag table: `TagSettings` here or the config model's."""
-
-    @property
-    def syntax(self) -> str: ...
-    @property
-    def universal_pixel_id(self) -> str: ...
-    @property
-    def page_pixel(self) -> str: ...
-    @property
-    def single_event_tags(self) -> Mapping[str, Sequence[str]]: ...
-    @property
-    def send_pii_to_pixel(self) -> bool: ...
 
 
 @functools.cache
@@ -91,7 +58,7 @@ def plugin_js() -> bytes:
 
 
 def public_tag_settings(
-    tag: TagLike | Mapping[str, Any],
+    tag: TagSettings | Mapping[str, Any],
     *,
     pixel_id: str = "",
     events: Mapping[str, str] | None = None,
@@ -104,7 +71,7 @@ def public_tag_settings(
 ) -> dict[str, Any]:
     """The JSON body of `GET /v1/tag-config`: one tag plus its destination's settings.
 
-    `tag` is a `[[conversions.tag]]` table (a mapping, `TagSettings`, or the config model); the
+    `tag` is a `[[conversions.tag]]` table (`TagSettings` or a mapping of its keys); the
     keyword arguments are the conversion destination's values of the same names. `events` maps
     event names to `tw-<pixel>-<event>` or to a bare event id, which becomes
     `tw-<pixel_id>-<id>`. Names are trimmed and lower-cased, as the tag matches them. An empty
@@ -113,7 +80,6 @@ def public_tag_settings(
     write `phone_number` in E.164, as the server normalises phones.
     """
     t = _from_mapping(tag) if isinstance(tag, Mapping) else tag
-    _choice("syntax", t.syntax, SYNTAXES)
     _choice("product_identifier", product_identifier, PRODUCT_IDENTIFIERS)
     _choice("missing_consent", missing_consent, MISSING_CONSENT)
     pixel = (pixel_id or t.universal_pixel_id).strip()
@@ -123,7 +89,7 @@ def public_tag_settings(
         "universal_pixel_id": t.universal_pixel_id.strip(),
         "page_pixel": t.page_pixel.strip(),
         "single_event_tags": {
-            _name(name): [str(i).strip() for i in _ids(ids) if str(i).strip()]
+            _name(name): [str(i).strip() for i in ids if str(i).strip()]
             for name, ids in t.single_event_tags.items()
         },
         "events": {_name(name): _event_id(eid, pixel) for name, eid in (events or {}).items()},
@@ -158,12 +124,17 @@ def _from_mapping(raw: Mapping[str, Any]) -> TagSettings:
     tags = raw.get("single_event_tags") or {}
     if not isinstance(tags, Mapping):
         raise ConfigError("conversions.tag.single_event_tags must be a table of name = [ids]")
-    return TagSettings(
-        syntax=str(raw.get("syntax") or "event"),
-        universal_pixel_id=str(raw.get("universal_pixel_id") or ""),
-        page_pixel=str(raw.get("page_pixel") or ""),
-        single_event_tags=tags,
-        send_pii_to_pixel=bool(raw.get("send_pii_to_pixel", False)),
+    syntax = str(raw.get("syntax") or "event")
+    _choice("syntax", syntax, SYNTAXES)
+    # Checked above, not by the model, so that a bad table is a `ConfigError` naming its key.
+    return TagSettings.model_validate(
+        {
+            "syntax": syntax,
+            "universal_pixel_id": str(raw.get("universal_pixel_id") or ""),
+            "page_pixel": str(raw.get("page_pixel") or ""),
+            "single_event_tags": {str(k): [str(i) for i in _ids(v)] for k, v in tags.items()},
+            "send_pii_to_pixel": bool(raw.get("send_pii_to_pixel", False)),
+        }
     )
 
 

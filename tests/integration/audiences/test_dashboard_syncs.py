@@ -13,8 +13,9 @@ import pytest
 from audience_helpers import Snapshots, client_for, runner
 from audience_helpers import settings as audience_settings
 
-from xconduit.app import build_gateway, store_path, sync_reports
+from xconduit.app import build_gateway
 from xconduit.config import Settings
+from xconduit.queue.open import store_path, sync_reports
 from xconduit.queue.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox
 from xconduit.serving import serve_in_thread
@@ -73,8 +74,8 @@ def test_the_page_shows_the_stores_sync_and_audience_figures(
         "2,buyer.two@example.com,lots,2026-03-01 09:01:00\n"
         "3,buyer.three@example.com,5,2026-03-01 09:02:00\n"
     )
-    store = SqliteStore(store_path(settings, workdir=tmp_path))
-    reports = sync_reports(settings, workdir=tmp_path)
+    store = SqliteStore(store_path(settings.server.store, workdir=tmp_path))
+    reports = sync_reports(settings.server.store, workdir=tmp_path)
     first = run_sync(settings, "orders", store, reports=reports, base_dir=tmp_path)
     with csv.open("a") as handle:
         handle.write("4,buyer.four@example.com,7,2026-03-01 09:03:00\n")
@@ -84,7 +85,7 @@ def test_the_page_shows_the_stores_sync_and_audience_figures(
     snaps = Snapshots()
     snaps.set_emails(EMAILS)
     client = client_for(sandbox, base_url, http)
-    audience = runner(settings, store_path(settings, workdir=tmp_path), client, snaps)
+    audience = runner(settings, store_path(settings.server.store, workdir=tmp_path), client, snaps)
     audience.sync("vip")
     record = audience.store.audience_record("vip")
     assert record is not None
@@ -126,7 +127,7 @@ def test_the_page_shows_the_stores_sync_and_audience_figures(
 
 def test_only_a_syncs_own_reports_are_served(tmp_path: Path, page_url: str) -> None:
     settings = config(tmp_path)
-    reports = sync_reports(settings, workdir=tmp_path)
+    reports = sync_reports(settings.server.store, workdir=tmp_path)
     reports.mkdir(parents=True)
     (reports / "orders-rejected-20260301T090000Z.csv").write_text("row,rule\n1,x\n")
     (reports / "other-rejected-20260301T090000Z.csv").write_text("row\n")

@@ -51,7 +51,7 @@ def test_refused_credentials_hold_jobs_until_the_check_passes(
         service = DeliveryService(
             store=store,
             client=client,
-            settings=DeliverySettings(),
+            delivery=DeliverySettings(),
             clock=clock,
             sleep=clock.sleep,
             destinations=[SHOP],

@@ -27,7 +27,7 @@ def service(
     return DeliveryService(
         store=store,
         client=client,
-        settings=DeliverySettings(**settings),
+        delivery=DeliverySettings(**settings),
         clock=clock,
         sleep=clock.sleep,
         destinations=[SHOP],
@@ -153,7 +153,7 @@ def test_threads_deliver_and_stop_releases_nothing_left_claimed(
 
     enqueue(store, [conversion(n) for n in range(1500)], now=time.time())
     svc = DeliveryService(
-        store=store, client=client, settings=DeliverySettings(workers=2), destinations=[SHOP]
+        store=store, client=client, delivery=DeliverySettings(workers=2), destinations=[SHOP]
     )
     svc.start()
     deadline = time.time() + 30

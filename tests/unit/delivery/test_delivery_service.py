@@ -88,7 +88,7 @@ def service(store: MemoryStore, x: FakeX, clock: Clock, **settings: Any) -> Deli
     return DeliveryService(
         store=store,
         client=x,
-        settings=DeliverySettings(**settings),
+        delivery=DeliverySettings(**settings),
         clock=clock,
         sleep=clock.sleep,
         destinations=[SHOP],
