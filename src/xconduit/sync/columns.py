@@ -26,7 +26,7 @@ _STEP = {
     "ms": timedelta(milliseconds=1),
     "us": timedelta(microseconds=1),
 }
-"""Units whose values are whole `timedelta`s (`ns` is not: Arrow gives pandas objects)."""
+"""Units whose counts are whole `timedelta`s (nanoseconds are not)."""
 
 
 def pylist(column: pa.Array | pa.ChunkedArray) -> list[Any]:
@@ -34,8 +34,10 @@ def pylist(column: pa.Array | pa.ChunkedArray) -> list[Any]:
     import pyarrow as pa
 
     kind = column.type
+    values: list[Any]
     if not pa.types.is_timestamp(kind) or kind.unit not in _STEP or kind.tz not in _EPOCH:
-        return column.to_pylist()
+        values = column.to_pylist()
+        return values
     epoch, step = _EPOCH[kind.tz], _STEP[kind.unit]
     try:
         return [
@@ -43,4 +45,5 @@ def pylist(column: pa.Array | pa.ChunkedArray) -> list[Any]:
             for count in column.cast(pa.int64()).to_pylist()
         ]
     except OverflowError:  # past year 9999: let Arrow raise its own error
-        return column.to_pylist()
+        values = column.to_pylist()
+        return values
