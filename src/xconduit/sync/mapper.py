@@ -20,6 +20,7 @@ from xconduit.mapping import MappingResult, Router
 from xconduit.mapping.conversions import fold
 from xconduit.normalize import MISSING_IDENTIFIER
 from xconduit.queue import IncomingEvent
+from xconduit.sync.columns import pylist
 from xconduit.sync.report import Rejection
 from xconduit.sync.rows import RowProblem, RowShape, row_key, to_event
 
@@ -106,7 +107,7 @@ class RowMapper:
 
     def _map(self, batch: pa.RecordBatch, *, first_row: int, generation: int) -> MappedBatch:
         needed = self.needed
-        cells_of = list(zip(*(batch.column(name).to_pylist() for name in needed), strict=True))
+        cells_of = list(zip(*(pylist(batch.column(name)) for name in needed), strict=True))
         out = MappedBatch()
         shape, plan, sync, source = self.shape, self._plan, self.shape.sync, self.source
         for index, cells in enumerate(cells_of):

@@ -24,6 +24,7 @@ from xconduit.errors import ConfigError, SourceError
 from xconduit.mapping import format_time
 from xconduit.queue.counts import Count
 from xconduit.queue.syncs import SyncState, SyncStore
+from xconduit.sync.columns import pylist
 from xconduit.sync.cursor import CursorTracker, decode, encode
 from xconduit.sync.mapper import MappedBatch, RowMapper, destination_of
 from xconduit.sync.parallel import map_batches
@@ -152,7 +153,7 @@ def run_sync(
             try:
                 for batch, _, mapped in batches:
                     if sync.cursor:
-                        for value in batch.column(sync.cursor).to_pylist():
+                        for value in pylist(batch.column(sync.cursor)):
                             tracker.see(value)
                     result.rows += batch.num_rows
                     report.write(mapped.rejections)
