@@ -65,8 +65,17 @@ def shown(page: Page, metric: str) -> float:
 
 
 def settled(gateway: Gateway, expected: int) -> bool:
+    """Every job delivered or dead, and counted: the counters follow the state change in a
+    transaction of their own, so a busy machine can show the one before the other."""
     states = gateway.store.counts().get("shop", {})
-    return states.get(JobStatus.DELIVERED, 0) + states.get(JobStatus.DEAD, 0) == expected
+    counted = sum(
+        row.value
+        for row in gateway.store.counter_totals()
+        if row.name in ("conversions_delivered", "conversions_dead")
+        and row.labels.get("destination") == "shop"
+    )
+    done = states.get(JobStatus.DELIVERED, 0) + states.get(JobStatus.DEAD, 0)
+    return done == counted == expected
 
 
 def assert_no_personal_data(html: str) -> None:

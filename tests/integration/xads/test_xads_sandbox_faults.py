@@ -85,6 +85,11 @@ def test_slow_answer_times_out(sandbox: Sandbox, base_url: str) -> None:
             client.send_conversions(PIXEL, [conversion()])
     assert isinstance(caught.value.__cause__, httpx.TimeoutException)
     assert "may or may not have arrived" in str(caught.value)
+    # It did arrive, once X finished: wait for it, so it cannot land in the next test's sandbox.
+    deadline = time.monotonic() + 10
+    while not sandbox.conversions() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [c["conversion_id"] for c in sandbox.conversions()] == ["order-0"]
 
 
 def test_slow_answer_within_timeout_is_delivered(sandbox: Sandbox, client: XAdsClient) -> None:
