@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
-from ops_traffic import WRITE_KEY, wait_for
+from tests.support.ops_traffic import WRITE_KEY, wait_for
 from xconduit.accounts.tokens import SECRET_NAME, new_key
 from xconduit.app import build_gateway
 from xconduit.config import load_settings

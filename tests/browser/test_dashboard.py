@@ -16,7 +16,14 @@ import pytest
 from playwright.sync_api import Browser, Page
 from playwright.sync_api import Error as PlaywrightError
 
-from ops_traffic import EMAILS, EXPECTED, PHONE, config_text, send_known_traffic, wait_for
+from tests.support.ops_traffic import (
+    EMAILS,
+    EXPECTED,
+    PHONE,
+    config_text,
+    send_known_traffic,
+    wait_for,
+)
 from xconduit.app import Gateway, build_gateway
 from xconduit.config import Settings, load_settings
 from xconduit.queue import JobStatus

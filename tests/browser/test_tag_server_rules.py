@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 import pytest
-from tag_harness import TagPage
 
+from tests.support.tag_harness import TagPage
 from xconduit.mapping.policy import consent_refusal
 from xconduit.mapping.values import BadValue, conversion_value, products_of
 from xconduit.tag import public_tag_settings

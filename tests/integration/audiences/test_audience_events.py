@@ -9,8 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
-from audience_helpers import ACCOUNT, client_for, emails_as_members, members, user_requests
 
+from tests.support.audience_helpers import (
+    ACCOUNT,
+    client_for,
+    emails_as_members,
+    members,
+    user_requests,
+)
 from xconduit.app import build_gateway
 from xconduit.audiences.runner import AudienceRunner
 from xconduit.config import Settings

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from audience_helpers import (
+
+from tests.support.audience_helpers import (
     Snapshots,
     client_for,
     emails_as_members,
@@ -15,7 +16,6 @@ from audience_helpers import (
     settings,
     user_requests,
 )
-
 from xconduit.audiences.snapshot import EmptySnapshot
 from xconduit.sandbox import Sandbox
 

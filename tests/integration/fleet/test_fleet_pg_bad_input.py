@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -17,11 +15,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "ingest"))  # the shared gateway_live helper
-
-from gateway_live import SERVER_KEY, gateway_settings, running_gateway
-
-from pgtemp import temp_schema
+from tests.support.gateway_live import SERVER_KEY, gateway_settings, running_gateway
+from tests.support.pgtemp import temp_schema
 from xconduit.queue.postgres import PostgresStore
 
 pytestmark = pytest.mark.postgres

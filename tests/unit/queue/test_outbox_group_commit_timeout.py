@@ -7,8 +7,8 @@ import threading
 from collections.abc import Sequence
 
 import pytest
-from outbox_factories import event
 
+from tests.support.outbox_factories import event
 from xconduit.errors import StoreBusy
 from xconduit.queue import IncomingEvent, JobStatus
 from xconduit.queue.group_commit import GroupCommitter
