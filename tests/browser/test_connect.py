@@ -146,7 +146,7 @@ def test_connect_in_the_terminal_with_a_pin(
     connect = xconduit("connect", "--config", str(config))
     assert connect.stdout is not None
     assert connect.stdin is not None
-    lines = []
+    lines: list[str] = []
     while not any("/oauth/authorize" in line for line in lines):
         line = connect.stdout.readline()
         assert line, "".join(lines)

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -27,6 +28,7 @@ from tests.support.ops_traffic import (
 from xconduit.app import Gateway, build_gateway
 from xconduit.config import Settings, load_settings
 from xconduit.queue import JobStatus
+from xconduit.queue.counts import CountingStore
 from xconduit.queue.memory import MemoryStore
 from xconduit.sandbox import Sandbox, SeedEvent, serve_sandbox
 from xconduit.serving import serve_in_thread
@@ -91,7 +93,8 @@ def test_dashboard_shows_the_store_replays_and_leaks_nothing(
     send_known_traffic(url)
     wait_for(lambda: settled(gateway, EXPECTED["queued"]), "delivery")
     store = gateway.store
-    totals = {(r.name, tuple(sorted(r.labels.items()))): r.value for r in store.counter_totals()}
+    counters = cast(CountingStore, store)  # every store keeps the counters too
+    totals = {(r.name, tuple(sorted(r.labels.items()))): r.value for r in counters.counter_totals()}
     shop = (("destination", "shop"),)
 
     page.goto(url + "/")

@@ -30,14 +30,14 @@ def gateway_settings(**overrides: Any) -> Settings:
     """Three sources (server, web with CORS and client IP, rate-limited) and the demo pixel."""
     base: dict[str, Any] = {
         "sources": [
-            SourceSettings(name="server", write_keys=[SERVER_KEY]),  # type: ignore[list-item]
+            SourceSettings(name="server", write_keys=[SERVER_KEY]),
             SourceSettings(
                 name="web",
-                write_keys=[WEB_KEY],  # type: ignore[list-item]
+                write_keys=[WEB_KEY],
                 allowed_origins=[SHOP],
                 client_ip=True,
             ),
-            SourceSettings(name="limited", write_keys=[LIMITED_KEY], rate_limit=1),  # type: ignore[list-item]
+            SourceSettings(name="limited", write_keys=[LIMITED_KEY], rate_limit=1),
         ],
         "conversions": [
             ConversionDestination(

@@ -114,7 +114,7 @@ def identify(user: str, vip: Any) -> dict[str, Any]:
 
 def audience_id(sandbox: Sandbox) -> str:
     (only,) = [a["id"] for a in sandbox.audiences() if a["name"].startswith("xconduit vip ")]
-    return only
+    return str(only)
 
 
 def test_changes_flush_when_flush_users_are_pending(feed: Feed, sandbox: Sandbox) -> None:

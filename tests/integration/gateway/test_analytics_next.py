@@ -70,7 +70,7 @@ def shop_and_gateway(tmp_path: Path) -> Iterator[tuple[str, str]]:
     with serving(shop_app) as shop:
         web = SourceSettings(
             name="web",
-            write_keys=[WEB_KEY],  # type: ignore[list-item]
+            write_keys=[WEB_KEY],
             allowed_origins=[shop],
             client_ip=True,
         )

@@ -33,9 +33,7 @@ pytestmark = pytest.mark.browser
 def shop(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """(gateway URL, shop page origin): a gateway whose browser source accepts any origin."""
     settings = gateway_settings(
-        sources=[
-            SourceSettings(name="web", write_keys=[BROWSER_KEY], allowed_origins=["*"])  # type: ignore[list-item]
-        ]
+        sources=[SourceSettings(name="web", write_keys=[BROWSER_KEY], allowed_origins=["*"])]
     )
     site = Starlette()
     site.mount("/", StaticFiles(directory=EXAMPLES, html=True))
