@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -93,23 +92,6 @@ def wait_for_conversions(url: str, count: int, timeout: float = 10.0) -> list[di
         if len(data) >= count or time.monotonic() > deadline:
             return data
         time.sleep(0.05)
-
-
-EMAIL = "Jane.Doe@Example.com"
-EMAIL_HASH = hashlib.sha256(b"jane.doe@example.com").hexdigest()
-
-
-def order(message_id: str | None = "m-1", **extra: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "type": "track",
-        "userId": "u-1",
-        "event": "Order Completed",
-        "properties": {"email": EMAIL, "revenue": 42.5, "order_id": f"o-{message_id}"},
-    }
-    if message_id is not None:
-        event["messageId"] = message_id
-    event.update(extra)
-    return event
 
 
 def basic(key: str) -> dict[str, str]:

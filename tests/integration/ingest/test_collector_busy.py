@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.events import order
 from tests.support.gateway_live import (
     gateway_settings,
-    order,
     post,
     running_gateway,
     wait_for_conversions,

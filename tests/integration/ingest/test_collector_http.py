@@ -13,16 +13,14 @@ import httpx
 import orjson
 import pytest
 
+from tests.support.events import EMAIL, EMAIL_HASH, order
 from tests.support.gateway_live import (
-    EMAIL,
-    EMAIL_HASH,
     LIMITED_KEY,
     SERVER_KEY,
     SHOP,
     WEB_KEY,
     basic,
     gateway_settings,
-    order,
     post,
     running_gateway,
     stored_conversions,

@@ -10,11 +10,11 @@ import httpx
 import orjson
 import pytest
 
+from tests.support.events import order
 from tests.support.gateway_live import (
     SERVER_KEY,
     WEB_KEY,
     basic,
-    order,
     running_gateway,
     stored_conversions,
 )
