@@ -1,14 +1,10 @@
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # tests/pgtemp.py for every folder
-
-from pgtemp import temp_schema
+from tests.support.pgtemp import temp_schema
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ pixel_id = "oka17"
 events = {{ "Order Completed" = "ol288", "Signed Up" = "ol289" }}
 """
 
-LINES = [
+LINES: list[dict[str, Any]] = [
     # No `type`, an `event`, no `timestamp`: a track, converted at the time it is read.
     {
         "messageId": "agree-1",

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
-from tag_harness import CHROMIUM, CHROMIUM_ARGS, FakeGateway, TagPage, build_ajs_bundle, serve
+
+from tests.support.tag_harness import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FakeGateway,
+    TagPage,
+    build_ajs_bundle,
+    serve,
+)
 
 
 @pytest.fixture(scope="session")

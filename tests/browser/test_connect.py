@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
-from ops_traffic import WRITE_KEY, wait_for
+from tests.support.ops_traffic import WRITE_KEY, wait_for
 from xconduit.accounts.tokens import SECRET_NAME, new_key
 from xconduit.app import build_gateway
 from xconduit.config import load_settings
@@ -146,7 +146,7 @@ def test_connect_in_the_terminal_with_a_pin(
     connect = xconduit("connect", "--config", str(config))
     assert connect.stdout is not None
     assert connect.stdin is not None
-    lines = []
+    lines: list[str] = []
     while not any("/oauth/authorize" in line for line in lines):
         line = connect.stdout.readline()
         assert line, "".join(lines)

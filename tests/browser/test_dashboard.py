@@ -11,15 +11,24 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 from playwright.sync_api import Browser, Page
 from playwright.sync_api import Error as PlaywrightError
 
-from ops_traffic import EMAILS, EXPECTED, PHONE, config_text, send_known_traffic, wait_for
+from tests.support.ops_traffic import (
+    EMAILS,
+    EXPECTED,
+    PHONE,
+    config_text,
+    send_known_traffic,
+    wait_for,
+)
 from xconduit.app import Gateway, build_gateway
 from xconduit.config import Settings, load_settings
 from xconduit.queue import JobStatus
+from xconduit.queue.counts import CountingStore
 from xconduit.queue.memory import MemoryStore
 from xconduit.sandbox import Sandbox, SeedEvent, serve_sandbox
 from xconduit.serving import serve_in_thread
@@ -70,7 +79,7 @@ def settled(gateway: Gateway, expected: int) -> bool:
     states = gateway.store.counts().get("shop", {})
     counted = sum(
         row.value
-        for row in gateway.store.counter_totals()
+        for row in cast(CountingStore, gateway.store).counter_totals()
         if row.name in ("conversions_delivered", "conversions_dead")
         and row.labels.get("destination") == "shop"
     )
@@ -93,7 +102,8 @@ def test_dashboard_shows_the_store_replays_and_leaks_nothing(
     send_known_traffic(url)
     wait_for(lambda: settled(gateway, EXPECTED["queued"]), "delivery")
     store = gateway.store
-    totals = {(r.name, tuple(sorted(r.labels.items()))): r.value for r in store.counter_totals()}
+    counters = cast(CountingStore, store)  # every store keeps the counters too
+    totals = {(r.name, tuple(sorted(r.labels.items()))): r.value for r in counters.counter_totals()}
     shop = (("destination", "shop"),)
 
     page.goto(url + "/")

@@ -55,7 +55,8 @@ def foreign_url() -> Iterator[str]:
 
 def scheduled(gateway_url: str) -> dict[str, Any]:
     described: dict[str, Any] = httpx.get(f"{gateway_url}/_sandbox/faults").json()["data"]
-    return described["schedules"]
+    schedules: dict[str, Any] = described["schedules"]
+    return schedules
 
 
 def schedule_a_fault(gateway_url: str) -> None:

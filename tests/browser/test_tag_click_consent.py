@@ -8,7 +8,8 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from tag_harness import TagPage
+
+from tests.support.tag_harness import TagPage
 
 pytestmark = pytest.mark.browser
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tag_harness import TagPage
+
+from tests.support.tag_harness import TagPage
 
 pytestmark = pytest.mark.browser
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
-from tag_harness import FakeGateway, TagPage
 
+from tests.support.tag_harness import FakeGateway, TagPage
 from xconduit.tag import STUB_JS, public_tag_settings, snippet
 
 pytestmark = pytest.mark.browser

@@ -9,8 +9,8 @@ import hashlib
 from typing import Any
 
 import pytest
-from tag_harness import TagPage
 
+from tests.support.tag_harness import TagPage
 from xconduit.mapping.values import BadValue, conversion_value, products_of
 from xconduit.normalize import normalize_phone
 from xconduit.normalize.redact import private_id

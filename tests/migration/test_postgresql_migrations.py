@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from pgtemp import temp_schema
+from tests.support.pgtemp import temp_schema
 from xconduit.errors import StoreError
 from xconduit.queue.postgres import PostgresStore, migrate
 from xconduit.queue.sql import load_migrations, load_schema

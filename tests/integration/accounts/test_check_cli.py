@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ops_sandbox import (
+
+from tests.support.ops_sandbox import (
     ANALYST_ACCOUNT,
     ANALYST_PIXEL,
     GOOD_ACCOUNT,
@@ -18,7 +19,6 @@ from ops_sandbox import (
     config_text,
     seeded_sandbox,
 )
-
 from xconduit.sandbox import Sandbox, serve_sandbox
 
 GOOD = f"""

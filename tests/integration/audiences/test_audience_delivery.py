@@ -8,7 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from audience_helpers import (
+
+from tests.support.audience_helpers import (
     Snapshots,
     client_for,
     emails_as_members,
@@ -18,7 +19,6 @@ from audience_helpers import (
     sha,
     user_requests,
 )
-
 from xconduit.sandbox import Sandbox
 from xconduit.xads import Audience, XAdsClient
 

@@ -9,8 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
-from audience_helpers import ACCOUNT, client_for, emails_as_members, members, user_requests
 
+from tests.support.audience_helpers import (
+    ACCOUNT,
+    client_for,
+    emails_as_members,
+    members,
+    user_requests,
+)
 from xconduit.app import build_gateway
 from xconduit.audiences.runner import AudienceRunner
 from xconduit.config import Settings
@@ -108,7 +114,7 @@ def identify(user: str, vip: Any) -> dict[str, Any]:
 
 def audience_id(sandbox: Sandbox) -> str:
     (only,) = [a["id"] for a in sandbox.audiences() if a["name"].startswith("xconduit vip ")]
-    return only
+    return str(only)
 
 
 def test_changes_flush_when_flush_users_are_pending(feed: Feed, sandbox: Sandbox) -> None:

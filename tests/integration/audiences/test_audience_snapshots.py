@@ -6,7 +6,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from audience_helpers import (
+
+from tests.support.audience_helpers import (
     Snapshots,
     client_for,
     emails_as_members,
@@ -15,7 +16,6 @@ from audience_helpers import (
     settings,
     user_requests,
 )
-
 from xconduit.audiences.snapshot import EmptySnapshot
 from xconduit.sandbox import Sandbox
 
@@ -72,7 +72,7 @@ def test_a_rerun_and_a_restart_send_nothing_new(
     assert (again.diff.entering, again.diff.exiting) == (0, 0)
     assert again.diff.unchanged == 50
 
-    first.store.close()  # type: ignore[attr-defined]
+    first.store.close()
     restarted = runner(settings(), tmp_path / "outbox.db", client, snaps)
     after = restarted.sync("vip")
     assert after.record.audience_id == report.record.audience_id
@@ -89,7 +89,7 @@ def test_serve_compares_on_schedule_and_backs_off_after_a_refused_snapshot(
     reads = []
 
     class Counting(Snapshots):
-        def __call__(self, audience: object):  # type: ignore[no-untyped-def]
+        def __call__(self, audience: object):
             reads.append(now[0])
             return super().__call__(audience)
 

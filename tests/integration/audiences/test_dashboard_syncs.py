@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from audience_helpers import Snapshots, client_for, runner
-from audience_helpers import settings as audience_settings
 
+from tests.support.audience_helpers import Snapshots, client_for, runner
+from tests.support.audience_helpers import settings as audience_settings
 from xconduit.app import build_gateway
 from xconduit.config import Settings
 from xconduit.queue.open import store_path, sync_reports

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from delivery_helpers import Clock, credentials_of
 
+from tests.support.delivery_helpers import Clock, credentials_of
 from xconduit.queue.sqlite import SqliteStore
 from xconduit.sandbox import RateLimit, Sandbox, serve_sandbox
 from xconduit.xads import XAdsClient

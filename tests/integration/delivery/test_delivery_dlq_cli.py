@@ -7,8 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from delivery_helpers import DESTINATION, conversion, enqueue
-
+from tests.support.delivery_helpers import DESTINATION, conversion, enqueue
 from xconduit.queue import JobStatus
 from xconduit.queue.sqlite import SqliteStore
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from delivery_helpers import ACCOUNT, DESTINATION, PIXEL, Clock, conversion, enqueue
 
+from tests.support.delivery_helpers import ACCOUNT, DESTINATION, PIXEL, Clock, conversion, enqueue
 from xconduit.accounts.live_auth import CurrentCredentialsAuth
 from xconduit.accounts.monitor import SetupMonitor
 from xconduit.config import ConversionDestination, DeliverySettings, Settings

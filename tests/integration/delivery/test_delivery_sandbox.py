@@ -9,8 +9,8 @@ import time
 from typing import Any
 
 import pytest
-from delivery_helpers import ACCOUNT, DESTINATION, PIXEL, Clock, conversion, enqueue
 
+from tests.support.delivery_helpers import ACCOUNT, DESTINATION, PIXEL, Clock, conversion, enqueue
 from xconduit.config import ConversionDestination, DeliverySettings
 from xconduit.delivery import DeliveryService
 from xconduit.queue import JobStatus

@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
-from fleet import Generator, Processes, sandbox, wait_delivered, write_config
-from throwaway_pg import throwaway_cluster
+
+from tests.support.fleet import Generator, Processes, sandbox, wait_delivered, write_config
+from tests.support.throwaway_pg import throwaway_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

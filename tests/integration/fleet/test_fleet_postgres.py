@@ -17,7 +17,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from fleet import (
+
+from tests.support.fleet import (
     Generator,
     Processes,
     busiest_window,

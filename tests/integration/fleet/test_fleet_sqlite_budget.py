@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fleet import (
+
+from tests.support.fleet import (
     Generator,
     Processes,
     busiest_window,

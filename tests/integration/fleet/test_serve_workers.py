@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from fleet import (
+
+from tests.support.fleet import (
     Generator,
     environment,
     free_port,

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "ingest"))  # the shared gateway_live helper
-
-from gateway_live import gateway_settings, running_gateway, wait_for_conversions
-
+from tests.support.gateway_live import gateway_settings, running_gateway, wait_for_conversions
 from xconduit.app import Gateway
 
 

@@ -8,25 +8,29 @@ browser harness (`tests/browser/`); this file only adds a shop page and the real
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from gateway_live import WEB_KEY, gateway_settings, running_gateway, serving, wait_for_conversions
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
+from tests.support.gateway_live import (
+    WEB_KEY,
+    gateway_settings,
+    running_gateway,
+    serving,
+    wait_for_conversions,
+)
 from xconduit.config import SourceSettings
 
 pytestmark = pytest.mark.browser
 
-sys.path.insert(0, str(Path(__file__).parents[2] / "browser"))  # the tag's browser harness
 
-from tag_harness import CHROMIUM, CHROMIUM_ARGS, GIF, TWQ_SPY, build_ajs_bundle  # noqa: E402
+from tests.support.tag_harness import CHROMIUM, CHROMIUM_ARGS, GIF, TWQ_SPY, build_ajs_bundle  # noqa: E402
 
 
 def shop_page(gateway_url: str) -> str:
@@ -66,7 +70,7 @@ def shop_and_gateway(tmp_path: Path) -> Iterator[tuple[str, str]]:
     with serving(shop_app) as shop:
         web = SourceSettings(
             name="web",
-            write_keys=[WEB_KEY],  # type: ignore[list-item]
+            write_keys=[WEB_KEY],
             allowed_origins=[shop],
             client_ip=True,
         )

@@ -44,7 +44,7 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], path: str) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
         try:
             if httpx.get(url + path, timeout=1).status_code == 200:
                 return

@@ -17,7 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_live import SERVER_KEY, SHOP, WEB_KEY, gateway_settings, running_gateway
+
+from tests.support.gateway_live import SERVER_KEY, SHOP, WEB_KEY, gateway_settings, running_gateway
 
 EMAIL = "Zed.Leaky.4242@Privacy-Probe.example"
 FREE_EMAIL = "free.text.9191@privacy-probe.example"

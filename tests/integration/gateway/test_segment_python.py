@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from gateway_live import SERVER_KEY
 from segment.analytics import Client
 
+from tests.support.gateway_live import SERVER_KEY
 from xconduit.app import Gateway
 
 

@@ -4,7 +4,6 @@ event id and the same conversion_id, so X counts it once."""
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +13,13 @@ import pytest
 from starlette.applications import Starlette
 from starlette.staticfiles import StaticFiles
 
-sys.path.insert(0, str(Path(__file__).parents[2] / "browser"))  # the tag's browser harness
-
-from gateway_live import gateway_settings, running_gateway, serving, wait_for_conversions
-from tag_harness import CHROMIUM, CHROMIUM_ARGS, GIF
-
+from tests.support.gateway_live import (
+    gateway_settings,
+    running_gateway,
+    serving,
+    wait_for_conversions,
+)
+from tests.support.tag_harness import CHROMIUM, CHROMIUM_ARGS, GIF
 from xconduit.config import SourceSettings
 from xconduit.config.demo import DEMO_EVENTS, DEMO_PIXEL_ID
 
@@ -32,9 +33,7 @@ pytestmark = pytest.mark.browser
 def shop(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """(gateway URL, shop page origin): a gateway whose browser source accepts any origin."""
     settings = gateway_settings(
-        sources=[
-            SourceSettings(name="web", write_keys=[BROWSER_KEY], allowed_origins=["*"])  # type: ignore[list-item]
-        ]
+        sources=[SourceSettings(name="web", write_keys=[BROWSER_KEY], allowed_origins=["*"])]
     )
     site = Starlette()
     site.mount("/", StaticFiles(directory=EXAMPLES, html=True))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gateway_live import FIXED_NOW, gateway_settings, running_gateway
 
+from tests.support.gateway_live import FIXED_NOW, gateway_settings, running_gateway
 from xconduit.app import Gateway
 
 

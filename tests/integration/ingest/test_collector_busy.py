@@ -7,9 +7,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gateway_live import gateway_settings, running_gateway, wait_for_conversions
-from test_collector_http import order, post
 
+from tests.support.events import order
+from tests.support.gateway_live import (
+    gateway_settings,
+    post,
+    running_gateway,
+    wait_for_conversions,
+)
 from xconduit.config import ServerSettings
 from xconduit.errors import StoreBusy
 from xconduit.queue.sqlite import SqliteStore

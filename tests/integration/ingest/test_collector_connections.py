@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from gateway_live import SERVER_KEY, gateway_settings
 
+from tests.support.gateway_live import SERVER_KEY, gateway_settings
 from xconduit import serving
 from xconduit.app import Gateway, build_gateway
 from xconduit.sandbox import Sandbox

@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_live import SERVER_KEY, gateway_settings, running_gateway
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.gateway_live import SERVER_KEY, gateway_settings, running_gateway
 from xconduit.ingest import ENDPOINTS
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{SERVER_KEY}:".encode()).decode()}

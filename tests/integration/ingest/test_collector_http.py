@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import gzip
-import hashlib
 import select
 import socket
 from pathlib import Path
@@ -14,49 +12,24 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from gateway_live import (
+
+from tests.support.events import EMAIL, EMAIL_HASH, order
+from tests.support.gateway_live import (
     LIMITED_KEY,
     SERVER_KEY,
     SHOP,
     WEB_KEY,
+    basic,
     gateway_settings,
+    post,
     running_gateway,
     stored_conversions,
 )
-
 from xconduit.app import Gateway
 from xconduit.config import ConversionDestination, TagSettings
 from xconduit.config.demo import DEMO_ACCOUNT_ID, DEMO_PIXEL_ID
 from xconduit.errors import StoreError
 from xconduit.queue.memory import MemoryStore
-
-EMAIL = "Jane.Doe@Example.com"
-EMAIL_HASH = hashlib.sha256(b"jane.doe@example.com").hexdigest()
-
-
-def order(message_id: str | None = "m-1", **extra: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "type": "track",
-        "userId": "u-1",
-        "event": "Order Completed",
-        "properties": {"email": EMAIL, "revenue": 42.5, "order_id": f"o-{message_id}"},
-    }
-    if message_id is not None:
-        event["messageId"] = message_id
-    event.update(extra)
-    return event
-
-
-def basic(key: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
-
-
-def post(
-    http: httpx.Client, path: str, body: Any, key: str = SERVER_KEY, **kw: Any
-) -> httpx.Response:
-    content = body if isinstance(body, bytes) else orjson.dumps(body)
-    headers = {**basic(key), **kw.pop("headers", {})}
-    return http.post(path, content=content, headers=headers, **kw)
 
 
 def test_a_track_call_is_committed_then_answered(http: httpx.Client, gateway: Gateway) -> None:

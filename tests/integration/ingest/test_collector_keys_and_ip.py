@@ -9,9 +9,15 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from gateway_live import SERVER_KEY, WEB_KEY, running_gateway, stored_conversions
-from test_collector_http import basic, order
 
+from tests.support.events import order
+from tests.support.gateway_live import (
+    SERVER_KEY,
+    WEB_KEY,
+    basic,
+    running_gateway,
+    stored_conversions,
+)
 from xconduit.app import Gateway
 from xconduit.config.demo import DEMO_WRITE_KEY, demo_settings
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ops_traffic import EXPECTED, config_text, send_known_traffic, wait_for
+from tests.support.ops_traffic import EXPECTED, config_text, send_known_traffic, wait_for
 from xconduit.app import build_gateway
 from xconduit.config import load_settings
 from xconduit.queue import JobStatus

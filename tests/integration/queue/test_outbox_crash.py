@@ -12,8 +12,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from outbox_events import one_job_events
 
+from tests.support.outbox_events import one_job_events
 from xconduit.queue import JobStatus
 from xconduit.queue.sqlite import SqliteStore
 

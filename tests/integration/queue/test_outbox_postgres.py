@@ -11,8 +11,8 @@ import threading
 import time
 
 import pytest
-from outbox_events import one_job_events
 
+from tests.support.outbox_events import one_job_events
 from xconduit.queue import JobStatus
 from xconduit.queue.postgres import PostgresStore
 

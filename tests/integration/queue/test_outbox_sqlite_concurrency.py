@@ -6,8 +6,7 @@ import threading
 import time
 from pathlib import Path
 
-from outbox_events import one_job_events
-
+from tests.support.outbox_events import one_job_events
 from xconduit.queue.sqlite import SqliteStore
 
 

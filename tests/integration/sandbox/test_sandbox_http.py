@@ -17,7 +17,7 @@ from requests_oauthlib import OAuth1Session
 
 from xconduit.sandbox import Sandbox, SandboxCredentials, serve_sandbox
 
-CONVERSION = {
+CONVERSION: dict[str, Any] = {
     "conversion_time": "2024-05-01T12:00:00.000Z",
     "event_id": "tw-oka17-ol288",
     "identifiers": [{"twclid": "23opevjt88psuo13lu8d020qkn"}],

@@ -4,7 +4,8 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from warehouse_pg import pg_schema
+
+from tests.support.warehouse_pg import pg_schema
 
 
 @pytest.fixture

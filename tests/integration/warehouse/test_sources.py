@@ -21,7 +21,7 @@ SECRET = "very.secret.person@example.com"
 EVIL = "x' OR '1'='1"  # bound as a value, it matches nothing; pasted into SQL, everything
 
 
-def _rows(src) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+def _rows(src) -> list[dict[str, object]]:
     return [row for batch in src.batches() for row in batch.to_pylist()]
 
 
@@ -295,7 +295,7 @@ def test_postgresql_terminated_mid_read_is_a_source_error(
         _terminate_after_first_batch(src, admin)
 
 
-def _terminate_after_first_batch(src, admin: psycopg.Connection) -> None:  # type: ignore[no-untyped-def]
+def _terminate_after_first_batch(src, admin: psycopg.Connection) -> None:
     for batch in src.batches():
         admin.execute("select pg_terminate_backend(%s)", (batch.column("pid")[0].as_py(),))
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 import orjson
-from sync_setup import DESTINATION
 
+from tests.support.sync_setup import DESTINATION
 from xconduit.app import build_gateway
 from xconduit.config import Settings
 from xconduit.queue.sqlite import SqliteStore

@@ -13,8 +13,8 @@ import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sync_setup import COLUMNS, pending, report_lines, settings, sha
 
+from tests.support.sync_setup import COLUMNS, pending, report_lines, settings, sha
 from xconduit.queue.sqlite import SqliteStore
 from xconduit.sync import SyncResult, run_sync
 

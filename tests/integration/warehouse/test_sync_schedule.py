@@ -7,8 +7,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sync_setup import DESTINATION, pending
 
+from tests.support.sync_setup import DESTINATION, pending
 from xconduit.app import build_gateway
 from xconduit.config import Settings
 from xconduit.queue.sqlite import SqliteStore

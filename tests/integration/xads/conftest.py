@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from xads_sandbox_helpers import credentials_of
 
+from tests.support.xads_sandbox_helpers import credentials_of
 from xconduit.sandbox import Sandbox, serve_sandbox
 from xconduit.xads import XAdsClient
 

@@ -8,8 +8,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from xads_sandbox_helpers import ACCOUNT, EVENT, PIXEL, conversion, credentials_of, sha
 
+from tests.support.xads_sandbox_helpers import (
+    ACCOUNT,
+    EVENT,
+    PIXEL,
+    conversion,
+    credentials_of,
+    sha,
+)
 from xconduit.errors import FatalDeliveryError
 from xconduit.sandbox import Sandbox
 from xconduit.xads import XAdsClient, XCredentials

@@ -6,8 +6,8 @@ import time
 
 import httpx
 import pytest
-from xads_sandbox_helpers import ACCOUNT, PIXEL, conversion, credentials_of, sha
 
+from tests.support.xads_sandbox_helpers import ACCOUNT, PIXEL, conversion, credentials_of, sha
 from xconduit.errors import (
     AuthError,
     FatalDeliveryError,

@@ -69,7 +69,11 @@ def test_each_key_matches_the_python_rules_on_tricky_values(key: str) -> None:
 
 
 def test_a_row_with_several_keys_is_one_user_object_in_x_key_order() -> None:
-    row = {"handle": "@AdsAPI", "email": "test-email@test.com", "partner_user_id": "crm-1"}
+    row: dict[str, str | None] = {
+        "handle": "@AdsAPI",
+        "email": "test-email@test.com",
+        "partner_user_id": "crm-1",
+    }
     (payload,) = sql_rows([row], ("handle", "email", "partner_user_id"))
     assert payload == (
         '{"email":["e586883b2b4faf78d48300a79e0e15138d664cdf796ffb86e533170a9893eda8"],'

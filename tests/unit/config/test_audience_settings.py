@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from xconduit.config import Settings
@@ -9,13 +11,13 @@ from xconduit.config.load import load_settings
 from xconduit.errors import ConfigError
 
 
-def write(tmp_path, body: str):  # type: ignore[no-untyped-def]
+def write(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "x.toml"
     path.write_text(body)
     return path
 
 
-def test_an_audience_with_no_identifier_is_refused_with_the_fix(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_audience_with_no_identifier_is_refused_with_the_fix(tmp_path: Path) -> None:
     path = write(tmp_path, '[[audiences]]\nname = "vip"\naccount_id = "18ce552mlaq"\n')
     with pytest.raises(ConfigError) as caught:
         load_settings(path, environ={})
@@ -25,7 +27,7 @@ def test_an_audience_with_no_identifier_is_refused_with_the_fix(tmp_path) -> Non
     assert 'identifiers = { email = "email" }' in message
 
 
-def test_an_unknown_identifier_names_x_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_identifier_names_x_keys(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         '[[audiences]]\nname = "vip"\naccount_id = "18ce552mlaq"\nidentifiers = { ip = "ip" }\n',

@@ -10,7 +10,13 @@ from xconduit.accounts.check import Status, blocked_accounts, run_checks
 from xconduit.accounts.tokens import SECRET_NAME, TokenVault, new_key
 from xconduit.config import ConversionDestination, Settings
 from xconduit.delivery.pause import AccountPauses, held_back, refuses_credentials
-from xconduit.errors import AuthError, ConfigError, FatalDeliveryError, XErrorDetail
+from xconduit.errors import (
+    AuthError,
+    ConfigError,
+    DeliveryError,
+    FatalDeliveryError,
+    XErrorDetail,
+)
 from xconduit.mapping import MappingResult
 from xconduit.observability.logs import mask
 from xconduit.observability.metered import dead_reason, histogram
@@ -78,7 +84,10 @@ def test_which_refusals_hold_the_jobs() -> None:
     )
     assert not refuses_credentials(FatalDeliveryError("x", status=404, errors=(event,)))
     assert not refuses_credentials(FatalDeliveryError("x", status=400))
-    dead = [(1, AuthError("x", status=401)), (2, FatalDeliveryError("x", status=400))]
+    dead: list[tuple[int, DeliveryError]] = [
+        (1, AuthError("x", status=401)),
+        (2, FatalDeliveryError("x", status=400)),
+    ]
     held, error = held_back(dead)
     assert held == [1]
     assert isinstance(error, AuthError)

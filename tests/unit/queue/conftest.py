@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pgtemp import temp_schema
+from tests.support.pgtemp import temp_schema
 from xconduit.queue import Store
 from xconduit.queue.memory import MemoryStore
 from xconduit.queue.postgres import PostgresStore

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pgtemp import temp_schema
+from tests.support.pgtemp import temp_schema
 from xconduit.queue.audience_jobs import AudienceChange, ChangeOp
 from xconduit.queue.audience_store import AudienceStore
 from xconduit.queue.jobs import NewJob

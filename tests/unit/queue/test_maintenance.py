@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from outbox_factories import event
-
+from tests.support.outbox_factories import event
 from xconduit.errors import StoreBusy
 from xconduit.queue import JobStatus, Store
 from xconduit.queue.maintenance import Maintenance

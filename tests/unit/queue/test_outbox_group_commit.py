@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from outbox_factories import event
 
+from tests.support.outbox_factories import event
 from xconduit.errors import StoreError
 from xconduit.queue import IncomingEvent, JobStatus
 from xconduit.queue.group_commit import GroupCommitter

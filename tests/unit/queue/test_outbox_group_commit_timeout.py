@@ -7,8 +7,8 @@ import threading
 from collections.abc import Sequence
 
 import pytest
-from outbox_factories import event
 
+from tests.support.outbox_factories import event
 from xconduit.errors import StoreBusy
 from xconduit.queue import IncomingEvent, JobStatus
 from xconduit.queue.group_commit import GroupCommitter
@@ -21,11 +21,11 @@ class HeldStore(MemoryStore):
     def __init__(self) -> None:
         super().__init__()
         self.entered = threading.Event()
-        self.release = threading.Event()
+        self.unblock = threading.Event()
 
     def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
         self.entered.set()
-        self.release.wait(timeout=10)
+        self.unblock.wait(timeout=10)
         return super().commit_events(events, now=now)
 
 
@@ -40,7 +40,7 @@ def test_queued_events_past_the_timeout_are_withdrawn_and_in_flight_ones_answere
             await asyncio.sleep(0.001)
         with pytest.raises(StoreBusy):
             await committer.submit([event("queued")], timeout=0.05)
-        store.release.set()  # the stuck commit finishes: its caller gets the real answer
+        store.unblock.set()  # the stuck commit finishes: its caller gets the real answer
         return await first
 
     answered = asyncio.run(scenario())
@@ -55,7 +55,7 @@ class BusyStore(HeldStore):
     def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
         if not self.entered.is_set():
             self.entered.set()
-            self.release.wait(timeout=10)
+            self.unblock.wait(timeout=10)
             raise StoreBusy("held by another writer")
         return MemoryStore.commit_events(self, events, now=now)
 
@@ -72,7 +72,7 @@ def test_what_queued_behind_a_commit_that_found_the_store_busy_is_answered_busy_
             await asyncio.sleep(0.001)
         second = asyncio.ensure_future(committer.submit([event("second")]))
         await asyncio.sleep(0.01)
-        store.release.set()
+        store.unblock.set()
         return list(await asyncio.gather(first, second, return_exceptions=True))
 
     answers = asyncio.run(scenario())

@@ -3,8 +3,7 @@ spends, every other process on the store sees."""
 
 from __future__ import annotations
 
-from outbox_factories import event
-
+from tests.support.outbox_factories import event
 from xconduit.delivery.shared_budget import SharedBudgets
 from xconduit.queue import Store
 

@@ -6,8 +6,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from outbox_factories import event
 
+from tests.support.outbox_factories import event
 from xconduit.errors import ConfigError, StoreError
 from xconduit.queue import JobStatus
 from xconduit.queue.sql import load_migrations

@@ -6,8 +6,8 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from outbox_factories import event
 
+from tests.support.outbox_factories import event
 from xconduit.queue import DeliveryJob, IncomingEvent, JobStatus, Store
 
 LEASE = 60.0

@@ -7,8 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from outbox_factories import event
 
+from tests.support.outbox_factories import event
 from xconduit.errors import StoreError
 from xconduit.queue import JobStatus, Store
 from xconduit.queue.sqlite import SqliteStore

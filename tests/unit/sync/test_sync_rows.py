@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -31,11 +32,11 @@ ALL = {
 HEX = "a" * 64
 
 
-def _event(row: dict[str, object], **shape: object) -> dict[str, object]:
+def _event(row: dict[str, object], **shape: Any) -> dict[str, object]:
     return to_event(
         RowShape(
             sync="orders", columns=shape.pop("columns", ALL), event="Order Completed", **shape
-        ),  # type: ignore[arg-type]
+        ),
         row,
         message_id="m-1",
         digest="d1",

@@ -9,8 +9,8 @@ import httpx
 import pytest
 import requests
 from requests_oauthlib import OAuth1
-from xads_signing import CREDS, header_params, reference_signature, signature_of
 
+from tests.support.xads_signing import CREDS, header_params, reference_signature, signature_of
 from xconduit.xads import OAuth1Auth, XCredentials
 
 NONCE = "fixednonce0123456789"

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from xads_signing import CREDS, header_params, reference_signature
 
+from tests.support.xads_signing import CREDS, header_params, reference_signature
 from xconduit.errors import (
     AuthError,
     ConfigError,

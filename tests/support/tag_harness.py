@@ -30,7 +30,7 @@ from starlette.routing import Route as Path_
 
 from xconduit.tag import STUB_JS, plugin_js, tag_js
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parents[1] / "browser"  # the npm project that builds analytics.js
 CHROMIUM = os.environ.get("XCONDUIT_CHROMIUM", "/usr/bin/chromium")
 # Playwright's own browser download does not work here; Debian's chromium with these flags does.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 from starlette.types import ASGIApp
 
 from xconduit.app import Gateway, build_gateway
@@ -27,14 +29,14 @@ def gateway_settings(**overrides: Any) -> Settings:
     """Three sources (server, web with CORS and client IP, rate-limited) and the demo pixel."""
     base: dict[str, Any] = {
         "sources": [
-            SourceSettings(name="server", write_keys=[SERVER_KEY]),  # type: ignore[list-item]
+            SourceSettings(name="server", write_keys=[SERVER_KEY]),
             SourceSettings(
                 name="web",
-                write_keys=[WEB_KEY],  # type: ignore[list-item]
+                write_keys=[WEB_KEY],
                 allowed_origins=[SHOP],
                 client_ip=True,
             ),
-            SourceSettings(name="limited", write_keys=[LIMITED_KEY], rate_limit=1),  # type: ignore[list-item]
+            SourceSettings(name="limited", write_keys=[LIMITED_KEY], rate_limit=1),
         ],
         "conversions": [
             ConversionDestination(
@@ -90,3 +92,15 @@ def wait_for_conversions(url: str, count: int, timeout: float = 10.0) -> list[di
         if len(data) >= count or time.monotonic() > deadline:
             return data
         time.sleep(0.05)
+
+
+def basic(key: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode()}
+
+
+def post(
+    http: httpx.Client, path: str, body: Any, key: str = SERVER_KEY, **kw: Any
+) -> httpx.Response:
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    headers = {**basic(key), **kw.pop("headers", {})}
+    return http.post(path, content=content, headers=headers, **kw)

@@ -39,7 +39,7 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], path: str) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
         try:
             if httpx.get(url + path, timeout=1).status_code == 200:
                 return
@@ -152,7 +152,7 @@ class Processes:
         deadline = time.monotonic() + timeout
         while text not in self.logs[proc.pid].read_text(errors="replace"):
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{proc.args} did not print {text!r}")
+                raise RuntimeError(f"{proc.args!r} did not print {text!r}")
             time.sleep(0.05)
 
     def stop_all(self) -> None:

@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from fleet import free_port
+
+from tests.support.fleet import free_port
 
 
 def _bin(name: str) -> str:
