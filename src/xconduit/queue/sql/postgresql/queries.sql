@@ -25,7 +25,7 @@ INSERT INTO schema_version (version, name) VALUES (%(version)s, %(name)s);
 -- the new events (a second copy in the same batch is a duplicate). Job j belongs to event
 -- job_events[j].
 WITH incoming AS (
-    SELECT * FROM unnest(%(sources)s::text[], %(message_ids)s::text[])
+    SELECT * FROM unnest(%(sources)b::text[], %(message_ids)b::text[])
         WITH ORDINALITY AS e (source, message_id, n)
 ), fresh AS (
     INSERT INTO received_events (source, message_id, received_at)
@@ -39,9 +39,9 @@ WITH incoming AS (
     SELECT nextval('delivery_job_ids') AS id, j.* FROM (
         SELECT j.destination, j.account_id, j.pixel_id, j.message_id, j.conversion_id, j.payload
         FROM unnest(
-            %(job_events)s::bigint[], %(destinations)s::text[], %(accounts)s::text[],
-            %(pixels)s::text[], %(job_messages)s::text[], %(conversions)s::text[],
-            %(payloads)s::bytea[]
+            %(job_events)b::bigint[], %(destinations)b::text[], %(accounts)b::text[],
+            %(pixels)b::text[], %(job_messages)b::text[], %(conversions)b::text[],
+            %(payloads)b::bytea[]
         ) WITH ORDINALITY AS j (
             n, destination, account_id, pixel_id, message_id, conversion_id, payload, k
         )
@@ -227,13 +227,13 @@ SELECT count(*) FROM worker_heartbeats WHERE seen_at >= %(since)s;
 -- name: add_counts
 -- Add to counters' running totals (each created by its first increment); one row per counter.
 INSERT INTO counters (name, labels, value)
-SELECT * FROM unnest(%(names)s::text[], %(labels)s::text[], %(values)s::float8[])
+SELECT * FROM unnest(%(names)b::text[], %(labels)b::text[], %(values)b::float8[])
 ON CONFLICT (name, labels) DO UPDATE SET value = counters.value + excluded.value;
 
 -- name: add_count_minutes
 -- Add to counters' amounts of one minute; one row per counter.
 INSERT INTO counter_minutes (minute, name, labels, value)
-SELECT %(minute)s, * FROM unnest(%(names)s::text[], %(labels)s::text[], %(values)s::float8[])
+SELECT %(minute)s, * FROM unnest(%(names)b::text[], %(labels)b::text[], %(values)b::float8[])
 ON CONFLICT (minute, name, labels) DO UPDATE SET value = counter_minutes.value + excluded.value;
 
 -- name: counter_totals
@@ -253,8 +253,8 @@ DELETE FROM counter_minutes WHERE minute < %(minute)s;
 -- Keep accepted events for the live debugger, in the order given.
 INSERT INTO recent_events (source, message_id, event, received_at, results)
 SELECT source, message_id, event, %(now)s, results
-FROM unnest(%(sources)s::text[], %(message_ids)s::text[], %(events)s::text[],
-    %(results)s::bytea[]) WITH ORDINALITY AS r (source, message_id, event, results, k)
+FROM unnest(%(sources)b::text[], %(message_ids)b::text[], %(events)b::text[],
+    %(results)b::bytea[]) WITH ORDINALITY AS r (source, message_id, event, results, k)
 ORDER BY k;
 
 -- name: trim_recent_events
