@@ -90,9 +90,9 @@ def _conversion(n: int) -> dict[str, object]:
     }
 
 
-def _backlog(store: Store, count: int, *, first: int = 0) -> None:
+def _backlog(store: Store, count: int, *, first: int = 0, chunk: int = 10_000) -> None:
     now = time.time()
-    for start in range(first, first + count, 10_000):
+    for start in range(first, first + count, chunk):
         events = [
             IncomingEvent(
                 source="bench",
@@ -108,7 +108,7 @@ def _backlog(store: Store, count: int, *, first: int = 0) -> None:
                     ),
                 ),
             )
-            for n in range(start, min(start + 10_000, first + count))
+            for n in range(start, min(start + chunk, first + count))
         ]
         store.commit_events(events, now=now)
 

@@ -5,8 +5,7 @@
   same rows (dedup keys, payloads, states) into the same tables, with nothing else to do.
 * `pg-collectors`: `/v1/batch` events/s against the number of collector processes
   (`serve --workers N --no-delivery`) on one PostgreSQL database.
-* `pg-deliver`: claim + deliver a backlog with 1, 2 and 4 worker loops on PostgreSQL, X being
-  a sandbox process with no rate limit.
+* `pg-deliver` (in `pg_deliver`): claim + deliver with 1, 2 and 4 worker processes.
 
 The database is XCONDUIT_BENCH_PG (default: the test server, database `test`); each run uses a
 schema of its own and drops it.
@@ -28,17 +27,10 @@ from urllib.parse import quote
 import httpx
 from rich.progress import Progress
 
-from xconduit.bench.deliver import (
-    SHOP,
-    _backlog,
-    _client,
-    _free_port,
-    _run_service,
-    sandbox_process,
-)
+from xconduit.bench.deliver import _free_port
 from xconduit.bench.ingest import BATCH, _measure
 from xconduit.bench.registry import Row, benchmark
-from xconduit.config import DeliverySettings, demo_settings
+from xconduit.config import demo_settings
 from xconduit.config.demo import DEMO_ACCOUNT_ID, DEMO_EVENTS, DEMO_PIXEL_ID, DEMO_WRITE_KEY
 from xconduit.queue import Store
 
@@ -133,6 +125,21 @@ def _floor(count: int) -> float:
             return count / (time.perf_counter() - start)
 
 
+def _store_commits(count: int) -> float:
+    """Events/s `PostgresStore.commit_events` takes in (one job each, 5,000 per call as the
+    floor's transactions): the commit path without HTTP, parsing or mapping."""
+    from xconduit.bench.deliver import _backlog
+    from xconduit.queue.postgres import PostgresStore
+
+    with pg_schema() as url:
+        store = PostgresStore(url)
+        start = time.perf_counter()
+        _backlog(store, count, chunk=5000)
+        elapsed = time.perf_counter() - start
+        store.close()
+    return count / elapsed
+
+
 @benchmark("pg-ingest")
 def run_pg_ingest(progress: Progress, scale: float) -> list[Row]:
     from xconduit.queue.postgres import PostgresStore
@@ -146,6 +153,7 @@ def run_pg_ingest(progress: Progress, scale: float) -> list[Row]:
         sqlite = SqliteStore(Path(folder) / "outbox.db")
         rows += _gateway_rows("sqlite", sqlite, seconds, progress)
     floor = _floor(max(20_000, int(200_000 * scale)))
+    commits = _store_commits(max(20_000, int(200_000 * scale)))
     rows.append(
         Row(
             benchmark="pg-ingest",
@@ -153,6 +161,15 @@ def run_pg_ingest(progress: Progress, scale: float) -> list[Row]:
             value=floor,
             unit="events/s",
             note="no HTTP, no parsing, no mapping",
+        )
+    )
+    rows.append(
+        Row(
+            benchmark="pg-ingest",
+            case="PostgresStore.commit_events of the same rows",
+            value=commits,
+            unit="events/s",
+            note=f"{commits / floor:.0%} of the floor",
         )
     )
     return rows
@@ -218,35 +235,4 @@ def run_pg_collectors(progress: Progress, scale: float) -> list[Row]:
             )
         )
     progress.remove_task(task)
-    return rows
-
-
-@benchmark("pg-deliver")
-def run_pg_deliver(progress: Progress, scale: float) -> list[Row]:
-    from xconduit.queue.postgres import PostgresStore
-
-    count = max(5000, int(100_000 * scale))
-    rows = []
-    with sandbox_process("--rate-limit-events", "0") as x_url, httpx.Client(timeout=30) as http:
-        for workers in (1, 2, 4):
-            with pg_schema() as url:
-                store = PostgresStore(url)
-                _backlog(store, count)
-                settings = DeliverySettings(
-                    events_per_window=10**9, requests_per_window=10**9, workers=workers
-                )
-                label = f"pg-deliver: {workers} worker(s)"
-                elapsed, _ = _run_service(
-                    store, _client(http, x_url), settings, count, progress, label
-                )
-                store.close()
-            rows.append(
-                Row(
-                    benchmark="pg-deliver",
-                    case=f"claim + deliver, {workers} worker loop(s), {count:,} backlog",
-                    value=count / elapsed,
-                    unit="events/s",
-                    note=f"destination {SHOP.name}; sandbox in a child process",
-                )
-            )
     return rows

@@ -127,11 +127,18 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger):
             raise StoreError(f"cannot open the outbox at {self._where}: {error}") from error
 
     @contextmanager
-    def _tx(self) -> Iterator[psycopg.Connection[Any]]:
-        """One transaction on a pooled connection; a database error becomes `StoreError`."""
+    def _tx(self, *, pipeline: bool = False) -> Iterator[psycopg.Connection[Any]]:
+        """One transaction on a pooled connection; a database error becomes `StoreError`.
+        `pipeline`: statements whose results are not read go out together with the next read
+        or the commit, in one round trip (errors then surface there)."""
         try:
-            with self._pool.connection() as conn, conn.transaction():
-                yield conn
+            with self._pool.connection() as conn:
+                if pipeline:
+                    with conn.pipeline(), conn.transaction():
+                        yield conn
+                else:
+                    with conn.transaction():
+                        yield conn
         except (psycopg.Error, PoolTimeout) as error:
             raise StoreError(f"outbox at {self._where} failed: {error}") from error
 
@@ -148,7 +155,7 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger):
     def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
         if not events:
             return []
-        with self._tx() as conn:
+        with self._tx(pipeline=True) as conn:
             accepted = self._commit_in(conn, events, now)
             note_events(conn, events, accepted, now)
         return accepted
@@ -156,24 +163,26 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger):
     def _commit_in(
         self, conn: psycopg.Connection[Any], events: Sequence[IncomingEvent], now: float
     ) -> list[bool]:
-        """Remember the events, COPY the jobs of the new ones and queue their audience
+        """Remember the events, insert the jobs of the new ones and queue their audience
         changes, inside the caller's transaction; per event, whether it was new."""
+        jobs = [(n, job) for n, event in enumerate(events, 1) for job in event.jobs]
         params = {
             "sources": [_text(event.source) for event in events],
             "message_ids": [_text(event.message_id) for event in events],
             "now": now,
+            "job_events": [n for n, _ in jobs],
+            "destinations": [_text(job.destination) for _, job in jobs],
+            "accounts": [_text(job.account_id) for _, job in jobs],
+            "pixels": [_text(job.pixel_id) for _, job in jobs],
+            "job_messages": [_text(job.message_id) for _, job in jobs],
+            "conversions": [_text(job.conversion_id) for _, job in jobs],
+            "payloads": [job.payload for _, job in jobs],
         }
-        fresh = {tuple(row) for row in conn.execute(Q["remember_events"], params).fetchall()}
-        accepted: list[bool] = []
-        jobs: list[NewJob] = []
-        for event in events:
-            key = (_text(event.source), _text(event.message_id))
-            accepted.append(key in fresh)
-            if key in fresh:
-                fresh.discard(key)  # a second copy in the same batch is a duplicate
-                jobs.extend(event.jobs)
+        fresh = {row[0] for row in conn.execute(Q["commit_batch"], params).fetchall()}
+        accepted = [n in fresh for n in range(1, len(events) + 1)]
+        for event, new in zip(events, accepted, strict=True):
+            if new and event.audience_changes:
                 enqueue_changes(conn, event.audience_changes, now)
-        self._insert_jobs(conn, jobs, now)
         return accepted
 
     def _insert_jobs(
@@ -313,7 +322,7 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger):
     def commit_sync_batch(
         self, name: str, events: Sequence[IncomingEvent], *, state: SyncState, now: float
     ) -> SyncCommit:
-        with self._tx() as conn:
+        with self._tx(pipeline=True) as conn:
             accepted = self._commit_in(conn, events, now) if events else []
             params = {
                 "name": name,

@@ -27,19 +27,21 @@ Q = load_queries("postgresql")
 
 
 def add_counts(conn: psycopg.Connection[Any], counts: Sequence[Count], now: float) -> None:
-    """Inside the caller's transaction; one row per counter (a commit touches a handful)."""
+    """Inside the caller's transaction; two statements, whatever the number of counters."""
     summed: dict[tuple[str, str], float] = defaultdict(float)
     for count in counts:
         summed[(count.name, count.labels_json)] += count.value
-    minute = int(now // 60)
-    rows = [
-        {"name": name, "labels": labels, "value": value, "minute": minute}
-        for (name, labels), value in sorted(summed.items(), key=lambda item: item[0])
-    ]
-    if rows:
-        with conn.cursor() as cursor:
-            cursor.executemany(Q["add_count"], rows)
-            cursor.executemany(Q["add_count_minute"], rows)
+    if not summed:
+        return
+    keys = sorted(summed)  # one lock order for every writer
+    params = {
+        "names": [name for name, _ in keys],
+        "labels": [labels for _, labels in keys],
+        "values": [summed[key] for key in keys],
+        "minute": int(now // 60),
+    }
+    conn.execute(Q["add_counts"], params)
+    conn.execute(Q["add_count_minutes"], params)
 
 
 def note_events(
@@ -55,24 +57,19 @@ def note_events(
     for e, new in zip(reversed(events), reversed(fresh), strict=True):
         if new and e.recent is not None and len(newest[e.recent.source]) < RECENT_PER_SOURCE:
             newest[e.recent.source].append(e.recent)
-    recent = [
-        {
-            "source": r.source,
-            "message_id": pg_text(r.message_id),
-            "event": pg_text(r.event),
-            "results": r.results,
-            "now": now,
-        }
-        for kept in newest.values()
-        for r in reversed(kept)
-    ]
-    if recent:
-        with conn.cursor() as cursor:
-            cursor.executemany(Q["insert_recent_event"], recent)
-            for source in sorted({str(row["source"]) for row in recent}):
-                cursor.execute(
-                    Q["trim_recent_events"], {"source": source, "keep": RECENT_PER_SOURCE}
-                )
+    recent = [r for kept in newest.values() for r in reversed(kept)]
+    if not recent:
+        return
+    params = {
+        "sources": [r.source for r in recent],
+        "message_ids": [pg_text(r.message_id) for r in recent],
+        "events": [pg_text(r.event) for r in recent],
+        "results": [r.results for r in recent],
+        "now": now,
+    }
+    conn.execute(Q["insert_recent_events"], params)
+    for source in sorted(newest):
+        conn.execute(Q["trim_recent_events"], {"source": source, "keep": RECENT_PER_SOURCE})
 
 
 class PostgresCounts:

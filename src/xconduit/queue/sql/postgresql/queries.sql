@@ -19,13 +19,45 @@ SELECT coalesce(max(version), 0) FROM schema_version;
 -- Note a migration as applied, in the same transaction as the migration itself.
 INSERT INTO schema_version (version, name) VALUES (%(version)s, %(name)s);
 
--- name: remember_events
--- Note each (source, message_id) as seen; returns the pairs that were new (not duplicates).
-INSERT INTO received_events (source, message_id, received_at)
-SELECT source, message_id, %(now)s
-FROM unnest(%(sources)s::text[], %(message_ids)s::text[]) AS e (source, message_id)
-ON CONFLICT (source, message_id) DO NOTHING
-RETURNING source, message_id;
+-- name: commit_batch
+-- In one statement: note each (source, message_id) as seen, and insert the jobs of the events
+-- that were new (pending, due at once), in the order given; returns the 1-based positions of
+-- the new events (a second copy in the same batch is a duplicate). Job j belongs to event
+-- job_events[j].
+WITH incoming AS (
+    SELECT * FROM unnest(%(sources)b::text[], %(message_ids)b::text[])
+        WITH ORDINALITY AS e (source, message_id, n)
+), fresh AS (
+    INSERT INTO received_events (source, message_id, received_at)
+    SELECT source, message_id, %(now)s FROM incoming
+    ON CONFLICT (source, message_id) DO NOTHING
+    RETURNING source, message_id
+), firsts AS (
+    SELECT min(i.n) AS n FROM incoming AS i JOIN fresh AS f USING (source, message_id)
+    GROUP BY i.source, i.message_id
+), jobs AS (
+    SELECT nextval('delivery_job_ids') AS id, j.* FROM (
+        SELECT j.destination, j.account_id, j.pixel_id, j.message_id, j.conversion_id, j.payload
+        FROM unnest(
+            %(job_events)b::bigint[], %(destinations)b::text[], %(accounts)b::text[],
+            %(pixels)b::text[], %(job_messages)b::text[], %(conversions)b::text[],
+            %(payloads)b::bytea[]
+        ) WITH ORDINALITY AS j (
+            n, destination, account_id, pixel_id, message_id, conversion_id, payload, k
+        )
+        JOIN firsts USING (n)
+        ORDER BY j.k
+    ) AS j
+), payloads AS (
+    INSERT INTO job_payloads (
+        id, destination, account_id, pixel_id, message_id, conversion_id, payload
+    )
+    SELECT id, destination, account_id, pixel_id, message_id, conversion_id, payload FROM jobs
+), states AS (
+    INSERT INTO job_state (id, destination, status, attempts, created_at, next_attempt_at)
+    SELECT id, destination, 'pending', 0, %(now)s, %(now)s FROM jobs
+)
+SELECT n FROM firsts;
 
 -- name: next_job_ids
 -- Reserve ids for :count new jobs.
@@ -192,15 +224,16 @@ DELETE FROM worker_heartbeats WHERE id = %(id)s;
 -- Delivery processes seen since :since.
 SELECT count(*) FROM worker_heartbeats WHERE seen_at >= %(since)s;
 
--- name: add_count
--- Add to a counter's running total (created by its first increment).
-INSERT INTO counters (name, labels, value) VALUES (%(name)s, %(labels)s, %(value)s)
+-- name: add_counts
+-- Add to counters' running totals (each created by its first increment); one row per counter.
+INSERT INTO counters (name, labels, value)
+SELECT * FROM unnest(%(names)b::text[], %(labels)b::text[], %(values)b::float8[])
 ON CONFLICT (name, labels) DO UPDATE SET value = counters.value + excluded.value;
 
--- name: add_count_minute
--- Add to a counter's amount of one minute.
+-- name: add_count_minutes
+-- Add to counters' amounts of one minute; one row per counter.
 INSERT INTO counter_minutes (minute, name, labels, value)
-VALUES (%(minute)s, %(name)s, %(labels)s, %(value)s)
+SELECT %(minute)s, * FROM unnest(%(names)b::text[], %(labels)b::text[], %(values)b::float8[])
 ON CONFLICT (minute, name, labels) DO UPDATE SET value = counter_minutes.value + excluded.value;
 
 -- name: counter_totals
@@ -216,10 +249,13 @@ ORDER BY minute, name, labels;
 -- Forget per-minute amounts before :minute.
 DELETE FROM counter_minutes WHERE minute < %(minute)s;
 
--- name: insert_recent_event
--- Keep an accepted event for the live debugger.
+-- name: insert_recent_events
+-- Keep accepted events for the live debugger, in the order given.
 INSERT INTO recent_events (source, message_id, event, received_at, results)
-VALUES (%(source)s, %(message_id)s, %(event)s, %(now)s, %(results)s);
+SELECT source, message_id, event, %(now)s, results
+FROM unnest(%(sources)b::text[], %(message_ids)b::text[], %(events)b::text[],
+    %(results)b::bytea[]) WITH ORDINALITY AS r (source, message_id, event, results, k)
+ORDER BY k;
 
 -- name: trim_recent_events
 -- Keep only the newest :keep recent events of a source.
