@@ -34,7 +34,7 @@ def _worker(url: str, x_url: str, ready: Event, go: Event, stop: Event) -> None:
     with httpx.Client(timeout=30) as http:
         client = _client(http, x_url)
         service = DeliveryService(
-            store=store, client=client, settings=_SETTINGS, destinations=[SHOP]
+            store=store, client=client, delivery=_SETTINGS, destinations=[SHOP]
         )
         ready.set()
         go.wait()
