@@ -13,6 +13,10 @@ Each class's docstring is its default message; raise with a more precise one whe
         │   └── RateLimited          try again at `retry_at` (429, budget exhausted)
         └── FatalDeliveryError       never retry the same request (other 4xx)
             └── AuthError            401/403: credentials, signature or permissions
+
+Two exceptions live outside the tree on purpose, each caught inside its own package and never
+raised to a caller: `mapping.values.BadValue` (becomes an invalid event's reason) and
+`sandbox.oauth.OAuthFailure` (becomes the sandbox's 401 answer).
 """
 
 from __future__ import annotations

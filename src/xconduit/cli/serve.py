@@ -117,7 +117,7 @@ def serve_command(
         raise typer.Exit(2) from None
     url = serving.base_url(sock)
     if workers == 1:
-        _serve_one(settings, sock, host, url, config is None, delivery=not no_delivery)
+        _serve_one(settings, sock, host, url, demo=config is None, delivery=not no_delivery)
         return
     typer.echo(banner(settings, url, demo=config is None, sandbox=None))
     typer.echo(f"  processes {workers} collectors" + ("" if no_delivery else " (with delivery)"))
@@ -125,14 +125,14 @@ def serve_command(
         workers,
         sock,
         lambda inherited: _serve_one(
-            settings, inherited, host, url, False, delivery=not no_delivery
+            settings, inherited, host, url, demo=False, delivery=not no_delivery
         ),
     )
     typer.echo("xconduit serve: stopped")
 
 
 def _serve_one(
-    settings: Settings, sock: socket.socket, host: str, url: str, demo: bool, *, delivery: bool
+    settings: Settings, sock: socket.socket, host: str, url: str, *, demo: bool, delivery: bool
 ) -> None:
     """One collector process serving `sock` until SIGINT/SIGTERM (the banner only when it is
     the only one)."""

@@ -104,7 +104,7 @@ def _from_browser(raw: Any) -> bool:
     return isinstance(name, str) and name.strip().lower() in BROWSER_LIBRARIES
 
 
-def _check_key(raw: Any, write_key: str | None, keys_in_events: bool) -> None:
+def _check_key(raw: Any, write_key: str | None, *, keys_in_events: bool) -> None:
     """InvalidEvent when an event of the request is not authenticated by the request's key."""
     own = raw.get("writeKey") if isinstance(raw, dict) else None
     if own is None or own == "":
@@ -189,10 +189,10 @@ class EventAcceptor:
             # The id as the client sent it, before one is assigned: a rejection names only that.
             sent_id = raw.get("messageId") if isinstance(raw, dict) else None
             try:
-                _check_key(raw, write_key, keys_in_events)
+                _check_key(raw, write_key, keys_in_events=keys_in_events)
                 ip = client_ip if client_ip and (any_library_ip or _from_browser(raw)) else None
                 event, unsendable = self._one(
-                    raw, source, default_type, received_at, ip, defaults, check_size
+                    raw, source, default_type, received_at, ip, defaults, check_size=check_size
                 )
             except InvalidEvent as exc:
                 rejected.append(_rejected(index, sent_id, exc.field, str(exc)))
@@ -230,6 +230,7 @@ class EventAcceptor:
         received_at: str,
         client_ip: str | None,
         defaults: Mapping[str, Any],
+        *,
         check_size: bool,
     ) -> tuple[IncomingEvent, list[MappingResult]]:
         if not isinstance(raw, dict):

@@ -132,7 +132,7 @@ class Collector:
             return self._preflight(request, origin)
         is_batch = ENDPOINTS[kind] is None
         try:
-            source, body, key, keys_in_events = await self._read(request, is_batch)
+            source, body, key, keys_in_events = await self._read(request, is_batch=is_batch)
             if origin and not source.allows(origin):
                 return error(f"origin {origin} is not allowed for this write key's source", 403)
             wait = self.limiter.wait(source)
@@ -141,7 +141,13 @@ class Collector:
                 response.headers["Retry-After"] = retry_after(wait)
                 return self._cors(response, origin, source)
             accepted = self._accept(
-                request, source, body, ENDPOINTS[kind], is_batch, key, keys_in_events
+                request,
+                source,
+                body,
+                ENDPOINTS[kind],
+                key,
+                batch=is_batch,
+                keys_in_events=keys_in_events,
             )
         except RequestRejected as exc:
             return self._cors(error(str(exc), exc.status), origin, None)
@@ -177,7 +183,7 @@ class Collector:
         }
         return self._cors(json_response(body_out), origin, source)
 
-    async def _read(self, request: Request, is_batch: bool) -> tuple[Source, Any, str, bool]:
+    async def _read(self, request: Request, *, is_batch: bool) -> tuple[Source, Any, str, bool]:
         """The source, the decoded body, the request's write key, and whether that key came from
         the events themselves (analytics-next's batches carry it per event)."""
         limit = MAX_REQUEST_BYTES if is_batch else MAX_EVENT_BYTES
@@ -208,7 +214,7 @@ class Collector:
             raise RequestRejected("the body must be a JSON object", field="body")
         keys_in_events = False
         if key is None:
-            key, keys_in_events = _body_key(body, is_batch)
+            key, keys_in_events = _body_key(body, is_batch=is_batch)
         if key is None:
             raise RequestRejected(
                 "write key: missing (send it as the HTTP Basic user or as writeKey in the body)",
@@ -225,8 +231,9 @@ class Collector:
         source: Source,
         body: dict[str, Any],
         kind: str | None,
-        batch: bool,
         key: str,
+        *,
+        batch: bool,
         keys_in_events: bool,
     ) -> Accepted:
         if batch:
@@ -318,7 +325,7 @@ class Collector:
         return error(f"{request.method} is not allowed on {request.url.path}", 405)
 
 
-def _body_key(body: dict[str, Any], is_batch: bool) -> tuple[str | None, bool]:
+def _body_key(body: dict[str, Any], *, is_batch: bool) -> tuple[str | None, bool]:
     """The body's write key, and whether it is the first event's (then each event has its own)."""
     key = body.get("writeKey")
     if isinstance(key, str) and key:

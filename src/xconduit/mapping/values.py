@@ -18,7 +18,9 @@ _FIELDS = {"value": "properties.value", "revenue": "properties.revenue"}
 
 
 class BadValue(ValueError):
-    """A field holds a value X cannot take; the message names the field and the rule only."""
+    """A field holds a value X cannot take; the message names the field and the rule only.
+    Internal to mapping: the mapping core catches it and records the event as invalid with that
+    reason, so it never reaches a caller and stays outside `xconduit.errors`."""
 
 
 def prop(props: Mapping[str, Any], snake: str, camel: str | None = None) -> Any:

@@ -143,7 +143,7 @@ def conversion_identifiers(
     plan = _plan(paths)
     dropped: list[str] = []
 
-    twclid = _twclid(event, plan, paths.twclid_from_referrer, dropped)
+    twclid = _twclid(event, plan, dropped, use_referrer=paths.twclid_from_referrer)
 
     email = None
     raw = first_present(event, plan.email)
@@ -180,7 +180,7 @@ def conversion_identifiers(
     )
 
 
-def _twclid(event: Event, plan: _Plan, use_referrer: bool, dropped: list[str]) -> str | None:
+def _twclid(event: Event, plan: _Plan, dropped: list[str], *, use_referrer: bool) -> str | None:
     """The click id of the first source that has one; a value that is not an X click id is
     dropped (and counted), never replaced by a later source's."""
     raw = first_present(event, plan.twclid)

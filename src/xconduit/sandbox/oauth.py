@@ -18,7 +18,9 @@ TIMESTAMP_WINDOW_SECONDS = 300.0
 
 
 class OAuthFailure(Exception):
-    """The request is not properly authenticated (the reason is for logs and tests only)."""
+    """The request is not properly authenticated (the reason is for logs and tests only).
+    Internal to the sandbox: its routes turn it into X's 401 answer; it never leaves the package,
+    so it stays outside `xconduit.errors`."""
 
 
 @dataclass(frozen=True, kw_only=True)
