@@ -305,7 +305,7 @@ def metered_delivery(
 ) -> tuple[DeliveryService, SetupMonitor]:
     """Delivery that counts into the store, and the setup checks that pause/resume accounts."""
     pauses = AccountPauses(probe_after=float(settings.checks.interval))
-    sink = CountSink(store.add_counts, clock)  # type: ignore[attr-defined]
+    sink = CountSink(store.add_counts, clock)
     pixels = {d.pixel_id: d.account_id for d in settings.conversions}
     service = DeliveryService(
         store=cast(Store, MeteredStore(store, sink)),  # every Store method, acks counted

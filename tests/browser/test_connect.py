@@ -100,7 +100,7 @@ def test_connect_from_the_dashboard(
             assert "connected as @sandbox_admin" in page.inner_text("#token")
             assert "✗" not in page.inner_text("#checks")  # the checks ran with the new token
 
-            blob = gateway.store.get_secret(SECRET_NAME)  # type: ignore[attr-defined]
+            blob = gateway.store.get_secret(SECRET_NAME)
             stored = gateway.ops.vault.load()  # type: ignore[union-attr]
             assert blob is not None
             assert stored is not None
@@ -120,7 +120,7 @@ def test_connect_from_the_dashboard(
             page.click("button:text('Disconnect')")
             assert "disconnected" in page.inner_text("#notice")
             assert "none: connect an X account" in page.inner_text("#token")
-            assert gateway.store.get_secret(SECRET_NAME) is None  # type: ignore[attr-defined]
+            assert gateway.store.get_secret(SECRET_NAME) is None
     finally:
         gateway.stop()
 

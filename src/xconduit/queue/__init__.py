@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from xconduit.queue.budget import BudgetStore
+from xconduit.queue.counts import CountingStore
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob
 
 __all__ = [
@@ -32,8 +33,9 @@ DEDUP_WINDOW_SECONDS = 24 * 3600.0
 `purge_dedup`."""
 
 
-class Store(BudgetStore, Protocol):
-    """The outbox of delivery jobs (and the rate ledger, see `xconduit.queue.budget`)."""
+class Store(BudgetStore, CountingStore, Protocol):
+    """The outbox of delivery jobs (and the rate ledger, see `xconduit.queue.budget`; the
+    counters and the debugger's rows, see `xconduit.queue.counts`)."""
 
     def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
         """Commit events in one transaction; per event, False if `(source, message_id)` was seen

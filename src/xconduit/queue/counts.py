@@ -15,6 +15,7 @@ with what became of it per destination and the exact conversion (hashed identifi
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
@@ -61,6 +62,18 @@ class RecentEvent:
     results: bytes
 
 
+def newest_recent(
+    recents: Sequence[RecentEvent | None], fresh: Sequence[bool]
+) -> list[RecentEvent]:
+    """The recent rows of the new events worth writing, oldest first: only the newest
+    `RECENT_PER_SOURCE` of a source survive the trim, so a batch of 500 writes at most that many."""
+    newest: dict[str, list[RecentEvent]] = defaultdict(list)
+    for recent, new in zip(reversed(recents), reversed(fresh), strict=True):
+        if new and recent is not None and len(newest[recent.source]) < RECENT_PER_SOURCE:
+            newest[recent.source].append(recent)
+    return [r for kept in newest.values() for r in reversed(kept)]
+
+
 class CounterRow(NamedTuple):
     name: str
     labels: dict[str, str]
@@ -105,6 +118,11 @@ class CountingStore(Protocol):
 
     def recent_events(self, *, source: str | None = None, limit: int = 100) -> list[RecentRow]:
         """The newest recent events first, of one source or all."""
+        ...
+
+    def add_recent(self, rows: Sequence[tuple[RecentEvent, float]]) -> None:
+        """Recent events committed earlier (oldest first, each with its commit time), in one
+        transaction: those the group committer held back while commits queued back to back."""
         ...
 
     def job_states(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:

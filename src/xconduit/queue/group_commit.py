@@ -11,6 +11,14 @@ none of their events is committed (the transaction rolled back), the collector a
 clients retry; dedup on `(source, message_id)` makes the retry safe. Retrying each caller alone
 was rejected: a failing disk or a locked database would then stall the writer once per caller.
 
+The live debugger's rows (`IncomingEvent.recent`) cost as much to write as the jobs. The writer
+puts them in a commit at most every `RECENT_EVERY` seconds; in between it holds them (the newest
+`RECENT_PER_SOURCE` per source) and writes them with the next commit due to carry them, or alone
+when that much time has passed without one. A collector's first event after a quiet spell shows
+in the debugger as its request returns; under a stream, the debugger lags by up to
+`RECENT_EVERY`. They are debugging aids, not data: if the process dies, the held rows are gone,
+never an event or a count.
+
 A busy store (`StoreBusy`: another writer held it past `busy_timeout`) also fails what queued
 meanwhile, and `submit(events, timeout=...)` withdraws events still queued at the timeout: a
 request is answered within about `busy_timeout`, and events it was told are not stored never
@@ -21,6 +29,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import logging
 import threading
 import time
 from collections import deque
@@ -29,7 +39,13 @@ from dataclasses import dataclass
 
 from xconduit.errors import StoreBusy, StoreError
 from xconduit.queue import Store
+from xconduit.queue.counts import RECENT_PER_SOURCE, RecentEvent, newest_recent
 from xconduit.queue.jobs import IncomingEvent
+
+log = logging.getLogger(__name__)
+
+RECENT_EVERY = 0.5
+"""Seconds between writes of the live debugger's rows."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, eq=False)
@@ -58,10 +74,12 @@ class GroupCommitter:
         max_batch: int = 5000,
         max_delay: float = 0.0,
         clock: Callable[[], float] = time.time,
+        recent_every: float = RECENT_EVERY,
     ) -> None:
         """`max_batch`: most events per transaction (a larger single submission goes alone).
         `max_delay`: seconds the writer waits for more submissions before committing; 0 commits
-        at once, and groups still form from what queues up while the previous commit runs."""
+        at once, and groups still form from what queues up while the previous commit runs.
+        `recent_every`: see `RECENT_EVERY`."""
         self._store = store
         self._max_batch = max_batch
         self._max_delay = max_delay
@@ -73,6 +91,9 @@ class GroupCommitter:
         self._thread: threading.Thread | None = None
         self.transactions = 0
         """Commits made so far (for metrics and tests)."""
+        self._recent_every = recent_every
+        self._held: dict[str, deque[tuple[RecentEvent, float]]] = {}
+        self._recent_written = float("-inf")  # time.monotonic() of the last write
 
     def start(self) -> None:
         """Start the writer thread."""
@@ -130,9 +151,15 @@ class GroupCommitter:
             return await future
 
     def _take(self) -> list[_Submission] | None:
-        """The next group, or None when stopped and drained."""
+        """The next group, or None when stopped and drained; empty when held debugger rows are
+        due and nothing is queued."""
         with self._cond:
-            self._cond.wait_for(lambda: self._queue or not self._running)
+            due = self._recent_written + self._recent_every - time.monotonic()
+            waited = self._cond.wait_for(
+                lambda: self._queue or not self._running, timeout=due if self._held else None
+            )
+            if not waited:
+                return []
             if not self._queue:
                 return None
             if self._max_delay > 0 and self._running:
@@ -157,9 +184,19 @@ class GroupCommitter:
 
     def _run(self) -> None:
         while (group := self._take()) is not None:
+            if not group:
+                self._write_held()
+                continue
             events = [event for submission in group for event in submission.events]
+            now = self._clock()
+            hold = time.monotonic() - self._recent_written < self._recent_every
+            recents = [event.recent for event in events]
+            if hold:
+                events = [dataclasses.replace(event, recent=None) for event in events]
+            else:
+                self._write_held()  # first: they are older than this group's rows
             try:
-                accepted = self._store.commit_events(events, now=self._clock())
+                accepted = self._store.commit_events(events, now=now)
             except Exception as error:
                 if isinstance(error, StoreBusy):
                     # The store was held for all of busy_timeout: what queued meanwhile would
@@ -173,11 +210,29 @@ class GroupCommitter:
                 continue
             finally:
                 self.transactions += 1
+            if hold:
+                for recent in newest_recent(recents, accepted):
+                    kept = self._held.setdefault(recent.source, deque(maxlen=RECENT_PER_SOURCE))
+                    kept.append((recent, now))
             start = 0
             for submission in group:
                 end = start + len(submission.events)
                 self._resolve(submission, accepted[start:end])
                 start = end
+        self._write_held()
+
+    def _write_held(self) -> None:
+        self._recent_written = time.monotonic()
+        rows = [row for kept in self._held.values() for row in kept]
+        if not rows:
+            return
+        self._held.clear()
+        rows.sort(key=lambda row: row[1])  # oldest first, across sources
+        try:
+            self._store.add_recent(rows)
+        except StoreError as error:
+            # Debugger rows only: the events and their counts are committed.
+            log.warning("the live debugger missed %d events: %s", len(rows), error)
 
     @staticmethod
     def _resolve(submission: _Submission, result: list[bool] | BaseException) -> None:

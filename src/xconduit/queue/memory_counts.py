@@ -12,6 +12,7 @@ from xconduit.queue.counts import (
     Count,
     CounterRow,
     MinuteRow,
+    RecentEvent,
     RecentRow,
     labels_of,
 )
@@ -50,11 +51,17 @@ class MemoryCounts:
                 continue
             self._add(event.counts, now)
             if event.recent is not None:
-                r = event.recent
-                self._recent_id += 1
-                row = RecentRow(self._recent_id, r.source, r.message_id, r.event, now, r.results)
-                kept = self._recent.setdefault(r.source, deque(maxlen=RECENT_PER_SOURCE))
-                kept.append(row)
+                self._keep_recent(event.recent, now)
+
+    def _keep_recent(self, r: RecentEvent, at: float) -> None:
+        self._recent_id += 1
+        row = RecentRow(self._recent_id, r.source, r.message_id, r.event, at, r.results)
+        self._recent.setdefault(r.source, deque(maxlen=RECENT_PER_SOURCE)).append(row)
+
+    def add_recent(self, rows: Sequence[tuple[RecentEvent, float]]) -> None:
+        with self._lock:
+            for recent, at in rows:
+                self._keep_recent(recent, at)
 
     def add_counts(self, counts: Sequence[Count], *, now: float) -> None:
         with self._lock:

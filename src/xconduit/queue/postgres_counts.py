@@ -18,6 +18,7 @@ from xconduit.queue.counts import (
     RecentEvent,
     RecentRow,
     labels_of,
+    newest_recent,
 )
 from xconduit.queue.jobs import IncomingEvent
 from xconduit.queue.pg_text import pg_text, pg_untext
@@ -53,22 +54,24 @@ def note_events(
     """The counts and recent rows of the new events, in `commit_events`' transaction."""
     counts = [c for event, new in zip(events, fresh, strict=True) if new for c in event.counts]
     add_counts(conn, counts, now)
-    newest: dict[str, list[RecentEvent]] = defaultdict(list)
-    for e, new in zip(reversed(events), reversed(fresh), strict=True):
-        if new and e.recent is not None and len(newest[e.recent.source]) < RECENT_PER_SOURCE:
-            newest[e.recent.source].append(e.recent)
-    recent = [r for kept in newest.values() for r in reversed(kept)]
-    if not recent:
+    recents = newest_recent([event.recent for event in events], fresh)
+    write_recent(conn, [(recent, now) for recent in recents])
+
+
+def write_recent(conn: psycopg.Connection[Any], rows: Sequence[tuple[RecentEvent, float]]) -> None:
+    """Recent events (oldest first, each with its commit time), then the trim, inside the
+    caller's transaction."""
+    if not rows:
         return
     params = {
-        "sources": [r.source for r in recent],
-        "message_ids": [pg_text(r.message_id) for r in recent],
-        "events": [pg_text(r.event) for r in recent],
-        "results": [r.results for r in recent],
-        "now": now,
+        "sources": [r.source for r, _ in rows],
+        "message_ids": [pg_text(r.message_id) for r, _ in rows],
+        "events": [pg_text(r.event) for r, _ in rows],
+        "results": [r.results for r, _ in rows],
+        "times": [at for _, at in rows],
     }
     conn.execute(Q["insert_recent_events"], params)
-    for source in sorted(newest):
+    for source in sorted({r.source for r, _ in rows}):
         conn.execute(Q["trim_recent_events"], {"source": source, "keep": RECENT_PER_SOURCE})
 
 
@@ -85,6 +88,11 @@ class PostgresCounts:
         if counts:
             with self._tx() as conn:
                 add_counts(conn, counts, now)
+
+    def add_recent(self, rows: Sequence[tuple[RecentEvent, float]]) -> None:
+        if rows:
+            with self._tx() as conn:
+                write_recent(conn, rows)
 
     def counter_totals(self) -> list[CounterRow]:
         return [

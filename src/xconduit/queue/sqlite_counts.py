@@ -16,6 +16,7 @@ from xconduit.queue.counts import (
     RecentEvent,
     RecentRow,
     labels_of,
+    newest_recent,
 )
 from xconduit.queue.jobs import IncomingEvent
 from xconduit.queue.sql import load_queries
@@ -49,27 +50,30 @@ def note_events(
     """The counts and recent rows of the new events, in `commit_events`' transaction."""
     counts = [c for event, new in zip(events, fresh, strict=True) if new for c in event.counts]
     add_counts(conn, counts, now)
-    # Only the newest RECENT_PER_SOURCE of each source can survive the trim: a batch of 500
-    # writes at most that many rows.
-    newest: dict[str, list[RecentEvent]] = defaultdict(list)
-    for e, new in zip(reversed(events), reversed(fresh), strict=True):
-        if new and e.recent is not None and len(newest[e.recent.source]) < RECENT_PER_SOURCE:
-            newest[e.recent.source].append(e.recent)
-    recent = [
-        {
-            "source": r.source,
-            "message_id": r.message_id,
-            "event": r.event,
-            "results": r.results,
-            "now": now,
-        }
-        for kept in newest.values()
-        for r in reversed(kept)
-    ]
-    if recent:
-        conn.executemany(Q["insert_recent_event"], recent)
-        for source in {row["source"] for row in recent}:
-            conn.execute(Q["trim_recent_events"], {"source": source, "keep": RECENT_PER_SOURCE})
+    recents = newest_recent([event.recent for event in events], fresh)
+    write_recent(conn, [(recent, now) for recent in recents])
+
+
+def write_recent(conn: sqlite3.Connection, rows: Sequence[tuple[RecentEvent, float]]) -> None:
+    """Recent events (oldest first, each with its commit time), then the trim, inside the
+    caller's write transaction."""
+    if not rows:
+        return
+    conn.executemany(
+        Q["insert_recent_event"],
+        [
+            {
+                "source": r.source,
+                "message_id": r.message_id,
+                "event": r.event,
+                "results": r.results,
+                "now": at,
+            }
+            for r, at in rows
+        ],
+    )
+    for source in {r.source for r, _ in rows}:
+        conn.execute(Q["trim_recent_events"], {"source": source, "keep": RECENT_PER_SOURCE})
 
 
 class SqliteCounts:
@@ -85,6 +89,11 @@ class SqliteCounts:
         if counts:
             with self._write() as conn:
                 add_counts(conn, counts, now)
+
+    def add_recent(self, rows: Sequence[tuple[RecentEvent, float]]) -> None:
+        if rows:
+            with self._write() as conn:
+                write_recent(conn, rows)
 
     def counter_totals(self) -> list[CounterRow]:
         return [

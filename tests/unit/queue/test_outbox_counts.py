@@ -67,6 +67,17 @@ def test_recent_events_keep_the_newest_per_source(store: Any) -> None:
     assert orjson.loads(web[0].results) == []
 
 
+def test_held_debugger_rows_keep_their_own_times_and_the_trim(store: Any) -> None:
+    held = [(event(n).recent, NOW + n) for n in range(RECENT_PER_SOURCE + 3)]
+    store.add_recent(held)
+    store.add_recent([(event(7, source="app").recent, NOW + 7)])
+    web = store.recent_events(source="web", limit=1000)
+    assert [(r.message_id, r.received_at) for r in web] == [
+        (f"m-{n}", NOW + n) for n in reversed(range(3, RECENT_PER_SOURCE + 3))
+    ]
+    assert [r.message_id for r in store.recent_events(source="app")] == ["m-7"]
+
+
 def test_secrets(store: Any) -> None:
     assert store.get_secret("x") is None
     store.put_secret("x", b"one", now=NOW)

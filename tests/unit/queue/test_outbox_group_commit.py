@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ import pytest
 from tests.support.outbox_factories import event
 from xconduit.errors import StoreError
 from xconduit.queue import IncomingEvent, JobStatus
+from xconduit.queue.counts import RECENT_PER_SOURCE, RecentEvent
 from xconduit.queue.group_commit import GroupCommitter
 from xconduit.queue.memory import MemoryStore
 from xconduit.queue.sqlite import SqliteStore
@@ -202,3 +204,96 @@ def test_submitters_on_several_event_loops() -> None:
     committer.stop()
 
     assert answers == [[True]] * 60
+
+
+def seen(message_id: str, *, source: str = "website") -> IncomingEvent:
+    """An event with the live debugger's copy, as the collector makes it."""
+    recent = RecentEvent(
+        source=source, message_id=message_id, event="Order Completed", results=b"[]"
+    )
+    return dataclasses.replace(event(message_id, source=source), recent=recent)
+
+
+class RecordingStore(SlowStore):
+    """Notes which commits carried debugger rows, and each separate write of held ones."""
+
+    def __init__(self) -> None:
+        super().__init__(delay=0.05)
+        self.commits_with_recent: list[int] = []
+        self.recent_writes: list[list[str]] = []
+
+    def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
+        self.commits_with_recent.append(sum(e.recent is not None for e in events))
+        return super().commit_events(events, now=now)
+
+    def add_recent(self, rows: Sequence[tuple[RecentEvent, float]]) -> None:
+        self.recent_writes.append([recent.message_id for recent, _ in rows])
+        super().add_recent(rows)
+
+
+def test_debugger_rows_are_written_at_most_every_interval_held_ones_together() -> None:
+    store = RecordingStore()
+    committer = GroupCommitter(store, max_batch=10, recent_every=60.0)
+    committer.start()
+
+    async def scenario() -> list[object]:
+        first = asyncio.ensure_future(committer.submit([seen(f"a{i}") for i in range(10)]))
+        await writer_busy(store)  # b, c and d queue up meanwhile, a commit each (max_batch)
+        rest = await submit_all(
+            committer,
+            [[seen(f"{name}{i}") for i in range(10)] for name in "bcd"]
+            + [[seen("a0")]],  # a duplicate: no second debugger row
+        )
+        return [await first, *rest]
+
+    results = asyncio.run(scenario())
+    assert store.recent_writes == []  # b, c, d: held, the interval has not passed
+    committer.stop()  # writes what it holds
+
+    assert results == [[True] * 10] * 4 + [[False]]
+    assert store.commits_with_recent == [10, 0, 0, 0, 0]  # only a's commit carried its rows
+    assert store.recent_writes == [[f"{name}{i}" for name in "bcd" for i in range(10)]]
+    shown = [row.message_id for row in store.recent_events(source="website")]
+    assert shown == [f"{name}{i}" for name in "abcd" for i in range(10)][::-1]
+
+
+def test_held_debugger_rows_are_written_once_the_interval_passes_without_traffic() -> None:
+    store = RecordingStore()
+    committer = GroupCommitter(store, recent_every=2.0)
+    committer.start()
+    try:
+        assert asyncio.run(submit_all(committer, [[seen("first")]])) == [[True]]
+        assert asyncio.run(submit_all(committer, [[seen("second")]])) == [[True]]
+        shown = [row.message_id for row in store.recent_events(source="website")]
+        assert shown == ["first"]  # the second is held: it came within the interval
+        deadline = time.monotonic() + 10
+        while len(store.recent_events(source="website")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        shown = [row.message_id for row in store.recent_events(source="website")]
+        assert shown == ["second", "first"]  # written with no further commit to carry it
+        assert store.recent_writes == [["second"]]
+    finally:
+        committer.stop()
+
+
+def test_held_rows_keep_only_the_newest_per_source() -> None:
+    store = RecordingStore()
+    committer = GroupCommitter(store, max_batch=60, recent_every=60.0)
+    committer.start()
+
+    async def scenario() -> None:
+        first = asyncio.ensure_future(committer.submit([seen("first")]))
+        await writer_busy(store)
+        batches = [[seen(f"m{n}-{i}") for i in range(60)] for n in range(3)]
+        await submit_all(committer, [*batches, [seen("other", source="app")]])
+        await first
+
+    asyncio.run(scenario())
+    committer.stop()
+
+    written = [m for rows in store.recent_writes for m in rows]
+    assert len(written) == RECENT_PER_SOURCE + 1  # of 180 held website rows, and the app's
+    shown = [row.message_id for row in store.recent_events(source="website")]
+    newest = [f"m{n}-{i}" for n in range(3) for i in range(60)][-RECENT_PER_SOURCE:]
+    assert shown == newest[::-1]
+    assert [row.message_id for row in store.recent_events(source="app")] == ["other"]

@@ -250,11 +250,12 @@ ORDER BY minute, name, labels;
 DELETE FROM counter_minutes WHERE minute < %(minute)s;
 
 -- name: insert_recent_events
--- Keep accepted events for the live debugger, in the order given.
+-- Keep accepted events for the live debugger, in the order given, each with its commit time.
 INSERT INTO recent_events (source, message_id, event, received_at, results)
-SELECT source, message_id, event, %(now)s, results
+SELECT source, message_id, event, received_at, results
 FROM unnest(%(sources)b::text[], %(message_ids)b::text[], %(events)b::text[],
-    %(results)b::bytea[]) WITH ORDINALITY AS r (source, message_id, event, results, k)
+    %(times)b::float8[], %(results)b::bytea[])
+    WITH ORDINALITY AS r (source, message_id, event, received_at, results, k)
 ORDER BY k;
 
 -- name: trim_recent_events
