@@ -5,12 +5,19 @@ flight at most. A request counts only when X's `success_count == total_count ==`
 otherwise it is retried like a 5xx (X asks for the whole payload again; resending is safe:
 operations are idempotent). Errors, retries, the retry window and dead letters are those of
 conversions (`RetryPolicy`); the rate budget is X's audience limit per ad account.
+
+Each outcome is counted in the store (so `/metrics` and the dashboard of any process show it):
+
+    audience_users_added{audience}, audience_users_removed{audience}   users X accepted
+    audience_retried{audience}                                         requests to send again
+    audience_dead{audience,reason}                                     dead letters
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -18,12 +25,15 @@ from xconduit.audiences.flush import JobBody
 from xconduit.delivery.ratelimit import BudgetBook
 from xconduit.delivery.retry import RetryPolicy
 from xconduit.errors import DeliveryError, RateLimited, RetriableDeliveryError
+from xconduit.observability.metered import dead_reason
 from xconduit.queue.audience_jobs import audience_destination
 from xconduit.queue.audience_store import AudienceStore
+from xconduit.queue.counts import Count
 from xconduit.queue.jobs import DeliveryJob
 from xconduit.xads import AudienceUsersResult
 
 log = logging.getLogger("xconduit.audiences")
+x_log = logging.getLogger("xconduit.x")
 
 REQUESTS_PER_MINUTE = 1500
 """X's limit of audience-users requests per ad account and minute."""
@@ -86,9 +96,11 @@ class AudienceSender:
         stats = self.stats.setdefault(name, SendStats())
         stats.requests += 1
         stats.users_sent += users
+        started = time.monotonic()
         try:
             result = self.client.audience_users(job.account_id, job.pixel_id, body.operations())
         except DeliveryError as error:
+            _request_line(job, name, str(error.status or "none"), users, started)
             with self.budgets.lock:
                 budget.settle(send_id, self.clock())
                 if isinstance(error, RateLimited) and error.status == 429:
@@ -100,6 +112,7 @@ class AudienceSender:
                 budget.settle(send_id, self.clock())
             self.store.release([job.id], now=self.clock())
             raise
+        _request_line(job, name, "200", users, started)
         with self.budgets.lock:
             budget.settle(send_id, self.clock())
         stats.success_count += result.success_count
@@ -122,7 +135,23 @@ class AudienceSender:
             removed=[key for key, _ in body.remove],
             now=self.clock(),
         )
+        labels = (("audience", name),)
+        self._count(
+            [
+                Count("audience_users_added", labels, len(body.add)),
+                Count("audience_users_removed", labels, len(body.remove)),
+            ]
+        )
         return self.clock()
+
+    def _count(self, counts: Sequence[Count]) -> None:
+        add = getattr(self.store, "add_counts", None)
+        if add is None:
+            return
+        try:
+            add([c for c in counts if c.value], now=self.clock())
+        except Exception:  # a counter must never cost a delivery
+            log.exception("cannot store audience counters")
 
     def _failed(self, name: str, job: DeliveryJob, error: DeliveryError) -> None:
         now = self.clock()
@@ -133,11 +162,15 @@ class AudienceSender:
         if decision is None:
             reason = self.policy.dead_reason(error)
             self.store.dead_letter([(job.id, reason)], now=now)
+            self._count(
+                [Count("audience_dead", (("audience", name), ("reason", dead_reason(reason))))]
+            )
             stats.dead += 1
             stats.last_error = reason
             log.warning("audience %s: job %d dead: %s", name, job.id, reason)
             return
         self.store.schedule_retry([job.id], at=decision.retry_at, error=decision.reason, now=now)
+        self._count([Count("audience_retried", (("audience", name),))])
         stats.retried += 1
         stats.last_error = decision.reason
         log.info(
@@ -147,3 +180,22 @@ class AudienceSender:
             decision.retry_at,
             decision.reason,
         )
+
+
+def _request_line(job: DeliveryJob, name: str, status: str, users: int, started: float) -> None:
+    """The one log line per audience request to X, like a Conversion API request's."""
+    x_log.info(
+        "x audience_users %s %s",
+        status,
+        name,
+        extra={
+            "x_request": {
+                "endpoint": "audience_users",
+                "account_id": job.account_id,
+                "audience": name,
+                "status": status,
+                "users": users,
+                "latency_ms": round((time.monotonic() - started) * 1000, 1),
+            }
+        },
+    )
