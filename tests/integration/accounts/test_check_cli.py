@@ -12,8 +12,8 @@ import pytest
 
 from tests.support.ops_sandbox import (
     ANALYST_ACCOUNT,
-    AUDIENCE,
     ANALYST_PIXEL,
+    AUDIENCE,
     GOOD_ACCOUNT,
     GOOD_PIXEL,
     USER_ID,
