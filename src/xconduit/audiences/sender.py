@@ -4,7 +4,9 @@ Order matters (a user removed then added again must end added), so an audience h
 flight at most. A request counts only when X's `success_count == total_count ==` users sent;
 otherwise it is retried like a 5xx (X asks for the whole payload again; resending is safe:
 operations are idempotent). Errors, retries, the retry window and dead letters are those of
-conversions (`RetryPolicy`); the rate budget is X's audience limit per ad account.
+conversions (`RetryPolicy`); the rate budget is X's audience limit per ad account. A 401/403
+(X refused the token or its user's role) is not the changes' fault: the job goes back to
+pending and the account is paused, as for conversions (`xconduit.delivery.pause`).
 
 Each outcome is counted in the store (so `/metrics` and the dashboard of any process show it):
 
@@ -22,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from xconduit.audiences.flush import JobBody
+from xconduit.delivery.pause import AccountPauses, refuses_credentials
 from xconduit.delivery.ratelimit import BudgetBook
-from xconduit.delivery.retry import RetryPolicy
+from xconduit.delivery.retry import RetryPolicy, describe
 from xconduit.errors import DeliveryError, RateLimited, RetriableDeliveryError
 from xconduit.observability.metered import dead_reason
 from xconduit.queue.audience_jobs import audience_destination
@@ -64,6 +67,8 @@ class SendStats:
     retried: int = 0
     dead: int = 0
     last_error: str | None = None
+    refused: str | None = None
+    """Why X refused the credentials, while the account is paused (the changes wait)."""
 
 
 @dataclass(kw_only=True)
@@ -75,6 +80,9 @@ class AudienceSender:
     clock: Callable[[], float]
     lease_seconds: float = 120.0
     poll: float = 0.5
+    pauses: AccountPauses = field(default_factory=AccountPauses)
+    """Accounts whose credentials X refused (in `serve`, shared with conversion delivery and
+    resumed by the setup checks)."""
     stats: dict[str, SendStats] = field(default_factory=dict)
 
     def step(self, name: str) -> float | None:
@@ -84,6 +92,10 @@ class AudienceSender:
         job = self.store.claim_audience_job(destination, now=now, lease_seconds=self.lease_seconds)
         if job is None:
             return now + self.poll if self.store.active_audience_jobs(destination) else None
+        held = self.pauses.until(job.account_id, now=now)
+        if held is not None:
+            self.store.release([job.id], now=now)
+            return held
         body = JobBody.decode(job.payload)
         users = len(body.add) + len(body.remove)
         budget = self.budgets[job.account_id]
@@ -105,7 +117,10 @@ class AudienceSender:
                 budget.settle(send_id, self.clock())
                 if isinstance(error, RateLimited) and error.status == 429:
                     budget.block_until(error.retry_at)
-            self._failed(name, job, error)
+            if refuses_credentials(error):
+                self._held(name, job, error)
+            else:
+                self._failed(name, job, error)
             return self.clock()
         except BaseException:
             with self.budgets.lock:
@@ -128,6 +143,8 @@ class AudienceSender:
             )
             return self.clock()
         stats.accepted += 1
+        stats.refused = None
+        self.pauses.resume(job.account_id)
         self.store.audience_delivered(
             job.id,
             audience=name,
@@ -152,6 +169,14 @@ class AudienceSender:
             add([c for c in counts if c.value], now=self.clock())
         except Exception:  # a counter must never cost a delivery
             log.exception("cannot store audience counters")
+
+    def _held(self, name: str, job: DeliveryJob, error: DeliveryError) -> None:
+        now = self.clock()
+        self.store.release([job.id], now=now)
+        reason = describe(error)
+        self.pauses.pause(job.account_id, reason, now=now)
+        stats = self.stats.setdefault(name, SendStats())
+        stats.refused = stats.last_error = reason
 
     def _failed(self, name: str, job: DeliveryJob, error: DeliveryError) -> None:
         now = self.clock()

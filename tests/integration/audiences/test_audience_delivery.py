@@ -4,6 +4,7 @@ count mismatches, suppression."""
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from tests.support.audience_helpers import (
+    ACCOUNT,
     Snapshots,
     client_for,
     emails_as_members,
@@ -20,8 +22,11 @@ from tests.support.audience_helpers import (
     sha,
     user_requests,
 )
+from xconduit.audiences import flush as flushing
 from xconduit.audiences.runner import AudienceRunner
+from xconduit.queue import JobStatus
 from xconduit.sandbox import Sandbox
+from xconduit.sandbox.seed import DEFAULT_USER_ID
 from xconduit.xads import Audience, XAdsClient
 
 
@@ -178,3 +183,32 @@ def counters(run: AudienceRunner) -> dict[tuple[str, tuple[tuple[str, str], ...]
     """The audience counters in the store (what /metrics shows)."""
     rows = run.store.counter_totals()  # type: ignore[attr-defined]
     return {(r.name, tuple(sorted(r.labels.items()))): r.value for r in rows}
+
+
+def test_refused_credentials_hold_the_changes_until_the_account_is_resumed(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    """A 401/403 is not the changes' fault: they wait (pending), none is dead-lettered."""
+    snaps = Snapshots()
+    snaps.set_emails(emails(0, 3))
+    run = runner(settings(), tmp_path / "outbox.db", client_for(sandbox, base_url, http), snaps)
+    run.sync("vip")
+    snaps.set_emails(emails(0, 5))
+    audience = run.audience("vip")
+    record = run.ensure(audience)
+    run.snapshot(audience)
+    assert flushing.flush(run.store, audience, record, now=time.time()) == 1
+
+    sandbox.set_permissions(DEFAULT_USER_ID, ACCOUNT, ("CAMPAIGN_ANALYST",))  # may not write
+    assert run.deliver("vip") is False  # held: it does not wait for the pause to end
+    assert run.store.list_dead() == []  # type: ignore[attr-defined]
+    assert run.store.counts()["audience:vip"] == {JobStatus.DELIVERED: 1, JobStatus.PENDING: 1}
+    assert [p.account_id for p in run.sender.pauses.paused()] == [ACCOUNT]
+    assert run.sender.stats["vip"].refused is not None
+    assert "ACTION_NOT_ALLOWED" in run.sender.stats["vip"].refused
+
+    sandbox.set_permissions(DEFAULT_USER_ID, ACCOUNT, ("AD_MANAGER",))
+    run.sender.pauses.resume(ACCOUNT)  # what a passing setup check does
+    assert run.deliver("vip") is True
+    assert members(sandbox, record.audience_id) == emails_as_members(emails(0, 5))
+    assert run.store.list_dead() == []  # type: ignore[attr-defined]
