@@ -333,14 +333,17 @@ def build_audiences(
     client: XAdsClient,
     workdir: Path | None = None,
     clock: Callable[[], float] = time.time,
+    pauses: AccountPauses | None = None,
 ) -> AudienceRunner:
-    """`xconduit audiences` and the audience loop of `serve` (every store is an AudienceStore)."""
+    """`xconduit audiences` and the audience loop of `serve` (every store is an AudienceStore);
+    `pauses`: the accounts conversion delivery holds, so that one refusal pauses both."""
     return AudienceRunner(
         settings=settings,
         store=cast(AudienceStore, store),
         client=client,
         clock=clock,
         workdir=workdir or Path.cwd(),
+        pauses=pauses,
     )
 
 
@@ -403,7 +406,14 @@ def build_gateway(
     if delivery:
         client = x_client(settings, sandbox=sandbox, clock=clock, vault=vault)
         service, monitor = metered_delivery(settings, store, client, clock=clock)
-        runner = build_audiences(settings, store=store, client=client, workdir=workdir, clock=clock)
+        runner = build_audiences(
+            settings,
+            store=store,
+            client=client,
+            workdir=workdir,
+            clock=clock,
+            pauses=service.pauses,
+        )
         audiences = AudienceScheduler(runner)
     ready = threading.Event()
     ops = OpsApp(

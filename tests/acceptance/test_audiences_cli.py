@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, serve_sandbox
+from xconduit.sandbox.seed import DEFAULT_USER_ID
 
 ACCOUNT = "18ce552mlaq"
 
@@ -110,3 +111,33 @@ def test_an_unknown_audience_is_one_line_and_exit_1(
     assert done.stderr.strip().splitlines() == [
         "xconduit audiences: no audience is named 'nope' in [[audiences]] (vip)"
     ]
+
+
+def test_a_user_who_may_not_write_keeps_the_changes_and_is_told(
+    served: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    sb, url = served
+    config = str(write_config(tmp_path, sb, url))
+    customers(tmp_path, [("ann@example.com", 5000)])
+    assert xconduit(tmp_path, "audiences", "sync", "vip", "-c", config).returncode == 0
+    listed = xconduit(tmp_path, "audiences", "list", "-c", config)
+    (audience,) = [a for a in sb.audiences() if a["id"] in listed.stdout]
+
+    customers(tmp_path, [("ann@example.com", 5000), ("bob@example.com", 3000)])
+    sb.set_permissions(DEFAULT_USER_ID, ACCOUNT, ("CAMPAIGN_ANALYST",))
+    try:
+        done = xconduit(tmp_path, "audiences", "sync", "vip", "-c", config)
+    finally:
+        sb.set_permissions(DEFAULT_USER_ID, ACCOUNT, ("ACCOUNT_ADMIN",))
+    assert done.returncode == 1
+    assert "X refused the credentials" in done.stderr
+    assert "xconduit check" in done.stderr
+    dead = xconduit(tmp_path, "dlq", "list", "-c", config)
+    assert "audience:vip" not in dead.stdout  # nothing dead: the change waits
+
+    again = xconduit(tmp_path, "audiences", "sync", "vip", "-c", config)
+    assert again.returncode == 0, again.stderr
+    hashed = {m["email"][0] for m in sb.audience_members(audience["id"]) or []}
+    assert hashed == {
+        hashlib.sha256(e.encode()).hexdigest() for e in ("ann@example.com", "bob@example.com")
+    }

@@ -133,6 +133,12 @@ def test_dashboard_shows_the_store_replays_and_leaks_nothing(
     dead_line = page.locator("tr.debug-line").inner_text()
     assert "ops-7" in dead_line
     assert re.search(r'"hashed_email": "[0-9a-f]{64}"', dead_line)
+    page.select_option("select[name=outcome]", "")
+    page.fill("input[name=event]", "Product Viewed")
+    page.click("#filters button")
+    assert page.locator("tr.debug-line").count() == 1
+    assert page.locator("tr.debug-line").get_attribute("data-outcome") == "filtered"
+    assert "ops-4" in page.locator("tr.debug-line").inner_text()
 
     html_of = {}
     for name, path in PAGES.items():

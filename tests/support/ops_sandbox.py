@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xconduit.sandbox import Sandbox, Seed, SeedAccount, SeedEvent, SeedPixel, SeedUser
+from xconduit.sandbox import (
+    Sandbox,
+    Seed,
+    SeedAccount,
+    SeedAudience,
+    SeedEvent,
+    SeedPixel,
+    SeedUser,
+)
 from xconduit.sandbox.credentials import SandboxCredentials
 
 GOOD_ACCOUNT = "18ce552mlaq"
@@ -12,6 +20,7 @@ GOOD_PIXEL = "oka17"
 ANALYST_ACCOUNT = "18ce54d4x5t"
 ANALYST_PIXEL = "o9xk2"
 USER_ID = "2417045708"
+AUDIENCE = "1nmth"
 
 SEED = Seed(
     accounts=(
@@ -24,6 +33,7 @@ SEED = Seed(
                 ),
                 SeedPixel(id="p0th3", events=(SeedEvent(id="ol300", name="Other pixel's"),)),
             ),
+            audiences=(SeedAudience(id=AUDIENCE, name="VIP buyers"),),
         ),
         SeedAccount(
             id=ANALYST_ACCOUNT,

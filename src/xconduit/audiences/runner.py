@@ -25,6 +25,7 @@ from xconduit.audiences.lifecycle import ensure_audience
 from xconduit.audiences.sender import AudienceSender, SendStats, audience_budgets
 from xconduit.audiences.snapshot import SnapshotDiff, SnapshotDiffer, check_not_emptying
 from xconduit.config import AudienceSettings, Settings
+from xconduit.delivery.pause import AccountPauses
 from xconduit.delivery.retry import RetryPolicy
 from xconduit.errors import ConfigError, XconduitError
 from xconduit.queue.audience_jobs import AudienceChange, AudienceRecord
@@ -79,6 +80,8 @@ class AudienceRunner:
     sleep: Callable[[float], None] = time.sleep
     snapshots: SnapshotOpener | None = None
     workdir: Path | None = None
+    pauses: AccountPauses | None = None
+    """Paused accounts shared with conversion delivery (`serve`); None: the sender's own."""
     sender: AudienceSender = field(init=False)
     _failed_until: dict[str, float] = field(init=False, default_factory=dict)
 
@@ -94,6 +97,7 @@ class AudienceRunner:
             ),
             budgets=audience_budgets(),
             clock=self.clock,
+            pauses=self.pauses or AccountPauses(),
         )
 
     def audience(self, name: str) -> AudienceSettings:
@@ -147,11 +151,14 @@ class AudienceRunner:
         return len(changes)
 
     def deliver(self, name: str, *, until: float | None = None) -> bool:
-        """Send the audience's jobs until none is left (True) or `until` passes (False)."""
+        """Send the audience's jobs until none is left (True), `until` passes or X refuses the
+        credentials (False: the jobs wait, pending)."""
         while True:
             wake = self.sender.step(name)
             if wake is None:
                 return True
+            if self.sender.stats.get(name, SendStats()).refused:
+                return False
             now = self.clock()
             if until is not None and now >= until:
                 return False

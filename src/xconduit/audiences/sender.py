@@ -4,26 +4,39 @@ Order matters (a user removed then added again must end added), so an audience h
 flight at most. A request counts only when X's `success_count == total_count ==` users sent;
 otherwise it is retried like a 5xx (X asks for the whole payload again; resending is safe:
 operations are idempotent). Errors, retries, the retry window and dead letters are those of
-conversions (`RetryPolicy`); the rate budget is X's audience limit per ad account.
+conversions (`RetryPolicy`); the rate budget is X's audience limit per ad account. A 401/403
+(X refused the token or its user's role) is not the changes' fault: the job goes back to
+pending and the account is paused, as for conversions (`xconduit.delivery.pause`).
+
+Each outcome is counted in the store (so `/metrics` and the dashboard of any process show it):
+
+    audience_users_added{audience}, audience_users_removed{audience}   users X accepted
+    audience_retried{audience}                                         requests to send again
+    audience_dead{audience,reason}                                     dead letters
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from xconduit.audiences.flush import JobBody
+from xconduit.delivery.pause import AccountPauses, refuses_credentials
 from xconduit.delivery.ratelimit import BudgetBook
-from xconduit.delivery.retry import RetryPolicy
+from xconduit.delivery.retry import RetryPolicy, describe
 from xconduit.errors import DeliveryError, RateLimited, RetriableDeliveryError
+from xconduit.observability.metered import dead_reason
 from xconduit.queue.audience_jobs import audience_destination
 from xconduit.queue.audience_store import AudienceStore
+from xconduit.queue.counts import Count
 from xconduit.queue.jobs import DeliveryJob
 from xconduit.xads import AudienceUsersResult
 
 log = logging.getLogger("xconduit.audiences")
+x_log = logging.getLogger("xconduit.x")
 
 REQUESTS_PER_MINUTE = 1500
 """X's limit of audience-users requests per ad account and minute."""
@@ -54,6 +67,8 @@ class SendStats:
     retried: int = 0
     dead: int = 0
     last_error: str | None = None
+    refused: str | None = None
+    """Why X refused the credentials, while the account is paused (the changes wait)."""
 
 
 @dataclass(kw_only=True)
@@ -65,6 +80,9 @@ class AudienceSender:
     clock: Callable[[], float]
     lease_seconds: float = 120.0
     poll: float = 0.5
+    pauses: AccountPauses = field(default_factory=AccountPauses)
+    """Accounts whose credentials X refused (in `serve`, shared with conversion delivery and
+    resumed by the setup checks)."""
     stats: dict[str, SendStats] = field(default_factory=dict)
 
     def step(self, name: str) -> float | None:
@@ -74,6 +92,10 @@ class AudienceSender:
         job = self.store.claim_audience_job(destination, now=now, lease_seconds=self.lease_seconds)
         if job is None:
             return now + self.poll if self.store.active_audience_jobs(destination) else None
+        held = self.pauses.until(job.account_id, now=now)
+        if held is not None:
+            self.store.release([job.id], now=now)
+            return held
         body = JobBody.decode(job.payload)
         users = len(body.add) + len(body.remove)
         budget = self.budgets[job.account_id]
@@ -86,20 +108,26 @@ class AudienceSender:
         stats = self.stats.setdefault(name, SendStats())
         stats.requests += 1
         stats.users_sent += users
+        started = time.monotonic()
         try:
             result = self.client.audience_users(job.account_id, job.pixel_id, body.operations())
         except DeliveryError as error:
+            _request_line(job, name, str(error.status or "none"), users, started)
             with self.budgets.lock:
                 budget.settle(send_id, self.clock())
                 if isinstance(error, RateLimited) and error.status == 429:
                     budget.block_until(error.retry_at)
-            self._failed(name, job, error)
+            if refuses_credentials(error):
+                self._held(name, job, error)
+            else:
+                self._failed(name, job, error)
             return self.clock()
         except BaseException:
             with self.budgets.lock:
                 budget.settle(send_id, self.clock())
             self.store.release([job.id], now=self.clock())
             raise
+        _request_line(job, name, "200", users, started)
         with self.budgets.lock:
             budget.settle(send_id, self.clock())
         stats.success_count += result.success_count
@@ -115,6 +143,8 @@ class AudienceSender:
             )
             return self.clock()
         stats.accepted += 1
+        stats.refused = None
+        self.pauses.resume(job.account_id)
         self.store.audience_delivered(
             job.id,
             audience=name,
@@ -122,7 +152,31 @@ class AudienceSender:
             removed=[key for key, _ in body.remove],
             now=self.clock(),
         )
+        labels = (("audience", name),)
+        self._count(
+            [
+                Count("audience_users_added", labels, len(body.add)),
+                Count("audience_users_removed", labels, len(body.remove)),
+            ]
+        )
         return self.clock()
+
+    def _count(self, counts: Sequence[Count]) -> None:
+        add = getattr(self.store, "add_counts", None)
+        if add is None:
+            return
+        try:
+            add([c for c in counts if c.value], now=self.clock())
+        except Exception:  # a counter must never cost a delivery
+            log.exception("cannot store audience counters")
+
+    def _held(self, name: str, job: DeliveryJob, error: DeliveryError) -> None:
+        now = self.clock()
+        self.store.release([job.id], now=now)
+        reason = describe(error)
+        self.pauses.pause(job.account_id, reason, now=now)
+        stats = self.stats.setdefault(name, SendStats())
+        stats.refused = stats.last_error = reason
 
     def _failed(self, name: str, job: DeliveryJob, error: DeliveryError) -> None:
         now = self.clock()
@@ -133,11 +187,15 @@ class AudienceSender:
         if decision is None:
             reason = self.policy.dead_reason(error)
             self.store.dead_letter([(job.id, reason)], now=now)
+            self._count(
+                [Count("audience_dead", (("audience", name), ("reason", dead_reason(reason))))]
+            )
             stats.dead += 1
             stats.last_error = reason
             log.warning("audience %s: job %d dead: %s", name, job.id, reason)
             return
         self.store.schedule_retry([job.id], at=decision.retry_at, error=decision.reason, now=now)
+        self._count([Count("audience_retried", (("audience", name),))])
         stats.retried += 1
         stats.last_error = decision.reason
         log.info(
@@ -147,3 +205,22 @@ class AudienceSender:
             decision.retry_at,
             decision.reason,
         )
+
+
+def _request_line(job: DeliveryJob, name: str, status: str, users: int, started: float) -> None:
+    """The one log line per audience request to X, like a Conversion API request's."""
+    x_log.info(
+        "x audience_users %s %s",
+        status,
+        name,
+        extra={
+            "x_request": {
+                "endpoint": "audience_users",
+                "account_id": job.account_id,
+                "audience": name,
+                "status": status,
+                "users": users,
+                "latency_ms": round((time.monotonic() - started) * 1000, 1),
+            }
+        },
+    )

@@ -104,6 +104,11 @@ def sync_command(
                 progress=lambda rows: progress.advance(task, rows),
             )
         _summary(report)
+        if report.sent.refused:
+            raise _fail(
+                f"X refused the credentials ({report.sent.refused}); the changes wait in the "
+                "outbox: run `xconduit check`, fix what it names, then sync again"
+            )
         if report.sent.dead:
             raise _fail(
                 f"{report.sent.dead} request(s) to X are dead ({report.sent.last_error}); "

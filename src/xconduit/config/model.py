@@ -441,8 +441,9 @@ class DashboardSettings(BaseModel):
 
     admin_token: SecretStr | None = None
     """Password of the dashboard (`/`) and `/metrics`: HTTP Basic (any user name) or
-    `Authorization: Bearer <token>`. Without one they answer only on a loopback address, and
-    `serve` refuses to start them on any other. Prefer `XCONDUIT_DASHBOARD__ADMIN_TOKEN_FILE`."""
+    `Authorization: Bearer <token>`. Without one they answer only local requests (a loopback
+    listen address, no reverse proxy's forwarding header) and refuse everyone on any other
+    address. Prefer `XCONDUIT_DASHBOARD__ADMIN_TOKEN_FILE`."""
 
 
 class ConnectSettings(BaseModel):

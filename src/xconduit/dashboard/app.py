@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from xconduit.accounts.monitor import SetupMonitor
 from xconduit.accounts.tokens import TokenVault
+from xconduit.audiences.listing import audience_lines
 from xconduit.config import Settings
 from xconduit.dashboard.auth import refusal
 from xconduit.delivery.pause import AccountPauses
@@ -147,6 +148,20 @@ class OpsApp:
             "Conversions allowed per account per window (delivery.events_per_window)",
             ["account"],
             [([b.account_id], float(b.allowed)) for b in budgets],
+        )
+        store = self.store if hasattr(self.store, "audience_records") else None
+        audiences = audience_lines(self.settings, store) if self.settings.audiences else []
+        yield gauge(
+            "audience_members",
+            "Users X accepted into the audience and not since removed",
+            ["audience"],
+            [([a.name], float(a.members)) for a in audiences],
+        )
+        yield gauge(
+            "audience_pending",
+            "Audience changes waiting to be flushed to X",
+            ["audience"],
+            [([a.name], float(a.pending)) for a in audiences],
         )
 
 

@@ -2,8 +2,9 @@
 
 With `dashboard.admin_token` set: requests carrying it (HTTP Basic password, any user name, or
 `Authorization: Bearer <token>`). Without one: only when the gateway listens on a loopback
-address and the request comes from one; on any other address the dashboard refuses everyone
-(a reverse proxy on the same host would otherwise make every visitor look local).
+address and the request comes from one, not through a proxy; on any other address the dashboard
+refuses everyone. A reverse proxy on the same host makes every visitor look local: a request
+carrying a proxy's forwarding header is not taken as local.
 """
 
 from __future__ import annotations
@@ -14,6 +15,15 @@ import hmac
 import ipaddress
 
 from starlette.requests import Request
+
+FORWARDING_HEADERS = (
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-real-ip",
+)
+"""What reverse proxies add (nginx's example in the deployment how-to sets X-Forwarded-Proto)."""
 
 NO_TOKEN = (
     "the dashboard needs dashboard.admin_token when the gateway listens on a non-loopback "
@@ -56,6 +66,7 @@ def refusal(request: Request, *, token: str | None, listen_host: str) -> str | N
     if not is_loopback(listen_host):
         return NO_TOKEN
     client = request.client
-    if client is None or not is_loopback(client.host):
+    forwarded = any(name in request.headers for name in FORWARDING_HEADERS)
+    if client is None or not is_loopback(client.host) or forwarded:
         return "the dashboard answers only local requests (set dashboard.admin_token)"
     return None

@@ -183,7 +183,9 @@ def rate_budgets(settings: Settings, store: Any, *, now: float) -> list[RateBudg
             drained = now
         else:
             windows = math.ceil((backlog - free) / allowed)
-            drained = (next_reset or now) + (windows - 1) * window
+            # Nothing sent yet: what goes now frees its room a whole window later.
+            first = next_reset if next_reset is not None else now + window
+            drained = first + (windows - 1) * window
         out.append(
             RateBudget(
                 account_id=account_id,

@@ -40,6 +40,10 @@ DESCRIPTIONS = {
     "x_conversions_sent": "Conversions sent to X, re-sends included (rate budget use)",
     "x_request_seconds": "Latency of requests to X's Conversion API",
     "batch_conversions": "Conversions per request to X",
+    "audience_users_added": "Users X accepted into a custom audience",
+    "audience_users_removed": "Users X accepted out of a custom audience",
+    "audience_retried": "Audience requests scheduled for another attempt",
+    "audience_dead": "Audience changes dead-lettered, by reason",
 }
 
 

@@ -7,7 +7,7 @@ Counters live in the store, so every process that shares it adds to the same num
 dashboard and `/metrics` show one truth. Each is kept twice: a running total (never purged; what
 Prometheus reads) and per-minute amounts for the dashboard's last hour and last day (purged after
 `MINUTES_KEPT`). A counter is created by its first increment: syncs and audiences add theirs
-(`sync_rows`, `audience_members_sent`, …) with `add_counts` and they appear in `/metrics`.
+(`sync_rows`, `audience_users_added`, …) with `add_counts` and they appear in `/metrics`.
 
 The recent events are the live debugger's: per source the last `RECENT_PER_SOURCE` events, each
 with what became of it per destination and the exact conversion (hashed identifiers only).

@@ -13,6 +13,7 @@ import pytest
 from tests.support.ops_sandbox import (
     ANALYST_ACCOUNT,
     ANALYST_PIXEL,
+    AUDIENCE,
     GOOD_ACCOUNT,
     GOOD_PIXEL,
     USER_ID,
@@ -115,6 +116,43 @@ def test_each_failure_is_named_with_its_fix(served: tuple[Sandbox, str], tmp_pat
     assert "conversions[1].pixel_id" in pixel
     assert "oka17, p0th3" in pixel
     assert "4 check(s) failed" in out
+
+
+def audience(name: str, account: str, audience_id: str) -> str:
+    return (
+        f'[[audiences]]\nname = "{name}"\naccount_id = "{account}"\n'
+        f'audience_id = "{audience_id}"\nidentifiers = {{ email = "email" }}\n'
+    )
+
+
+def test_each_configured_audience_is_checked(served: tuple[Sandbox, str], tmp_path: Path) -> None:
+    sb, url = served
+    audiences = "\n".join(
+        [
+            audience("vip", GOOD_ACCOUNT, AUDIENCE),
+            audience("gone", GOOD_ACCOUNT, "zz9zz"),
+            audience("fresh", GOOD_ACCOUNT, ""),
+            audience("theirs", ANALYST_ACCOUNT, "aa1aa"),
+        ]
+    )
+    config = tmp_path / "x.toml"
+    config.write_text(
+        config_text(
+            url, tmp_path / "o.db", sb.issue_token(USER_ID), conversions=GOOD, extra=audiences
+        )
+    )
+    done = check(config)
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    assert row(out, "audiences.vip", f"audience {AUDIENCE}").startswith("│ ✓")
+    assert "VIP buyers" in row(out, "audiences.vip")
+    gone = row(out, "audiences.gone", "audience zz9zz")
+    assert gone.startswith("│ ✗")
+    assert "audiences[1].audience_id" in gone
+    assert row(out, "audiences.fresh", "audience (new)").startswith("│ ✓")
+    assert row(out, "audiences.theirs", "audience aa1aa").startswith("│ –")
+    assert row(out, f"account {ANALYST_ACCOUNT}", "role").startswith("│ ✗")
+    assert "2 check(s) failed" in out
 
 
 def test_a_refused_token_is_a_credentials_failure(

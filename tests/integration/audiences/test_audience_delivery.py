@@ -3,6 +3,8 @@ count mismatches, suppression."""
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,7 @@ import httpx
 import pytest
 
 from tests.support.audience_helpers import (
+    ACCOUNT,
     Snapshots,
     client_for,
     emails_as_members,
@@ -19,7 +22,11 @@ from tests.support.audience_helpers import (
     sha,
     user_requests,
 )
+from xconduit.audiences import flush as flushing
+from xconduit.audiences.runner import AudienceRunner
+from xconduit.queue import JobStatus
 from xconduit.sandbox import Sandbox
+from xconduit.sandbox.seed import DEFAULT_USER_ID
 from xconduit.xads import Audience, XAdsClient
 
 
@@ -107,6 +114,8 @@ def test_a_count_mismatch_from_x_is_sent_again(
     assert len(user_requests(sandbox)) == 2
     assert members(sandbox, report.record.audience_id) == emails_as_members(emails(0, 30))
     assert report.members == 30
+    vip = (("audience", "vip"),)
+    assert counters(run) == {("audience_retried", vip): 1, ("audience_users_added", vip): 30}
 
 
 def test_a_suppressed_user_is_removed_and_never_added_again(
@@ -134,8 +143,13 @@ def test_a_suppressed_user_is_removed_and_never_added_again(
 
 
 def test_a_request_x_refuses_is_a_dead_letter_in_the_dlq(
-    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+    sandbox: Sandbox,
+    base_url: str,
+    http: httpx.Client,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="xconduit.x")
     snaps = Snapshots()
     snaps.set_emails(emails(0, 3))
     client = client_for(sandbox, base_url, http)
@@ -151,3 +165,50 @@ def test_a_request_x_refuses_is_a_dead_letter_in_the_dlq(
     (dead,) = run.store.list_dead(destination="audience:vip")  # type: ignore[attr-defined]
     assert dead.conversion_id == "1 added, 0 removed"
     assert report.members == 3  # X never took the fourth: the next sync sends it again
+    vip = (("audience", "vip"),)
+    assert counters(run) == {
+        ("audience_users_added", vip): 3,
+        ("audience_dead", (("audience", "vip"), ("reason", "NOT_FOUND"))): 1,
+    }
+    # One log line per request to X, as for conversions: status, users, latency.
+    lines = [r.x_request for r in caplog.records if hasattr(r, "x_request")]
+    assert [(x["endpoint"], x["status"], x["users"]) for x in lines] == [
+        ("audience_users", "200", 3),
+        ("audience_users", "404", 1),
+    ]
+    assert all(x["latency_ms"] >= 0 for x in lines)
+
+
+def counters(run: AudienceRunner) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The audience counters in the store (what /metrics shows)."""
+    rows = run.store.counter_totals()  # type: ignore[attr-defined]
+    return {(r.name, tuple(sorted(r.labels.items()))): r.value for r in rows}
+
+
+def test_refused_credentials_hold_the_changes_until_the_account_is_resumed(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    """A 401/403 is not the changes' fault: they wait (pending), none is dead-lettered."""
+    snaps = Snapshots()
+    snaps.set_emails(emails(0, 3))
+    run = runner(settings(), tmp_path / "outbox.db", client_for(sandbox, base_url, http), snaps)
+    run.sync("vip")
+    snaps.set_emails(emails(0, 5))
+    audience = run.audience("vip")
+    record = run.ensure(audience)
+    run.snapshot(audience)
+    assert flushing.flush(run.store, audience, record, now=time.time()) == 1
+
+    sandbox.set_permissions(DEFAULT_USER_ID, ACCOUNT, ("CAMPAIGN_ANALYST",))  # may not write
+    assert run.deliver("vip") is False  # held: it does not wait for the pause to end
+    assert run.store.list_dead() == []  # type: ignore[attr-defined]
+    assert run.store.counts()["audience:vip"] == {JobStatus.DELIVERED: 1, JobStatus.PENDING: 1}
+    assert [p.account_id for p in run.sender.pauses.paused()] == [ACCOUNT]
+    assert run.sender.stats["vip"].refused is not None
+    assert "ACTION_NOT_ALLOWED" in run.sender.stats["vip"].refused
+
+    sandbox.set_permissions(DEFAULT_USER_ID, ACCOUNT, ("AD_MANAGER",))
+    run.sender.pauses.resume(ACCOUNT)  # what a passing setup check does
+    assert run.deliver("vip") is True
+    assert members(sandbox, record.audience_id) == emails_as_members(emails(0, 5))
+    assert run.store.list_dead() == []  # type: ignore[attr-defined]

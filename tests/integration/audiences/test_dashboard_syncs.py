@@ -123,6 +123,10 @@ def test_the_page_shows_the_stores_sync_and_audience_figures(
     exposition = httpx.get(page_url + "/metrics").text
     assert 'xconduit_sync_rows_total{sync="orders"} 4.0' in exposition
     assert 'xconduit_sync_rejected_total{sync="orders"} 1.0' in exposition
+    # The audience's figures too: users X accepted, members and pending changes now.
+    assert f'xconduit_audience_users_added_total{{audience="vip"}} {len(EMAILS)}.0' in exposition
+    assert f'xconduit_audience_members{{audience="vip"}} {record.members}.0' in exposition
+    assert f'xconduit_audience_pending{{audience="vip"}} {pending}.0' in exposition
 
 
 def test_only_a_syncs_own_reports_are_served(tmp_path: Path, page_url: str) -> None:

@@ -50,6 +50,28 @@ def test_loopback_without_token_is_open_to_local_requests(loopback: str) -> None
         assert httpx.get(loopback + path).status_code == 200, path
 
 
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        {"X-Forwarded-For": "203.0.113.7"},  # Caddy, most proxies
+        {"X-Forwarded-Proto": "https"},  # the nginx example of the deployment how-to
+        {"Forwarded": "for=203.0.113.7;proto=https"},
+        {"X-Real-IP": "203.0.113.7"},
+    ],
+)
+def test_loopback_without_token_refuses_what_a_proxy_forwards(
+    loopback: str, proxy: dict[str, str]
+) -> None:
+    """A reverse proxy on the same host makes every visitor's request come from loopback."""
+    for path in PAGES:
+        answer = httpx.get(loopback + path, headers=proxy)
+        assert answer.status_code == 401, path
+        assert "dashboard.admin_token" in answer.text
+    purge = httpx.post(loopback + "/dashboard/dead/purge", data={"all": "1"}, headers=proxy)
+    assert purge.status_code == 401
+    assert httpx.get(loopback + "/readyz", headers=proxy).status_code != 401  # probes stay open
+
+
 def test_non_loopback_without_token_refuses_everyone(everywhere: str) -> None:
     for path in PAGES:
         answer = httpx.get(everywhere + path)
