@@ -147,7 +147,8 @@ def test_example_shop_page(tag_page: TagPage) -> None:
     query = f"?gateway={tag_page.gateway.base_url}&key={tag_page.key}&twclid=click-1"
     tag_page.open(None, html=SHOP.read_text(), query=query)
     page = tag_page.page
-    page.check("#consent")
+    # The how-to says "leave it ticked": the box starts ticked (consent given), untouched here.
+    expect(page.locator("#consent")).to_be_checked()
     page.get_by_role("button", name="Add to cart").first.click()
     page.get_by_role("button", name="Checkout").click()
     page.get_by_role("button", name="Place order").click()
@@ -173,3 +174,13 @@ def test_example_shop_page(tag_page: TagPage) -> None:
         "categoryPreferences": {"Advertising": False}
     }
     expect(log).not_to_contain_text('"ViewContent"')
+
+    # An order without consent is never lost silently: the page says X receives nothing.
+    page.get_by_role("button", name="Add to cart").first.click()
+    page.get_by_role("button", name="Place order").click()
+    tag_page.sent = 7
+    assert tag_page.events()[6]["context"]["consent"] == {
+        "categoryPreferences": {"Advertising": False}
+    }
+    expect(log).to_contain_text("sent WITHOUT advertising consent")
+    assert log.inner_text().count('"Purchase"') == 1  # the first order's pixel call only

@@ -140,19 +140,17 @@ def test_content_price_is_a_number(tag_page: TagPage) -> None:
 
 
 @pytest.mark.parametrize(
-    ("props", "currency", "value", "x_currency"),
+    ("props", "value", "x_currency"),
     [
-        ({"products": [{"price": 10, "quantity": 2}, {"price": "5.5"}]}, "", "25.50", "JPY"),
-        ({"price": 4, "quantity": 3, "currency": "eur"}, "", "12.00", "EUR"),
-        ({"revenue": 7}, "", "7.00", "JPY"),
-        ({"value": 0}, "", "0.00", "JPY"),
-        ({}, "", None, None),
+        ({"products": [{"price": 10, "quantity": 2}, {"price": "5.5"}]}, "25.50", "JPY"),
+        ({"price": 4, "quantity": 3, "currency": "eur"}, "12.00", "EUR"),
+        ({"revenue": 7}, "7.00", "JPY"),
+        ({}, None, None),
     ],
 )
 def test_legacy_purchase_value_and_currency_fall_back_as_the_server(
     tag_page: TagPage,
     props: dict[str, Any],
-    currency: str,
     value: str | None,
     x_currency: str | None,
 ) -> None:
@@ -163,6 +161,24 @@ def test_legacy_purchase_value_and_currency_fall_back_as_the_server(
     [_, [_, _, params]] = tag_page.twq()
     assert params.get("value") == value
     assert params.get("currency") == x_currency
+
+
+@pytest.mark.parametrize(
+    "props",
+    [{"value": 0}, {"revenue": "0.00"}, {"products": [{"price": 0, "quantity": 2}]}],
+)
+def test_a_zero_legacy_purchase_sends_no_value_or_currency(
+    tag_page: TagPage, props: dict[str, Any]
+) -> None:
+    # The legacy Purchase carries `value` only when it is not zero (docs/reference/mapping.md
+    # §4.2), and its `currency` only beside a value; the server leg still sends "0.00".
+    assert conversion_value(props, products_of(props)) == "0.00"
+    tag_page.open({"syntax": "legacy", "universal_pixel_id": "uni1", "default_currency": "jpy"})
+    tag_page.track("Order Completed", {"order_id": "o-1", **props})
+    [_, [_, _, params]] = tag_page.twq()
+    assert "value" not in params
+    assert "currency" not in params
+    assert params["order_id"] == "o-1"
 
 
 def test_sha256_matches_python_s(tag_page: TagPage) -> None:

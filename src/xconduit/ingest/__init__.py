@@ -1,7 +1,7 @@
 """Ingest: events in. The Segment-compatible HTTP collector (`Collector`), its limits and checks.
 
 collector = Collector(settings=settings, committer=group_committer)
-uvicorn.run(collector.app)
+serving.server(collector.app).run(sockets=[serving.listen(host, port)])  # not uvicorn.run: Nagle
 """
 
 from __future__ import annotations

@@ -228,11 +228,12 @@
     const one = [productId(p, s)].filter((v) => v !== undefined);
     let out;
     if (tag === 'Purchase') {
-      const v = value(p); // value, revenue, else Σ price × quantity, as the server
+      // value, revenue, else Σ price × quantity, as the server; sent (with its currency) only when not zero
+      const v = value(p);
       const id = pick(p, ['order_id', 'orderId']);
       out = {
-        value: v === undefined ? undefined : money(v),
-        currency: v === undefined ? undefined : String(pick(p, ['currency']) || s.currency).toUpperCase(),
+        value: v ? money(v) : undefined,
+        currency: v ? String(pick(p, ['currency']) || s.currency).toUpperCase() : undefined,
         content_ids: present(list.map((x) => productId(x, s))).sort(),
         content_type: 'product',
         content_name: present(list.map(nameOf)).sort().join(', '),

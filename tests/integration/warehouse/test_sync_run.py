@@ -127,6 +127,43 @@ def test_rows_x_would_refuse_are_reported_masked_and_the_rest_is_sent(
     assert "secret" not in text
 
 
+def test_the_report_holds_no_raw_email_or_phone_in_any_column(
+    tmp_path: Path, store: SqliteStore
+) -> None:
+    # An order id that is the buyer's email, and personal data in the money and event columns:
+    # the report names the column and rule; the id is the SHA-256 X receives, values redacted.
+    (tmp_path / "orders.csv").write_text(
+        "order_id,email,total,currency,ts,kind\n"
+        f"{SECRET},a@example.com,{SECRET},USD,2026-03-01 09:00:00,Order Completed\n"
+        "+1 (415) 555-4242,b@example.com,+1 (415) 555-4242,USD,2026-03-01 09:01:00,"
+        "Order Completed\n"
+        f"o-3,c@example.com,10,{SECRET},2026-03-01 09:02:00,Order Completed\n"
+        f"o-4,d@example.com,10,USD,2026-03-01 09:03:00,Call +1 415 555 4242 or {SECRET}\n"
+        f"o-5,e@example.com,10,USD,{SECRET},Order Completed\n"
+    )
+    config = settings(
+        source="orders.csv",
+        event="",
+        event_column="kind",
+        query="select *, ts::varchar as t from source",
+        columns={**COLUMNS, "currency": "currency", "conversion_time": "t"},
+    )
+    result = run_sync(config, "orders", store, reports=tmp_path / "reports", base_dir=tmp_path)
+    assert (result.rows, result.rejected) == (5, 5)
+    lines = report_lines(tmp_path / "reports")
+    assert [x["column"] for x in lines] == ["total", "total", "currency", "kind", "t"]
+    assert [x["conversion_id"] for x in lines[:2]] == [sha(SECRET), sha("+1 (415) 555-4242")]
+    assert [x["value"] for x in lines[:4]] == [
+        "[email]",
+        "[phone]",
+        "[email]",
+        "Call [phone] or [email]",
+    ]
+    text = result.report.read_text() if result.report else ""
+    for raw in ("secret", "555-4242", "555 4242"):
+        assert raw not in text
+
+
 def test_pre_hashed_columns(tmp_path: Path, store: SqliteStore) -> None:
     good = sha("jane@example.com")
     lines = [
