@@ -85,7 +85,7 @@ def _deliver(url: str, x_url: str, processes: int, count: int, progress: Progres
 
 @benchmark("pg-deliver")
 def run_pg_deliver(progress: Progress, scale: float) -> list[Row]:
-    count = max(5000, int(100_000 * scale))
+    count = max(30_000, int(100_000 * scale))  # a few seconds even at the smallest scale
     cores = os.cpu_count() or 1
     rows = []
     with sandbox_process("--rate-limit-events", "0") as x_url:

@@ -29,7 +29,7 @@ from rich.progress import Progress
 
 from xconduit.bench.deliver import _free_port
 from xconduit.bench.ingest import BATCH, _measure
-from xconduit.bench.registry import Row, benchmark
+from xconduit.bench.registry import MIN_SECONDS, Row, benchmark
 from xconduit.config import demo_settings
 from xconduit.config.demo import DEMO_ACCOUNT_ID, DEMO_EVENTS, DEMO_PIXEL_ID, DEMO_WRITE_KEY
 from xconduit.queue import Store
@@ -145,7 +145,7 @@ def run_pg_ingest(progress: Progress, scale: float) -> list[Row]:
     from xconduit.queue.postgres import PostgresStore
     from xconduit.queue.sqlite import SqliteStore
 
-    seconds = max(2.0, 10.0 * scale)
+    seconds = max(MIN_SECONDS, 10.0 * scale)
     rows: list[Row] = []
     with pg_schema() as url:
         rows += _gateway_rows("postgresql", PostgresStore(url), seconds, progress)
@@ -216,7 +216,7 @@ def _wait_ready(base: str, child: subprocess.Popen[bytes]) -> None:
 
 @benchmark("pg-collectors")
 def run_pg_collectors(progress: Progress, scale: float) -> list[Row]:
-    seconds = max(2.0, 10.0 * scale)
+    seconds = max(MIN_SECONDS, 10.0 * scale)
     counts = [1, 2, 4]
     task = progress.add_task("pg-collectors: events/s per collector processes", total=len(counts))
     rows = []
