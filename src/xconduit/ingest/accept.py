@@ -190,9 +190,15 @@ class EventAcceptor:
             sent_id = raw.get("messageId") if isinstance(raw, dict) else None
             try:
                 _check_key(raw, write_key, keys_in_events=keys_in_events)
-                ip = client_ip if client_ip and (any_library_ip or _from_browser(raw)) else None
                 event, unsendable = self._one(
-                    raw, source, default_type, received_at, ip, defaults, check_size=check_size
+                    raw,
+                    source,
+                    default_type,
+                    received_at,
+                    client_ip,
+                    defaults,
+                    check_size=check_size,
+                    any_library_ip=any_library_ip,
                 )
             except InvalidEvent as exc:
                 rejected.append(_rejected(index, sent_id, exc.field, str(exc)))
@@ -232,6 +238,7 @@ class EventAcceptor:
         defaults: Mapping[str, Any],
         *,
         check_size: bool,
+        any_library_ip: bool,
     ) -> tuple[IncomingEvent, list[MappingResult]]:
         if not isinstance(raw, dict):
             kind = "an array" if isinstance(raw, list) else type(raw).__name__
@@ -249,7 +256,8 @@ class EventAcceptor:
         if raw.get("messageId") is None or raw.get("messageId") == "":
             raw["messageId"] = self._new_id()
         raw["receivedAt"] = received_at
-        if client_ip:
+        # After the batch's context is merged: a batch may name its library only there.
+        if client_ip and (any_library_ip or _from_browser(raw)):
             context = raw.get("context")
             if context is None:
                 raw["context"] = {"ip": client_ip}

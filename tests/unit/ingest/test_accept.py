@@ -118,6 +118,13 @@ def test_the_batch_context_fills_in_each_event_and_the_event_own_keys_win() -> N
     assert ips(second) == ["192.0.2.1"]
 
 
+def test_a_browser_library_named_only_in_the_batch_context_gets_the_client_address() -> None:
+    events = [order("m-1"), order("m-2", context=SERVER)]
+    first, second = stored(accept(events, batch={"context": BROWSER}, client_ip=CLIENT_IP))
+    assert ips(first) == [CLIENT_IP]
+    assert ips(second) == []  # its own library wins over the batch's
+
+
 def test_without_a_destination_for_the_event_it_is_accepted_with_no_jobs() -> None:
     accepted = accept([order("m-1", event="Page Scrolled")])
     [event] = accepted.events
