@@ -1,6 +1,6 @@
 """Micro-benchmark of identifier extraction (not collected by pytest).
 
-Run: .venv/bin/python tests/unit/normalize/bench_normalize.py
+Run: .venv/bin/python bench/normalize_micro.py
 Reports the best of 5 runs in µs per call, so that a busy machine disturbs it less.
 """
 
