@@ -125,6 +125,8 @@ def test_dashboard_shows_the_store_replays_and_leaks_nothing(
     )
     assert page.locator("svg[role=img]").count() == 1
 
+    # The debugger's rows of a burst are written up to RECENT_EVERY after its last commit.
+    wait_for(lambda: len(store.recent_events(limit=1000)) == EXPECTED["received"], "debugger")
     page.goto(url + "/dashboard/debugger")
     assert page.locator("tr.debug-line").count() == EXPECTED["received"]
     page.select_option("select[name=outcome]", "dead")
