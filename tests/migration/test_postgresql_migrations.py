@@ -52,7 +52,7 @@ def schema_of(conn: psycopg.Connection[Any]) -> str:
 def test_migrations_in_order_equal_the_fresh_schema() -> None:
     with temp_schema() as migrated_url, temp_schema() as fresh_url:
         with psycopg.connect(migrated_url, autocommit=True) as migrated:
-            assert migrate(migrated) == len(load_migrations("postgresql"))
+            assert migrate(migrated) == load_migrations("postgresql")[-1].version
             a_name, a = schema_of(migrated), described_schema(migrated)
         with psycopg.connect(fresh_url, autocommit=True) as fresh:
             fresh.execute(load_schema("postgresql").encode())
@@ -67,7 +67,7 @@ def test_migrating_twice_changes_nothing(pg_url: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:
         migrate(conn)
         before = described_schema(conn)
-        assert migrate(conn) == len(load_migrations("postgresql"))
+        assert migrate(conn) == load_migrations("postgresql")[-1].version
         assert described_schema(conn) == before
         row = conn.execute("SELECT count(*) FROM schema_version").fetchone()
         assert row == (len(load_migrations("postgresql")),)
@@ -87,7 +87,9 @@ def test_processes_opening_a_new_database_at_once_migrate_it_once(pg_url: str) -
     for thread in threads:
         thread.join()
 
-    assert [store.schema_version for store in stores] == [len(load_migrations("postgresql"))] * 4
+    assert [store.schema_version for store in stores] == [
+        load_migrations("postgresql")[-1].version
+    ] * 4
     for store in stores:
         store.close()
 

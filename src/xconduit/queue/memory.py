@@ -11,7 +11,7 @@ from xconduit.queue.audience_memory import MemoryAudienceMixin
 from xconduit.queue.jobs import ACTIVE_STATUSES, DeliveryJob, IncomingEvent, JobStatus
 from xconduit.queue.memory_budget import MemoryLedger
 from xconduit.queue.memory_counts import MemoryCounts
-from xconduit.queue.syncs import SyncCommit, SyncState
+from xconduit.queue.syncs import ProcessReport, SyncCommit, SyncState
 
 
 class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger):
@@ -26,7 +26,7 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger):
         self._init_counts()
         self._syncs: dict[str, SyncState] = {}
         self._sync_lock = threading.Lock()
-        self._workers: dict[str, float] = {}
+        self._workers: dict[str, ProcessReport] = {}
 
     def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
         accepted: list[bool] = []
@@ -259,9 +259,20 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger):
                     counts[job.status] = counts.get(job.status, 0) + 1
         return counts
 
-    def heartbeat(self, worker_id: str, *, kind: str, host: str, pid: int, now: float) -> None:
+    def heartbeat(
+        self,
+        worker_id: str,
+        *,
+        kind: str,
+        host: str,
+        pid: int,
+        now: float,
+        report: str | None = None,
+    ) -> None:
         with self._lock:
-            self._workers[worker_id] = now
+            self._workers[worker_id] = ProcessReport(
+                id=worker_id, kind=kind, host=host, pid=pid, seen_at=now, report=report
+            )
 
     def forget_worker(self, worker_id: str) -> None:
         with self._lock:
@@ -269,4 +280,9 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger):
 
     def live_workers(self, *, since: float) -> int:
         with self._lock:
-            return sum(1 for seen in self._workers.values() if seen >= since)
+            return sum(1 for w in self._workers.values() if w.seen_at >= since)
+
+    def live_reports(self, *, since: float) -> list[ProcessReport]:
+        with self._lock:
+            live = [w for w in self._workers.values() if w.seen_at >= since]
+        return sorted(live, key=lambda w: (w.host, w.pid, w.id))

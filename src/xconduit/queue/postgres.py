@@ -29,7 +29,7 @@ from xconduit.queue.pg_text import pg_untext as _untext
 from xconduit.queue.postgres_counts import PostgresCounts, note_events
 from xconduit.queue.sql import load_migrations, load_queries
 from xconduit.queue.sql_budget import SqlLedger
-from xconduit.queue.syncs import SyncCommit, SyncState
+from xconduit.queue.syncs import ProcessReport, SyncCommit, SyncState
 
 _PURGE_CHUNK = 5000  # rows per delete transaction, as in the SQLite store
 
@@ -342,8 +342,24 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger):
         rows = self._read(Q["job_counts_between"], params)
         return {JobStatus(status): count for status, count in rows}
 
-    def heartbeat(self, worker_id: str, *, kind: str, host: str, pid: int, now: float) -> None:
-        params = {"id": worker_id, "kind": kind, "host": host, "pid": pid, "now": now}
+    def heartbeat(
+        self,
+        worker_id: str,
+        *,
+        kind: str,
+        host: str,
+        pid: int,
+        now: float,
+        report: str | None = None,
+    ) -> None:
+        params = {
+            "id": worker_id,
+            "kind": kind,
+            "host": host,
+            "pid": pid,
+            "now": now,
+            "report": report,
+        }
         self._change(Q["heartbeat"], params)
 
     def forget_worker(self, worker_id: str) -> None:
@@ -351,3 +367,10 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger):
 
     def live_workers(self, *, since: float) -> int:
         return int(self._read(Q["live_workers"], {"since": since})[0][0])
+
+    def live_reports(self, *, since: float) -> list[ProcessReport]:
+        rows = self._read(Q["live_reports"], {"since": since})
+        return [
+            ProcessReport(id=r[0], kind=r[1], host=r[2], pid=r[3], seen_at=r[4], report=r[5])
+            for r in rows
+        ]

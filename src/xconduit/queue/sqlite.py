@@ -27,7 +27,7 @@ from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus
 from xconduit.queue.sql import load_migrations, load_queries
 from xconduit.queue.sql_budget import SqlLedger
 from xconduit.queue.sqlite_counts import SqliteCounts, note_events
-from xconduit.queue.syncs import SyncCommit, SyncState
+from xconduit.queue.syncs import ProcessReport, SyncCommit, SyncState
 
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
 CACHE_KIB = 65_536
@@ -429,9 +429,25 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger):
         )
         return {JobStatus(status): count for status, count in rows}
 
-    def heartbeat(self, worker_id: str, *, kind: str, host: str, pid: int, now: float) -> None:
+    def heartbeat(
+        self,
+        worker_id: str,
+        *,
+        kind: str,
+        host: str,
+        pid: int,
+        now: float,
+        report: str | None = None,
+    ) -> None:
         with self._write() as conn:
-            params = {"id": worker_id, "kind": kind, "host": host, "pid": pid, "now": now}
+            params = {
+                "id": worker_id,
+                "kind": kind,
+                "host": host,
+                "pid": pid,
+                "now": now,
+                "report": report,
+            }
             conn.execute(Q["heartbeat"], params)
 
     def forget_worker(self, worker_id: str) -> None:
@@ -441,3 +457,10 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger):
     def live_workers(self, *, since: float) -> int:
         live: int = self._read(Q["live_workers"], {"since": since})[0][0]
         return live
+
+    def live_reports(self, *, since: float) -> list[ProcessReport]:
+        rows = self._read(Q["live_reports"], {"since": since})
+        return [
+            ProcessReport(id=r[0], kind=r[1], host=r[2], pid=r[3], seen_at=r[4], report=r[5])
+            for r in rows
+        ]

@@ -43,6 +43,19 @@ class SyncCommit:
     """The greatest job id given so far (the run's jobs have ids up to it)."""
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ProcessReport:
+    """A live delivery process's heartbeat row and what it reports (`report`: JSON text, written
+    by `xconduit.accounts.fleet`; None from a process that reports nothing)."""
+
+    id: str
+    kind: str
+    host: str
+    pid: int
+    seen_at: float
+    report: str | None = None
+
+
 @runtime_checkable
 class SyncStore(Store, Protocol):
     """The outbox, with what syncs and delivery processes need."""
@@ -65,8 +78,17 @@ class SyncStore(Store, Protocol):
         """Jobs of `destination` with `first <= id <= last`, per state."""
         ...
 
-    def heartbeat(self, worker_id: str, *, kind: str, host: str, pid: int, now: float) -> None:
-        """Note a delivery process as alive at `now`."""
+    def heartbeat(
+        self,
+        worker_id: str,
+        *,
+        kind: str,
+        host: str,
+        pid: int,
+        now: float,
+        report: str | None = None,
+    ) -> None:
+        """Note a delivery process as alive at `now`, reporting `report` (replaces the last)."""
         ...
 
     def forget_worker(self, worker_id: str) -> None:
@@ -75,4 +97,8 @@ class SyncStore(Store, Protocol):
 
     def live_workers(self, *, since: float) -> int:
         """Delivery processes seen at or after `since`."""
+        ...
+
+    def live_reports(self, *, since: float) -> list[ProcessReport]:
+        """The delivery processes seen at or after `since` and their reports, by host and pid."""
         ...

@@ -12,7 +12,7 @@ from tests.support.outbox_factories import event
 from xconduit.errors import StoreError
 from xconduit.queue import JobStatus, Store
 from xconduit.queue.sqlite import SqliteStore
-from xconduit.queue.syncs import SyncState, SyncStore
+from xconduit.queue.syncs import ProcessReport, SyncState, SyncStore
 
 
 def test_the_state_and_the_jobs_commit_together(store: Store) -> None:
@@ -70,6 +70,23 @@ def test_heartbeats_tell_which_workers_are_alive(store: Store) -> None:
     assert store.live_workers(since=80.0) == 2
     store.forget_worker("w1")
     assert store.live_workers(since=0.0) == 1
+
+
+def test_each_heartbeat_carries_the_process_s_latest_report(store: Store) -> None:
+    assert isinstance(store, SyncStore)
+    store.heartbeat("w1", kind="worker", host="b", pid=7, now=100.0, report='{"problems": ["x"]}')
+    store.heartbeat("w2", kind="serve", host="a", pid=3, now=100.0)
+    store.heartbeat("w3", kind="worker", host="c", pid=1, now=10.0, report="{}")  # stale
+    assert store.live_reports(since=80.0) == [
+        ProcessReport(id="w2", kind="serve", host="a", pid=3, seen_at=100.0, report=None),
+        ProcessReport(
+            id="w1", kind="worker", host="b", pid=7, seen_at=100.0, report='{"problems": ["x"]}'
+        ),
+    ]
+    store.heartbeat("w1", kind="worker", host="b", pid=7, now=105.0, report='{"problems": []}')
+    assert [r.report for r in store.live_reports(since=80.0) if r.id == "w1"] == [
+        '{"problems": []}'
+    ]
 
 
 def test_the_same_row_twice_in_one_batch_is_enqueued_once(store: Store) -> None:

@@ -212,9 +212,9 @@ GROUP BY status;
 
 -- name: heartbeat
 -- Note a delivery process as alive now.
-INSERT INTO worker_heartbeats (id, kind, host, pid, seen_at)
-VALUES (%(id)s, %(kind)s, %(host)s, %(pid)s, %(now)s)
-ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at;
+INSERT INTO worker_heartbeats (id, kind, host, pid, seen_at, report)
+VALUES (%(id)s, %(kind)s, %(host)s, %(pid)s, %(now)s, %(report)s)
+ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, report = excluded.report;
 
 -- name: forget_worker
 -- A delivery process stopped cleanly.
@@ -223,6 +223,11 @@ DELETE FROM worker_heartbeats WHERE id = %(id)s;
 -- name: live_workers
 -- Delivery processes seen since :since.
 SELECT count(*) FROM worker_heartbeats WHERE seen_at >= %(since)s;
+
+-- name: live_reports
+-- Delivery processes seen since :since, with what each reports.
+SELECT id, kind, host, pid, seen_at, report FROM worker_heartbeats
+WHERE seen_at >= %(since)s ORDER BY host, pid, id;
 
 -- name: add_counts
 -- Add to counters' running totals (each created by its first increment); one row per counter.

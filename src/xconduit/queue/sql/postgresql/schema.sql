@@ -69,7 +69,8 @@ CREATE TABLE worker_heartbeats (
     kind    TEXT NOT NULL,
     host    TEXT NOT NULL,
     pid     INTEGER NOT NULL,
-    seen_at DOUBLE PRECISION NOT NULL
+    seen_at DOUBLE PRECISION NOT NULL,
+    report  TEXT
 );
 
 -- members), and the changes waiting for the next flush. Identifiers are stored hashed only.

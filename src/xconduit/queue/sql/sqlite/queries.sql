@@ -160,9 +160,9 @@ GROUP BY status;
 
 -- name: heartbeat
 -- Note a delivery process as alive now.
-INSERT INTO worker_heartbeats (id, kind, host, pid, seen_at)
-VALUES (:id, :kind, :host, :pid, :now)
-ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at;
+INSERT INTO worker_heartbeats (id, kind, host, pid, seen_at, report)
+VALUES (:id, :kind, :host, :pid, :now, :report)
+ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, report = excluded.report;
 
 -- name: forget_worker
 -- A delivery process stopped cleanly.
@@ -171,6 +171,11 @@ DELETE FROM worker_heartbeats WHERE id = :id;
 -- name: live_workers
 -- Delivery processes seen since :since.
 SELECT count(*) FROM worker_heartbeats WHERE seen_at >= :since;
+
+-- name: live_reports
+-- Delivery processes seen since :since, with what each reports.
+SELECT id, kind, host, pid, seen_at, report FROM worker_heartbeats
+WHERE seen_at >= :since ORDER BY host, pid, id;
 
 -- name: remember_events_bulk
 -- Note every message id of the JSON array :ids (one source) as seen; returns those that are new.

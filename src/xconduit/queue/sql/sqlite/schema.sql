@@ -59,7 +59,8 @@ CREATE TABLE worker_heartbeats (
     kind    TEXT NOT NULL,
     host    TEXT NOT NULL,
     pid     INTEGER NOT NULL,
-    seen_at REAL NOT NULL
+    seen_at REAL NOT NULL,
+    report  TEXT
 ) WITHOUT ROWID;
 
 -- Custom audiences: which X audience each configured audience is, who X has (delivered
