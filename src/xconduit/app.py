@@ -23,6 +23,7 @@ import httpx
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from xconduit.accounts.fleet import report_of
 from xconduit.accounts.live_auth import connected_account_auth
 from xconduit.accounts.monitor import SetupMonitor
 from xconduit.accounts.tokens import TokenVault
@@ -326,6 +327,16 @@ def metered_delivery(
     return service, monitor
 
 
+def reporting_heartbeat(store: Store, monitor: SetupMonitor, *, kind: str) -> Heartbeat | None:
+    """The heartbeat of a delivery process, carrying its checks and pauses to the store (so every
+    process shows the fleet's alarm), sent again at once when they change."""
+    if not isinstance(store, SyncStore):
+        return None
+    heartbeat = Heartbeat(store, kind=kind, report=lambda: report_of(monitor))
+    monitor.on_change = monitor.pauses.on_change = heartbeat.nudge
+    return heartbeat
+
+
 def build_audiences(
     settings: Settings,
     *,
@@ -380,7 +391,7 @@ def build_worker(
         sandbox=sandbox,
         monitor=monitor,
         x=client,
-        heartbeat=Heartbeat(store, kind="worker") if isinstance(store, SyncStore) else None,
+        heartbeat=reporting_heartbeat(store, monitor, kind="worker"),
     )
 
 
@@ -415,6 +426,7 @@ def build_gateway(
             pauses=service.pauses,
         )
         audiences = AudienceScheduler(runner)
+    heartbeat = reporting_heartbeat(store, monitor, kind="serve") if monitor else None
     ready = threading.Event()
     ops = OpsApp(
         settings=settings,
@@ -426,6 +438,8 @@ def build_gateway(
         vault=vault,
         x=client,
         reports=reports,
+        delivers=delivery,
+        heartbeat_id=heartbeat.id if heartbeat else None,
     )
     syncs = None
     if isinstance(store, SyncStore) and any(s.schedule > 0 for s in settings.syncs):
@@ -444,11 +458,7 @@ def build_gateway(
         ops=ops,
         monitor=monitor,
         x=client,
-        heartbeat=(
-            Heartbeat(store, kind="serve")
-            if service is not None and isinstance(store, SyncStore)
-            else None
-        ),
+        heartbeat=heartbeat,
         syncs=syncs,
         audiences=audiences,
     )

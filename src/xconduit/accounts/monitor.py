@@ -42,6 +42,8 @@ class SetupMonitor:
         self.checked_at: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.on_change: Callable[[], None] = lambda: None
+        """Called after each round (the heartbeat reports the new table at once)."""
 
     def run_once(self) -> Sequence[Check]:
         try:
@@ -65,6 +67,7 @@ class SetupMonitor:
                 check.fix or "-",
             )
         self.checks, self.checked_at = checks, now
+        self.on_change()
         return checks
 
     def problems(self) -> list[str]:

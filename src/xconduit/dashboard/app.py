@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from xconduit.accounts.fleet import NOBODY_DELIVERS, Alarm, Fleet
 from xconduit.accounts.monitor import SetupMonitor
 from xconduit.accounts.tokens import TokenVault
 from xconduit.audiences.listing import audience_lines
@@ -48,8 +49,20 @@ class OpsApp:
     """The X client, for the three-legged connection."""
     reports: Path | None = None
     """The sync reports folder (`sync_reports`), for the rejected-rows report links."""
+    delivers: bool = True
+    """False for `serve --no-delivery`: the alarm is only what the delivering processes report."""
+    heartbeat_id: str | None = None
+    """This process's heartbeat row in the store (its own alarm is read from `monitor`)."""
 
     def __post_init__(self) -> None:
+        self.fleet = Fleet(
+            store=self.store,
+            pauses=self.pauses,
+            monitor=self.monitor,
+            delivers=self.delivers,
+            heartbeat_id=self.heartbeat_id,
+            clock=self.clock,
+        )
         if not self.listen_host:
             self.listen_host = self.settings.server.listen.rpartition(":")[0]
         token = self.settings.dashboard.admin_token
@@ -104,33 +117,52 @@ class OpsApp:
     def connect_controls(self) -> str:
         return self.connect.controls()
 
+    def alarm(self) -> Alarm:
+        """This process's and the live delivery processes' checks and pauses (accounts/fleet.py)."""
+        return self.fleet.alarm()
+
     def problems(self) -> list[str]:
-        if self.monitor is not None:
-            return self.monitor.problems()
-        return [
-            f"delivery to account {p.account_id} paused: {p.reason}" for p in self.pauses.paused()
-        ]
+        return self.alarm().problems()
 
     async def readyz(self, request: Request) -> Response:
         if not self.ready():
             return _json({"status": "starting"}, 503)
-        problems = self.problems()
+        alarm = self.alarm()
+        problems = alarm.problems()
         if problems:
-            return _json({"status": "failing", "problems": problems}, 503)
+            reported = [
+                {"problem": problem, "kind": p.kind, "host": p.host, "pid": p.pid}
+                for problem, p in alarm.reported()
+            ]
+            body = {"status": "failing", "problems": problems, "reported_by": reported}
+            return _json(body, 503)
+        if not alarm.delivering:
+            # Still ready: a collector keeps the events in the outbox for when delivery is back.
+            return _json({"status": "ready", "delivering": 0, "note": NOBODY_DELIVERS})
         return _json({"status": "ready"})
 
     async def metrics(self, request: Request) -> Response:
         return Response(exposition(self.store, self.gauges), media_type=CONTENT_TYPE)
 
     def gauges(self) -> Iterable[Metric]:
-        paused = [([p.account_id], 1.0) for p in self.pauses.paused()]
+        alarm = self.alarm()
+        paused = [([p.account_id], 1.0) for p, _ in alarm.paused()]
         yield gauge(
-            "account_paused", "1 while delivery to the account is paused", ["account"], paused
+            "account_paused",
+            "1 while a live delivery process holds the account's delivery",
+            ["account"],
+            paused,
         )
-        checks = self.monitor.checks if self.monitor else ()
+        yield gauge(
+            "delivering_processes",
+            "Live delivery processes (serve with delivery, worker) on this store",
+            [],
+            [([], float(alarm.delivering))],
+        )
+        checks = alarm.checks()
         yield gauge(
             "check_ok",
-            "1 if the setup check passes, 0 if it fails",
+            "1 if the setup check passes, 0 if it fails in a live delivery process",
             ["subject", "check"],
             [([c.subject, c.item], 1.0 if c.ok else 0.0) for c in checks if c.mark != "–"],
         )

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from xconduit.accounts.fleet import NOBODY_DELIVERS, Alarm
 from xconduit.dashboard import views
 from xconduit.dashboard.html import chart, esc, num, page, table, when
 from xconduit.observability.tally import MATCH_KEYS
@@ -46,7 +47,7 @@ class Pages:
         ]
 
     def _page(self, title: str, path: str, body: str) -> Response:
-        return HTMLResponse(page(title, path, body, banner=self.ops.problems()))
+        return HTMLResponse(page(title, path, body, banner=self.ops.alarm().banner()))
 
     # -- overview --------------------------------------------------------------------------
 
@@ -243,34 +244,38 @@ class Pages:
         target = "the built-in sandbox (in-process)" if x.api == "sandbox" else x.api
         rows = [f"<tr><td>X</td><td>{esc(target)}</td></tr>"]
         rows.append(f"<tr><td>token</td><td id=token>{esc(ops.token_status())}</td></tr>")
-        paused = ops.pauses.paused()
+        alarm = ops.alarm()
         rows += [
             f'<tr><td>paused</td><td class="fail">account {esc(p.account_id)} since '
-            f"{when(p.since)}: {esc(p.reason)}</td></tr>"
-            for p in paused
+            f"{when(p.since)}: {esc(p.reason)} ({esc(who.name)})</td></tr>"
+            for p, who in alarm.paused()
         ]
+        rows.append(f"<tr><td>delivering</td><td id=delivering>{_delivering(alarm)}</td></tr>")
         connect = ops.connect_controls()
         notice = request.query_params.get("notice", "")
         if notice:
             connect = f"<p id=notice>{esc(notice)}</p>{connect}"
-        monitor = ops.monitor
-        check_rows = []
-        checked = "never"
-        if monitor is not None:
-            checked = when(monitor.checked_at)
-            check_rows = [
-                f'<tr class="check {c.status.value}"><td class="{c.status.value}">{c.mark}</td>'
-                f"<td>{esc(c.subject)}</td><td>{esc(c.item)}</td><td>{esc(c.detail)}</td>"
-                f"<td>{esc(c.fix)}</td></tr>"
-                for c in monitor.checks
-            ]
+        last = alarm.checked_at()
+        checked = when(last) if last is not None else "never"
+        run_now = (
+            '<form method="post" action="/dashboard/checks"><button>Run the checks now</button>'
+            "</form>"
+            if ops.monitor is not None
+            else "<p class=muted>This process does not deliver: the table is what the delivering "
+            "processes report.</p>"
+        )
+        check_rows = [
+            f'<tr class="check {c.status.value}"><td class="{c.status.value}">{c.mark}</td>'
+            f"<td>{esc(c.subject)}</td><td>{esc(c.item)}</td><td>{esc(c.detail)}</td>"
+            f"<td>{esc(c.fix)}</td></tr>"
+            for c in alarm.checks()
+        ]
         body = (
             '<section id="connection"><h2>Connection</h2>'
             f"{table(['', ''], rows)}{connect}</section>"
             f'<section id="checks"><h2>Setup checks</h2><p class=muted>Last run: {checked} '
             f"(every {int(ops.settings.checks.interval)} s; `xconduit check` runs the same)</p>"
-            '<form method="post" action="/dashboard/checks"><button>Run the checks now</button>'
-            f"</form>{table(CHECK_HEADS, check_rows, empty='not run yet')}"
+            f"{run_now}{table(CHECK_HEADS, check_rows, empty='not run yet')}"
             "</section>"
         )
         return self._page("Connection and checks", "/dashboard/connection", body)
@@ -281,6 +286,13 @@ class Pages:
         if self.ops.monitor is not None:
             await asyncio.to_thread(self.ops.monitor.run_once)
         return RedirectResponse("/dashboard/connection", 303)
+
+
+def _delivering(alarm: Alarm) -> str:
+    """Which processes deliver (and run the checks) on this store."""
+    if not alarm.processes:
+        return esc(NOBODY_DELIVERS)
+    return esc(", ".join(p.name for p in alarm.processes))
 
 
 def _dropped(pairs: list[list[str]]) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -63,6 +63,8 @@ class AccountPauses:
         self.probe_after = probe_after
         self._lock = threading.Lock()
         self._paused: dict[str, Pause] = {}
+        self.on_change: Callable[[], None] = lambda: None
+        """Called when an account is paused or resumed (the heartbeat reports it at once)."""
 
     def pause(self, account_id: str, reason: str, *, now: float) -> None:
         with self._lock:
@@ -72,6 +74,7 @@ class AccountPauses:
                 account_id=account_id, reason=reason, since=since, probe_at=now + self.probe_after
             )
         if before is None:
+            self.on_change()
             log.error(
                 "delivery to account %s paused: X refused the credentials (%s); jobs stay "
                 "pending. Run `xconduit check`; delivery resumes once it passes.",
@@ -83,6 +86,7 @@ class AccountPauses:
         with self._lock:
             gone = self._paused.pop(account_id, None)
         if gone is not None:
+            self.on_change()
             log.warning("delivery to account %s resumed", account_id)
 
     def until(self, account_id: str | None, *, now: float) -> float | None:
