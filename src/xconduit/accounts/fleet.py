@@ -9,6 +9,7 @@ The process's own monitor is read directly (fresher than its heartbeat row).
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import time
@@ -21,8 +22,12 @@ import orjson
 from xconduit.accounts.check import Check, Status
 from xconduit.accounts.monitor import SetupMonitor
 from xconduit.delivery.pause import AccountPauses, Pause
+from xconduit.errors import XconduitError
 from xconduit.queue.syncs import HEARTBEAT_TIMEOUT, ProcessReport, SyncStore
 
+log = logging.getLogger("xconduit.check")
+
+STORE_UNREAD = "the store cannot be read: the other processes' checks are unknown (see the log)"
 NOBODY_DELIVERS = (
     "no process is delivering: events wait in the outbox until a `serve` with delivery or an "
     "`xconduit worker` runs on this store"
@@ -51,6 +56,8 @@ class Alarm:
     """The fleet's state at one moment (what `/readyz`, `/metrics` and the dashboard show)."""
 
     processes: Sequence[ProcessStatus]
+    unread: bool = False
+    """The other processes' reports could not be read (the store is down or busy)."""
 
     @property
     def delivering(self) -> int:
@@ -62,7 +69,8 @@ class Alarm:
 
     def problems(self) -> list[str]:
         """The problems, each once, in the order first reported."""
-        return list(dict.fromkeys(problem for problem, _ in self.reported()))
+        unread = [STORE_UNREAD] if self.unread else []
+        return list(dict.fromkeys([*unread, *(problem for problem, _ in self.reported())]))
 
     def banner(self) -> list[str]:
         """The dashboard's banner: each problem and who reports it; a warning when none delivers."""
@@ -70,7 +78,9 @@ class Alarm:
         for problem, process in self.reported():
             named.setdefault(problem, []).append(process.name)
         lines = [f"{problem} (reported by {', '.join(who)})" for problem, who in named.items()]
-        if not self.processes:
+        if self.unread:
+            lines.insert(0, STORE_UNREAD)
+        elif not self.processes:
             lines.append(NOBODY_DELIVERS)
         return lines
 
@@ -185,9 +195,12 @@ class Fleet:
         processes = []
         if self.delivers:
             processes.append(own_status(self.monitor, self.pauses, kind=self.kind))
-        if isinstance(self.store, SyncStore):
-            since = self.clock() - HEARTBEAT_TIMEOUT
-            for row in self.store.live_reports(since=since):
-                if row.id != self.heartbeat_id:
-                    processes.append(status_of(row))
+        if not isinstance(self.store, SyncStore):
+            return Alarm(processes=processes)
+        try:
+            rows = self.store.live_reports(since=self.clock() - HEARTBEAT_TIMEOUT)
+        except XconduitError as exc:
+            log.warning("could not read the other processes' heartbeats: %s", exc)
+            return Alarm(processes=processes, unread=True)
+        processes += [status_of(row) for row in rows if row.id != self.heartbeat_id]
         return Alarm(processes=processes)

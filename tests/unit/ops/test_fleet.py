@@ -5,9 +5,11 @@ from __future__ import annotations
 import orjson
 
 from xconduit.accounts.check import Check, Status
-from xconduit.accounts.fleet import NOBODY_DELIVERS, Fleet
+from xconduit.accounts.fleet import NOBODY_DELIVERS, STORE_UNREAD, Fleet
 from xconduit.delivery.pause import AccountPauses
+from xconduit.errors import StoreError
 from xconduit.queue.memory import MemoryStore
+from xconduit.queue.syncs import ProcessReport
 
 NOW = 1_000.0
 
@@ -72,3 +74,13 @@ def test_stale_and_unreadable_reports() -> None:
     assert alarm.delivering == 1  # alive, though its report could not be read
     assert alarm.problems() == []
     assert alarm.banner() == []
+
+
+def test_a_store_that_cannot_be_read_is_a_problem_not_a_crash() -> None:
+    class Down(MemoryStore):
+        def live_reports(self, *, since: float) -> list[ProcessReport]:
+            raise StoreError("connection refused")
+
+    alarm = collector(Down()).alarm()
+    assert alarm.problems() == [STORE_UNREAD]
+    assert alarm.banner() == [STORE_UNREAD]
