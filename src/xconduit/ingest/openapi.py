@@ -100,7 +100,15 @@ def openapi_document() -> dict[str, Any]:
     status = {"type": "object", "properties": {"status": {"type": "string"}}}
     paths["/healthz"] = _get("The process is up.", "application/json", status)
     paths["/readyz"] = _get(
-        "Ready to accept events.", "application/json", status, **{"503": _error("Starting.")}
+        "Ready to accept events.",
+        "application/json",
+        status,
+        **{
+            "503": _error(
+                "Starting, or a setup check fails or an account is paused in a live "
+                "delivery process (`problems`, `reported_by`)."
+            )
+        },
     )
     paths["/openapi.json"] = _get("This document.", "application/json", {"type": "object"})
     return {
