@@ -191,3 +191,27 @@ def test_an_event_without_a_usable_identifier_is_reported(feed: Feed) -> None:
             "reason": "no usable identifier (email not valid)",
         }
     ]
+
+
+def test_serve_removes_members_suppressed_since_they_were_added(
+    feed: Feed, sandbox: Sandbox
+) -> None:
+    feed.send(entered("ann"), entered("bob"))
+    feed.clock.now += 300
+    feed.tick()
+    both = emails_as_members(["ann@example.com", "bob@example.com"])
+    assert members(sandbox, audience_id(sandbox)) == both
+
+    # bob is put on the suppression list and serve restarts: no snapshot will revisit him.
+    settings = event_settings()
+    settings = settings.model_copy(
+        update={"suppression": settings.suppression.model_copy(update={"user_ids": ["bob"]})}
+    )
+    restarted = AudienceRunner(
+        settings=settings, store=feed.runner.store, client=feed.runner.client, clock=feed.clock
+    )
+    restarted.tick()
+    feed.clock.now += 300
+    restarted.tick()
+    restarted.deliver("vip")
+    assert members(sandbox, audience_id(sandbox)) == emails_as_members(["ann@example.com"])
