@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -77,9 +78,19 @@ def test_sync_then_list_then_an_emptying_snapshot_is_refused(
 
     done = xconduit(tmp_path, "audiences", "sync", "vip", "-c", config)
     assert done.returncode == 0, done.stderr
-    assert "entering" in done.stdout
     (audience,) = [a for a in sb.audiences() if a["name"].startswith("xconduit vip ")]
-    assert audience["id"] in done.stdout
+    assert f"{audience['name']} ({audience['id']})" in done.stdout
+    summary = {
+        " ".join(line.strip("│ ").split("│")[0].split()): line.split("│")[-2].strip()
+        for line in done.stdout.splitlines()
+        if line.count("│") == 3
+    }
+    assert summary["entering"] == "2"
+    assert summary["exiting"] == "0"
+    assert summary["unchanged"] == "0"
+    assert summary["rejected"] == "0"
+    assert summary["requests sent"] == "1 (1 accepted, 0 retried)"
+    assert summary["X's counts"] == "2 of 2 (2 sent)"
     hashed = {m["email"][0] for m in sb.audience_members(audience["id"]) or []}
     assert hashed == {
         hashlib.sha256(e.encode()).hexdigest() for e in ("ann@example.com", "cy@x.org")
@@ -87,7 +98,10 @@ def test_sync_then_list_then_an_emptying_snapshot_is_refused(
 
     listed = xconduit(tmp_path, "audiences", "list", "-c", config)
     assert listed.returncode == 0, listed.stderr
-    assert audience["id"] in listed.stdout
+    (row,) = [line for line in listed.stdout.splitlines() if audience["id"] in line]
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert cells[:5] == ["vip", audience["id"], audience["name"], "2", "0"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", cells[5])  # last flush (UTC)
 
     customers(tmp_path, [("ann@example.com", 1), ("cy@x.org", 2)])
     refused = xconduit(tmp_path, "audiences", "sync", "vip", "-c", config)

@@ -212,3 +212,16 @@ def test_refused_credentials_hold_the_changes_until_the_account_is_resumed(
     assert run.deliver("vip") is True
     assert members(sandbox, record.audience_id) == emails_as_members(emails(0, 5))
     assert run.store.list_dead() == []  # type: ignore[attr-defined]
+
+
+def test_a_created_audience_is_named_prefix_name_and_utc_time(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    snaps = Snapshots()
+    snaps.set_emails(emails(0, 3))
+    client = client_for(sandbox, base_url, http)
+    noon = 1_767_268_800.0  # 2026-01-01 12:00:00 UTC
+    run = runner(settings(prefix="acme"), tmp_path / "outbox.db", client, snaps, clock=lambda: noon)
+    report = run.sync("vip")
+    assert report.record.x_name == "acme vip 20260101_120000"
+    assert [a["name"] for a in sandbox.audiences()] == ["acme vip 20260101_120000"]

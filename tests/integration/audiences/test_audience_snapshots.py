@@ -132,3 +132,21 @@ def test_serve_compares_on_schedule_and_backs_off_after_a_refused_snapshot(
     run.deliver("vip")
     assert len(reads) == 3
     assert members(sandbox, record.audience_id) == emails_as_members(emails(0, 25))
+
+
+def test_only_hashed_identifiers_are_kept(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    snaps = Snapshots()
+    snaps.set_emails([*emails(0, 40), "not-an-email"])
+    run = runner(settings(), tmp_path / "outbox.db", client_for(sandbox, base_url, http), snaps)
+    run.sync("vip")
+    snaps.set_emails(emails(20, 60))  # pending changes and members both written
+    run.sync("vip")
+    run.store.close()
+
+    assert (tmp_path / "outbox.db").stat().st_size > 0
+    kept = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert b"example.com" not in kept
+    assert b"not-an-email" not in kept
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("xconduit-audience-")] == []
