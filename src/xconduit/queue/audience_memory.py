@@ -94,7 +94,9 @@ class MemoryAudienceMixin:
     ) -> int:
         with self._lock:
             self._audience_state()
-            fresh = {key: _Pending(op=op, payload=p, since=now) for key, op, p in changes}
+            waiting = [p.since for p in self._a_pending.get(audience, {}).values()]
+            since = min([*waiting, now])
+            fresh = {key: _Pending(op=op, payload=p, since=since) for key, op, p in changes}
             self._a_pending[audience] = fresh
             return len(fresh)
 

@@ -113,6 +113,8 @@ class PostgresAudienceMixin:
     ) -> int:
         count = 0
         with self._tx() as conn:
+            row = conn.execute(AQ["pending_summary"], {"audience": audience}).fetchone()
+            since = now if row is None or row[1] is None else min(float(row[1]), now)
             conn.execute(AQ["clear_changes"], {"audience": audience})
             with conn.cursor() as cursor:
                 rows = (
@@ -121,7 +123,7 @@ class PostgresAudienceMixin:
                         "user_key": user_key,
                         "op": op,
                         "payload": payload,
-                        "now": now,
+                        "now": since,
                         "version": next_version(),
                     }
                     for user_key, op, payload in changes

@@ -113,6 +113,8 @@ class SqliteAudienceMixin:
     ) -> int:
         count = 0
         with self._write() as conn:
+            oldest = conn.execute(AQ["pending_summary"], {"audience": audience}).fetchone()[1]
+            since = now if oldest is None else min(float(oldest), now)
             conn.execute(AQ["clear_changes"], {"audience": audience})
             chunk: list[dict[str, Any]] = []
             for user_key, op, payload in changes:
@@ -122,7 +124,7 @@ class SqliteAudienceMixin:
                         "user_key": user_key,
                         "op": op,
                         "payload": payload,
-                        "now": now,
+                        "now": since,
                         "version": next_version(),
                     }
                 )

@@ -38,7 +38,9 @@ class AudienceStore(Protocol):
     def replace_audience_changes(
         self, audience: str, changes: Iterable[tuple[str, ChangeOp, bytes]], *, now: float
     ) -> int:
-        """Pending changes of `audience` become exactly `changes` (a snapshot's diff)."""
+        """Pending changes of `audience` become exactly `changes` (a snapshot's diff). They
+        have waited since the oldest change they replace: a comparison every `schedule` must
+        not restart the `flush_interval` wait, or a short schedule would never flush."""
         ...
 
     def audience_pending(self, audience: str) -> tuple[int, float | None]:

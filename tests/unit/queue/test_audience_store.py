@@ -119,3 +119,17 @@ def test_members_follow_delivered_jobs(store: AudienceStore) -> None:
     assert record.members == 2
     found = store.suppressed_audience_members("vip", user_keys=["a"], hashes=["c"])
     assert sorted(found) == [("a", change("a", "add").payload), ("c", change("c", "add").payload)]
+
+
+def test_a_snapshot_does_not_restart_the_wait_of_pending_changes(store: AudienceStore) -> None:
+    # serve compares every `schedule`: if each comparison restarted the clock, a schedule
+    # shorter than flush_interval would never let its changes be flushed.
+    store.replace_audience_changes("vip", [("ann", "add", b'{"email":["a"]}')], now=100.0)
+    store.replace_audience_changes(
+        "vip", [("ann", "add", b'{"email":["a"]}'), ("bob", "add", b'{"email":["b"]}')], now=160.0
+    )
+    assert store.audience_pending("vip") == (2, 100.0)
+
+    store.replace_audience_changes("vip", [], now=200.0)
+    store.replace_audience_changes("vip", [("cy", "add", b'{"email":["c"]}')], now=300.0)
+    assert store.audience_pending("vip") == (1, 300.0)
