@@ -215,3 +215,18 @@ def test_serve_removes_members_suppressed_since_they_were_added(
     restarted.tick()
     restarted.deliver("vip")
     assert members(sandbox, audience_id(sandbox)) == emails_as_members(["ann@example.com"])
+
+
+def test_event_fed_changes_keep_only_hashed_identifiers(
+    feed: Feed, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    feed.send(entered("ann", "ann.secret@example.com"), identify("bob", True))
+    feed.clock.now += 300
+    feed.tick()
+    assert len(members(sandbox, audience_id(sandbox))) == 2
+    feed.send(entered("cy", "cy.secret@example.com"))  # one change left pending
+
+    kept = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert kept
+    assert b"secret@example.com" not in kept
+    assert b"bob@example.com" not in kept
