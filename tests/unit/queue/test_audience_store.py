@@ -97,15 +97,32 @@ def test_jobs_are_claimed_one_at_a_time_in_order(store: AudienceStore) -> None:
     assert again.id == first.id
 
 
-def test_a_flush_keeps_a_change_made_after_it_was_read(store: AudienceStore) -> None:
+def jobs_of(store: AudienceStore) -> int:
+    return store.active_audience_jobs("audience:vip")
+
+
+def test_a_flush_whose_changes_moved_writes_nothing_and_a_fresh_read_goes_through(
+    store: AudienceStore,
+) -> None:
     store.enqueue_audience_changes([change("a", "add"), change("b", "add")], now=1.0)
     read = store.pending_audience_changes("vip", limit=10)
     store.enqueue_audience_changes([change("b", "remove")], now=2.0)  # b: add then remove
     store.enqueue_audience_changes([change("b", "add")], now=3.0)  # and back: a new version
-    store.audience_changes_to_jobs(
-        "vip", [(c.user_key, c.version) for c in read], [job(1)], now=4.0
-    )
-    assert pending(store) == {"b": "add"}
+    taken = [(c.user_key, c.version) for c in read]
+    assert store.audience_changes_to_jobs("vip", taken, [job(1)], now=4.0) == 0
+    assert (pending(store), jobs_of(store)) == ({"a": "add", "b": "add"}, 0)
+    again = [(c.user_key, c.version) for c in store.pending_audience_changes("vip", limit=10)]
+    assert store.audience_changes_to_jobs("vip", again, [job(2)], now=5.0) == 1
+    assert (pending(store), jobs_of(store)) == ({}, 1)
+
+
+def test_two_flushes_of_the_same_changes_enqueue_them_once(store: AudienceStore) -> None:
+    store.enqueue_audience_changes([change("a", "add"), change("b", "remove")], now=1.0)
+    first = [(c.user_key, c.version) for c in store.pending_audience_changes("vip", limit=10)]
+    second = [(c.user_key, c.version) for c in store.pending_audience_changes("vip", limit=10)]
+    assert store.audience_changes_to_jobs("vip", second, [job(1)], now=2.0) == 1
+    assert store.audience_changes_to_jobs("vip", first, [job(2)], now=2.0) == 0
+    assert (pending(store), jobs_of(store)) == ({}, 1)
 
 
 def test_members_follow_delivered_jobs(store: AudienceStore) -> None:
