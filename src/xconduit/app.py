@@ -402,8 +402,11 @@ def build_gateway(
     clock: Callable[[], float] = time.time,
     delivery: bool = True,
     store: Store | None = None,
+    schedules: bool = True,
 ) -> Gateway:
-    """Everything `xconduit serve` runs. `delivery=False`: collect only (benchmarks, tests)."""
+    """Everything `xconduit serve` runs. `delivery=False`: collect only (benchmarks, tests).
+    `schedules=False`: no sync or audience loop (the other processes of `serve --workers N`:
+    the first runs them, so N processes do not diff the same snapshot N times)."""
     sandbox = build_sandbox(settings, clock=clock)
     server = settings.server
     store = store or open_store(
@@ -425,7 +428,7 @@ def build_gateway(
             clock=clock,
             pauses=service.pauses,
         )
-        audiences = AudienceScheduler(runner)
+        audiences = AudienceScheduler(runner) if schedules else None
     heartbeat = reporting_heartbeat(store, monitor, kind="serve") if monitor else None
     ready = threading.Event()
     ops = OpsApp(
@@ -442,7 +445,7 @@ def build_gateway(
         heartbeat_id=heartbeat.id if heartbeat else None,
     )
     syncs = None
-    if isinstance(store, SyncStore) and any(s.schedule > 0 for s in settings.syncs):
+    if schedules and isinstance(store, SyncStore) and any(s.schedule > 0 for s in settings.syncs):
         syncs = SyncScheduler(settings, store, reports=reports, clock=clock)
     return Gateway(
         settings=settings,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +27,7 @@ def served() -> Iterator[tuple[Sandbox, str]]:
         yield sb, url
 
 
-def write_config(folder: Path, sb: Sandbox, url: str) -> Path:
+def write_config(folder: Path, sb: Sandbox, url: str, extra: str = "") -> Path:
     c = sb.credentials
     config = folder / "xconduit.toml"
     config.write_text(
@@ -46,6 +49,7 @@ account_id = "{ACCOUNT}"
 source = "customers.csv"
 query = "select email from source where lifetime_value > 1000"
 identifiers = {{ email = "email" }}
+{extra}
 """
     )
     return config
@@ -77,9 +81,19 @@ def test_sync_then_list_then_an_emptying_snapshot_is_refused(
 
     done = xconduit(tmp_path, "audiences", "sync", "vip", "-c", config)
     assert done.returncode == 0, done.stderr
-    assert "entering" in done.stdout
     (audience,) = [a for a in sb.audiences() if a["name"].startswith("xconduit vip ")]
-    assert audience["id"] in done.stdout
+    assert f"{audience['name']} ({audience['id']})" in done.stdout
+    summary = {
+        " ".join(line.strip("│ ").split("│")[0].split()): line.split("│")[-2].strip()
+        for line in done.stdout.splitlines()
+        if line.count("│") == 3
+    }
+    assert summary["entering"] == "2"
+    assert summary["exiting"] == "0"
+    assert summary["unchanged"] == "0"
+    assert summary["rejected"] == "0"
+    assert summary["requests sent"] == "1 (1 accepted, 0 retried)"
+    assert summary["X's counts"] == "2 of 2 (2 sent)"
     hashed = {m["email"][0] for m in sb.audience_members(audience["id"]) or []}
     assert hashed == {
         hashlib.sha256(e.encode()).hexdigest() for e in ("ann@example.com", "cy@x.org")
@@ -87,7 +101,10 @@ def test_sync_then_list_then_an_emptying_snapshot_is_refused(
 
     listed = xconduit(tmp_path, "audiences", "list", "-c", config)
     assert listed.returncode == 0, listed.stderr
-    assert audience["id"] in listed.stdout
+    (row,) = [line for line in listed.stdout.splitlines() if audience["id"] in line]
+    cells = [cell.strip() for cell in row.split("│")[1:-1]]
+    assert cells[:5] == ["vip", audience["id"], audience["name"], "2", "0"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", cells[5])  # last flush (UTC)
 
     customers(tmp_path, [("ann@example.com", 1), ("cy@x.org", 2)])
     refused = xconduit(tmp_path, "audiences", "sync", "vip", "-c", config)
@@ -141,3 +158,44 @@ def test_a_user_who_may_not_write_keeps_the_changes_and_is_told(
     assert hashed == {
         hashlib.sha256(e.encode()).hexdigest() for e in ("ann@example.com", "bob@example.com")
     }
+
+
+def test_watch_compares_again_on_the_schedule_until_interrupted(
+    served: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    sb, url = served
+    sb.reset()
+    config = str(write_config(tmp_path, sb, url, 'schedule = "1s"\nflush_interval = "1s"'))
+    customers(tmp_path, [("ann@example.com", 5000)])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XCONDUIT_")}
+    watching = subprocess.Popen(
+        [sys.executable, "-m", "xconduit", "audiences", "sync", "vip", "-c", config, "--watch"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def hashed_members() -> set[str]:
+            ours = [a for a in sb.audiences() if a["name"].startswith("xconduit vip ")]
+            found = sb.audience_members(ours[0]["id"]) if len(ours) == 1 else None
+            return {m["email"][0] for m in found or []}
+
+        def wait_for(emails: set[str]) -> None:
+            want = {hashlib.sha256(e.encode()).hexdigest() for e in emails}
+            deadline = time.monotonic() + 60
+            while hashed_members() != want and time.monotonic() < deadline:
+                assert watching.poll() is None, watching.communicate()
+                time.sleep(0.2)
+            assert hashed_members() == want, f"X has not got {sorted(emails)} after 60 s"
+
+        wait_for({"ann@example.com"})
+        customers(tmp_path, [("ann@example.com", 1), ("bob@example.com", 5000)])
+        wait_for({"bob@example.com"})
+    finally:
+        watching.send_signal(signal.SIGINT)
+        _, err = watching.communicate(timeout=30)
+    assert watching.returncode == 0, err
+    assert "watching vip" in err

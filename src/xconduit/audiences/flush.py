@@ -82,6 +82,11 @@ def pack(changes: Sequence[PendingChange], *, budget: int = BODY_BUDGET) -> Iter
         yield JobBody(remove=remove, add=add)
 
 
+MOVED_TRIES = 5
+"""Reads of a flush whose changes moved before it could write them, before it leaves the rest
+to the next flush (under a storm of events for the same users)."""
+
+
 def flush(
     store: AudienceStore,
     audience: AudienceSettings,
@@ -91,8 +96,8 @@ def flush(
     budget: int = BODY_BUDGET,
 ) -> int:
     """Turn every pending change of the audience into jobs; how many jobs."""
-    jobs = 0
-    while True:
+    jobs = moved = 0
+    while moved < MOVED_TRIES:
         changes = store.pending_audience_changes(audience.name, limit=READ_PAGE)
         if not changes:
             return jobs
@@ -109,6 +114,11 @@ def flush(
             for b in bodies
         ]
         taken = [(c.user_key, c.version) for c in changes]
-        jobs += store.audience_changes_to_jobs(audience.name, taken, new, now=now)
+        made = store.audience_changes_to_jobs(audience.name, taken, new, now=now)
+        if not made:
+            moved += 1  # another process's flush, or an event, moved some: read them again
+            continue
+        jobs += made
         if len(changes) < READ_PAGE:
             return jobs
+    return jobs  # still moving: the next flush goes on

@@ -84,6 +84,8 @@ class AudienceRunner:
     """Paused accounts shared with conversion delivery (`serve`); None: the sender's own."""
     sender: AudienceSender = field(init=False)
     _failed_until: dict[str, float] = field(init=False, default_factory=dict)
+    _suppressed: set[str] = field(init=False, default_factory=set)
+    """Audiences whose members were checked against the suppression list by this process."""
 
     def __post_init__(self) -> None:
         delivery = self.settings.delivery
@@ -225,12 +227,18 @@ class AudienceRunner:
                 diff = self.snapshot(audience)
                 self._failed_until.pop(audience.name, None)
                 self.suppress(audience)
+                self._suppressed.add(audience.name)
                 log.info(
                     "audience %s: snapshot compared: %d entering, %d exiting",
                     audience.name,
                     diff.entering,
                     diff.exiting,
                 )
+        if audience.name not in self._suppressed:
+            # The list is read at start: members already in the audience (event-fed ones too,
+            # which no snapshot revisits) are removed once per process.
+            self.suppress(audience)
+            self._suppressed.add(audience.name)
         if flushing.is_due(self.store, audience, now=now):
             record = record or self.ensure(audience)
             flushing.flush(self.store, audience, record, now=now)

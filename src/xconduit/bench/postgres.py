@@ -64,14 +64,30 @@ def _gateway_rows(name: str, store: Store, seconds: float, progress: Progress) -
         try:
             with serve_in_thread(gateway.app) as url:
                 _measure(url, "/v1/batch", BATCH, 4, 1.0)  # warm-up
+                own, server = time.process_time(), _postgres_cpu()
                 batch, _, batch_p99 = _measure(url, "/v1/batch", BATCH, 4, seconds)
+                events = batch * seconds
+                collector_us = (time.process_time() - own) / events * 1e6
+                server_us = (_postgres_cpu() - server) / events * 1e6
                 progress.advance(task)
                 _, track, track_p99 = _measure(url, "/v1/track", 1, 64, seconds)
                 progress.advance(task)
         finally:
             gateway.stop()
             progress.remove_task(task)
+    cost = Row(
+        benchmark="pg-ingest",
+        case=f"CPU per event, ingest-batch, {name}",
+        value=collector_us,
+        unit="µs collector",
+        note=(
+            f"+ {server_us:.0f} µs PostgreSQL (its local processes)"
+            if name == "postgresql" and server_us > 0
+            else "SQLite: in the collector's process"
+        ),
+    )
     return [
+        cost,
         Row(
             benchmark="pg-ingest",
             case=f"ingest-batch, {name}",
@@ -89,6 +105,22 @@ def _gateway_rows(name: str, store: Store, seconds: float, progress: Progress) -
             note=f"p99 {track_p99:.0f} ms at saturation",
         ),
     ]
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds used so far by this machine's PostgreSQL server processes (0 when the server
+    is elsewhere or /proc is not readable): what the database spends per event, for sizing."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue  # gone, or not ours to read
+        if fields[0].endswith("(postgres"):
+            values = fields[1].split()
+            # utime, stime, and the reaped children's (closed connections' backends)
+            total += sum(int(v) for v in values[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _floor(count: int) -> float:

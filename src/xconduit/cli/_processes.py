@@ -23,8 +23,11 @@ STOP_TIMEOUT = 30.0
 """Seconds a child has to commit what it queued and release its claims before it is killed."""
 
 
-def run_processes(count: int, sock: socket.socket, child: Callable[[socket.socket], None]) -> None:
-    """Run `child(sock)` in `count` processes until SIGINT/SIGTERM, restarting any that dies."""
+def run_processes(
+    count: int, sock: socket.socket, child: Callable[[socket.socket, int], None]
+) -> None:
+    """Run `child(sock, number)` in `count` processes (numbered from 0) until SIGINT/SIGTERM,
+    restarting any that dies under its number."""
     context = multiprocessing.get_context("fork")  # before any thread: forking is safe here
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -32,7 +35,7 @@ def run_processes(count: int, sock: socket.socket, child: Callable[[socket.socke
 
     def start(number: int) -> BaseProcess:
         process = context.Process(
-            target=_child, args=(child, sock), name=f"xconduit-serve-{number}", daemon=False
+            target=_child, args=(child, sock, number), name=f"xconduit-serve-{number}", daemon=False
         )
         process.start()
         return process
@@ -60,7 +63,7 @@ def run_processes(count: int, sock: socket.socket, child: Callable[[socket.socke
                 process.join()
 
 
-def _child(child: Callable[[socket.socket], None], sock: socket.socket) -> None:
+def _child(child: Callable[[socket.socket, int], None], sock: socket.socket, number: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_DFL)  # the child installs its own in `child`
-    child(sock)
+    child(sock, number)

@@ -124,15 +124,28 @@ def serve_command(
     run_processes(
         workers,
         sock,
-        lambda inherited: _serve_one(
-            settings, inherited, host, url, demo=False, delivery=not no_delivery
+        lambda inherited, number: _serve_one(
+            settings,
+            inherited,
+            host,
+            url,
+            demo=False,
+            delivery=not no_delivery,
+            schedules=number == 0,  # one sync and audience loop per host, not one per process
         ),
     )
     typer.echo("xconduit serve: stopped")
 
 
 def _serve_one(
-    settings: Settings, sock: socket.socket, host: str, url: str, *, demo: bool, delivery: bool
+    settings: Settings,
+    sock: socket.socket,
+    host: str,
+    url: str,
+    *,
+    demo: bool,
+    delivery: bool,
+    schedules: bool = True,
 ) -> None:
     """One collector process serving `sock` until SIGINT/SIGTERM (the banner only when it is
     the only one)."""
@@ -141,7 +154,7 @@ def _serve_one(
 
     alone = multiprocessing.parent_process() is None
     try:
-        gateway = build_gateway(settings, delivery=delivery)
+        gateway = build_gateway(settings, delivery=delivery, schedules=schedules)
     except XconduitError as exc:
         typer.echo(f"xconduit serve: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -72,3 +72,8 @@ class AudienceRecord:
     """When X last accepted a request for this audience."""
     last_run_at: float | None = None
     """When a snapshot was last compared."""
+
+
+class ChangesMoved(Exception):
+    """Pending changes moved between a flush's read and its write (see
+    `audience_changes_to_jobs`); internal to the stores, outside the error tree on purpose."""

@@ -94,7 +94,9 @@ class MemoryAudienceMixin:
     ) -> int:
         with self._lock:
             self._audience_state()
-            fresh = {key: _Pending(op=op, payload=p, since=now) for key, op, p in changes}
+            waiting = [p.since for p in self._a_pending.get(audience, {}).values()]
+            since = min([*waiting, now])
+            fresh = {key: _Pending(op=op, payload=p, since=since) for key, op, p in changes}
             self._a_pending[audience] = fresh
             return len(fresh)
 
@@ -128,9 +130,10 @@ class MemoryAudienceMixin:
         with self._lock:
             self._audience_state()
             pending = self._a_pending.get(audience, {})
-            for key, version in taken:
-                if key in pending and pending[key].version == version:
-                    del pending[key]
+            if any(key not in pending or pending[key].version != v for key, v in taken):
+                return 0  # one changed or was taken since it was read (see the protocol)
+            for key, _ in taken:
+                del pending[key]
             for new in jobs:
                 self._last_id += 1
                 self._jobs[self._last_id] = DeliveryJob(

@@ -17,6 +17,7 @@ from xconduit.queue.audience_jobs import (
     AudienceChange,
     AudienceRecord,
     ChangeOp,
+    ChangesMoved,
     PendingChange,
     next_version,
 )
@@ -113,6 +114,8 @@ class PostgresAudienceMixin:
     ) -> int:
         count = 0
         with self._tx() as conn:
+            row = conn.execute(AQ["pending_summary"], {"audience": audience}).fetchone()
+            since = now if row is None or row[1] is None else min(float(row[1]), now)
             conn.execute(AQ["clear_changes"], {"audience": audience})
             with conn.cursor() as cursor:
                 rows = (
@@ -121,7 +124,7 @@ class PostgresAudienceMixin:
                         "user_key": user_key,
                         "op": op,
                         "payload": payload,
-                        "now": now,
+                        "now": since,
                         "version": next_version(),
                     }
                     for user_key, op, payload in changes
@@ -149,15 +152,20 @@ class PostgresAudienceMixin:
         *,
         now: float,
     ) -> int:
-        """Enqueue `jobs` and drop the changes they carry, in one transaction; rows that
-        changed since they were read stay (the newer change goes in a later flush)."""
-        with self._tx() as conn:
-            with conn.cursor() as cursor:
-                cursor.executemany(
-                    AQ["take_change"],
-                    [{"audience": audience, "user_key": k, "version": v} for k, v in taken],
-                )
-            self._insert_jobs(conn, jobs, now)
+        """Enqueue `jobs` and drop the changes they carry, in one transaction; 0 and nothing
+        written when one of them changed or was taken since it was read (see the protocol)."""
+        try:
+            with self._tx() as conn:
+                with conn.cursor() as cursor:
+                    cursor.executemany(
+                        AQ["take_change"],
+                        [{"audience": audience, "user_key": k, "version": v} for k, v in taken],
+                    )
+                    if cursor.rowcount != len(taken):
+                        raise ChangesMoved  # rolls the transaction back
+                self._insert_jobs(conn, jobs, now)
+        except ChangesMoved:
+            return 0
         return len(jobs)
 
     def claim_audience_job(

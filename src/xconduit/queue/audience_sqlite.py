@@ -18,6 +18,7 @@ from xconduit.queue.audience_jobs import (
     AudienceChange,
     AudienceRecord,
     ChangeOp,
+    ChangesMoved,
     PendingChange,
     next_version,
 )
@@ -113,6 +114,8 @@ class SqliteAudienceMixin:
     ) -> int:
         count = 0
         with self._write() as conn:
+            oldest = conn.execute(AQ["pending_summary"], {"audience": audience}).fetchone()[1]
+            since = now if oldest is None else min(float(oldest), now)
             conn.execute(AQ["clear_changes"], {"audience": audience})
             chunk: list[dict[str, Any]] = []
             for user_key, op, payload in changes:
@@ -122,7 +125,7 @@ class SqliteAudienceMixin:
                         "user_key": user_key,
                         "op": op,
                         "payload": payload,
-                        "now": now,
+                        "now": since,
                         "version": next_version(),
                     }
                 )
@@ -152,17 +155,33 @@ class SqliteAudienceMixin:
         *,
         now: float,
     ) -> int:
-        """Enqueue `jobs` and drop the changes they carry, in one transaction; rows that
-        changed since they were read stay (the newer change goes in a later flush)."""
+        """Enqueue `jobs` and drop the changes they carry, in one transaction; 0 and nothing
+        written when one of them changed or was taken since it was read (see the protocol)."""
         from xconduit.queue.sqlite import Q
 
+        try:
+            return self._changes_to_jobs(audience, taken, jobs, now=now, insert=Q["insert_job"])
+        except ChangesMoved:
+            return 0
+
+    def _changes_to_jobs(
+        self,
+        audience: str,
+        taken: Sequence[tuple[str, int]],
+        jobs: Sequence[NewJob],
+        *,
+        now: float,
+        insert: str,
+    ) -> int:
         with self._write() as conn:
-            conn.executemany(
+            dropped = conn.executemany(
                 AQ["take_change"],
                 [{"audience": audience, "user_key": k, "version": v} for k, v in taken],
-            )
+            ).rowcount
+            if dropped != len(taken):
+                raise ChangesMoved  # rolls the transaction back
             conn.executemany(
-                Q["insert_job"],
+                insert,
                 [
                     {
                         "destination": job.destination,

@@ -38,7 +38,9 @@ class AudienceStore(Protocol):
     def replace_audience_changes(
         self, audience: str, changes: Iterable[tuple[str, ChangeOp, bytes]], *, now: float
     ) -> int:
-        """Pending changes of `audience` become exactly `changes` (a snapshot's diff)."""
+        """Pending changes of `audience` become exactly `changes` (a snapshot's diff). They
+        have waited since the oldest change they replace: a comparison every `schedule` must
+        not restart the `flush_interval` wait, or a short schedule would never flush."""
         ...
 
     def audience_pending(self, audience: str) -> tuple[int, float | None]:
@@ -52,7 +54,11 @@ class AudienceStore(Protocol):
     def audience_changes_to_jobs(
         self, audience: str, taken: Sequence[tuple[str, int]], jobs: Sequence[NewJob], *, now: float
     ) -> int:
-        """Enqueue the flush's jobs and drop the `(user_key, version)` changes they carry."""
+        """Enqueue the flush's jobs and drop the `(user_key, version)` changes they carry, in
+        one transaction; how many jobs. All or nothing: if one of those changes is gone (another
+        process's flush took it) or newer (an event changed the user since it was read),
+        nothing is written and 0 is returned, so two flushes never send one change twice and
+        a job never carries a change older than what is pending: read again and retry."""
         ...
 
     def claim_audience_job(

@@ -212,3 +212,61 @@ def test_refused_credentials_hold_the_changes_until_the_account_is_resumed(
     assert run.deliver("vip") is True
     assert members(sandbox, record.audience_id) == emails_as_members(emails(0, 5))
     assert run.store.list_dead() == []  # type: ignore[attr-defined]
+
+
+def test_a_created_audience_is_named_prefix_name_and_utc_time(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    snaps = Snapshots()
+    snaps.set_emails(emails(0, 3))
+    client = client_for(sandbox, base_url, http)
+    noon = 1_767_268_800.0  # 2026-01-01 12:00:00 UTC
+    run = runner(settings(prefix="acme"), tmp_path / "outbox.db", client, snaps, clock=lambda: noon)
+    report = run.sync("vip")
+    assert report.record.x_name == "acme vip 20260101_120000"
+    assert [a["name"] for a in sandbox.audiences()] == ["acme vip 20260101_120000"]
+
+
+def test_a_change_x_never_took_is_sent_again_by_the_next_sync(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    config = settings()
+    config = config.model_copy(
+        update={"delivery": config.delivery.model_copy(update={"retry_window": 1.0})}
+    )
+    now = [1_767_268_800.0]
+
+    def clock() -> float:
+        now[0] += 2.0  # every failure is past the retry window: dead at once
+        return now[0]
+
+    snaps = Snapshots()
+    snaps.set_emails(emails(0, 3))
+    client = client_for(sandbox, base_url, http)
+    run = runner(config, tmp_path / "outbox.db", client, snaps, clock=clock)
+    run.sync("vip")
+
+    snaps.set_emails(emails(0, 4))
+    sandbox.faults.schedule("audience_users", ["500"])
+    report = run.sync("vip")
+    assert report.sent.dead == 1
+    assert members(sandbox, report.record.audience_id) == emails_as_members(emails(0, 3))
+
+    report = run.sync("vip")  # compared with what X took, not with the previous snapshot
+    assert report.diff is not None
+    assert report.diff.entering == 1
+    assert members(sandbox, report.record.audience_id) == emails_as_members(emails(0, 4))
+
+
+def test_a_rate_limited_request_waits_for_the_reset_and_is_sent_again(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    snaps = Snapshots()
+    snaps.set_emails(emails(0, 10))
+    sandbox.faults.schedule("audience_users", ["429:reset=1"])
+    run = runner(settings(), tmp_path / "outbox.db", client_for(sandbox, base_url, http), snaps)
+    report = run.sync("vip")
+    assert (report.sent.retried, report.sent.accepted, report.sent.dead) == (1, 1, 0)
+    assert report.sent.last_error is not None
+    assert "429" in report.sent.last_error
+    assert members(sandbox, report.record.audience_id) == emails_as_members(emails(0, 10))

@@ -191,3 +191,42 @@ def test_an_event_without_a_usable_identifier_is_reported(feed: Feed) -> None:
             "reason": "no usable identifier (email not valid)",
         }
     ]
+
+
+def test_serve_removes_members_suppressed_since_they_were_added(
+    feed: Feed, sandbox: Sandbox
+) -> None:
+    feed.send(entered("ann"), entered("bob"))
+    feed.clock.now += 300
+    feed.tick()
+    both = emails_as_members(["ann@example.com", "bob@example.com"])
+    assert members(sandbox, audience_id(sandbox)) == both
+
+    # bob is put on the suppression list and serve restarts: no snapshot will revisit him.
+    settings = event_settings()
+    settings = settings.model_copy(
+        update={"suppression": settings.suppression.model_copy(update={"user_ids": ["bob"]})}
+    )
+    restarted = AudienceRunner(
+        settings=settings, store=feed.runner.store, client=feed.runner.client, clock=feed.clock
+    )
+    restarted.tick()
+    feed.clock.now += 300
+    restarted.tick()
+    restarted.deliver("vip")
+    assert members(sandbox, audience_id(sandbox)) == emails_as_members(["ann@example.com"])
+
+
+def test_event_fed_changes_keep_only_hashed_identifiers(
+    feed: Feed, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    feed.send(entered("ann", "ann.secret@example.com"), identify("bob", True))
+    feed.clock.now += 300
+    feed.tick()
+    assert len(members(sandbox, audience_id(sandbox))) == 2
+    feed.send(entered("cy", "cy.secret@example.com"))  # one change left pending
+
+    kept = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert kept
+    assert b"secret@example.com" not in kept
+    assert b"bob@example.com" not in kept

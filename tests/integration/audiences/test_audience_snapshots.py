@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from pathlib import Path
 
 import httpx
@@ -16,7 +18,10 @@ from tests.support.audience_helpers import (
     settings,
     user_requests,
 )
+from tests.support.pgtemp import temp_schema
+from xconduit.audiences.runner import AudienceRunner
 from xconduit.audiences.snapshot import EmptySnapshot
+from xconduit.queue.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox
 
 
@@ -132,3 +137,69 @@ def test_serve_compares_on_schedule_and_backs_off_after_a_refused_snapshot(
     run.deliver("vip")
     assert len(reads) == 3
     assert members(sandbox, record.audience_id) == emails_as_members(emails(0, 25))
+
+
+def test_only_hashed_identifiers_are_kept(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    snaps = Snapshots()
+    snaps.set_emails([*emails(0, 40), "not-an-email"])
+    run = runner(settings(), tmp_path / "outbox.db", client_for(sandbox, base_url, http), snaps)
+    run.sync("vip")
+    snaps.set_emails(emails(20, 60))  # pending changes and members both written
+    run.sync("vip")
+    run.store.close()
+
+    assert (tmp_path / "outbox.db").stat().st_size > 0
+    kept = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    assert b"example.com" not in kept
+    assert b"not-an-email" not in kept
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("xconduit-audience-")] == []
+
+
+def _customers_sqlite(path: Path, rows: list[tuple[str, int]]) -> str:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS customers (email TEXT, ltv INTEGER)")
+        conn.execute("DELETE FROM customers")
+        conn.executemany("INSERT INTO customers VALUES (?, ?)", rows)
+    return f"sqlite:///{path}"
+
+
+def _customers_postgres(url: str, rows: list[tuple[str, int]]) -> str:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS customers (email TEXT, ltv INTEGER)")
+        conn.execute("DELETE FROM customers")
+        with conn.cursor() as cursor:
+            cursor.executemany("INSERT INTO customers VALUES (%s, %s)", rows)
+    return url
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_a_snapshot_from_a_database_query(
+    kind: str, sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    with contextlib.ExitStack() as stack:
+        if kind == "sqlite":
+            fill = functools.partial(_customers_sqlite, tmp_path / "crm.db")
+        else:
+            fill = functools.partial(_customers_postgres, stack.enter_context(temp_schema()))
+        source = fill([("ann@example.com", 5000), ("bob@example.com", 10)])
+        config = settings(source=source, query="select email from customers where ltv > 1000")
+        client = client_for(sandbox, base_url, http)
+        run = AudienceRunner(
+            settings=config,
+            store=SqliteStore(tmp_path / "outbox.db"),
+            client=client,
+            workdir=tmp_path,
+        )
+        report = run.sync("vip")
+        assert members(sandbox, report.record.audience_id) == emails_as_members(["ann@example.com"])
+
+        fill([("ann@example.com", 5), ("bob@example.com", 2000)])
+        report = run.sync("vip")
+        assert members(sandbox, report.record.audience_id) == emails_as_members(["bob@example.com"])
+        run.store.close()

@@ -82,3 +82,11 @@ def test_the_gateway_wires_the_schedule_and_its_heartbeat(tmp_path: Path) -> Non
     finally:
         gateway.stop()
     assert SqliteStore(tmp_path / "outbox.db").live_workers(since=0) == 0  # forgotten at stop
+
+
+def test_only_the_first_of_several_serve_processes_runs_the_schedules(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "outbox.db")
+    other = build_gateway(_settings(), store=store, workdir=tmp_path, schedules=False)
+    assert (other.syncs, other.audiences) == (None, None)
+    assert other.delivery is not None  # it still collects and delivers
+    store.close()

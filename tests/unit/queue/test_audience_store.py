@@ -97,15 +97,32 @@ def test_jobs_are_claimed_one_at_a_time_in_order(store: AudienceStore) -> None:
     assert again.id == first.id
 
 
-def test_a_flush_keeps_a_change_made_after_it_was_read(store: AudienceStore) -> None:
+def jobs_of(store: AudienceStore) -> int:
+    return store.active_audience_jobs("audience:vip")
+
+
+def test_a_flush_whose_changes_moved_writes_nothing_and_a_fresh_read_goes_through(
+    store: AudienceStore,
+) -> None:
     store.enqueue_audience_changes([change("a", "add"), change("b", "add")], now=1.0)
     read = store.pending_audience_changes("vip", limit=10)
     store.enqueue_audience_changes([change("b", "remove")], now=2.0)  # b: add then remove
     store.enqueue_audience_changes([change("b", "add")], now=3.0)  # and back: a new version
-    store.audience_changes_to_jobs(
-        "vip", [(c.user_key, c.version) for c in read], [job(1)], now=4.0
-    )
-    assert pending(store) == {"b": "add"}
+    taken = [(c.user_key, c.version) for c in read]
+    assert store.audience_changes_to_jobs("vip", taken, [job(1)], now=4.0) == 0
+    assert (pending(store), jobs_of(store)) == ({"a": "add", "b": "add"}, 0)
+    again = [(c.user_key, c.version) for c in store.pending_audience_changes("vip", limit=10)]
+    assert store.audience_changes_to_jobs("vip", again, [job(2)], now=5.0) == 1
+    assert (pending(store), jobs_of(store)) == ({}, 1)
+
+
+def test_two_flushes_of_the_same_changes_enqueue_them_once(store: AudienceStore) -> None:
+    store.enqueue_audience_changes([change("a", "add"), change("b", "remove")], now=1.0)
+    first = [(c.user_key, c.version) for c in store.pending_audience_changes("vip", limit=10)]
+    second = [(c.user_key, c.version) for c in store.pending_audience_changes("vip", limit=10)]
+    assert store.audience_changes_to_jobs("vip", second, [job(1)], now=2.0) == 1
+    assert store.audience_changes_to_jobs("vip", first, [job(2)], now=2.0) == 0
+    assert (pending(store), jobs_of(store)) == ({}, 1)
 
 
 def test_members_follow_delivered_jobs(store: AudienceStore) -> None:
@@ -119,3 +136,17 @@ def test_members_follow_delivered_jobs(store: AudienceStore) -> None:
     assert record.members == 2
     found = store.suppressed_audience_members("vip", user_keys=["a"], hashes=["c"])
     assert sorted(found) == [("a", change("a", "add").payload), ("c", change("c", "add").payload)]
+
+
+def test_a_snapshot_does_not_restart_the_wait_of_pending_changes(store: AudienceStore) -> None:
+    # serve compares every `schedule`: if each comparison restarted the clock, a schedule
+    # shorter than flush_interval would never let its changes be flushed.
+    store.replace_audience_changes("vip", [("ann", "add", b'{"email":["a"]}')], now=100.0)
+    store.replace_audience_changes(
+        "vip", [("ann", "add", b'{"email":["a"]}'), ("bob", "add", b'{"email":["b"]}')], now=160.0
+    )
+    assert store.audience_pending("vip") == (2, 100.0)
+
+    store.replace_audience_changes("vip", [], now=200.0)
+    store.replace_audience_changes("vip", [("cy", "add", b'{"email":["c"]}')], now=300.0)
+    assert store.audience_pending("vip") == (1, 300.0)
