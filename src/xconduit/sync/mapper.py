@@ -48,6 +48,8 @@ class MappedBatch:
     rejections: list[Rejection] = field(default_factory=list)
     skipped: int = 0
     """Rows filtered by the destination's consent or suppression rules."""
+    fast: int = 0
+    """Rows whose job came from the template (`sync.fast`), not from the mapping core."""
 
 
 def destination_of(settings: Settings, sync: SyncSettings) -> ConversionDestination:
@@ -60,7 +62,11 @@ def destination_of(settings: Settings, sync: SyncSettings) -> ConversionDestinat
 class RowMapper:
     """Maps the rows of one sync for its destination."""
 
-    def __init__(self, settings: Settings, sync: SyncSettings, *, received_at: str) -> None:
+    def __init__(
+        self, settings: Settings, sync: SyncSettings, *, received_at: str, fast: bool = True
+    ) -> None:
+        """`fast`: plain rows take `sync.fast`'s template (False: every row goes through the
+        core, as the tests compare)."""
         dest = destination_of(settings, sync)
         self._events = {fold(name) for name in dest.events}
         if sync.event and fold(sync.event) not in self._events:
@@ -89,10 +95,10 @@ class RowMapper:
         used = [*sync.columns.values(), sync.event_column, sync.cursor]
         self.needed = list(dict.fromkeys(c for c in used if c))
         """Columns the query must return (each read once)."""
+        # Suppression lists filter by hashed email or user id, row by row: the core decides.
+        suppressing = settings.suppression.hashed_identifiers or settings.suppression.user_ids
         self._fast = (
-            None
-            if settings.suppression.hashed_identifiers or (settings.suppression.user_ids)
-            else FastRows.of(self.shape, self.needed, received_at)
+            FastRows.of(self.shape, self.needed, received_at) if fast and not suppressing else None
         )
         self._template: Template | None = None
         self._job = (dest.name, dest.account_id, dest.pixel_id)
@@ -134,6 +140,7 @@ class RowMapper:
                     payload=self._template.fill(strings),
                 )
                 events.append(IncomingEvent(source=source, message_id=message_id, jobs=(job,)))
+                out.fast += 1
                 continue
             event = self._map_row(out, first_row + index, cells, message_id, digest)
             if strings is not None and not checked and event is not None:
