@@ -180,15 +180,15 @@ ON CONFLICT (source, message_id) DO NOTHING
 RETURNING message_id;
 
 -- name: insert_jobs_bulk
--- Enqueue the jobs of the JSON array :jobs ([destination, account_id, pixel_id, message_id,
--- conversion_id, payload text]), due at once, ids in array order.
+-- Enqueue a sync's jobs of the JSON array :jobs ([destination, account_id, pixel_id, message_id,
+-- conversion_id, payload text]), due at once, ids in array order; untraced (no debugger lookup).
 INSERT INTO delivery_jobs (
     destination, account_id, pixel_id, message_id, conversion_id, payload,
-    status, attempts, created_at, next_attempt_at
+    status, attempts, created_at, next_attempt_at, traced
 )
 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
     json_extract(value, '$[3]'), json_extract(value, '$[4]'),
-    CAST(json_extract(value, '$[5]') AS BLOB), 'pending', 0, :now, :now
+    CAST(json_extract(value, '$[5]') AS BLOB), 'pending', 0, :now, :now, 0
 FROM json_each(:jobs);
 
 -- name: add_count
@@ -235,7 +235,8 @@ LIMIT :limit;
 
 -- name: job_state
 -- The status of the job of one (destination, message_id), if it is still kept.
-SELECT status FROM delivery_jobs WHERE destination = :destination AND message_id = :message_id
+SELECT status FROM delivery_jobs
+WHERE destination = :destination AND message_id = :message_id AND traced = 1
 ORDER BY id DESC LIMIT 1;
 
 -- name: put_secret
