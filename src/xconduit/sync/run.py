@@ -213,10 +213,21 @@ def _record(store: SyncStore, result: SyncResult, now: float) -> None:
     )
 
 
+GROUP_BATCHES = 10
+"""Batches the commit thread gathers into one transaction (50,000 rows at the default size)."""
+GROUP_SECONDS = 2.0
+"""The longest a mapped batch waits for its group to fill (a slow source still commits)."""
+
+
 class _Pipeline:
     """Commits batches in read order in a thread of its own while the next batch is read and
-    mapped: SQLite works without the GIL, so the two overlap. One batch waits at most, so
-    memory stays at two batches; a failed commit stops the run at the next `put`."""
+    mapped: SQLite works without the GIL, so the two overlap. A failed commit stops the run at
+    the next `put`.
+
+    Consecutive batches are committed together, up to `GROUP_BATCHES`, with the last one's
+    cursor: each transaction rewrites every page of the dedup index it touches, and a sync's
+    message ids are random, so a 5,000-row transaction on a 600,000-row outbox cost ~29 µs a row
+    and a 50,000-row one ~11. Memory stays bounded: the group, one waiting batch, one mapped."""
 
     def __init__(self, store: SyncStore, result: SyncResult, clock: Callable[[], float]) -> None:
         self._store = store
@@ -228,12 +239,30 @@ class _Pipeline:
         self._thread.start()
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            if self._error is None:
-                try:
-                    _commit(self._store, self._result, item[0], item[1], self._clock())
-                except BaseException as error:  # handed to the reading thread
-                    self._error = error
+        group: list[MappedBatch] = []
+        state = SyncState()
+        since, done = 0.0, False
+        while not done:
+            try:
+                item = self._queue.get(timeout=GROUP_SECONDS if group else None)
+            except queue.Empty:
+                pass  # the group waited long enough: committed below
+            else:
+                if item is None:
+                    done = True
+                else:
+                    if not group:
+                        since = time.monotonic()
+                    group.append(item[0])
+                    state = item[1]
+            full = len(group) >= GROUP_BATCHES or time.monotonic() - since >= GROUP_SECONDS
+            if group and (done or full):
+                if self._error is None:
+                    try:
+                        _commit(self._store, self._result, group, state, self._clock())
+                    except BaseException as error:  # handed to the reading thread
+                        self._error = error
+                group = []
 
     def _check(self) -> None:
         if self._error is not None:
@@ -251,10 +280,11 @@ class _Pipeline:
 
 
 def _commit(
-    store: SyncStore, result: SyncResult, mapped: MappedBatch, state: SyncState, now: float
+    store: SyncStore, result: SyncResult, group: list[MappedBatch], state: SyncState, now: float
 ) -> None:
-    commit = store.commit_sync_batch(result.name, mapped.events, state=state, now=now)
-    for event, fresh in zip(mapped.events, commit.accepted, strict=True):
+    events = [event for mapped in group for event in mapped.events]
+    commit = store.commit_sync_batch(result.name, events, state=state, now=now)
+    for event, fresh in zip(events, commit.accepted, strict=True):
         if fresh:
             result.enqueued += len(event.jobs)
         else:
