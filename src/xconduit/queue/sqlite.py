@@ -166,23 +166,18 @@ def _commit_bulk(
     rows = conn.execute(Q["remember_events_bulk"], {"source": source, "ids": ids, "now": now})
     new = {row[0] for row in rows.fetchall()}
     accepted: list[bool] = []
-    jobs: list[tuple[str, ...]] = []
     for event in events:
         fresh = event.message_id in new
-        new.discard(event.message_id)  # the same id twice in one batch: the first one only
-        accepted.append(fresh)
         if fresh:
-            jobs.extend(
-                (
-                    job.destination,
-                    job.account_id,
-                    job.pixel_id,
-                    job.message_id,
-                    job.conversion_id,
-                    job.payload.decode(),
-                )
-                for job in event.jobs
-            )
+            new.discard(event.message_id)  # the same id twice in one batch: the first one only
+        accepted.append(fresh)
+    # One flat comprehension: a generator per event cost ~2 µs a row of the commit thread's GIL.
+    jobs = [
+        (j.destination, j.account_id, j.pixel_id, j.message_id, j.conversion_id, j.payload.decode())
+        for event, fresh in zip(events, accepted, strict=True)
+        if fresh
+        for j in event.jobs
+    ]
     if jobs:
         conn.execute(Q["insert_jobs_bulk"], {"jobs": orjson.dumps(jobs).decode(), "now": now})
     return accepted

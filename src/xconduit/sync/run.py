@@ -213,8 +213,8 @@ def _record(store: SyncStore, result: SyncResult, now: float) -> None:
     )
 
 
-GROUP_BATCHES = 10
-"""Batches the commit thread gathers into one transaction (50,000 rows at the default size)."""
+GROUP_BATCHES = 5
+"""Batches the commit thread gathers into one transaction (25,000 rows at the default size)."""
 GROUP_SECONDS = 2.0
 """The longest a mapped batch waits for its group to fill (a slow source still commits)."""
 
