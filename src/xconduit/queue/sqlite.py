@@ -159,17 +159,21 @@ def _commit_bulk(
     """`_commit` in two statements for a batch of one source (a sync's): a few µs per event
     instead of one statement per event and per job. JSON arrays carry the values."""
     source = events[0].source
-    if sqlite3.sqlite_version_info < (3, 35) or any(e.source != source for e in events):
-        return _commit(conn, events, now)  # no RETURNING before SQLite 3.35
+    if any(e.source != source for e in events):
+        return _commit(conn, events, now)
     # Sorted: the ids are content digests, and in key order the inserts walk the index once.
     ids = orjson.dumps(sorted(event.message_id for event in events)).decode()
-    rows = conn.execute(Q["remember_events_bulk"], {"source": source, "ids": ids, "now": now})
-    new = {row[0] for row in rows.fetchall()}
+    seen = set(
+        orjson.loads(
+            conn.execute(Q["seen_events_bulk"], {"source": source, "ids": ids}).fetchone()[0]
+        )
+    )
+    conn.execute(Q["remember_events_bulk"], {"source": source, "ids": ids, "now": now})
     accepted: list[bool] = []
     for event in events:
-        fresh = event.message_id in new
+        fresh = event.message_id not in seen
         if fresh:
-            new.discard(event.message_id)  # the same id twice in one batch: the first one only
+            seen.add(event.message_id)  # the same id twice in one batch: the first one only
         accepted.append(fresh)
     # One flat comprehension: a generator per event cost ~2 µs a row of the commit thread's GIL.
     jobs = [

@@ -215,8 +215,8 @@ def _record(store: SyncStore, result: SyncResult, now: float) -> None:
 
 GROUP_BATCHES = 5
 """Batches the commit thread gathers into one transaction (25,000 rows at the default size)."""
-GROUP_SECONDS = 2.0
-"""The longest a mapped batch waits for its group to fill (a slow source still commits)."""
+GROUP_WAIT = 0.1
+"""How long the commit thread waits for the next batch before it commits what it has."""
 
 
 class _Pipeline:
@@ -227,7 +227,10 @@ class _Pipeline:
     Consecutive batches are committed together, up to `GROUP_BATCHES`, with the last one's
     cursor: each transaction rewrites every page of the dedup index it touches, and a sync's
     message ids are random, so a 5,000-row transaction on a 600,000-row outbox cost ~29 µs a row
-    and a 50,000-row one ~11. Memory stays bounded: the group, one waiting batch, one mapped."""
+    and a 50,000-row one ~11. A group only grows while batches come less than `GROUP_WAIT`
+    apart, i.e. while the commit is what the run waits for: when mapping is the slower half
+    (phone numbers, rows for the mapping core) each batch is committed alone or nearly, and
+    memory stays near what it was. At most: the group, one waiting batch, one being mapped."""
 
     def __init__(self, store: SyncStore, result: SyncResult, clock: Callable[[], float]) -> None:
         self._store = store
@@ -241,22 +244,20 @@ class _Pipeline:
     def _run(self) -> None:
         group: list[MappedBatch] = []
         state = SyncState()
-        since, done = 0.0, False
+        done = False
         while not done:
+            waited = False
             try:
-                item = self._queue.get(timeout=GROUP_SECONDS if group else None)
+                item = self._queue.get(timeout=GROUP_WAIT if group else None)
             except queue.Empty:
-                pass  # the group waited long enough: committed below
+                waited = True  # mapping is the slower half: commit what is here
             else:
                 if item is None:
                     done = True
                 else:
-                    if not group:
-                        since = time.monotonic()
                     group.append(item[0])
                     state = item[1]
-            full = len(group) >= GROUP_BATCHES or time.monotonic() - since >= GROUP_SECONDS
-            if group and (done or full):
+            if group and (done or waited or len(group) >= GROUP_BATCHES):
                 if self._error is None:
                     try:
                         _commit(self._store, self._result, group, state, self._clock())

@@ -172,12 +172,19 @@ DELETE FROM worker_heartbeats WHERE id = :id;
 -- Delivery processes seen since :since.
 SELECT count(*) FROM worker_heartbeats WHERE seen_at >= :since;
 
+-- name: seen_events_bulk
+-- The message ids of the JSON array :ids (one source) seen already, as one JSON array: one row,
+-- so the caller's thread gives up the GIL once (RETURNING gave one step, and one wait, per row).
+SELECT json_group_array(j.value) FROM json_each(:ids) AS j
+WHERE EXISTS (
+    SELECT 1 FROM received_events AS r WHERE r.source = :source AND r.message_id = j.value
+);
+
 -- name: remember_events_bulk
--- Note every message id of the JSON array :ids (one source) as seen; returns those that are new.
+-- Note every message id of the JSON array :ids (one source) as seen.
 INSERT INTO received_events (source, message_id, received_at)
 SELECT :source, value, :now FROM json_each(:ids) WHERE true
-ON CONFLICT (source, message_id) DO NOTHING
-RETURNING message_id;
+ON CONFLICT (source, message_id) DO NOTHING;
 
 -- name: insert_jobs_bulk
 -- Enqueue a sync's jobs of the JSON array :jobs ([destination, account_id, pixel_id, message_id,
