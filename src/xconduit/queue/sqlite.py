@@ -162,13 +162,22 @@ def _commit_bulk(
     if any(e.source != source for e in events):
         return _commit(conn, events, now)
     # Sorted: the ids are content digests, and in key order the inserts walk the index once.
-    ids = orjson.dumps(sorted(event.message_id for event in events)).decode()
-    seen = set(
-        orjson.loads(
-            conn.execute(Q["seen_events_bulk"], {"source": source, "ids": ids}).fetchone()[0]
-        )
-    )
-    conn.execute(Q["remember_events_bulk"], {"source": source, "ids": ids, "now": now})
+    unique = sorted({event.message_id for event in events})
+    ids = orjson.dumps(unique).decode()
+    remember = {"source": source, "ids": ids, "now": now}
+    # Usually every id is new, which the count of inserted rows tells; otherwise the insert is
+    # undone and the ids seen before are asked first. One row each way: a statement stepping
+    # row by row (RETURNING) gave up the GIL, and waited for the mapping thread, at each row.
+    conn.execute("SAVEPOINT remember")
+    before = conn.total_changes
+    conn.execute(Q["remember_events_bulk"], remember)
+    seen: set[str] = set()
+    if conn.total_changes - before != len(unique):
+        conn.execute("ROLLBACK TO remember")
+        found = conn.execute(Q["seen_events_bulk"], {"source": source, "ids": ids}).fetchone()
+        seen = set(orjson.loads(found[0]))
+        conn.execute(Q["remember_events_bulk"], remember)
+    conn.execute("RELEASE remember")
     accepted: list[bool] = []
     for event in events:
         fresh = event.message_id not in seen

@@ -174,7 +174,7 @@ SELECT count(*) FROM worker_heartbeats WHERE seen_at >= :since;
 
 -- name: seen_events_bulk
 -- The message ids of the JSON array :ids (one source) seen already, as one JSON array: one row,
--- so the caller's thread gives up the GIL once (RETURNING gave one step, and one wait, per row).
+-- asked when some ids of a batch were seen (xconduit.queue.sqlite._commit_bulk).
 SELECT json_group_array(j.value) FROM json_each(:ids) AS j
 WHERE EXISTS (
     SELECT 1 FROM received_events AS r WHERE r.source = :source AND r.message_id = j.value
