@@ -215,8 +215,6 @@ def _record(store: SyncStore, result: SyncResult, now: float) -> None:
 
 GROUP_BATCHES = 5
 """Batches the commit thread gathers into one transaction (25,000 rows at the default size)."""
-GROUP_WAIT = 0.1
-"""How long the commit thread waits for the next batch before it commits what it has."""
 
 
 class _Pipeline:
@@ -227,43 +225,44 @@ class _Pipeline:
     Consecutive batches are committed together, up to `GROUP_BATCHES`, with the last one's
     cursor: each transaction rewrites every page of the dedup index it touches, and a sync's
     message ids are random, so a 5,000-row transaction on a 600,000-row outbox cost ~29 µs a row
-    and a 50,000-row one ~11. A group only grows while batches come less than `GROUP_WAIT`
-    apart, i.e. while the commit is what the run waits for: when mapping is the slower half
-    (phone numbers, rows for the mapping core) each batch is committed alone or nearly, and
-    memory stays near what it was. At most: the group, one waiting batch, one being mapped."""
+    and a 50,000-row one ~11. A group is what waited while the last one was committed: the
+    commit never waits for batches to come (it was idle a quarter of a run), batches pile up
+    only while the commit is the slower half, and when mapping is (phone numbers, rows for the
+    mapping core) each batch is committed alone, so memory stays as it was. At most: the
+    group, `GROUP_BATCHES` waiting, one being mapped."""
 
     def __init__(self, store: SyncStore, result: SyncResult, clock: Callable[[], float]) -> None:
         self._store = store
         self._result = result
         self._clock = clock
-        self._queue: queue.Queue[tuple[MappedBatch, SyncState] | None] = queue.Queue(maxsize=1)
+        self._queue: queue.Queue[tuple[MappedBatch, SyncState] | None] = queue.Queue(
+            maxsize=GROUP_BATCHES
+        )
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="sync-commit", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        group: list[MappedBatch] = []
         state = SyncState()
         done = False
         while not done:
-            waited = False
-            try:
-                item = self._queue.get(timeout=GROUP_WAIT if group else None)
-            except queue.Empty:
-                waited = True  # mapping is the slower half: commit what is here
-            else:
-                if item is None:
-                    done = True
-                else:
-                    group.append(item[0])
-                    state = item[1]
-            if group and (done or waited or len(group) >= GROUP_BATCHES):
-                if self._error is None:
-                    try:
-                        _commit(self._store, self._result, group, state, self._clock())
-                    except BaseException as error:  # handed to the reading thread
-                        self._error = error
-                group = []
+            item = self._queue.get()  # wait for one batch, then take what else is waiting
+            group: list[MappedBatch] = []
+            while item is not None:
+                group.append(item[0])
+                state = item[1]
+                if len(group) >= GROUP_BATCHES:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            done = item is None
+            if group and self._error is None:
+                try:
+                    _commit(self._store, self._result, group, state, self._clock())
+                except BaseException as error:  # handed to the reading thread
+                    self._error = error
 
     def _check(self) -> None:
         if self._error is not None:
