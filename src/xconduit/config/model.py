@@ -292,7 +292,8 @@ class SyncSettings(BaseModel):
     """Run the sync this often inside `xconduit serve` and with `xconduit sync --watch`
     (e.g. `"15m"`); 0: only when `xconduit sync` is run (`--watch` then runs every 15m)."""
     batch_rows: int = Field(default=5_000, ge=1, le=1_000_000)
-    """Rows read, mapped and committed per transaction (memory grows with it)."""
+    """Rows read and mapped at a time; a transaction commits 1 to 5 such batches (memory grows
+    with it)."""
     workers: int = Field(default=1, ge=1, le=64)
     """Processes that map rows (parse, normalise, hash); more than 1 speeds up big backfills on
     a machine with spare cores. Rows are committed in read order whatever the number."""

@@ -19,8 +19,9 @@ from xconduit.ingest.accept import jobs_of
 from xconduit.mapping import MappingResult, Router
 from xconduit.mapping.conversions import fold
 from xconduit.normalize import MISSING_IDENTIFIER
-from xconduit.queue import IncomingEvent
+from xconduit.queue import IncomingEvent, NewJob
 from xconduit.sync.columns import pylist
+from xconduit.sync.fast import FastRows, Template
 from xconduit.sync.report import Rejection
 from xconduit.sync.rows import RowProblem, RowShape, row_key, to_event
 
@@ -47,6 +48,8 @@ class MappedBatch:
     rejections: list[Rejection] = field(default_factory=list)
     skipped: int = 0
     """Rows filtered by the destination's consent or suppression rules."""
+    fast: int = 0
+    """Rows whose job came from the template (`sync.fast`), not from the mapping core."""
 
 
 def destination_of(settings: Settings, sync: SyncSettings) -> ConversionDestination:
@@ -59,7 +62,11 @@ def destination_of(settings: Settings, sync: SyncSettings) -> ConversionDestinat
 class RowMapper:
     """Maps the rows of one sync for its destination."""
 
-    def __init__(self, settings: Settings, sync: SyncSettings, *, received_at: str) -> None:
+    def __init__(
+        self, settings: Settings, sync: SyncSettings, *, received_at: str, fast: bool = True
+    ) -> None:
+        """`fast`: plain rows take `sync.fast`'s template (False: every row goes through the
+        core, as the tests compare)."""
         dest = destination_of(settings, sync)
         self._events = {fold(name) for name in dest.events}
         if sync.event and fold(sync.event) not in self._events:
@@ -88,6 +95,13 @@ class RowMapper:
         used = [*sync.columns.values(), sync.event_column, sync.cursor]
         self.needed = list(dict.fromkeys(c for c in used if c))
         """Columns the query must return (each read once)."""
+        # Suppression lists filter by hashed email or user id, row by row: the core decides.
+        suppressing = settings.suppression.hashed_identifiers or settings.suppression.user_ids
+        self._fast = (
+            FastRows.of(self.shape, self.needed, received_at) if fast and not suppressing else None
+        )
+        self._template: Template | None = None
+        self._job = (dest.name, dest.account_id, dest.pixel_id)
 
     def missing(self, columns: Sequence[str]) -> list[str]:
         return [name for name in self.needed if name not in columns]
@@ -109,32 +123,69 @@ class RowMapper:
         needed = self.needed
         cells_of = list(zip(*(pylist(batch.column(name)) for name in needed), strict=True))
         out = MappedBatch()
-        shape, plan, sync, source = self.shape, self._plan, self.shape.sync, self.source
+        events = out.events
+        sync, source, fast = self.shape.sync, self.source, self._fast
+        destination, account_id, pixel_id = self._job
+        checked = False  # the template compared with the core on one plain row of this batch
         for index, cells in enumerate(cells_of):
-            row = dict(zip(needed, cells, strict=True))
             message_id, digest = row_key(sync, generation, cells)
-            try:
-                raw = to_event(shape, row, message_id=message_id, digest=digest, plan=plan)
-                if shape.event_column and fold(raw["event"]) not in self._events:
-                    raise RowProblem("event", "not one of the destination's events")
-                results = self._results(raw)
-            except RowProblem as problem:
-                out.rejections.append(
-                    self._rejection(first_row + index, row, problem.field, problem.rule)
+            strings = None if fast is None else fast.strings(cells, digest)
+            if strings is not None and checked and self._template is not None:
+                job = NewJob(
+                    destination=destination,
+                    account_id=account_id,
+                    pixel_id=pixel_id,
+                    message_id=message_id,
+                    conversion_id=strings[2],
+                    payload=self._template.fill(strings),
                 )
+                events.append(IncomingEvent(source=source, message_id=message_id, jobs=(job,)))
+                out.fast += 1
                 continue
-            jobs = jobs_of(results, message_id)
-            unsendable = [
-                result.reason or "invalid" for result in results if result.outcome == "invalid"
-            ]
-            for reason in unsendable:
-                out.rejections.append(
-                    self._rejection(first_row + index, row, _field(reason), reason)
-                )
-            if not jobs and not unsendable:
-                out.skipped += 1
-            out.events.append(IncomingEvent(source=source, message_id=message_id, jobs=jobs))
+            event = self._map_row(out, first_row + index, cells, message_id, digest)
+            if strings is not None and not checked and event is not None:
+                checked = self._check(strings, event)
         return out
+
+    def _check(self, strings: tuple[str, ...], event: IncomingEvent) -> bool:
+        """Whether the template gives the core's bytes for this plain row (learnt from the first
+        one); a mismatch turns the fast path off for good: the core alone is the reference."""
+        jobs = event.jobs
+        if len(jobs) != 1 or jobs[0].conversion_id != strings[2]:
+            self._fast = None
+            return False
+        if self._template is None:
+            self._template = Template.learn(strings, jobs[0].payload)
+        if self._template is None or self._template.fill(strings) != jobs[0].payload:
+            self._fast = None
+            return False
+        return True
+
+    def _map_row(
+        self, out: MappedBatch, number: int, cells: tuple[Any, ...], message_id: str, digest: str
+    ) -> IncomingEvent | None:
+        """One row through the mapping core; its event (also in `out`), None if rejected."""
+        shape = self.shape
+        row = dict(zip(self.needed, cells, strict=True))
+        try:
+            raw = to_event(shape, row, message_id=message_id, digest=digest, plan=self._plan)
+            if shape.event_column and fold(raw["event"]) not in self._events:
+                raise RowProblem("event", "not one of the destination's events")
+            results = self._results(raw)
+        except RowProblem as problem:
+            out.rejections.append(self._rejection(number, row, problem.field, problem.rule))
+            return None
+        jobs = jobs_of(results, message_id)
+        unsendable = [
+            result.reason or "invalid" for result in results if result.outcome == "invalid"
+        ]
+        for reason in unsendable:
+            out.rejections.append(self._rejection(number, row, _field(reason), reason))
+        if not jobs and not unsendable:
+            out.skipped += 1
+        event = IncomingEvent(source=self.source, message_id=message_id, jobs=jobs)
+        out.events.append(event)
+        return event
 
     def _results(self, raw: dict[str, Any]) -> list[MappingResult]:
         """The event parsed and mapped as the collector does (`EventAcceptor`: the same parser,

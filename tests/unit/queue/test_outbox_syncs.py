@@ -100,3 +100,24 @@ def test_the_same_row_twice_in_one_batch_is_enqueued_once(store: Store) -> None:
     assert commit.accepted == [True, False]
     [job] = store.claim_batch("shop", limit=10, now=2.0, lease_seconds=5)
     assert job.payload == b'{"conversion_id":"order-a"}'  # the payload's bytes, as given
+
+
+def test_a_batch_keeps_the_first_of_an_id_and_drops_ids_seen_before(store: Store) -> None:
+    assert isinstance(store, SyncStore)
+    store.commit_sync_batch("orders", [event("seen")], state=SyncState(cursor="1"), now=1.0)
+    batch = [event("new"), event("seen"), event("new"), event("other")]
+    commit = store.commit_sync_batch("orders", batch, state=SyncState(cursor="2"), now=2.0)
+    assert commit.accepted == [True, False, False, True]
+    assert commit.last_job_id == 3
+
+
+def test_the_debugger_finds_the_collectors_jobs_beside_a_syncs(tmp_path: Path) -> None:
+    """A sync's jobs are left out of the (destination, message_id) index (migration 0006): the
+    debugger only asks for the collector's recent events, whose jobs it still finds."""
+    store = SqliteStore(tmp_path / "q.db")
+    store.commit_events([event("from-the-site")], now=1.0)
+    store.commit_sync_batch("orders", [event("a-row")], state=SyncState(cursor="1"), now=2.0)
+    assert store.job_states([("shop", "from-the-site")]) == {("shop", "from-the-site"): "pending"}
+    traced = store._conn.execute("SELECT message_id, traced FROM delivery_jobs ORDER BY id")
+    assert [tuple(row) for row in traced] == [("from-the-site", 1), ("a-row", 0)]
+    store.close()

@@ -177,23 +177,30 @@ SELECT count(*) FROM worker_heartbeats WHERE seen_at >= :since;
 SELECT id, kind, host, pid, seen_at, report FROM worker_heartbeats
 WHERE seen_at >= :since ORDER BY host, pid, id;
 
+-- name: seen_events_bulk
+-- The message ids of the JSON array :ids (one source) seen already, as one JSON array: one row,
+-- asked when some ids of a batch were seen (xconduit.queue.sqlite._commit_bulk).
+SELECT json_group_array(j.value) FROM json_each(:ids) AS j
+WHERE EXISTS (
+    SELECT 1 FROM received_events AS r WHERE r.source = :source AND r.message_id = j.value
+);
+
 -- name: remember_events_bulk
--- Note every message id of the JSON array :ids (one source) as seen; returns those that are new.
+-- Note every message id of the JSON array :ids (one source) as seen.
 INSERT INTO received_events (source, message_id, received_at)
 SELECT :source, value, :now FROM json_each(:ids) WHERE true
-ON CONFLICT (source, message_id) DO NOTHING
-RETURNING message_id;
+ON CONFLICT (source, message_id) DO NOTHING;
 
 -- name: insert_jobs_bulk
--- Enqueue the jobs of the JSON array :jobs ([destination, account_id, pixel_id, message_id,
--- conversion_id, payload text]), due at once, ids in array order.
+-- Enqueue a sync's jobs of the JSON array :jobs ([destination, account_id, pixel_id, message_id,
+-- conversion_id, payload text]), due at once, ids in array order; untraced (no debugger lookup).
 INSERT INTO delivery_jobs (
     destination, account_id, pixel_id, message_id, conversion_id, payload,
-    status, attempts, created_at, next_attempt_at
+    status, attempts, created_at, next_attempt_at, traced
 )
 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
     json_extract(value, '$[3]'), json_extract(value, '$[4]'),
-    CAST(json_extract(value, '$[5]') AS BLOB), 'pending', 0, :now, :now
+    CAST(json_extract(value, '$[5]') AS BLOB), 'pending', 0, :now, :now, 0
 FROM json_each(:jobs);
 
 -- name: add_count
@@ -240,7 +247,8 @@ LIMIT :limit;
 
 -- name: job_state
 -- The status of the job of one (destination, message_id), if it is still kept.
-SELECT status FROM delivery_jobs WHERE destination = :destination AND message_id = :message_id
+SELECT status FROM delivery_jobs
+WHERE destination = :destination AND message_id = :message_id AND traced = 1
 ORDER BY id DESC LIMIT 1;
 
 -- name: put_secret
