@@ -43,14 +43,16 @@ def test_calls_before_the_tag_loads_are_replayed_in_order(tag_page: TagPage) -> 
     tag_page.sent = 3
     events = tag_page.events()
     assert tag_page.page.evaluate("() => window.queuedBeforeLoad") is True
-    assert [e["type"] for e in events] == ["page", "identify", "track"]
-    assert events[2]["userId"] == "u-1"
+    # Each event is its own fetch: they may reach the gateway in any order.
+    by_type = {e["type"]: e for e in events}
+    assert sorted(by_type) == ["identify", "page", "track"]
+    assert by_type["track"]["userId"] == "u-1"
     assert len({e["anonymousId"] for e in events}) == 1
     assert tag_page.twq() == [
         ["config", "uni1"],
         ["event", "tw-uni1-purch", {"value": 20, "currency": "USD", "conversion_id": "o-9"}],
     ]
-    assert events[2]["properties"]["conversion_id"] == "o-9"
+    assert by_type["track"]["properties"]["conversion_id"] == "o-9"
 
 
 @pytest.mark.parametrize("driver", ["tag"])
@@ -154,13 +156,14 @@ def test_example_shop_page(tag_page: TagPage) -> None:
     page.get_by_role("button", name="Place order").click()
     tag_page.sent = 4
     events = tag_page.events()
-    assert [e.get("event") for e in events] == [
-        None,
-        "Product Added",
+    named = {e.get("event"): e for e in events}  # each its own fetch: any order at the gateway
+    assert sorted(map(str, named)) == [
         "Checkout Started",
+        "None",
         "Order Completed",
+        "Product Added",
     ]
-    order = events[3]["properties"]
+    order = named["Order Completed"]["properties"]
     assert order["conversion_id"] == order["order_id"]
     assert all(e["context"]["twclid"] == "click-1" for e in events)
     log = page.locator("#log")
@@ -170,17 +173,18 @@ def test_example_shop_page(tag_page: TagPage) -> None:
     page.uncheck("#consent")
     page.get_by_role("button", name="View").first.click()
     tag_page.sent = 5
-    assert tag_page.events()[4]["context"]["consent"] == {
-        "categoryPreferences": {"Advertising": False}
-    }
+    [viewed] = [e for e in tag_page.events() if e.get("event") == "Product Viewed"]
+    assert viewed["context"]["consent"] == {"categoryPreferences": {"Advertising": False}}
     expect(log).not_to_contain_text('"ViewContent"')
 
     # An order without consent is never lost silently: the page says X receives nothing.
     page.get_by_role("button", name="Add to cart").first.click()
     page.get_by_role("button", name="Place order").click()
     tag_page.sent = 7
-    assert tag_page.events()[6]["context"]["consent"] == {
-        "categoryPreferences": {"Advertising": False}
-    }
+    orders = [e for e in tag_page.events() if e.get("event") == "Order Completed"]
+    assert [o["context"]["consent"] for o in orders] == [
+        {"categoryPreferences": {"Advertising": True}},
+        {"categoryPreferences": {"Advertising": False}},
+    ]
     expect(log).to_contain_text("sent WITHOUT advertising consent")
     assert log.inner_text().count('"Purchase"') == 1  # the first order's pixel call only
