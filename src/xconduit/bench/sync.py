@@ -63,7 +63,8 @@ def write_orders(path: Path, rows: int) -> None:
 def child(parquet: str, outbox: str, case: str) -> None:
     """Run one case in this process and print `{"rows", "seconds", "enqueued"}` as JSON."""
     from xconduit.config import Settings
-    from xconduit.queue.sqlite import SqliteStore
+    from xconduit.queue.open import open_store
+    from xconduit.queue.syncs import SyncStore
     from xconduit.sources import open_source
     from xconduit.sync import run_sync
 
@@ -97,7 +98,8 @@ def child(parquet: str, outbox: str, case: str) -> None:
             ],
         }
     )
-    store = SqliteStore(outbox)
+    store = open_store(f"sqlite:///{outbox}", busy_timeout=10.0, bulk=True)  # as `sync` does
+    assert isinstance(store, SyncStore)
     result = run_sync(settings, "orders", store, reports=Path(outbox).parent / "reports")
     store.close()
     if result.error or result.enqueued != result.rows:
@@ -135,6 +137,7 @@ def run_sync_bench(progress: Progress, scale: float) -> list[Row]:
         folder = Path(tmp)
         parquet = folder / "orders.parquet"
         write_orders(parquet, rows)
+        os.sync()  # the file's write-back is not the sync's to pay (its commits wait on fsync)
         progress.advance(task)
         for case in CASES:
             progress.update(task, description=f"sync: {case}")

@@ -107,7 +107,9 @@ def _run_once(
         if dry_run and not store_exists(settings.server.store):
             store = MemoryStore()
         else:
-            opened = open_store(settings.server.store, busy_timeout=settings.server.busy_timeout)
+            opened = open_store(
+                settings.server.store, busy_timeout=settings.server.busy_timeout, bulk=True
+            )
             assert isinstance(opened, SyncStore)
             store = opened
     except XconduitError as exc:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from xconduit.errors import ConfigError
 from xconduit.queue import Store
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.queue.sqlite import BULK_CHECKPOINT_PAGES, SqliteStore
 
 STARTUP_WAIT = 60.0
 """How long `serve` and `worker` wait for an unreachable outbox database at start."""
@@ -45,15 +45,21 @@ def sync_reports(url: str, *, workdir: Path | None = None) -> Path:
 
 
 def open_store(
-    url: str, *, busy_timeout: float, workdir: Path | None = None, wait: float = 0.0
+    url: str,
+    *,
+    busy_timeout: float,
+    workdir: Path | None = None,
+    wait: float = 0.0,
+    bulk: bool = False,
 ) -> Store:
     """The outbox at `url`, created (with its folder) when missing. `busy_timeout`:
     `server.busy_timeout`. `wait`: seconds to keep retrying an unreachable database
-    (long-running processes only)."""
+    (long-running processes only). `bulk`: the process writes large batches (a sync's)."""
     if is_database_store(url):
         from xconduit.queue.postgres_open import open_postgres  # psycopg: the postgres extra
 
         return open_postgres(url, wait=wait, timeout=busy_timeout)
     path = store_path(url, workdir=workdir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return SqliteStore(path, busy_timeout=busy_timeout)
+    pages = BULK_CHECKPOINT_PAGES if bulk else None
+    return SqliteStore(path, busy_timeout=busy_timeout, checkpoint_pages=pages)

@@ -213,8 +213,10 @@ def _record(store: SyncStore, result: SyncResult, now: float) -> None:
     )
 
 
-GROUP_BATCHES = 5
-"""Batches the commit thread gathers into one transaction (25,000 rows at the default size)."""
+GROUP_BATCHES = 8
+"""Batches the commit thread gathers into one transaction (40,000 rows at the default size).
+1M plain rows: 5 gave ~50,000 rows/s at ~350 MB peak RSS, 8 ~59,000 at ~395 MB, 10 ~59,000
+at ~430 MB (docs: performance)."""
 
 
 class _Pipeline:

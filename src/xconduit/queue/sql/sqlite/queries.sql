@@ -192,15 +192,16 @@ SELECT :source, value, :now FROM json_each(:ids) WHERE true
 ON CONFLICT (source, message_id) DO NOTHING;
 
 -- name: insert_jobs_bulk
--- Enqueue a sync's jobs of the JSON array :jobs ([destination, account_id, pixel_id, message_id,
--- conversion_id, payload text]), due at once, ids in array order; untraced (no debugger lookup).
+-- Enqueue a sync's jobs for one destination, account and pixel, of the JSON array :jobs
+-- ([message_id, conversion_id, payload text]), due at once, ids in array order; untraced (no
+-- debugger lookup).
 INSERT INTO delivery_jobs (
     destination, account_id, pixel_id, message_id, conversion_id, payload,
     status, attempts, created_at, next_attempt_at, traced
 )
-SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
-    json_extract(value, '$[3]'), json_extract(value, '$[4]'),
-    CAST(json_extract(value, '$[5]') AS BLOB), 'pending', 0, :now, :now, 0
+SELECT :destination, :account_id, :pixel_id, json_extract(value, '$[0]'),
+    json_extract(value, '$[1]'), CAST(json_extract(value, '$[2]') AS BLOB),
+    'pending', 0, :now, :now, 0
 FROM json_each(:jobs);
 
 -- name: add_count
