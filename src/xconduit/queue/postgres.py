@@ -14,6 +14,7 @@ collector answers 503, clients retry).
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -100,6 +101,18 @@ def _redacted(url: str) -> str:
     return f"postgresql://{info.get('user', '')}@{info.get('host', '')}/{info.get('dbname', '')}"
 
 
+def _check_idle(conn: psycopg.Connection[Any]) -> None:
+    """The pool's check of a connection it hands out, without a round trip when it can: an idle
+    connection has nothing to read unless the server closed it (a restart sends an error, then
+    EOF), so only then is it pinged (`check_connection` raises and the pool reconnects). A ping
+    on every checkout cost ~6 % of a collector's CPU and a round trip per commit."""
+    if conn.closed or conn.broken:
+        raise psycopg.OperationalError("the connection is closed")
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        ConnectionPool.check_connection(conn)
+
+
 class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger):
     """The outbox in a PostgreSQL database (see `xconduit.queue.Store` for each method)."""
 
@@ -113,7 +126,7 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger):
             min_size=1,
             max_size=max_connections,
             timeout=timeout,
-            check=ConnectionPool.check_connection,
+            check=_check_idle,
             kwargs={"autocommit": True},
             open=False,
             name="xconduit-outbox",
