@@ -13,6 +13,7 @@ only, as X gets it), never the raw event.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import orjson
@@ -35,7 +36,6 @@ def tally(
     source: str, message_id: str, event: str, results: Sequence[MappingResult]
 ) -> tuple[tuple[Count, ...], RecentEvent]:
     counts = [Count("events_received", (("source", source),))]
-    lines: list[dict[str, Any]] = []
     for result in results:
         dest = (("destination", result.destination),)
         counts.append(Count(_OUTCOME_COUNTER[result.outcome], dest))
@@ -43,19 +43,28 @@ def tally(
             Count("identifiers_dropped", (*dest, ("kind", kind), ("rule", rule)))
             for kind, rule in result.dropped
         ]
-        lines.append(
-            {
-                "destination": result.destination,
-                "outcome": result.outcome,
-                "reason": result.reason,
-                "dropped": list(result.dropped),
-                "conversion": result.conversion,
-            }
-        )
     recent = RecentEvent(
-        source=source, message_id=message_id, event=redact(event), results=orjson.dumps(lines)
+        source=source,
+        message_id=message_id,
+        event=redact(event),
+        results=partial(_lines, tuple(results)),
     )
     return tuple(counts), recent
+
+
+def _lines(results: Sequence[MappingResult]) -> bytes:
+    """The debugger's JSON of one event's results (made only for the rows it keeps)."""
+    lines: list[dict[str, Any]] = [
+        {
+            "destination": result.destination,
+            "outcome": result.outcome,
+            "reason": result.reason,
+            "dropped": list(result.dropped),
+            "conversion": result.conversion,
+        }
+        for result in results
+    ]
+    return orjson.dumps(lines)
 
 
 def match_keys(conversion: Mapping[str, Any]) -> list[str]:

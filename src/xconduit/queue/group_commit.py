@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import threading
 import time
@@ -192,7 +191,7 @@ class GroupCommitter:
             hold = time.monotonic() - self._recent_written < self._recent_every
             recents = [event.recent for event in events]
             if hold:
-                events = [dataclasses.replace(event, recent=None) for event in events]
+                events = [event.without_recent() for event in events]
             else:
                 self._write_held()  # first: they are older than this group's rows
             try:

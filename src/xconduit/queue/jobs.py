@@ -77,6 +77,16 @@ class IncomingEvent:
     audience_changes: tuple[AudienceChange, ...] = ()
     """Users this event makes enter or exit custom audiences (committed with the event)."""
 
+    def without_recent(self) -> IncomingEvent:
+        """This event without the debugger's copy (`dataclasses.replace` costs ~10× more)."""
+        return IncomingEvent(
+            source=self.source,
+            message_id=self.message_id,
+            jobs=self.jobs,
+            counts=self.counts,
+            audience_changes=self.audience_changes,
+        )
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class DeliveryJob:
