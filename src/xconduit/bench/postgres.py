@@ -86,8 +86,20 @@ def _gateway_rows(name: str, store: Store, seconds: float, progress: Progress) -
             else "SQLite: in the collector's process"
         ),
     )
+    sizing = []
+    if name == "postgresql" and server_us > 0:
+        sizing.append(
+            Row(
+                benchmark="pg-ingest",
+                case="cores for 30,000 events/s at that CPU per event",
+                value=(collector_us + server_us) * 30_000 / 1e6,
+                unit="cores",
+                note=f"collectors + PostgreSQL, before the load; this machine has {os.cpu_count()}",
+            )
+        )
     return [
         cost,
+        *sizing,
         Row(
             benchmark="pg-ingest",
             case=f"ingest-batch, {name}",
