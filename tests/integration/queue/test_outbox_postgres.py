@@ -89,3 +89,28 @@ def test_a_large_commit_goes_in_whole_with_duplicates_refused(pg_url: str) -> No
     assert accepted == [False] * 10 + [True] * 19_990
     assert store.counts() == {"shop": {JobStatus.PENDING: 20_000}}
     store.close()
+
+
+
+def test_connections_the_server_closed_while_idle_are_replaced_not_used(pg_url: str) -> None:
+    # A failover, a restart or an idle timeout closes pooled connections while nobody uses them;
+    # the next commits must get fresh ones, not fail on the dead ones.
+    import psycopg
+
+    name = f"xc-idle-{time.time_ns()}"
+    store = PostgresStore(f"{pg_url}&application_name={name}", max_connections=3)
+    store.commit_events(one_job_events(10), now=0.0)
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = %s",
+            (name,),
+        ).fetchone()
+    assert killed is not None and killed[0] >= 1
+    time.sleep(0.2)  # the server's goodbye reaches the idle sockets
+
+    for n in range(5):
+        events = one_job_events(10, source=f"web{n}")
+        assert store.commit_events(events, now=1.0) == [True] * 10
+    assert store.counts() == {"shop": {JobStatus.PENDING: 60}}
+    store.close()
