@@ -91,7 +91,6 @@ def test_a_large_commit_goes_in_whole_with_duplicates_refused(pg_url: str) -> No
     store.close()
 
 
-
 def test_connections_the_server_closed_while_idle_are_replaced_not_used(pg_url: str) -> None:
     # A failover, a restart or an idle timeout closes pooled connections while nobody uses them;
     # the next commits must get fresh ones, not fail on the dead ones.
