@@ -108,9 +108,18 @@ def _check_idle(conn: psycopg.Connection[Any]) -> None:
     on every checkout cost ~6 % of a collector's CPU and a round trip per commit."""
     if conn.closed or conn.broken:
         raise psycopg.OperationalError("the connection is closed")
-    readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    if readable:
+    if _readable(conn.fileno()):
         ConnectionPool.check_connection(conn)
+
+
+def _readable(fd: int) -> bool:
+    """Whether `fd` has something to read now. `poll` where there is one: `select` refuses
+    descriptors above 1,023, which a busy collector's connections can reach."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])
 
 
 class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger):
