@@ -57,7 +57,7 @@ class RecentEvent:
 
     `results` may be given as a function that makes those bytes: it runs only for the rows
     written (at most `RECENT_PER_SOURCE` per source every `RECENT_EVERY`), not for the
-    thousands of events a second that are never kept (~4 % of a collector's CPU)."""
+    thousands of events a second that are never kept (~0.7 µs an event)."""
 
     __slots__ = ("_results", "event", "message_id", "source")
 
