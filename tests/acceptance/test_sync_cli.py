@@ -290,3 +290,59 @@ def test_watch_runs_again_on_the_schedule_until_interrupted(tmp_path: Path) -> N
     assert proc.returncode == 0
     assert _jobs(db) == len(first | second)
     assert out.count("sync orders → shop") >= 2
+
+
+def test_no_raw_email_or_phone_reaches_the_outbox_its_wal_or_the_output(tmp_path: Path) -> None:
+    # `xconduit sync` writes in bulk, with a WAL of its own size: every file of the store, the
+    # command's output and the report must hold hashes and redactions only, on the template
+    # path (plain rows) and on the mapping core's (phones, free text).
+    email, phone = "Zelda.Quux+leak@Example.com", "+1 415 555 0137"
+    rows = [
+        {
+            "order_id": f"ord-{i}",
+            "email": email if i % 2 else f"x{i}.{email}",
+            "phone": phone,
+            "total": f"{i}.50",
+            "ts": f"2026-03-01T09:{i:02d}:00Z",
+            "note": f"call {phone} or {email}",
+        }
+        for i in range(1, 40)
+    ]
+    rows.append({**rows[0], "order_id": "ord-bad", "total": email})  # a rejected row
+    with (tmp_path / "orders.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    plain = SYNC.format(source="orders.csv", batch_rows=7, extra="")
+    full = (
+        '[[syncs]]\nname = "full"\ndestination = "shop"\nsource = "orders.csv"\n'
+        'event = "Order Completed"\nbatch_rows = 7\ncolumns = { email = "email", '
+        'phone = "phone", value = "total", conversion_id = "order_id", conversion_time = "ts", '
+        'description = "note" }\n'
+    )
+    (tmp_path / "x.toml").write_text(DESTINATION + plain + full)
+    db = tmp_path / ".xconduit" / "xconduit.db"
+    outputs = []
+    reader: sqlite3.Connection | None = None
+    try:
+        for name in ("orders", "full"):
+            run = _sync(tmp_path, name, "-c", "x.toml")
+            assert run.returncode == 0, run.stderr
+            outputs += [run.stdout, run.stderr]
+            if reader is None:  # held open: the WAL outlives the next command
+                reader = sqlite3.connect(db)
+                reader.execute("select count(*) from delivery_jobs").fetchone()
+        assert reader is not None
+        assert reader.execute("select count(*) from delivery_jobs").fetchone()[0] == 2 * 39
+        redacted = "select count(*) from delivery_jobs where cast(payload as text) like ?"
+        described = reader.execute(redacted, ("%call [phone] or [email]%",)).fetchone()[0]
+        assert described == 39  # the free text went to X, redacted
+        files = {p.name: p.read_bytes() for p in db.parent.rglob("*") if p.is_file()}
+    finally:
+        if reader is not None:
+            reader.close()
+    assert any(name.endswith("-wal") for name in files)
+    assert any("rejected" in name for name in files)
+    blobs = [*files.values(), *(text.encode() for text in outputs)]
+    for raw in ("zelda", "Zelda", "555 0137", "5550137", "555-0137"):
+        assert not [b for b in blobs if raw.encode() in b], raw
