@@ -31,16 +31,17 @@ sandbox: $(RUN_STAMP) ## Run the X sandbox on its own
 # The coverage floor only goes up: when a change raises the total, raise it to the new integer.
 COVERAGE_FLOOR := 84
 
-test: $(STAMP) ## Set up (Chromium, PostgreSQL) and run the whole test suite, with coverage
+test: $(STAMP) ## Set up (Chromium, PostgreSQL) and run the whole test suite in parallel, with coverage
 	scripts/test-env
-	$(BIN)/pytest --cov=xconduit --cov-report=term:skip-covered --cov-fail-under=$(COVERAGE_FLOOR)
+	BIN=$(BIN) COVERAGE_FLOOR=$(COVERAGE_FLOOR) scripts/run-tests
 
-test-unit: $(STAMP) ## Unit tests only (no sockets)
-	$(BIN)/pytest tests/unit
+test-unit: $(STAMP) ## Unit tests only (fast; some use the PostgreSQL server that test-env starts)
+	scripts/test-env
+	$(BIN)/pytest -n 2 tests/unit
 
 test-integration: $(STAMP) ## Integration tests (real databases, loopback HTTP, Chromium)
 	scripts/test-env
-	$(BIN)/pytest tests/integration
+	$(BIN)/pytest -n 4 tests/integration
 
 test-acceptance: $(STAMP) ## The CLI in a subprocess
 	$(BIN)/pytest tests/acceptance
