@@ -138,3 +138,13 @@ def test_without_a_destination_for_the_event_it_is_accepted_with_no_jobs() -> No
     accepted = accept([order("m-1", event="Page Scrolled")])
     [event] = accepted.events
     assert (event.message_id, event.jobs, accepted.rejected) == ("m-1", (), ())
+
+
+def test_a_page_url_gives_its_twclid_and_is_never_sent_to_x() -> None:
+    # X's conversion object has no field for the page ("event source") URL.
+    url = "https://shop.example/thanks?twclid=23opevjt88psuo13lu8d020qkn&utm_source=x"
+    [conversion] = stored(accept([order("m-1", context={"page": {"url": url}})]))
+    assert {"twclid": "23opevjt88psuo13lu8d020qkn"} in conversion["identifiers"]
+    payload = orjson.dumps(conversion).decode()
+    assert "shop.example" not in payload
+    assert "utm_source" not in payload
