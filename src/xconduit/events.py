@@ -60,10 +60,11 @@ MAX_DEPTH = 64
 """Deepest nesting accepted in an event's JSON; Segment's own payloads are a few levels deep."""
 
 
-def loads(data: bytes | str) -> Any:
+def loads(data: bytes | str, *, max_depth: int | None = MAX_DEPTH) -> Any:
     """Decode JSON like Segment's collector: strict and fast first, tolerant second.
 
-    Raises `InvalidEvent` for anything that is not JSON, nests deeper than `MAX_DEPTH`, or holds
+    Raises `InvalidEvent` for anything that is not JSON, nests deeper than `max_depth` (None:
+    as deep as the parsers read, for a batch whose events are measured one by one), or holds
     an integer too long to read; never another exception, whatever the input.
     """
     try:
@@ -71,21 +72,21 @@ def loads(data: bytes | str) -> Any:
     except orjson.JSONDecodeError:
         pass
     else:
-        # orjson itself allows 1024 levels. Fewer than MAX_DEPTH brackets cannot nest deeper,
+        # orjson itself allows 1024 levels. Fewer than max_depth brackets cannot nest deeper,
         # which spares the walk for nearly every event (counting is C speed).
-        if _brackets(data) > MAX_DEPTH:
-            _check_depth(value)
+        if max_depth is not None and _brackets(data) > max_depth and nests_deeper(value, max_depth):
+            raise InvalidEvent(f"not valid JSON: nested deeper than {max_depth} levels")
         return value
     text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    limit = f"{max_depth} levels" if max_depth is not None else "the parser reads"
     try:
-        value = json.loads(text)
+        return _clean(json.loads(text), 0, max_depth)
     except json.JSONDecodeError as exc:
         raise InvalidEvent(f"not valid JSON: {exc}") from None
     except RecursionError:
-        raise InvalidEvent(f"not valid JSON: nested deeper than {MAX_DEPTH} levels") from None
+        raise InvalidEvent(f"not valid JSON: nested deeper than {limit}") from None
     except ValueError as exc:  # e.g. an integer of more than 4,300 digits
         raise InvalidEvent(f"not valid JSON: {exc}") from None
-    return _clean(value, 0)
 
 
 def _brackets(data: bytes | str) -> int:
@@ -94,20 +95,24 @@ def _brackets(data: bytes | str) -> int:
     return data.count(b"{") + data.count(b"[")
 
 
-def _check_depth(value: Any) -> None:
-    """InvalidEvent when `value` nests deeper than MAX_DEPTH (iterative: no recursion limit)."""
+def nests_deeper(value: Any, max_depth: int = MAX_DEPTH) -> bool:
+    """Whether decoded JSON nests deeper than `max_depth` levels (iterative: no recursion
+    limit; the value itself is level 1)."""
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise InvalidEvent(f"not valid JSON: nested deeper than {MAX_DEPTH} levels")
+        if depth > max_depth:
+            return True
+        if type(item) is not dict and type(item) is not list:
+            continue
         children = item.values() if type(item) is dict else item
         for child in children:
             if type(child) is dict or type(child) is list:
                 stack.append((child, depth + 1))
+    return False
 
 
-def _clean(value: Any, depth: int) -> Any:
+def _clean(value: Any, depth: int, max_depth: int | None) -> Any:
     """Make stdlib-decoded JSON safe to re-encode: NaN/Infinity → null, lone surrogates → U+FFFD."""
     if isinstance(value, float):
         return None if math.isnan(value) or math.isinf(value) else value
@@ -115,12 +120,15 @@ def _clean(value: Any, depth: int) -> Any:
         if _has_surrogate(value):
             return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
         return value
-    if depth >= MAX_DEPTH and isinstance(value, list | dict):
-        raise InvalidEvent(f"not valid JSON: nested deeper than {MAX_DEPTH} levels")
+    if max_depth is not None and depth >= max_depth and isinstance(value, list | dict):
+        raise InvalidEvent(f"not valid JSON: nested deeper than {max_depth} levels")
     if isinstance(value, list):
-        return [_clean(v, depth + 1) for v in value]
+        return [_clean(v, depth + 1, max_depth) for v in value]
     if isinstance(value, dict):
-        return {_clean(k, depth + 1): _clean(v, depth + 1) for k, v in value.items()}
+        return {
+            _clean(k, depth + 1, max_depth): _clean(v, depth + 1, max_depth)
+            for k, v in value.items()
+        }
     return value
 
 

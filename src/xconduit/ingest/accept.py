@@ -21,7 +21,7 @@ import orjson
 
 from xconduit.audiences.events import AudienceEvents
 from xconduit.errors import InvalidEvent
-from xconduit.events import parse_event
+from xconduit.events import MAX_DEPTH, nests_deeper, parse_event
 from xconduit.ingest.body import KB, MAX_EVENT_BYTES
 from xconduit.mapping import MappingResult, Router
 from xconduit.observability.tally import tally
@@ -168,6 +168,7 @@ class EventAcceptor:
         any_library_ip: bool = False,
         batch: Mapping[str, Any] | None = None,
         check_size: bool = False,
+        check_depth: bool = False,
         write_key: str | None = None,
         keys_in_events: bool = False,
     ) -> Accepted:
@@ -178,6 +179,8 @@ class EventAcceptor:
         `batch`: the batch object, whose `sentAt`/`context`/`integrations` fill in each event's.
         `check_size`: measure each event against the 32 KB limit (needless when the whole
         body is smaller).
+        `check_depth`: measure each event against the 64-level nesting limit (a batch is read
+        deeper so that one event nested too deep is rejected alone).
         `write_key`: the request's key; an event carrying another `writeKey` is rejected, never
         taken as the request's source. `keys_in_events`: the request's key came from its events
         (analytics-next), so an event without its own `writeKey` is rejected too."""
@@ -198,6 +201,7 @@ class EventAcceptor:
                     client_ip,
                     defaults,
                     check_size=check_size,
+                    check_depth=check_depth,
                     any_library_ip=any_library_ip,
                 )
             except InvalidEvent as exc:
@@ -238,6 +242,7 @@ class EventAcceptor:
         defaults: Mapping[str, Any],
         *,
         check_size: bool,
+        check_depth: bool,
         any_library_ip: bool,
     ) -> tuple[IncomingEvent, list[MappingResult]]:
         if not isinstance(raw, dict):
@@ -248,6 +253,8 @@ class EventAcceptor:
                 f"event: larger than the {MAX_EVENT_BYTES // KB} KB limit of one event",
                 field="event",
             )
+        if check_depth and nests_deeper(raw):
+            raise InvalidEvent(f"event: JSON nested deeper than {MAX_DEPTH} levels", field="event")
         for key, value in defaults.items():
             if raw.get(key) is None:
                 raw[key] = value

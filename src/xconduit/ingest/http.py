@@ -28,7 +28,7 @@ from starlette.routing import Route
 from xconduit.audiences.events import AudienceEvents
 from xconduit.config import Settings
 from xconduit.errors import InvalidEvent, StoreBusy, StoreError
-from xconduit.events import loads
+from xconduit.events import MAX_DEPTH, loads, nests_deeper
 from xconduit.ingest.accept import Accepted, EventAcceptor, new_message_id
 from xconduit.ingest.assets import StaticAsset
 from xconduit.ingest.body import (
@@ -207,7 +207,9 @@ class Collector:
         if not raw.strip():
             raise RequestRejected("the body is empty; send a JSON object", field="body")
         try:
-            body = loads(raw)
+            # A batch is read as deep as the parser goes: an event nested too deep is then
+            # rejected alone (`_accept`), not the whole batch.
+            body = loads(raw, max_depth=None if is_batch else MAX_DEPTH)
         except InvalidEvent as exc:
             raise RequestRejected(f"the body is {exc}", field="body") from None
         if not isinstance(body, dict):
@@ -240,7 +242,12 @@ class Collector:
             raws = body.get("batch")
             if not isinstance(raws, list):
                 raise RequestRejected("batch: must be an array of events", field="batch")
+            _check_batch_depth(body)
+            # {"batch": [event]}: an event is two levels down. The walk costs what `loads`'s
+            # own would; only when something is too deep are the events measured one by one.
+            check_depth = nests_deeper(raws, MAX_DEPTH + 1)
         else:
+            check_depth = False
             raws = [body]
         client = request.client
         return self.acceptor.accept(
@@ -252,6 +259,7 @@ class Collector:
             any_library_ip=source.client_ip,
             batch=body if batch else None,
             check_size=batch and _body_size(request) > MAX_EVENT_BYTES,
+            check_depth=check_depth,
             write_key=key,
             keys_in_events=keys_in_events,
         )
@@ -339,6 +347,18 @@ def _body_key(body: dict[str, Any], *, is_batch: bool) -> tuple[str | None, bool
             ):
                 return str(item["writeKey"]), True
     return None, False
+
+
+def _check_batch_depth(body: dict[str, Any]) -> None:
+    """RequestRejected when the batch's own keys (its `context`, which every event takes) nest
+    deeper than an event may (they are level 2 in the batch as in an event): that concerns
+    every event, so the whole request is refused."""
+    for key, value in body.items():
+        if key != "batch" and nests_deeper({key: value}):
+            raise RequestRejected(
+                f"{key}: nested deeper than {MAX_DEPTH} levels (the batch's own {key})",
+                field=key,
+            )
 
 
 def _body_size(request: Request) -> int:

@@ -47,6 +47,27 @@ SERVICE_UNAVAILABLE = ApiError(
 )
 
 
+def typed_params(params: Mapping[str, str]) -> dict[str, Any]:
+    """Query (or form) parameters as X echoes them in `request.params`: typed as documented.
+
+    X's parameters follow fixed conventions: `count` is an int, every `with_*` flag a boolean,
+    every `*_ids` a comma-separated list; its examples echo them as a number, a boolean and an
+    array (`"custom_audience_ids": ["1nmth"]`, `"count": 1`). A value that does not read as
+    its type is echoed as sent (the endpoint refuses it anyway).
+    """
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        typed: Any = value
+        if name == "count" and value.strip().isdigit():
+            typed = int(value)
+        elif name.startswith("with_") and value.lower() in ("true", "false"):
+            typed = value.lower() == "true"
+        elif name.endswith("_ids"):
+            typed = [v for v in value.split(",") if v]
+        out[name] = typed
+    return out
+
+
 def no_access(user_id: str, account_id: str) -> ApiError:
     return ApiError(
         status=404,

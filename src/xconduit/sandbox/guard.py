@@ -26,6 +26,7 @@ from xconduit.sandbox.envelope import (
 )
 from xconduit.sandbox.faults import Fault
 from xconduit.sandbox.oauth import OAuthFailure, SignedRequest, VerifiedRequest
+from xconduit.sandbox.ratelimit import Quota
 
 _RAW_SEND = "xconduit.sandbox.raw_send"
 _LOG = "xconduit.sandbox.log"
@@ -120,12 +121,32 @@ def guarded(ctx: SandboxContext, kind: str, handler: Handler) -> Endpoint:
         if user_id is None:  # a request token cannot call the API
             return error_response([UNAUTHORIZED])
         caller = Caller(user_id=user_id, oauth=verified)
+        limits: dict[str, str] = {}
+        if request.method == "GET":
+            quota, account_level = _read_quota(ctx, request, caller)
+            if quota is not None:
+                limits = quota.headers(account_level=account_level)
+                if not quota.allowed:
+                    return error_response([TOO_MANY_REQUESTS], headers=limits)
         response = await handler(ctx, request, caller, fault)
+        response.headers.update(limits)
         if fault.drop_after:
             return DropResponse()
         return response
 
     return endpoint
+
+
+def _read_quota(ctx: SandboxContext, request: Request, caller: Caller) -> tuple[Quota | None, bool]:
+    """The GET's budget, spent (X: limits per endpoint, of the ad account when the path names
+    one, else of the token's user), and whether it is an account's."""
+    route = request.scope.get("route")
+    template = str(getattr(route, "path", request.url.path))
+    endpoint = template.lstrip("/").partition("/")[2]  # one budget for /11/... and /12/...
+    account_id = request.path_params.get("account_id")
+    owner = account_id if account_id is not None else caller.user_id
+    quota = ctx.limiter.spend_read(owner, endpoint, account_level=account_id is not None)
+    return quota, account_id is not None
 
 
 class RecordingMiddleware:

@@ -3,6 +3,10 @@
 X's docs disagree on the Conversion API limit: 60,000 *events* per 15 minutes
 (guide, chart) or 100,000 *requests* per 15 minutes (v12 reference). Both readings are budgets
 here; either or both can be set. A window starts at the first request after the previous one ended.
+
+GET endpoints have their own budgets per endpoint, from X's rate-limit chart: 2,000 per
+15 minutes per ad account for reads of an account ("Other Account Reads"), 5 per 15 minutes per
+user token for reads without an account id ("Global Reads", e.g. `GET accounts`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,12 @@ class RateLimit:
     audience_requests: int | None = 1500
     """Audience-users requests per `audience_window_seconds` and account (X: 1,500 per minute)."""
     audience_window_seconds: float = 60.0
+    account_reads: int | None = 2000
+    """GET requests per endpoint and ad account per `read_window_seconds` (X: 2,000 per 15 min)."""
+    global_reads: int | None = 5
+    """GET requests per endpoint without an account id (`GET accounts`), per user token and
+    `read_window_seconds` (X: 5 per 15 min)."""
+    read_window_seconds: float = 900.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,13 +46,16 @@ class Quota:
     remaining: int
     reset: float  # epoch seconds
 
-    def headers(self) -> dict[str, str]:
+    def headers(self, *, account_level: bool = True) -> dict[str, str]:
+        """X's user-level headers, and the account-level ones (same values) unless the budget
+        is not an account's (`account_level=False`)."""
         values = {"limit": str(self.limit), "remaining": str(self.remaining)}
         values["reset"] = str(math.ceil(self.reset))
         out: dict[str, str] = {}
         for name, value in values.items():
             out[f"x-rate-limit-{name}"] = value
-            out[f"x-account-rate-limit-{name}"] = value
+            if account_level:
+                out[f"x-account-rate-limit-{name}"] = value
         return out
 
 
@@ -82,11 +95,25 @@ class RateLimiter:
         quota = self._spend(account_id, "audience_requests", 1)
         return {} if quota is None else quota.headers()
 
+    def spend_read(self, owner: str, endpoint: str, *, account_level: bool) -> Quota | None:
+        """One GET of `endpoint` by `owner` (an ad account, else the token's user): spent when
+        it fits (`allowed`), else refused unspent; None when that budget is off."""
+        name = "account_reads" if account_level else "global_reads"
+        budget = self._budget(name)
+        if budget is None:
+            return None
+        limit, window = budget
+        key = (owner, f"{name}:{endpoint}")
+        quota = self.check(key, cost=1, limit=limit, window=window)
+        return self.spend(key, cost=1, limit=limit, window=window) if quota.allowed else quota
+
     def _budget(self, name: str) -> tuple[int, float] | None:
         """(limit, window) of a `RateLimit` budget, or None when it is off."""
         limit: int | None = getattr(self.limits, name)
         if name == "audience_requests":
             window = self.limits.audience_window_seconds
+        elif name in ("account_reads", "global_reads"):
+            window = self.limits.read_window_seconds
         else:
             window = self.limits.window_seconds
         return None if limit is None else (limit, window)

@@ -9,7 +9,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from xconduit.sandbox.context import SandboxContext
-from xconduit.sandbox.envelope import VERSIONS, ApiError, data_response, error_response, no_access
+from xconduit.sandbox.envelope import (
+    VERSIONS,
+    ApiError,
+    data_response,
+    error_response,
+    no_access,
+    typed_params,
+)
 from xconduit.sandbox.faults import Fault
 from xconduit.sandbox.guard import Caller, guarded
 from xconduit.sandbox.state import iso
@@ -34,15 +41,22 @@ def account_json(ctx: SandboxContext, account_id: str) -> dict[str, Any]:
 
 
 async def accounts(ctx: SandboxContext, request: Request, caller: Caller, fault: Fault) -> Response:
-    """The accounts the caller has any access to."""
-    ids = [a for a in ctx.state.accounts if ctx.state.access(caller.user_id, a) is not None]
+    """The accounts the caller has any access to (those of `account_ids` when given)."""
+    params = typed_params(request.query_params)
+    wanted = params.get("account_ids")
+    ids = [
+        a
+        for a in ctx.state.accounts
+        if ctx.state.access(caller.user_id, a) is not None
+        and (not isinstance(wanted, list) or a in wanted)
+    ]
     data = [account_json(ctx, a) for a in ids]
-    return data_response(data, {}, extra={"next_cursor": None})
+    return data_response(data, params, extra={"next_cursor": None})
 
 
 async def account(ctx: SandboxContext, request: Request, caller: Caller, fault: Fault) -> Response:
     account_id = request.path_params["account_id"]
-    params = {"account_id": account_id}
+    params = {"account_id": account_id, **typed_params(request.query_params)}
     if ctx.state.access(caller.user_id, account_id) is None:
         return error_response([no_access(caller.user_id, account_id)], params)
     return data_response(account_json(ctx, account_id), params)
@@ -53,7 +67,7 @@ async def user_access(
 ) -> Response:
     """The caller's permissions on the account."""
     account_id = request.path_params["account_id"]
-    params = {"account_id": account_id}
+    params = {"account_id": account_id, **typed_params(request.query_params)}
     permissions = ctx.state.access(caller.user_id, account_id)
     if permissions is None:
         return error_response([no_access(caller.user_id, account_id)], params)
@@ -67,7 +81,7 @@ async def event_tags(
     """The account's web event tags, or the one named by `tag_id`."""
     account_id = request.path_params["account_id"]
     tag_id = request.path_params.get("tag_id")
-    params: dict[str, Any] = {"account_id": account_id}
+    params: dict[str, Any] = {"account_id": account_id, **typed_params(request.query_params)}
     if ctx.state.access(caller.user_id, account_id) is None:
         return error_response([no_access(caller.user_id, account_id)], params)
     tags = [t for t in web_event_tags(ctx, account_id) if tag_id in (None, t["id"])]

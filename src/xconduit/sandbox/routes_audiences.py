@@ -19,6 +19,7 @@ from xconduit.sandbox.envelope import (
     error_response,
     no_access,
     read_json,
+    typed_params,
 )
 from xconduit.sandbox.faults import Fault
 from xconduit.sandbox.guard import Caller, guarded
@@ -86,14 +87,16 @@ def find(
 async def create(ctx: SandboxContext, request: Request, caller: Caller, fault: Fault) -> Response:
     """A new audience; its name must be unique in the account."""
     account_id = request.path_params["account_id"]
-    params: dict[str, Any] = {"account_id": account_id, **await _params(request)}
+    given = await _params(request)
+    params: dict[str, Any] = {"account_id": account_id, **typed_params(given)}
     denied = check_access(ctx, caller, account_id, write=True)
     if denied:
         return error_response([denied], params)
-    name = params.get("name", "").strip()
+    name = given.get("name", "").strip()
     if not name:
         return error_response([_bad('"name" is missing', "name", "MISSING_PARAMETER")], params)
-    audience = ctx.state.create_audience(account_id, name, params.get("description", ""))
+    # Without a description X answers `"description": null`, as in its examples.
+    audience = ctx.state.create_audience(account_id, name, given.get("description"))
     if audience is None:
         taken = _bad(f"A custom audience named {name} already exists in this account", "name")
         return error_response([taken], params)
@@ -126,7 +129,7 @@ async def listing(ctx: SandboxContext, request: Request, caller: Caller, fault: 
     """One page of the account's audiences, filtered by name prefix and ids."""
     account_id = request.path_params["account_id"]
     q = request.query_params
-    params: dict[str, Any] = {"account_id": account_id, **q}
+    params: dict[str, Any] = {"account_id": account_id, **typed_params(q)}
     denied = check_access(ctx, caller, account_id, write=False)
     if denied:
         return error_response([denied], params)
@@ -169,7 +172,11 @@ async def one(ctx: SandboxContext, request: Request, caller: Caller, fault: Faul
     """GET, PUT (name, description) or DELETE one audience of the account."""
     account_id = request.path_params["account_id"]
     audience_id = request.path_params["audience_id"]
-    params: dict[str, Any] = {"account_id": account_id, "custom_audience_id": audience_id}
+    params: dict[str, Any] = {
+        "account_id": account_id,
+        "custom_audience_id": audience_id,
+        **typed_params(request.query_params),
+    }
     write = request.method != "GET"
     denied = check_access(ctx, caller, account_id, write=write)
     if denied:
@@ -184,7 +191,7 @@ async def one(ctx: SandboxContext, request: Request, caller: Caller, fault: Faul
             audience.updated_at = ctx.clock()
     elif request.method == "PUT":
         changes = await _params(request)
-        params.update(changes)
+        params.update(typed_params(changes))
         taken = _update(ctx, audience, changes)
         if taken is not None:
             return error_response([taken], params)

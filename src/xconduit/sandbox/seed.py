@@ -54,7 +54,7 @@ class SeedAudience:
 
     id: str
     name: str
-    description: str = ""
+    description: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -41,7 +41,7 @@ class Audience:
     id: str
     account_id: str
     name: str
-    description: str
+    description: str | None
     created_at: float
     updated_at: float
     deleted: bool = False
@@ -217,7 +217,9 @@ class SandboxState:
         with self.lock:
             return [a for a in self.audiences.values() if a.account_id == account_id]
 
-    def create_audience(self, account_id: str, name: str, description: str) -> Audience | None:
+    def create_audience(
+        self, account_id: str, name: str, description: str | None
+    ) -> Audience | None:
         """None when the name is taken in the account (deleted audiences included)."""
         with self.lock:
             if any(a.name == name for a in self.account_audiences(account_id)):

@@ -167,6 +167,70 @@ def test_hostile_json_is_a_400_not_a_500(http: httpx.Client, body: bytes) -> Non
     assert "not valid JSON" in response.json()["error"]
 
 
+def nested(levels: int) -> bytes:
+    """A JSON array `levels` deep."""
+    return b"[" * levels + b"]" * levels
+
+
+def test_an_event_nested_too_deep_is_rejected_alone_from_its_batch(
+    http: httpx.Client, gateway: Gateway
+) -> None:
+    # An event is level 1, its `properties` level 2: `a` may nest 62 more levels, not 63.
+    events = {"fine": 1, "too-deep": 63, "deepest": 62}
+    parts = []
+    for message_id, levels in events.items():
+        event = order(message_id)
+        event["properties"]["a"] = None
+        parts.append(orjson.dumps(event).replace(b'"a":null', b'"a":' + nested(levels)))
+    body = b'{"batch":[' + b",".join(parts) + b"]}"
+    response = post(http, "/v1/batch", body)
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 2
+    assert response.json()["rejected"] == [
+        {
+            "index": 1,
+            "messageId": "too-deep",
+            "field": "event",
+            "error": "event: JSON nested deeper than 64 levels",
+        }
+    ]
+    assert sorted(c["conversion_id"] for c in stored_conversions(gateway)) == [
+        "o-deepest",
+        "o-fine",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        # the batch's own context is every event's: refused whole, naming it
+        (
+            b'{"context":{"a":' + nested(63) + b'},"batch":[' + orjson.dumps(order()) + b"]}",
+            "context: nested deeper than 64 levels",
+        ),
+        # deeper than the parser reads: the batch cannot be read at all
+        (
+            b'{"batch":[' + orjson.dumps(order()) + b"," + nested(100_000) + b"]}",
+            "not valid JSON: nested deeper than the parser reads",
+        ),
+        # the tolerant parser's path (NaN) is read as deep too, then the event is measured
+        (
+            b'{"batch":[{"userId":"u","type":"track","event":"x","a":NaN,"b":'
+            + nested(300)
+            + b"}]}",
+            "no event in the request is valid",
+        ),
+    ],
+    ids=["batch-context", "beyond-the-parser", "tolerant-path"],
+)
+def test_a_batch_too_deep_as_a_whole_is_a_400_naming_why(
+    http: httpx.Client, body: bytes, words: str
+) -> None:
+    response = post(http, "/v1/batch", body)
+    assert response.status_code == 400, response.text
+    assert words in response.json()["error"]
+
+
 def test_nothing_usable_is_a_400_listing_why(http: httpx.Client, gateway: Gateway) -> None:
     response = post(http, "/v1/batch", {"batch": [{"type": "track", "event": "x"}, 3]})
     assert response.status_code == 400

@@ -70,6 +70,20 @@ def test_a_source_with_client_ip_gives_it_to_every_event(
     assert all(found == ["127.0.0.1"] for found in ips(gateway).values())
 
 
+@pytest.mark.parametrize("path", ["/v1/batch", "/v1/b"])
+def test_a_batch_naming_a_browser_library_only_in_its_context_gets_the_caller_s_ip(
+    http: httpx.Client, gateway: Gateway, path: str
+) -> None:
+    body = {
+        "context": {"library": {"name": "analytics.js", "version": "1.0"}},
+        "batch": [order("bare"), from_library("server", "analytics-python")],
+    }
+    response = http.post(path, content=orjson.dumps(body), headers=basic(SERVER_KEY))
+    assert response.status_code == 200, response.text
+    # The event's own library wins over the batch's.
+    assert ips(gateway) == {"o-bare": ["127.0.0.1"], "o-server": []}
+
+
 def test_an_event_s_own_ip_is_kept(http: httpx.Client, gateway: Gateway) -> None:
     event = from_library("own", "analytics.js")
     event["context"]["ip"] = "203.0.113.7"

@@ -16,7 +16,10 @@ import requests
 from requests_oauthlib import OAuth1Session
 
 from tests.support.ops_traffic import wait_for
-from xconduit.sandbox import Sandbox, SandboxCredentials, serve_sandbox
+from tests.support.xads_sandbox_helpers import ACCOUNT, PIXEL, conversion, credentials_of
+from xconduit.errors import RateLimited
+from xconduit.sandbox import RateLimit, Sandbox, SandboxCredentials, serve_sandbox
+from xconduit.xads import XAdsClient
 
 CONVERSION: dict[str, Any] = {
     "conversion_time": "2024-05-01T12:00:00.000Z",
@@ -68,6 +71,49 @@ def test_requests_oauthlib_calls_accounts_conversions_and_audiences(
     form = s.post(base, data={"name": "from form", "description": "x y"})
     assert form.status_code == 200, form.text
     assert [c["conversion_id"] for c in sandbox.conversions()] == ["order-1"]
+
+
+def test_get_answers_carry_x_s_rate_limits_per_endpoint(sandbox: Sandbox, base_url: str) -> None:
+    s = session(sandbox.credentials)
+    # GET accounts has no account id: a user-level budget, 5 per 15 minutes in X's chart.
+    seen = []
+    for _ in range(5):
+        answer = s.get(f"{base_url}/12/accounts")
+        assert answer.status_code == 200
+        assert "x-account-rate-limit-limit" not in answer.headers
+        seen.append(
+            (answer.headers["x-rate-limit-limit"], answer.headers["x-rate-limit-remaining"])
+        )
+    assert seen == [("5", str(left)) for left in (4, 3, 2, 1, 0)]
+    refused = s.get(f"{base_url}/11/accounts")  # one budget for both versions
+    assert refused.status_code == 429
+    assert refused.json()["errors"][0]["code"] == "TOO_MANY_REQUESTS"
+    assert refused.headers["x-rate-limit-remaining"] == "0"
+    reset = int(refused.headers["x-rate-limit-reset"])
+    assert sandbox.clock() < reset <= sandbox.clock() + 901
+    # Another endpoint has its own budget; an account's reads also carry account-level headers.
+    tags = s.get(f"{base_url}/12/accounts/{ACCOUNT}/web_event_tags")
+    assert tags.status_code == 200
+    assert tags.headers["x-account-rate-limit-limit"] == "2000"
+    assert tags.headers["x-account-rate-limit-remaining"] == "1999"
+    assert tags.headers["x-rate-limit-remaining"] == "1999"
+
+
+def test_the_x_client_reads_conversion_limits_undisturbed_by_get_limits() -> None:
+    sandbox = Sandbox(rate_limit=RateLimit(account_reads=2))
+    with serve_sandbox(sandbox) as url, httpx.Client(timeout=10) as http:
+        client = XAdsClient(http=http, credentials=credentials_of(sandbox), base_url=url)
+        client.web_event_tags(ACCOUNT)
+        client.authenticated_user_access(ACCOUNT)
+        client.web_event_tags(ACCOUNT)
+        with pytest.raises(RateLimited) as caught:  # the third read of that endpoint
+            client.web_event_tags(ACCOUNT)
+        assert sandbox.clock() + 890 <= caught.value.retry_at <= sandbox.clock() + 901
+        # The conversions answer's headers are the Conversion API budget's, not the reads'.
+        result = client.send_conversions(PIXEL, [conversion(1), conversion(2)])
+    assert result.processed == 2
+    assert result.rate_limit is not None
+    assert (result.rate_limit.limit, result.rate_limit.remaining) == (60_000, 59_998)
 
 
 def test_unsigned_request_is_401(base_url: str) -> None:

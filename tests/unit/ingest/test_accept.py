@@ -30,6 +30,14 @@ def stored(accepted: Accepted) -> list[dict[str, Any]]:
     return [orjson.loads(job.payload) for event in accepted.events for job in event.jobs]
 
 
+def nested(levels: int) -> list[Any]:
+    """A JSON array `levels` deep (an event holding it nests one level deeper)."""
+    value: list[Any] = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
 KEY = "wk_demo"
 SECRET = "wk_someone_elses_key"
 
@@ -43,6 +51,7 @@ SECRET = "wk_someone_elses_key"
         (order(writeKey=SECRET), {}, "writeKey", "differs from the request's"),
         (order(), {"keys_in_events": True}, "writeKey", "missing"),
         (order(pad="x" * 40_000), {"check_size": True}, "event", "32 KB limit"),
+        (order(pad=nested(64)), {"check_depth": True}, "event", "nested deeper than 64 levels"),
         (order(userId={"email": EMAIL}), {}, "userId", "must be a string, got an object"),
         ({"type": "track", "event": "x"}, {}, "userId", "needs a userId or an anonymousId"),
         (order(timestamp=f"sent by {EMAIL}"), {}, "timestamp", "not an ISO-8601 date"),
@@ -129,3 +138,13 @@ def test_without_a_destination_for_the_event_it_is_accepted_with_no_jobs() -> No
     accepted = accept([order("m-1", event="Page Scrolled")])
     [event] = accepted.events
     assert (event.message_id, event.jobs, accepted.rejected) == ("m-1", (), ())
+
+
+def test_a_page_url_gives_its_twclid_and_is_never_sent_to_x() -> None:
+    # X's conversion object has no field for the page ("event source") URL.
+    url = "https://shop.example/thanks?twclid=23opevjt88psuo13lu8d020qkn&utm_source=x"
+    [conversion] = stored(accept([order("m-1", context={"page": {"url": url}})]))
+    assert {"twclid": "23opevjt88psuo13lu8d020qkn"} in conversion["identifiers"]
+    payload = orjson.dumps(conversion).decode()
+    assert "shop.example" not in payload
+    assert "utm_source" not in payload
