@@ -125,3 +125,14 @@ def test_help_breaks_lines_only_where_the_terminal_ends(path: list[str]) -> None
         assert any(line.startswith(name) and first in line for line in lines), (
             f"{name}: {first!r} is broken:\n{wide}"
         )
+
+
+@pytest.mark.parametrize("path", _commands(), ids=lambda p: " ".join(p) or "xconduit")
+def test_flags_read_as_flags(path: list[str]) -> None:
+    # typer 0.29.0–0.29.2 print `--help <bool>`, as if a flag took a value (excluded in pyproject).
+    from typer.testing import CliRunner
+
+    done = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "80", "NO_COLOR": "1"})
+    assert done.exit_code == 0, done.output
+    assert "--help" in done.output
+    assert "<bool>" not in done.output, done.output
