@@ -97,6 +97,8 @@ def test_bench_map_prints_the_three_profiles_and_the_floor() -> None:
     ]
     assert any(c.startswith("floor") for c in cases)
     assert all(r["value"] > 0 for r in rows)
+    # Only the targets we hold are shown as targets; the rest is context.
+    assert [r["case"] for r in rows if r["target"]] == ["email only", "email + phone (unique)"]
 
 
 def test_lines_no_rule_foresaw_are_reported_and_the_run_goes_on() -> None:

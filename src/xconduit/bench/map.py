@@ -21,8 +21,9 @@ from xconduit.mapping import ConversionMapper
 from xconduit.normalize.phone import e164
 
 EVENTS = 200_000
+# The targets held today. The email-only ÷ floor ratio is printed as context only: its 0.35 ×
+# target is no longer a goal (the collector's speed goals are stated in CPU per event).
 TARGETS = {"email only": 100_000.0, "email + phone (unique)": 25_000.0}
-FLOOR_RATIO = 0.35
 
 
 def _rate(fn: Callable[[list[bytes]], int], data: list[bytes], repeat: int = 3) -> float:
@@ -112,8 +113,7 @@ def run_map(progress: Progress, scale: float) -> list[Row]:
             case="email only ÷ floor",
             value=ratio,
             unit="×",
-            target=f"≥ {FLOOR_RATIO}",
-            ok=ratio >= FLOOR_RATIO,
+            note="context: how close the mapper runs to the floor",
         )
     )
     progress.advance(task)
