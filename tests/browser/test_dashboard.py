@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from playwright.sync_api import Error as PlaywrightError
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
@@ -236,13 +236,13 @@ BLIND_WRITES = """async (gateway) => {
 
 
 @pytest.fixture
-def rebinding_browser() -> Iterator[Browser]:
-    """Chromium resolving attacker-rebind.example to 127.0.0.1, as a rebinding DNS server would."""
-    with sync_playwright() as pw:
-        rules = f"--host-resolver-rules=MAP {REBIND} 127.0.0.1"
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, rules])
-        yield chromium
-        chromium.close()
+def rebinding_browser(browser: Browser) -> Iterator[Browser]:
+    """Chromium resolving attacker-rebind.example to 127.0.0.1, as a rebinding DNS server would
+    (launched by the session's Playwright: one sync Playwright per process)."""
+    rules = f"--host-resolver-rules=MAP {REBIND} 127.0.0.1"
+    chromium = browser.browser_type.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, rules])
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture
