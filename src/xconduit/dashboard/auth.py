@@ -8,7 +8,8 @@ rebinding) is refused before anything else.
 With `dashboard.admin_token` set: requests carrying it (HTTP Basic password, any user name, or
 `Authorization: Bearer <token>`). A client that sends `FAILED_LIMIT` wrong tokens within
 `FAILED_WINDOW` seconds is refused (429 with `Retry-After`) until the oldest of them is that old,
-even with the right token; each wrong one is logged without the token. Without a token: only when
+even with the right token (else a guess would still be checked); each wrong one is logged without
+the token. Requests through a proxy share a larger limit, `PROXY_LIMIT`, as well. Without a token: only when
 the gateway listens on a loopback address and the request comes from one, not through a proxy; on
 any other address the dashboard refuses everyone. A reverse proxy on the same host makes every
 visitor look local: a request carrying a proxy's forwarding header is not taken as local.
@@ -51,6 +52,10 @@ NO_TOKEN = (
 )
 FAILED_LIMIT = 10
 FAILED_WINDOW = 300.0
+PROXY_LIMIT = 10 * FAILED_LIMIT
+"""Wrong tokens through proxies, whichever clients they name: a proxy that passes a client's own
+`X-Forwarded-For` on lets the client name itself anew for each try."""
+PROXIED = "clients through a proxy (X-Forwarded-For)"
 MAX_CLIENTS = 10_000
 """Clients with recent wrong tokens kept in memory; past it, the oldest are forgotten."""
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -95,13 +100,9 @@ def same_token(given: str, token: str) -> bool:
 
 
 def client_of(request: Request) -> str:
-    """Who sends the request: the peer's address, or, from a proxy on the same host, the address
-    it appended last to `X-Forwarded-For` (else its `X-Real-IP`)."""
-    peer = request.client.host if request.client is not None else ""
-    if not is_loopback(peer):
-        return peer
-    forwarded = request.headers.get("x-forwarded-for", "").rpartition(",")[2].strip()
-    return forwarded or request.headers.get("x-real-ip", "").strip() or peer
+    """The client's address: the peer's, or, from a proxy on the same host, the last one in its
+    `X-Forwarded-For` that is not the proxy's (uvicorn resolves it, trusting 127.0.0.1)."""
+    return request.client.host if request.client is not None else ""
 
 
 @dataclass(kw_only=True)
@@ -147,6 +148,9 @@ class Access:
     token: str | None
     allowed_hosts: Sequence[str] = ()
     failures: FailedTokens = field(default_factory=FailedTokens)
+    """Per client."""
+    proxied: FailedTokens = field(default_factory=lambda: FailedTokens(limit=PROXY_LIMIT))
+    """Of every request that names its client in `X-Forwarded-For`."""
 
     def refusal(self, request: Request, *, listen_host: str) -> Refusal | None:
         """None when the request may pass; else why not."""
@@ -163,7 +167,7 @@ class Access:
                 "reverse proxy, add its public name to dashboard.allowed_hosts",
             )
         why = (
-            self._token_refusal(request)
+            self._token_refusal(request, self.token)
             if self.token
             else self._local_refusal(request, listen_host)
         )
@@ -175,35 +179,42 @@ class Access:
                 return Refusal(status=403, reason=f"cross-site request refused ({crossed})")
         return None
 
-    def _token_refusal(self, request: Request) -> Refusal | None:
-        assert self.token is not None
+    def _token_refusal(self, request: Request, token: str) -> Refusal | None:
         client = client_of(request)
-        wait = self.failures.retry_after(client)
-        if wait is not None:
-            reason = f"too many wrong admin tokens from {client}: try again in {wait} s"
-            return Refusal(status=429, reason=reason, retry_after=wait)
+        counts = [(self.failures, client)]
+        proxied = "x-forwarded-for" in request.headers
+        if proxied:
+            counts.append((self.proxied, PROXIED))
+        for failures, who in counts:
+            wait = failures.retry_after(who)
+            if wait is not None:
+                reason = f"too many wrong admin tokens from {who}: try again in {wait} s"
+                return Refusal(status=429, reason=reason, retry_after=wait)
         authorization = request.headers.get("authorization")
         given = presented_token(authorization)
-        if given is not None and same_token(given, self.token):
+        if given is not None and same_token(given, token):
             return None
         if authorization:  # a browser's first request, without credentials, is no attempt
-            count = self.failures.failed(client)
+            counted = [(failures, who, failures.failed(who)) for failures, who in counts]
+            via = " via a proxy" if proxied else ""
             log.warning(
-                "dashboard: wrong admin token from %s for %s %s (%d of %d allowed in %d s)",
+                "dashboard: wrong admin token from %s%s for %s %s (%d of %d allowed in %d s)",
                 client,
+                via,
                 request.method,
                 request.url.path,
-                count,
+                counted[0][2],
                 self.failures.limit,
                 self.failures.window,
             )
-            if count >= self.failures.limit:
-                log.warning(
-                    "dashboard: %s held off for %d s after %d wrong admin tokens",
-                    client,
-                    self.failures.window,
-                    count,
-                )
+            for failures, who, count in counted:
+                if count >= failures.limit:
+                    log.warning(
+                        "dashboard: %s held off for up to %d s after %d wrong admin tokens",
+                        who,
+                        failures.window,
+                        count,
+                    )
         return Refusal(
             status=401, reason="the dashboard's admin token is required (dashboard.admin_token)"
         )

@@ -17,7 +17,7 @@ import pytest
 from tests.support.delivery_helpers import DESTINATION, conversion, enqueue
 from xconduit.app import build_gateway
 from xconduit.config import Settings
-from xconduit.dashboard.auth import FAILED_LIMIT
+from xconduit.dashboard.auth import FAILED_LIMIT, PROXY_LIMIT
 from xconduit.queue import JobStatus
 from xconduit.queue.memory import MemoryStore
 from xconduit.serving import serve_in_thread
@@ -217,3 +217,26 @@ def test_wrong_tokens_hold_the_client_off_and_are_logged_without_the_token(
         assert TOKEN not in text
         assert "guess-" not in text
         assert "nope" not in text
+
+
+def test_through_a_proxy_wrong_tokens_count_per_visitor_and_for_the_proxy() -> None:
+    """A proxy on the same host names the visitor in X-Forwarded-For; one that passes a visitor's
+    own header on lets it pick a new name for each try, so proxied requests have a limit too."""
+    with serving("127.0.0.1:0", TOKEN) as url:
+
+        def metrics(visitor: str, token: str) -> httpx.Response:
+            headers = {"Authorization": f"Bearer {token}", "X-Forwarded-For": visitor}
+            return httpx.get(url + "/metrics", headers=headers)
+
+        statuses = [metrics("203.0.113.7", "wrong").status_code for _ in range(FAILED_LIMIT + 1)]
+        assert statuses == [401] * FAILED_LIMIT + [429]
+        assert metrics("203.0.113.7", TOKEN).status_code == 429
+        assert metrics("203.0.113.8", TOKEN).status_code == 200  # another visitor
+
+        names = (f"198.51.100.7, 10.9.{n // 250}.{n % 250}" for n in range(PROXY_LIMIT))
+        statuses = [metrics(name, "wrong").status_code for name in names]
+        assert 429 in statuses  # the proxy's own limit: new names do not buy new tries
+        held = metrics("203.0.113.9", TOKEN)
+        assert held.status_code == 429
+        assert "clients through a proxy" in held.text
+        assert int(held.headers["retry-after"]) > 0
