@@ -1,12 +1,10 @@
 """Which Host a local server answers to, and which browser requests come from another site
-(`xconduit.hosts`, shared by the dashboard and the sandbox's `/_sandbox/` writes); the
-dashboard's count of wrong admin tokens per client."""
+(`xconduit.hosts`, shared by the dashboard and the sandbox's `/_sandbox/` writes)."""
 
 from __future__ import annotations
 
 import pytest
 
-from xconduit.dashboard.auth import FailedTokens, same_token
 from xconduit.hosts import allowed_host, cross_site, split_host
 
 PORT = 8088
@@ -74,28 +72,3 @@ HOST = "127.0.0.1:8088"
 )
 def test_cross_site(headers: dict[str, str], refused: str | None) -> None:
     assert cross_site(headers, HOST) == refused
-
-
-def test_wrong_tokens_hold_a_client_off_until_the_oldest_is_a_window_old() -> None:
-    now = [1000.0]
-    failures = FailedTokens(limit=3, window=60.0, clock=lambda: now[0])
-    for second in range(3):
-        assert failures.retry_after("a") is None
-        now[0] = 1000.0 + second * 10
-        failures.failed("a")
-    assert failures.retry_after("a") == 40  # at 1020: the first, at 1000, counts until 1060
-    assert failures.retry_after("b") is None  # another client is not held off
-    now[0] = 1059.5
-    assert failures.retry_after("a") == 1
-    now[0] = 1060.0
-    assert failures.retry_after("a") is None  # one more try, then held off again
-    failures.failed("a")
-    assert failures.retry_after("a") == 10
-
-
-@pytest.mark.parametrize(
-    ("given", "same"),
-    [("s3cret", True), ("s3cre", False), ("s3cret-and-more", False), ("", False)],
-)
-def test_same_token(given: str, same: bool) -> None:
-    assert same_token(given, "s3cret") is same
