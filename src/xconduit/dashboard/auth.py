@@ -9,10 +9,12 @@ With `dashboard.admin_token` set: requests carrying it (HTTP Basic password, any
 `Authorization: Bearer <token>`). A client that sends `FAILED_LIMIT` wrong tokens within
 `FAILED_WINDOW` seconds is refused (429 with `Retry-After`) until the oldest of them is that old,
 even with the right token (else a guess would still be checked); each wrong one is logged without
-the token. Requests through a proxy share a larger limit, `PROXY_LIMIT`, as well. Without a token: only when
-the gateway listens on a loopback address and the request comes from one, not through a proxy; on
-any other address the dashboard refuses everyone. A reverse proxy on the same host makes every
-visitor look local: a request carrying a proxy's forwarding header is not taken as local.
+the token. Requests through a proxy share a larger limit, `PROXY_LIMIT`, as well.
+
+Without a token: only when the gateway listens on a loopback address and the request comes from
+one, not through a proxy; on any other address the dashboard refuses everyone. A reverse proxy
+on the same host makes every visitor look local: a request carrying a proxy's forwarding header
+is not taken as local.
 
 A write (POST) must come from the dashboard's own pages: a browser's `Sec-Fetch-Site` other than
 same-origin, or an `Origin`/`Referer` of another host, is refused.
