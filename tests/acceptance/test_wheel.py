@@ -59,7 +59,11 @@ def test_the_wheel_installs_and_serves(tmp_path: Path) -> None:
         while not httpx.get(f"{base}/_sandbox/conversions").json()["data"]:
             assert time.monotonic() < deadline, "the demo conversion never reached the sandbox"
             time.sleep(0.2)
-        assert httpx.get(f"{base}/readyz").json() == {"status": "ready"}
+        # Ready once the first setup check at start has finished (it runs beside delivery).
+        while (ready := httpx.get(f"{base}/readyz").json())["status"] == "starting":
+            assert time.monotonic() < deadline, "the first setup check never finished"
+            time.sleep(0.2)
+        assert ready == {"status": "ready"}
         assert httpx.get(f"{base}/").status_code == 200
         assert "xconduit_conversions_delivered_total" in httpx.get(f"{base}/metrics").text
         assert httpx.get(f"{base}/tag.js").status_code == 200

@@ -2,7 +2,8 @@
 
 Known traffic (delivered, filtered, invalid, a dead letter, a duplicate) shows the same numbers
 on the page as in the store; a dead letter replayed from the page is delivered once its cause is
-fixed; no page ever shows a raw email or phone number. Screenshots go to docs/img/.
+fixed; no page ever shows a raw email or phone number; a hostile page (another loopback origin,
+or a DNS-rebinding one) reads and changes nothing. Screenshots go to docs/img/.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from playwright.sync_api import Browser, Page
 from playwright.sync_api import Error as PlaywrightError
+from starlette.applications import Starlette
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
 
 from tests.support.ops_traffic import (
     EMAILS,
@@ -25,6 +29,7 @@ from tests.support.ops_traffic import (
     send_known_traffic,
     wait_for,
 )
+from tests.support.tag_harness import CHROMIUM, CHROMIUM_ARGS
 from xconduit.app import Gateway, build_gateway
 from xconduit.config import Settings, load_settings
 from xconduit.queue import JobStatus
@@ -195,3 +200,92 @@ def test_on_a_non_loopback_address_chromium_needs_the_admin_token(
             assert "Overview" in page.inner_text("h1")
         finally:
             admin.close()
+
+
+REBIND = "attacker-rebind.example"
+# A page of another site, once its host name points at the gateway (DNS rebinding): to the
+# browser the gateway is then its own origin, whose answers it may read.
+READ_AND_WRITE = """async () => {
+  const form = new URLSearchParams({all: "1"});
+  const seen = {};
+  for (const path of ["/dashboard/debugger", "/dashboard/dead", "/metrics"]) {
+    const answer = await fetch(path);
+    seen[path] = [answer.status, await answer.text()];
+  }
+  for (const path of ["/dashboard/dead/purge", "/dashboard/dead/replay", "/dashboard/checks"]) {
+    const answer = await fetch(path, {method: "POST", body: form, redirect: "manual"});
+    seen[path] = [answer.status, await answer.text()];
+  }
+  return seen;
+}"""
+# A page on another loopback origin: "simple" requests, their answers opaque, and a form post.
+BLIND_WRITES = """async (gateway) => {
+  const form = new URLSearchParams({all: "1"});
+  for (const path of ["/dashboard/dead/purge", "/dashboard/dead/replay", "/dashboard/checks"]) {
+    await fetch(gateway + path, {method: "POST", mode: "no-cors", body: form});
+  }
+  const post = Object.assign(document.createElement("form"), {
+    method: "POST", action: gateway + "/dashboard/dead/purge", target: "sink"});
+  post.append(Object.assign(document.createElement("input"), {name: "all", value: "1"}));
+  const sink = Object.assign(document.createElement("iframe"), {name: "sink"});
+  document.body.append(sink, post);
+  const loaded = new Promise((done) => sink.addEventListener("load", done));
+  post.submit();
+  await loaded;
+}"""
+
+
+@pytest.fixture
+def rebinding_browser(browser: Browser) -> Iterator[Browser]:
+    """Chromium resolving attacker-rebind.example to 127.0.0.1, as a rebinding DNS server would
+    (launched by the session's Playwright: one sync Playwright per process)."""
+    rules = f"--host-resolver-rules=MAP {REBIND} 127.0.0.1"
+    chromium = browser.browser_type.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, rules])
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def foreign_url() -> Iterator[str]:
+    async def hostile(request: Any) -> HTMLResponse:
+        return HTMLResponse("<!doctype html><title>another site</title><body></body>")
+
+    with serve_in_thread(Starlette(routes=[Route("/", hostile)]), name="hostile-page") as url:
+        yield url
+
+
+def test_a_hostile_page_reads_and_changes_nothing(
+    live: tuple[Sandbox, Gateway, str], rebinding_browser: Browser, foreign_url: str
+) -> None:
+    _, gateway, url = live
+    send_known_traffic(url)
+    wait_for(lambda: settled(gateway, EXPECTED["queued"]), "delivery")
+    wait_for(lambda: len(gateway.store.recent_events(limit=1000)) > 0, "the debugger's rows")
+    monitor = gateway.monitor
+    assert monitor is not None
+    wait_for(lambda: monitor.checked_at is not None, "the first checks")
+    checked_at = monitor.checked_at
+    dead = gateway.store.counts()["shop"][JobStatus.DEAD]
+    assert dead == EXPECTED["dead"]
+
+    context = rebinding_browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(foreign_url)
+        page.evaluate(BLIND_WRITES, url)
+        # The rebinding page: its script runs with the origin http://attacker-rebind.example:port,
+        # which now resolves to the gateway. (Chromium's Private Network Access would stop a
+        # public page's requests to loopback; Firefox and Safari have none. So the document is
+        # the gateway's /healthz under the rebound name: same origin, no PNA in the way.)
+        page.goto(url.replace("127.0.0.1", REBIND) + "/healthz")
+        seen = cast(dict[str, list[Any]], page.evaluate(READ_AND_WRITE))
+    finally:
+        context.close()
+
+    for path, (status, text) in seen.items():
+        assert status == 403, path
+        assert "debug-line" not in text, path
+        assert "dead-letter" not in text, path
+        assert "xconduit_" not in text, path  # no metric either
+    assert gateway.store.counts()["shop"][JobStatus.DEAD] == dead  # neither purged nor replayed
+    assert monitor.checked_at == checked_at  # the checks did not run

@@ -24,6 +24,7 @@ from xconduit.config.types import Duration, check_base36_id, check_event_id
 _MODEL = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 _LISTEN = re.compile(r"^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_HOST = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+)(:\d{1,5})?$")
 
 
 def _check_name(value: str) -> str:
@@ -445,6 +446,24 @@ class DashboardSettings(BaseModel):
     `Authorization: Bearer <token>`. Without one they answer only local requests (a loopback
     listen address, no reverse proxy's forwarding header) and refuse everyone on any other
     address. Prefer `XCONDUIT_DASHBOARD__ADMIN_TOKEN_FILE`."""
+    allowed_hosts: list[str] = []
+    """Host names the dashboard and `/metrics` answer to besides the listen address, `localhost`,
+    `127.0.0.1` and `[::1]` with the listening port: the public name behind a reverse proxy that
+    passes the `Host` header (e.g. `["collect.example.com"]`; `name:port` to allow one port
+    only). On all addresses (`0.0.0.0`) any IP address is accepted with the port too. Requests
+    naming any other host get 403, so that a web page whose DNS name is re-pointed at this
+    machine (DNS rebinding) cannot use the dashboard."""
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _allowed_hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if not _HOST.match(host):
+                raise ValueError(
+                    f'"{host}" is not a host name or host:port (e.g. "collect.example.com", '
+                    'without "https://" or a path)'
+                )
+        return [host.lower() for host in value]
 
 
 class ConnectSettings(BaseModel):

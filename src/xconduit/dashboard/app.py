@@ -20,13 +20,16 @@ from xconduit.accounts.monitor import SetupMonitor
 from xconduit.accounts.tokens import TokenVault
 from xconduit.audiences.listing import audience_lines
 from xconduit.config import Settings
-from xconduit.dashboard.auth import refusal
+from xconduit.dashboard.auth import Access
+from xconduit.dashboard.html import esc
 from xconduit.delivery.pause import AccountPauses
 from xconduit.observability.metrics import CONTENT_TYPE, exposition, gauge
 from xconduit.xads import XAdsClient
 
 OPS_PATHS = ("/", "/dashboard", "/metrics", "/readyz", "/connect")
 """Paths (and their sub-paths) the gateway hands to this app instead of the collector."""
+
+FIRST_CHECK = "the first check of the X credentials and accounts has not finished"
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -66,7 +69,10 @@ class OpsApp:
         if not self.listen_host:
             self.listen_host = self.settings.server.listen.rpartition(":")[0]
         token = self.settings.dashboard.admin_token
-        self._token = token.get_secret_value() if token else None
+        self.access = Access(
+            token=token.get_secret_value() if token else None,
+            allowed_hosts=self.settings.dashboard.allowed_hosts,
+        )
         routes = [
             Route("/readyz", self.readyz, methods=["GET", "HEAD"]),
             Route("/metrics", self.guard(self.metrics), methods=["GET"]),
@@ -94,11 +100,15 @@ class OpsApp:
 
     def guard(self, handler: Callable[[Request], Awaitable[Response]]) -> Handler:
         async def guarded(request: Request) -> Response:
-            why = refusal(request, token=self._token, listen_host=self.listen_host)
-            if why is not None:
-                headers = {"WWW-Authenticate": 'Basic realm="xconduit"'} if self._token else {}
-                return HTMLResponse(f"<p>401: {why}</p>", 401, headers=headers)
-            return await handler(request)
+            why = self.access.refusal(request, listen_host=self.listen_host)
+            if why is None:
+                return await handler(request)
+            headers = {}
+            if why.status == 401 and self.access.token:
+                headers["WWW-Authenticate"] = 'Basic realm="xconduit"'
+            if why.retry_after is not None:
+                headers["Retry-After"] = str(why.retry_after)
+            return HTMLResponse(f"<p>{why.status}: {esc(why.reason)}</p>", why.status, headers)
 
         return guarded
 
@@ -127,6 +137,9 @@ class OpsApp:
     async def readyz(self, request: Request) -> Response:
         if not self.ready():
             return _json({"status": "starting"}, 503)
+        if self.monitor is not None and self.monitor.checked_at is None:
+            # Until then no failing credentials or role could be named: "ready" would be a guess.
+            return _json({"status": "starting", "reason": FIRST_CHECK}, 503)
         alarm = self.alarm()
         problems = alarm.problems()
         if problems:

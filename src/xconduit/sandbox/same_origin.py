@@ -8,19 +8,20 @@ when it carries the token printed at start (`X-Sandbox-Token`), or when it does 
 foreign page:
 
 * no `Origin` and no `Sec-Fetch-Site`: not a browser (curl, a script, a test client);
-* from a browser: `Sec-Fetch-Site` is `same-origin` or `none` when sent, `Origin` equals the
-  gateway's own origin when sent, and the host the browser used is an IP address or `localhost`.
-  A page under a DNS name can have that name re-pointed at 127.0.0.1 (DNS rebinding) and so look
-  same-origin; such a page needs the token.
+* from a browser: `Sec-Fetch-Site` is `same-origin` or `none` when sent, `Origin` (else
+  `Referer`) names the gateway's own host when sent, and the host the browser used is an IP
+  address or `localhost`. A page under a DNS name can have that name re-pointed at 127.0.0.1 (DNS
+  rebinding) and so look same-origin; such a page needs the token (see `xconduit.hosts`).
 """
 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from xconduit.hosts import cross_site, names_this_machine
 
 TOKEN_HEADER = "x-sandbox-token"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -28,19 +29,6 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-
-
-def _local_host(host: str) -> bool:
-    """`host` (a Host header) names this machine by address or as localhost, not by DNS name."""
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    name = name.strip("[]").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
 
 
 def refusal(scope: Scope, token: str) -> str | None:
@@ -51,17 +39,13 @@ def refusal(scope: Scope, token: str) -> str | None:
     sent = headers.get(TOKEN_HEADER)
     if sent is not None:
         return None if hmac.compare_digest(sent, token) else "the X-Sandbox-Token is wrong"
-    origin = headers.get("origin")
-    fetch_site = headers.get("sec-fetch-site")
-    if origin is None and fetch_site is None:
+    if "origin" not in headers and "sec-fetch-site" not in headers:
         return None  # not a browser
     host = headers.get("host", "")
-    own = f"{scope.get('scheme', 'http')}://{host}"
-    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
-        return f"a {fetch_site} request"
-    if origin is not None and origin != own:
-        return f"a request from {origin}"
-    if not _local_host(host):
+    why = cross_site(headers, host)
+    if why is not None:
+        return why
+    if not names_this_machine(host):
         return f"a page under the host name {host}"
     return None
 

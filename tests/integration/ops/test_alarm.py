@@ -4,13 +4,16 @@ log; the jobs wait (no dead letter) and delivery resumes once the checks pass ag
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.types import Receive, Scope, Send
 
 from tests.support.ops_traffic import WRITE_KEY, config_text, wait_for
 from xconduit.app import Gateway, build_gateway
@@ -23,6 +26,7 @@ from xconduit.serving import serve_in_thread
 ACCOUNT = "18ce552mlaq"
 BROKEN = "conversions.shop event Broken Thing (ol999)"
 PAUSED = f"delivery to account {ACCOUNT} paused"
+FIRST_CHECK = "the first check of the X credentials and accounts has not finished"
 
 
 @pytest.fixture
@@ -118,3 +122,34 @@ def test_failing_checks_and_refused_credentials_raise_the_alarm_until_fixed(
         "order-2",
     ]
     assert 'id="alarm"' not in httpx.get(url + "/").text
+
+
+def test_not_ready_before_the_first_check_has_run(tmp_path: Path) -> None:
+    """X is slow to answer the first check: until it has, nothing says the credentials work."""
+    sandbox = Sandbox()
+    answer_x = threading.Event()
+
+    async def slow_x(scope: Scope, receive: Receive, send: Send) -> None:
+        await asyncio.to_thread(answer_x.wait, 60)
+        await sandbox.app(scope, receive, send)
+
+    with serve_in_thread(slow_x, name="slow-x") as x_url:
+        config = tmp_path / "xconduit.toml"
+        config.write_text(config_text(x_url, tmp_path / "outbox.db"))
+        gateway = build_gateway(load_settings(config))
+        gateway.start()
+        try:
+            with serve_in_thread(gateway.app) as url:
+                answer = httpx.get(url + "/readyz")
+                assert answer.status_code == 503
+                assert answer.json() == {"status": "starting", "reason": FIRST_CHECK}
+                answer_x.set()
+                wait_for(lambda: problems(url) != [], "the first checks' result")
+                # The unknown event id of the configuration fails its check: named, not ready.
+                named = problems(url) or []
+                assert [p for p in named if "ol999" in p] == [
+                    f"{BROKEN}: no event ol999 in web_event_tags of account {ACCOUNT}"
+                ]
+        finally:
+            answer_x.set()
+            gateway.stop()
