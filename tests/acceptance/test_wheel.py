@@ -1,5 +1,6 @@
 """Installing without the repository: the built wheel in a clean virtualenv gives a working
-`xconduit serve` (the SQL files, the tag and the dashboard come with it)."""
+`xconduit serve` (the SQL files, the tag and the dashboard come with it), a configuration to
+start from (`xconduit init`), and install commands for the optional parts that work as printed."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,10 +22,30 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
-def test_the_wheel_installs_and_serves(tmp_path: Path) -> None:
-    dist, venv, work = tmp_path / "dist", tmp_path / "venv", tmp_path / "work"
-    work.mkdir()
+@dataclass(frozen=True)
+class Installed:
+    wheel: Path
+    venv: Path
+
+    def run(self, *args: str, cwd: Path, env: dict[str, str] | None = None) -> Any:
+        return subprocess.run(
+            [str(self.venv / "bin" / "xconduit"), *args],
+            cwd=cwd,
+            env=env or clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("XCONDUIT_", "PYTHONPATH"))}
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    root = tmp_path_factory.mktemp("wheel")
+    dist, venv = root / "dist", root / "venv"
     pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
     subprocess.run([*pip, "wheel", "--no-deps", "-w", str(dist), str(ROOT)], check=True)
     wheel = next(dist.glob("xconduit-*.whl"))
@@ -30,7 +54,14 @@ def test_the_wheel_installs_and_serves(tmp_path: Path) -> None:
         [str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", str(wheel)],
         check=True,
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("XCONDUIT_", "PYTHONPATH"))}
+    return Installed(wheel=wheel, venv=venv)
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_and_serves(installed: Installed, tmp_path: Path) -> None:
+    venv, work = installed.venv, tmp_path / "work"
+    work.mkdir()
+    env = clean_env()
     env["XCONDUIT_SERVER__LISTEN"] = "127.0.0.1:0"
     server = subprocess.Popen(
         [str(venv / "bin" / "xconduit"), "serve"],
@@ -72,3 +103,58 @@ def test_the_wheel_installs_and_serves(tmp_path: Path) -> None:
         server.wait(timeout=30)
         assert server.stdout is not None
         server.stdout.close()
+
+
+@pytest.mark.slow
+def test_the_wheel_describes_itself_and_writes_a_configuration_to_start_from(
+    installed: Installed, tmp_path: Path
+) -> None:
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        metadata = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
+        text = wheel.read(metadata).decode()
+    assert "Description-Content-Type: text/markdown" in text
+    assert "## What works today" in text  # the README, shown on the package's page
+
+    written = installed.run("init", cwd=tmp_path)
+    assert written.returncode == 0, written.stderr
+    config = tmp_path / "xconduit.toml"
+    assert config.read_text().startswith("# xconduit configuration")
+    config.write_text(config.read_text() + "\n# mine\n")
+    again = installed.run("init", cwd=tmp_path)
+    assert again.returncode == 2
+    assert "already exists" in again.stderr
+    assert config.read_text().endswith("# mine\n")  # never overwritten
+
+    # The configuration it wrote is valid as it is: the dry run maps an order with it.
+    order = (
+        b'{"userId":"u1","event":"Order Completed",'
+        b'"properties":{"order_id":"o-1","email":"jane.doe@example.com"}}\n'
+    )
+    mapped = subprocess.run(
+        [str(installed.venv / "bin" / "xconduit"), "map", "--config", str(config)],
+        input=order,
+        capture_output=True,
+        env=clean_env(),
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert mapped.returncode == 0, mapped.stderr
+    assert b'"outcome":"conversion"' in mapped.stdout
+
+
+@pytest.mark.slow
+def test_a_missing_optional_part_names_a_command_that_installs_it_as_printed(
+    installed: Installed, tmp_path: Path
+) -> None:
+    env = clean_env()
+    env["XCONDUIT_SERVER__STORE"] = "postgresql://127.0.0.1:1/none"
+    env["XCONDUIT_SERVER__LISTEN"] = "127.0.0.1:0"
+    refused = installed.run("serve", cwd=tmp_path, env=env)
+    assert refused.returncode != 0
+    command = re.search(r"install it with: (.+)$", refused.stderr, re.MULTILINE)
+    assert command, refused.stderr
+    assert str(installed.wheel) in command.group(1)  # this wheel, not an index that lacks it
+    done = subprocess.run(command.group(1), shell=True, cwd=tmp_path, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    python = str(installed.venv / "bin" / "python")
+    assert subprocess.run([python, "-c", "import psycopg"], check=False).returncode == 0

@@ -6,6 +6,7 @@ import logging
 import time
 
 from xconduit.errors import ConfigError, StoreError
+from xconduit.extras import install_command
 from xconduit.queue import Store
 
 log = logging.getLogger("xconduit.queue")
@@ -21,7 +22,7 @@ def open_postgres(url: str, *, wait: float = 0.0, timeout: float = 10.0) -> Stor
     except ImportError as error:
         raise ConfigError(
             "server.store is a postgresql:// URL but psycopg is not installed; "
-            "install it with: pip install 'xconduit[postgres]'"
+            f"install it with: {install_command('postgres')}"
         ) from error
     deadline = time.monotonic() + wait
     pause = 0.5

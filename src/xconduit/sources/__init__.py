@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from xconduit.errors import SourceError
+from xconduit.extras import install_command
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -95,7 +96,8 @@ def open_source(
     except ModuleNotFoundError as error:
         extra = "postgres" if error.name == "psycopg" else "warehouse"
         raise SourceError(
-            f"reading this source needs the {error.name} package: pip install 'xconduit[{extra}]'"
+            f"reading this source needs the {error.name} package; install it with: "
+            f"{install_command(extra)}"
         ) from None
     opened = kind(source, query=query, params=params, batch_rows=batch_rows, base_dir=base_dir)
     try:
