@@ -246,8 +246,9 @@ class Pages:
         rows.append(f"<tr><td>token</td><td id=token>{esc(ops.token_status())}</td></tr>")
         alarm = ops.alarm()
         rows += [
-            f'<tr><td>paused</td><td class="fail">account {esc(p.account_id)} since '
-            f"{when(p.since)}: {esc(p.reason)} ({esc(who.name)})</td></tr>"
+            f'<tr><td>paused</td><td class="fail">{esc(p.subject)} since '
+            f"{when(p.since)}: {esc(p.reason)}{esc('; fix: ' + p.fix if p.fix else '')} "
+            f"({esc(who.name)})</td></tr>"
             for p, who in alarm.paused()
         ]
         rows.append(f"<tr><td>delivering</td><td id=delivering>{_delivering(alarm)}</td></tr>")
@@ -283,8 +284,8 @@ class Pages:
     async def run_checks(self, request: Request) -> Response:
         if not same_origin(request):
             return HTMLResponse("<p>403: cross-site request refused</p>", 403)
-        if self.ops.monitor is not None:
-            await asyncio.to_thread(self.ops.monitor.run_once)
+        if self.ops.monitor is not None:  # and every delivery process on the store, at once
+            await asyncio.to_thread(self.ops.monitor.run_for_everyone)
         return RedirectResponse("/dashboard/connection", 303)
 
 
