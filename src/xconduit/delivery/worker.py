@@ -34,6 +34,9 @@ from xconduit.xads import ConversionsResult
 
 log = logging.getLogger("xconduit.delivery")
 
+PAUSED_POLL = 1.0
+"""Seconds between two looks at a paused destination's pause (in memory, no store read)."""
+
 
 class ConversionSender(Protocol):
     """What delivery needs from `XAdsClient`."""
@@ -111,7 +114,8 @@ class DestinationWorker:
         paused_until = self._pauses.until(self.account_id, now=now, destination=self.destination)
         if paused_until is not None:  # X refused the setup: hold the jobs (pause.py)
             self.release_held()
-            return paused_until
+            # Look again soon: a passing check anywhere on the store resumes within seconds.
+            return min(paused_until, now + PAUSED_POLL)
         budget_empty = self._fill(now)
         batch = self._batcher.take(now)
         if batch is not None:
