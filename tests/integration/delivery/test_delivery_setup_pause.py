@@ -168,7 +168,10 @@ def test_a_refused_setup_holds_the_events_until_a_check_passes_anywhere(
     with running_gateway(settings, tmp_path, delivery=True) as (gateway, url):
         send_orders(url)
         wait_until(lambda: any(named in p for p in readyz_problems(url)), "/readyz to name the fix")
-        counts = lambda: gateway.store.counts().get("shop", {})  # noqa: E731
+
+        def counts() -> dict[JobStatus, int]:
+            return gateway.store.counts().get("shop", {})
+
         wait_until(lambda: counts().get(JobStatus.PENDING) == EVENTS, "the jobs back to pending")
         assert counts() == {JobStatus.PENDING: EVENTS}
         assert gateway.store.list_dead() == []
