@@ -1,8 +1,8 @@
 """A setup X refuses (an unknown pixel, an event id it does not know, an account the token cannot
 reach) is not the conversions' fault: a real gateway on loopback keeps their jobs pending (no dead
 letter) and `/readyz` names what to fix; once fixed, `xconduit check` (another process, same
-SQLite store) makes the running gateway deliver them within seconds, not at its next periodic
-check (an hour here)."""
+SQLite or PostgreSQL store) makes the running gateway deliver them within seconds, not at its
+next periodic check (an hour here)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.delivery_helpers import ACCOUNT, PIXEL
 from tests.support.gateway_live import SERVER_KEY, post, running_gateway
+from tests.support.pgtemp import temp_schema
 from xconduit.config import load_settings
 from xconduit.queue import JobStatus
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, SeedEvent, SeedPixel, serve_sandbox
@@ -27,8 +28,9 @@ OTHER_PIXEL, OTHER_EVENT = "okb22", "ob100"
 """A pixel and its event in another ad account of the same user."""
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def served() -> Iterator[tuple[Sandbox, str]]:
+    """A sandbox per test: a test creates an event in it (`reset` keeps created events)."""
     other = SeedAccount(
         id="18ce55b0r2x",
         name="Another account",
@@ -41,19 +43,27 @@ def served() -> Iterator[tuple[Sandbox, str]]:
 
 @pytest.fixture
 def sandbox(served: tuple[Sandbox, str]) -> Sandbox:
-    sb, _ = served
-    sb.reset()
-    sb.set_permissions(DEFAULT_USER_ID, ACCOUNT, ("ACCOUNT_ADMIN",))
-    return sb
+    return served[0]
 
 
-def write_config(folder: Path, x_url: str, sb: Sandbox, *, pixel: str, event: str) -> Path:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/outbox.db"
+    else:
+        with temp_schema() as url:
+            yield url
+
+
+def write_config(
+    folder: Path, x_url: str, sb: Sandbox, *, pixel: str, event: str, store: str = ""
+) -> Path:
     c = sb.credentials
     config = folder / "xconduit.toml"
     config.write_text(
         f"""
 [server]
-store = "sqlite:///{folder}/outbox.db"
+store = "{store or f"sqlite:///{folder}/outbox.db"}"
 
 [x]
 api = "{x_url}"
@@ -155,6 +165,7 @@ def test_a_refused_setup_holds_the_events_until_a_check_passes_anywhere(
     served: tuple[Sandbox, str],
     sandbox: Sandbox,
     tmp_path: Path,
+    store_url: str,
     wrong: str,
     pixel: str,
     event: str,
@@ -163,7 +174,7 @@ def test_a_refused_setup_holds_the_events_until_a_check_passes_anywhere(
 ) -> None:
     if wrong == "account out of reach":
         sandbox.set_permissions(DEFAULT_USER_ID, ACCOUNT, None)
-    config = write_config(tmp_path, served[1], sandbox, pixel=pixel, event=event)
+    config = write_config(tmp_path, served[1], sandbox, pixel=pixel, event=event, store=store_url)
     settings = load_settings(config)
     with running_gateway(settings, tmp_path, delivery=True) as (gateway, url):
         send_orders(url)
