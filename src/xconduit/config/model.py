@@ -452,9 +452,11 @@ class ChecksSettings(BaseModel):
     model_config = _MODEL
 
     interval: Duration = 300.0
-    """How often `serve` and `worker` run the setup checks of `xconduit check` (also at start).
-    A failed credentials or role check pauses delivery to that account (jobs stay pending); a
-    passing one resumes it. Also the longest a paused account waits before a probe batch."""
+    """How often `serve` and `worker` run the setup checks of `xconduit check` (also at start,
+    and within seconds of each `xconduit check` on the same store). A failed credentials or role
+    check pauses delivery to that account (jobs stay pending); a passing one resumes it, and
+    resumes a destination whose pixel or event id X refused once its checks pass. Also the
+    longest a paused account or destination waits before a probe batch."""
 
 
 class DashboardSettings(BaseModel):
