@@ -230,3 +230,32 @@ def test_x_refusing_the_pixel_or_its_event_ids_dead_letters_nothing(
         assert any(r["status"] == 404 for r in sandbox.requests())
         page = httpx.get(url + "/dashboard/connection", timeout=10).text
         assert "conversions.shop (account" in page
+
+
+def test_the_check_button_of_a_collector_resumes_the_delivering_gateway(
+    served: tuple[Sandbox, str], sandbox: Sandbox, tmp_path: Path
+) -> None:
+    # Two app instances on one SQLite store: a collector (no delivery, no X client) takes the
+    # events and shows the gateway's pause; its button has the gateway run its checks.
+    config = write_config(tmp_path, served[1], sandbox, pixel=PIXEL, event=f"tw-{PIXEL}-zz999")
+    settings = load_settings(config)
+    with (
+        running_gateway(settings, tmp_path, delivery=True) as (gateway, _),
+        running_gateway(settings, tmp_path) as (_, collector),
+    ):
+        send_orders(collector)
+        wait_until(
+            lambda: any("delivery to conversions.shop" in p for p in readyz_problems(collector)),
+            "the collector's /readyz to name the gateway's pause",
+        )
+        page = httpx.get(collector + "/dashboard/connection", timeout=10).text
+        assert "Run the checks now" in page
+        sandbox.create_event(PIXEL, SeedEvent(id="zz999", name="Order", type="PURCHASE"))
+        pressed = httpx.post(collector + "/dashboard/checks", timeout=10)
+        assert pressed.status_code == 303
+        wait_until(
+            lambda: gateway.store.counts().get("shop") == {JobStatus.DELIVERED: EVENTS},
+            "the gateway to deliver",
+            timeout=20,
+        )
+        assert gateway.store.list_dead() == []
