@@ -66,12 +66,11 @@ def destination_fix(error: DeliveryError, *, destination: str) -> str:
     if any(d.parameter == "event_id" for d in error.errors):
         return (
             f"the event ids of conversions.{destination} (`events`, `page_event_id`) must be "
-            "events of its pixel in Events Manager; fix them (or create the event), then run "
-            "`xconduit check`"
+            "events of its pixel in Events Manager: fix them, or create the event"
         )
     return (
         f"conversions.{destination}.pixel_id must be the pixel id of Events Manager's base code "
-        "(and x.api / x.version the Ads API); fix it, then run `xconduit check`"
+        "(and x.api / x.version the Ads API)"
     )
 
 
@@ -160,8 +159,8 @@ class AccountPauses:
             self.on_change()
             what = "X refused the credentials" if destination is None else "X refused the setup"
             log.error(
-                "%s (%s); jobs stay pending. Run `xconduit check`; delivery resumes once it "
-                "passes.",
+                "%s (%s); jobs stay pending. Once it is fixed, run `xconduit check`: delivery "
+                "resumes within seconds of a passing check.",
                 pause.problem,
                 what,
             )
