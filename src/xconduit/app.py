@@ -37,6 +37,7 @@ from xconduit.ingest import Collector
 from xconduit.observability.metered import CountSink, MeteredSender, MeteredStore
 from xconduit.queue import Store
 from xconduit.queue.audience_store import AudienceStore
+from xconduit.queue.check_runs import CheckRuns
 from xconduit.queue.group_commit import GroupCommitter
 from xconduit.queue.heartbeat import Heartbeat
 from xconduit.queue.maintenance import Maintenance
@@ -142,7 +143,7 @@ def x_client(
         credentials=credentials,
         base_url=x.api,
         version=x.version,
-        oauth_base_url=x.oauth_host,
+        oauth_base_url=x.oauth_url,
         clock=clock,
         auth=auth,
     )
@@ -323,6 +324,7 @@ def metered_delivery(
         pauses=pauses,
         clock=clock,
         interval=float(settings.checks.interval),
+        runs=store if isinstance(store, CheckRuns) else None,
     )
     return service, monitor
 

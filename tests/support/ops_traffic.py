@@ -4,7 +4,8 @@
   3 delivered (one also carries a phone, one an unusable email: dropped "email"),
   2 filtered (an event the destination does not map),
   1 invalid (no identifier at all),
-  1 dead (mapped to an event id X does not know),
+  1 held (mapped to an event id X does not know: a setup error, so delivery to "shop" pauses
+    and the job stays pending until the check passes; nothing is dead),
   1 duplicate of a delivered one (not counted twice)
 """
 
@@ -29,7 +30,8 @@ EXPECTED = {
     "filtered": 2,
     "invalid": 1,
     "delivered": 3,
-    "dead": 1,
+    "dead": 0,
+    "held": 1,
     "dropped_email": 1,
 }
 

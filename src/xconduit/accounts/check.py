@@ -8,15 +8,17 @@ For every ad account the configuration uses (conversion destinations and audienc
     event         each mapped event id is one of that pixel's events
     audience      each configured audience id exists in the account
 
-Each check is ✓, ✗ (with the fix) or – (skipped: an earlier check failed). Pure but for the
-three X calls, which go through `XReader` (an `XAdsClient`, or a fake in unit tests).
+Each check is ✓, ✗ (with the fix) or – (skipped: an earlier check failed); against the built-in
+sandbox, which is seeded from the configuration, a pass says nothing about X and shows as ◐
+(`seeded_from_config`). Pure but for the three X calls, which go through `XReader` (an
+`XAdsClient`, or a fake in unit tests).
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from xconduit.config import Settings
@@ -41,6 +43,8 @@ class Status(enum.StrEnum):
     OK = "ok"
     FAIL = "fail"
     SKIP = "skip"
+    UNCHECKED = "unchecked"
+    """Passed against the built-in sandbox only, which is seeded from the configuration."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,7 +71,9 @@ class Check:
 
     @property
     def mark(self) -> str:
-        return {Status.OK: "✓", Status.FAIL: "✗", Status.SKIP: "–"}[self.status]
+        return {Status.OK: "✓", Status.FAIL: "✗", Status.SKIP: "–", Status.UNCHECKED: "◐"}[
+            self.status
+        ]
 
 
 def failed(checks: Iterable[Check]) -> list[Check]:
@@ -81,6 +87,18 @@ def blocked_accounts(checks: Iterable[Check]) -> dict[str, str]:
         if check.blocks_delivery:
             blocked.setdefault(check.account_id, f"{check.item}: {check.detail}")
     return blocked
+
+
+SEEDED = "built-in sandbox, seeded from this configuration: not checked against X"
+
+
+def seeded_from_config(checks: Iterable[Check]) -> list[Check]:
+    """The checks as run against the built-in sandbox: it holds whatever the configuration
+    names, so each pass is ◐ (nothing was checked against X), not ✓."""
+    return [
+        replace(c, status=Status.UNCHECKED, detail=f"{c.detail} ({SEEDED})") if c.ok else c
+        for c in checks
+    ]
 
 
 def bare_event_id(event_id: str) -> str:
@@ -159,7 +177,9 @@ def _access(account_id: str, x: XReader) -> list[Check]:
     except AuthError as error:
         fix = (
             "connect the account again (`xconduit connect`, or Connect X account on the "
-            "dashboard), or set x.access_token/x.access_token_secret to a valid token"
+            "dashboard), or set x.access_token/x.access_token_secret to a valid token; if X "
+            "refuses the connection too, x.consumer_key/x.consumer_secret are not your app's "
+            "(the API key and secret in the X developer portal)"
         )
         if error.status == 403:
             fix = (

@@ -85,14 +85,15 @@ class Alarm:
         return lines
 
     def paused(self) -> list[tuple[Pause, ProcessStatus]]:
-        """Each paused account once (the longest pause), with who reports it."""
-        found: dict[str, tuple[Pause, ProcessStatus]] = {}
+        """Each paused account or destination once (the longest pause), with who reports it."""
+        found: dict[tuple[str, str], tuple[Pause, ProcessStatus]] = {}
         for process in self.processes:
             for pause in process.paused:
-                seen = found.get(pause.account_id)
+                key = (pause.account_id, pause.destination or "")
+                seen = found.get(key)
                 if seen is None or pause.since < seen[0].since:
-                    found[pause.account_id] = (pause, process)
-        return [found[account] for account in sorted(found)]
+                    found[key] = (pause, process)
+        return [found[key] for key in sorted(found)]
 
     def checks(self) -> list[Check]:
         """One row per check, failed if any process sees it fail (as `/readyz` says)."""
@@ -119,6 +120,8 @@ def report_of(monitor: SetupMonitor) -> str:
                 "reason": p.reason,
                 "since": p.since,
                 "probe_at": p.probe_at,
+                "destination": p.destination,
+                "fix": p.fix,
             }
             for p in monitor.pauses.paused()
         ],
@@ -160,9 +163,7 @@ def own_status(monitor: SetupMonitor | None, pauses: AccountPauses, *, kind: str
     """This process, from its monitor (or only its pauses when it runs no checks)."""
     host, pid = socket.gethostname(), os.getpid()
     if monitor is None:
-        problems = [
-            f"delivery to account {p.account_id} paused: {p.reason}" for p in pauses.paused()
-        ]
+        problems = [p.problem for p in pauses.paused()]
         return ProcessStatus(
             kind=kind, host=host, pid=pid, problems=problems, paused=pauses.paused()
         )

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from cryptography.fernet import Fernet, InvalidToken
 
-from xconduit.errors import ConfigError
+from xconduit.errors import AuthError, ConfigError, XconduitError
 from xconduit.xads import AccessToken
 
 SECRET_NAME = "x_access_token"
@@ -95,3 +95,20 @@ class TokenVault:
     def delete(self) -> bool:
         deleted: bool = self._store.delete_secret(SECRET_NAME)
         return deleted
+
+
+def consumer_refused(error: XconduitError) -> str:
+    """What to tell a person whose `request_token` X refused. X's OAuth endpoints answer 401
+    with code 32 ("Could not authenticate you.") when the signature does not check out; a
+    request token is signed by the consumer key and secret alone, so those are wrong."""
+    if (
+        isinstance(error, AuthError)
+        and error.status == 401
+        and any(d.code == "32" for d in error.errors)
+    ):
+        return (
+            "X does not accept the app's consumer key: x.consumer_key / x.consumer_secret are "
+            "likely wrong (use the API key and secret of your app in the X developer portal, "
+            f"Keys and tokens), or this machine's clock is off ({error})"
+        )
+    return str(error)

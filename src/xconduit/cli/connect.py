@@ -33,7 +33,7 @@ def connect_command(
     ] = False,
 ) -> None:
     """Connect an X account (OAuth 1.0a PIN flow) and store its token encrypted."""
-    from xconduit.accounts.tokens import NO_KEY
+    from xconduit.accounts.tokens import NO_KEY, consumer_refused
     from xconduit.accounts.tokens import new_key as make_key
 
     if new_key:
@@ -60,7 +60,10 @@ def connect_command(
         if not vault.can_store:
             _fail(NO_KEY)
         client = x_client(settings, sandbox=None, vault=vault)
-        pending = client.request_token("oob")
+        try:
+            pending = client.request_token("oob")
+        except XconduitError as exc:
+            _fail(consumer_refused(exc))
         typer.echo("Open this URL, sign in to X and authorize the app:")
         typer.echo(f"  {client.authorize_url(pending.token)}")
         pin = typer.prompt("PIN").strip()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 from phonenumbers import SUPPORTED_REGIONS as PHONE_REGIONS
 from pydantic import (
@@ -21,6 +22,8 @@ from pydantic import (
 
 from xconduit.config.types import Duration, check_base36_id, check_event_id
 
+X_ADS_HOSTS = frozenset({"ads-api.x.com", "ads-api.twitter.com"})
+X_OAUTH_HOST = "https://api.x.com"
 _MODEL = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 _LISTEN = re.compile(r"^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -85,8 +88,10 @@ class XSettings(BaseModel):
     """`sandbox` for the built-in X sandbox, or the Ads API host, e.g. `https://ads-api.x.com`."""
     version: str = "12"
     """Ads API version used in request paths."""
-    oauth_host: str = "https://api.x.com"
-    """Host of X's OAuth 1.0a token endpoints (request_token, authorize, access_token)."""
+    oauth_host: str | None = None
+    """Host of X's OAuth 1.0a token endpoints (request_token, authorize, access_token). Unset:
+    `https://api.x.com` when `api` is X's Ads API (`ads-api.x.com`, `ads-api.twitter.com`),
+    else `api` itself, so that a sandbox (or a proxy) at `api` is never bypassed for X."""
     consumer_key: SecretStr | None = None
     """App consumer key (API key). Prefer `XCONDUIT_X__CONSUMER_KEY` or a secret file."""
     consumer_secret: SecretStr | None = None
@@ -105,6 +110,21 @@ class XSettings(BaseModel):
         if value != "sandbox" and not value.startswith(("https://", "http://")):
             raise ValueError(f'"{value}" is not "sandbox" or an http(s) URL')
         return value.rstrip("/")
+
+    @field_validator("oauth_host")
+    @classmethod
+    def _oauth_host(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f'"{value}" is not an http(s) URL')
+        return None if value is None else value.rstrip("/")
+
+    @property
+    def oauth_url(self) -> str:
+        """Where the OAuth token endpoints are: `oauth_host`, else X's when `api` is X's."""
+        if self.oauth_host is not None:
+            return self.oauth_host
+        host = urlsplit(self.api).hostname or ""
+        return X_OAUTH_HOST if host in X_ADS_HOSTS or self.api == "sandbox" else self.api
 
 
 class SourceSettings(BaseModel):
@@ -433,9 +453,11 @@ class ChecksSettings(BaseModel):
     model_config = _MODEL
 
     interval: Duration = 300.0
-    """How often `serve` and `worker` run the setup checks of `xconduit check` (also at start).
-    A failed credentials or role check pauses delivery to that account (jobs stay pending); a
-    passing one resumes it. Also the longest a paused account waits before a probe batch."""
+    """How often `serve` and `worker` run the setup checks of `xconduit check` (also at start,
+    and within seconds of each `xconduit check` on the same store). A failed credentials or role
+    check pauses delivery to that account (jobs stay pending); a passing one resumes it, and
+    resumes a destination whose pixel or event id X refused once its checks pass. Also the
+    longest a paused account or destination waits before a probe batch."""
 
 
 class DashboardSettings(BaseModel):

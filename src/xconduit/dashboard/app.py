@@ -159,12 +159,19 @@ class OpsApp:
 
     def gauges(self) -> Iterable[Metric]:
         alarm = self.alarm()
-        paused = [([p.account_id], 1.0) for p, _ in alarm.paused()]
+        pauses = [p for p, _ in alarm.paused()]
         yield gauge(
             "account_paused",
             "1 while a live delivery process holds the account's delivery",
             ["account"],
-            paused,
+            [([p.account_id], 1.0) for p in pauses if p.destination is None],
+        )
+        yield gauge(
+            "destination_paused",
+            "1 while a live delivery process holds the destination (X refused its pixel or an "
+            "event id)",
+            ["destination"],
+            [([p.destination], 1.0) for p in pauses if p.destination is not None],
         )
         yield gauge(
             "delivering_processes",

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from xconduit.accounts.tokens import consumer_refused
 from xconduit.dashboard.html import esc
 from xconduit.errors import XconduitError
 
@@ -80,7 +81,7 @@ class Connect:
         try:
             pending = await asyncio.to_thread(client.request_token, callback)
         except XconduitError as exc:
-            return _back(f"X refused the request token: {exc}")
+            return _back(f"X refused the request token: {consumer_refused(exc)}")
         with self._lock:
             if len(self._pending) >= _PENDING_MAX:
                 self._pending.pop(next(iter(self._pending)))
@@ -105,7 +106,7 @@ class Connect:
         except XconduitError as exc:
             return _back(f"connecting failed: {exc}")
         if self.ops.monitor is not None:
-            await asyncio.to_thread(self.ops.monitor.run_once)
+            await asyncio.to_thread(self.ops.monitor.run_for_everyone)
         return _back(f"connected as @{stored.screen_name} (user {stored.user_id})")
 
     async def disconnect(self, request: Request) -> Response:

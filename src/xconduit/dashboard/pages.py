@@ -13,7 +13,9 @@ from starlette.routing import Route
 from xconduit.accounts.fleet import NOBODY_DELIVERS, Alarm
 from xconduit.dashboard import views
 from xconduit.dashboard.html import chart, esc, num, page, table, when
+from xconduit.errors import XconduitError
 from xconduit.observability.tally import MATCH_KEYS
+from xconduit.queue.check_runs import CheckRuns
 
 if TYPE_CHECKING:
     from xconduit.dashboard.app import OpsApp
@@ -234,8 +236,9 @@ class Pages:
         rows.append(f"<tr><td>token</td><td id=token>{esc(ops.token_status())}</td></tr>")
         alarm = ops.alarm()
         rows += [
-            f'<tr><td>paused</td><td class="fail">account {esc(p.account_id)} since '
-            f"{when(p.since)}: {esc(p.reason)} ({esc(who.name)})</td></tr>"
+            f'<tr><td>paused</td><td class="fail">{esc(p.subject)} since '
+            f"{when(p.since)}: {esc(p.reason)}{esc('; fix: ' + p.fix if p.fix else '')} "
+            f"({esc(who.name)})</td></tr>"
             for p, who in alarm.paused()
         ]
         rows.append(f"<tr><td>delivering</td><td id=delivering>{_delivering(alarm)}</td></tr>")
@@ -251,6 +254,12 @@ class Pages:
             if ops.monitor is not None
             else "<p class=muted>This process does not deliver: the table is what the delivering "
             "processes report.</p>"
+            + (
+                '<form method="post" action="/dashboard/checks"><button>Run the checks now'
+                "</button> (in every delivery process on the store)</form>"
+                if isinstance(ops.store, CheckRuns)
+                else ""
+            )
         )
         check_rows = [
             f'<tr class="check {c.status.value}"><td class="{c.status.value}">{c.mark}</td>'
@@ -269,8 +278,18 @@ class Pages:
         return self._page("Connection and checks", "/dashboard/connection", body)
 
     async def run_checks(self, request: Request) -> Response:
-        if self.ops.monitor is not None:
-            await asyncio.to_thread(self.ops.monitor.run_once)
+        ops = self.ops
+        if ops.monitor is not None:  # and every delivery process on the store, at once
+            await asyncio.to_thread(ops.monitor.run_for_everyone)
+        elif isinstance(ops.store, CheckRuns):  # a collector: the delivery processes run them
+            store = ops.store
+            try:
+                await asyncio.to_thread(lambda: store.note_check_run(now=ops.clock()))
+            except XconduitError as exc:
+                notice = f"the delivery processes could not be told: {exc}"
+                return RedirectResponse(
+                    "/dashboard/connection?" + urlencode({"notice": notice}), 303
+                )
         return RedirectResponse("/dashboard/connection", 303)
 
 

@@ -1,13 +1,23 @@
-"""Paused accounts: when X refuses the credentials, hold the account's jobs instead of killing them.
+"""Paused delivery: when X refuses the setup, hold the jobs instead of killing them.
 
-A 401/403 (or X's 404 "User … does not have access to account …") says nothing about the
-conversions: every request to that account would get the same answer until someone fixes the
-token or the role. So the jobs of such a request are released (pending again, the attempt not
-counted), the account is paused, and the alarm goes up (log, `/readyz`, metric, dashboard).
+Some answers say nothing about the conversions: every request with the same setup would get the
+same answer until someone fixes it. The jobs of such a request are released (pending again, the
+attempt not counted), delivery is paused, and the alarm goes up (log, `/readyz`, metric,
+dashboard) with what to fix:
 
-The pause ends by itself: when the setup checks pass again (`resume`, called by the monitor that
-runs them every few minutes), or at the latest after `probe_after` seconds, when one batch is
-sent as a probe (a new refusal pauses the account again, still without losing a job).
+    X's answer                                               pauses
+    401, 403; 404 "User … does not have access to account"   the account (credentials, role)
+    404 on the pixel ("pixel_id (…) was not found", no       the destination (its pixel_id,
+      route); 404/400 about the `event_id` ("does not          its event ids)
+      belong to provided account", "not a single event tag")
+
+Everything else X refuses (a bad hash, a bad time, no identifier) is about one conversion and
+is dead-lettered by the worker as before.
+
+The pause ends when the setup checks pass (`resume`, called by the monitor that runs them every
+few minutes, and within seconds of a passing `xconduit check` or the dashboard's button in any
+process on the store), or at the latest after `probe_after` seconds, when one batch is sent as a
+probe (a new refusal pauses again, still without losing a job).
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ log = logging.getLogger("xconduit.delivery")
 T = TypeVar("T")
 
 DEFAULT_PROBE_AFTER = 300.0
+_SETUP_EVENT_ID = ("does not belong to provided account", "is not a single event tag")
 
 
 def refuses_credentials(error: DeliveryError) -> bool:
@@ -38,12 +49,53 @@ def refuses_credentials(error: DeliveryError) -> bool:
     )
 
 
+def refuses_destination(error: DeliveryError) -> bool:
+    """True when X refused the destination's pixel or an event id of its configuration (a
+    Conversion API answer): no conversion of it can be accepted until the setup changes."""
+    if not isinstance(error, FatalDeliveryError) or refuses_credentials(error):
+        return False
+    about_event = [d for d in error.errors if d.parameter == "event_id"]
+    if any(any(text in d.message for text in _SETUP_EVENT_ID) for d in about_event):
+        return True
+    # A 404 that names no conversion field: the pixel (or the route) does not exist.
+    return error.status == 404 and not any(d.parameter for d in error.errors)
+
+
+def destination_fix(error: DeliveryError, *, destination: str) -> str:
+    """What to change for a destination X refused (`refuses_destination`)."""
+    if any(d.parameter == "event_id" for d in error.errors):
+        return (
+            f"the event ids of conversions.{destination} (`events`, `page_event_id`) must be "
+            "events of its pixel in Events Manager: fix them, or create the event"
+        )
+    return (
+        f"conversions.{destination}.pixel_id must be the pixel id of Events Manager's base code "
+        "(and x.api / x.version the Ads API)"
+    )
+
+
 def held_back(dead: list[tuple[T, DeliveryError]]) -> tuple[list[T], DeliveryError | None]:
     """Take out of `dead` (in place) the items X refused for credentials; them and the error."""
-    refused = [(item, error) for item, error in dead if refuses_credentials(error)]
+    return _take(dead, refuses_credentials)
+
+
+def held_for_setup(
+    dead: list[tuple[T, DeliveryError]],
+) -> tuple[list[T], DeliveryError | None, list[T], DeliveryError | None]:
+    """Take out of `dead` (in place) the items X refused for the account (credentials, role)
+    and those it refused for the destination's setup (pixel, event id), each with an error."""
+    account, account_error = _take(dead, refuses_credentials)
+    destination, destination_error = _take(dead, refuses_destination)
+    return account, account_error, destination, destination_error
+
+
+def _take(
+    dead: list[tuple[T, DeliveryError]], test: Callable[[DeliveryError], bool]
+) -> tuple[list[T], DeliveryError | None]:
+    refused = [(item, error) for item, error in dead if test(error)]
     if not refused:
         return [], None
-    dead[:] = [(item, error) for item, error in dead if not refuses_credentials(error)]
+    dead[:] = [(item, error) for item, error in dead if not test(error)]
     return [item for item, _ in refused], refused[0][1]
 
 
@@ -54,51 +106,100 @@ class Pause:
     since: float
     probe_at: float
     """When delivery tries one batch again, unless a passing check resumes it before."""
+    destination: str | None = None
+    """The conversion destination held (its pixel or event ids); None: the whole account."""
+    fix: str = ""
+    """What to change, when the refusal says (a destination's pixel or event ids)."""
+
+    @property
+    def subject(self) -> str:
+        if self.destination is None:
+            return f"account {self.account_id}"
+        return f"conversions.{self.destination} (account {self.account_id})"
+
+    @property
+    def problem(self) -> str:
+        """One line for `/readyz`, the dashboard and the log."""
+        text = f"delivery to {self.subject} paused: {self.reason}"
+        return f"{text}; fix: {self.fix}" if self.fix else text
 
 
 class AccountPauses:
-    """The paused ad accounts of this process (thread-safe)."""
+    """The paused ad accounts and conversion destinations of this process (thread-safe)."""
 
     def __init__(self, *, probe_after: float = DEFAULT_PROBE_AFTER) -> None:
         self.probe_after = probe_after
         self._lock = threading.Lock()
-        self._paused: dict[str, Pause] = {}
+        self._paused: dict[tuple[str, str | None], Pause] = {}
         self.on_change: Callable[[], None] = lambda: None
         """Called when an account is paused or resumed (the heartbeat reports it at once)."""
 
-    def pause(self, account_id: str, reason: str, *, now: float) -> None:
+    def pause(
+        self,
+        account_id: str,
+        reason: str,
+        *,
+        now: float,
+        destination: str | None = None,
+        fix: str = "",
+    ) -> None:
+        key = (account_id, destination)
         with self._lock:
-            before = self._paused.get(account_id)
-            since = before.since if before else now
-            self._paused[account_id] = Pause(
-                account_id=account_id, reason=reason, since=since, probe_at=now + self.probe_after
+            before = self._paused.get(key)
+            pause = Pause(
+                account_id=account_id,
+                reason=reason,
+                since=before.since if before else now,
+                probe_at=now + self.probe_after,
+                destination=destination,
+                fix=fix,
             )
+            self._paused[key] = pause
         if before is None:
             self.on_change()
+            what = "X refused the credentials" if destination is None else "X refused the setup"
             log.error(
-                "delivery to account %s paused: X refused the credentials (%s); jobs stay "
-                "pending. Run `xconduit check`; delivery resumes once it passes.",
-                account_id,
-                reason,
+                "%s (%s); jobs stay pending. Once it is fixed, run `xconduit check`: delivery "
+                "resumes within seconds of a passing check.",
+                pause.problem,
+                what,
             )
 
-    def resume(self, account_id: str) -> None:
+    def resume(self, account_id: str, *, destination: str | None = None) -> None:
+        """End the account's pause (and, with `destination`, that destination's pause too)."""
+        keys = [(account_id, None)] + ([(account_id, destination)] if destination else [])
         with self._lock:
-            gone = self._paused.pop(account_id, None)
-        if gone is not None:
+            gone = [p for key in keys if (p := self._paused.pop(key, None)) is not None]
+        if gone:
             self.on_change()
-            log.warning("delivery to account %s resumed", account_id)
+            for pause in gone:
+                log.warning("delivery to %s resumed", pause.subject)
 
-    def until(self, account_id: str | None, *, now: float) -> float | None:
-        """While `account_id` is paused, when to look again; None: deliver (maybe a probe)."""
-        if account_id is None:
-            return None
+    def resume_destination(self, destination: str) -> None:
+        """End the pause of `destination` (whatever its account), not its account's."""
         with self._lock:
-            pause = self._paused.get(account_id)
-        if pause is None or now >= pause.probe_at:
-            return None
-        return pause.probe_at
+            keys = [k for k in self._paused if k[1] == destination]
+            gone = [self._paused.pop(k) for k in keys]
+        if gone:
+            self.on_change()
+            for pause in gone:
+                log.warning("delivery to %s resumed", pause.subject)
+
+    def until(
+        self, account_id: str | None, *, now: float, destination: str | None = None
+    ) -> float | None:
+        """While the account or `destination` is paused, when to look again; None: deliver
+        (maybe a probe)."""
+        with self._lock:
+            pauses = [
+                p
+                for (account, dest), p in self._paused.items()
+                if (account == account_id and dest is None)
+                or (destination is not None and dest == destination)
+            ]
+        waiting = [p.probe_at for p in pauses if now < p.probe_at]
+        return max(waiting) if waiting else None
 
     def paused(self) -> Sequence[Pause]:
         with self._lock:
-            return sorted(self._paused.values(), key=lambda p: p.account_id)
+            return sorted(self._paused.values(), key=lambda p: (p.account_id, p.destination or ""))

@@ -25,7 +25,7 @@ import orjson
 
 from xconduit.delivery.batching import Batcher, BatchRules
 from xconduit.delivery.bisect import BisectResult, send_bisecting
-from xconduit.delivery.pause import AccountPauses, held_back
+from xconduit.delivery.pause import AccountPauses, destination_fix, held_for_setup
 from xconduit.delivery.retry import RetryPolicy, describe
 from xconduit.delivery.shared_budget import SharedBudgets
 from xconduit.errors import DeliveryError, RateLimited
@@ -33,6 +33,9 @@ from xconduit.queue import DeliveryJob, Store
 from xconduit.xads import ConversionsResult
 
 log = logging.getLogger("xconduit.delivery")
+
+PAUSED_POLL = 1.0
+"""Seconds between two looks at a paused destination's pause (in memory, no store read)."""
 
 
 class ConversionSender(Protocol):
@@ -108,10 +111,11 @@ class DestinationWorker:
         now = self._clock()
         if now < self._paused_until:
             return self._paused_until
-        paused_until = self._pauses.until(self.account_id, now=now)
-        if paused_until is not None:  # X refused the credentials: hold the jobs (pause.py)
+        paused_until = self._pauses.until(self.account_id, now=now, destination=self.destination)
+        if paused_until is not None:  # X refused the setup: hold the jobs (pause.py)
             self.release_held()
-            return paused_until
+            # Look again soon: a passing check anywhere on the store resumes within seconds.
+            return min(paused_until, now + PAUSED_POLL)
         budget_empty = self._fill(now)
         batch = self._batcher.take(now)
         if batch is not None:
@@ -263,15 +267,31 @@ class DestinationWorker:
         store, policy, stats = self._store, self._options.policy, self.stats
         stats.requests += result.requests
         stats.events_sent += result.events
-        refused, refusal = held_back(result.dead)
+        # Refusals of the setup (credentials, pixel, event ids) are not the conversions' fault:
+        # their jobs wait, pending, until the check passes (pause.py).
+        refused, refusal, held, holding = held_for_setup(result.dead)
         if refusal is not None:
             stats.released += store.release([job.id for job in refused], now=now)
             for account_id in {job.account_id for job in refused}:
                 self._pauses.pause(account_id, describe(refusal), now=now)
+        if holding is not None:
+            stats.released += store.release([job.id for job in held], now=now)
+            fix = destination_fix(holding, destination=self.destination)
+            for account_id in {job.account_id for job in held}:
+                self._pauses.pause(
+                    account_id,
+                    describe(holding),
+                    now=now,
+                    destination=self.destination,
+                    fix=fix,
+                )
         if result.delivered:
             stats.delivered += store.mark_delivered([job.id for job in result.delivered], now=now)
+            # X took conversions: what it did not refuse in this round works again.
+            destination = self.destination if holding is None else None
             for account_id in {job.account_id for job in result.delivered}:
-                self._pauses.resume(account_id)
+                if refusal is None:
+                    self._pauses.resume(account_id, destination=destination)
         dead = [(job.id, policy.dead_reason(error)) for job, error in result.dead]
         for part, error in result.retry:
             by_time: dict[tuple[float, str], list[int]] = defaultdict(list)

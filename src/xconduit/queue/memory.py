@@ -8,13 +8,14 @@ import threading
 from collections.abc import Callable, Sequence
 
 from xconduit.queue.audience_memory import MemoryAudienceMixin
+from xconduit.queue.check_runs import MemoryCheckRuns
 from xconduit.queue.jobs import ACTIVE_STATUSES, DeliveryJob, IncomingEvent, JobStatus
 from xconduit.queue.memory_budget import MemoryLedger
 from xconduit.queue.memory_counts import MemoryCounts
 from xconduit.queue.syncs import ProcessReport, SyncCommit, SyncState
 
 
-class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger):
+class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger, MemoryCheckRuns):
     """The outbox in a dict (see `xconduit.queue.Store` for each method)."""
 
     def __init__(self) -> None:

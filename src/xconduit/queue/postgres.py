@@ -24,6 +24,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from xconduit.errors import StoreError
 from xconduit.queue.audience_postgres import PostgresAudienceMixin, enqueue_changes
+from xconduit.queue.check_runs import PostgresCheckRuns
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob
 from xconduit.queue.pg_text import pg_text as _text
 from xconduit.queue.pg_text import pg_untext as _untext
@@ -122,7 +123,7 @@ def _readable(fd: int) -> bool:
     return bool(select.select([fd], [], [], 0)[0])
 
 
-class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger):
+class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCheckRuns):
     """The outbox in a PostgreSQL database (see `xconduit.queue.Store` for each method)."""
 
     _BQ = load_queries("postgresql", "budget.sql")

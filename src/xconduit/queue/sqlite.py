@@ -23,6 +23,7 @@ import orjson
 
 from xconduit.errors import ConfigError, StoreBusy, StoreError
 from xconduit.queue.audience_sqlite import SqliteAudienceMixin, enqueue_changes
+from xconduit.queue.check_runs import SqliteCheckRuns
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus
 from xconduit.queue.sql import load_migrations, load_queries
 from xconduit.queue.sql_budget import SqlLedger
@@ -210,7 +211,7 @@ def _commit_bulk(
     return accepted
 
 
-class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger):
+class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns):
     """The outbox in one SQLite file (see `xconduit.queue.Store` for each method)."""
 
     _BQ = load_queries("sqlite", "budget.sql")

@@ -170,3 +170,22 @@ def test_a_refused_token_is_a_credentials_failure(
     assert credentials.startswith("│ ✗")
     assert "401" in credentials
     assert "xconduit connect" in credentials
+    assert "x.consumer_key/x.consumer_secret" in credentials  # the other likely cause
+
+
+def test_the_built_in_sandbox_checks_nothing_against_x(tmp_path: Path) -> None:
+    # The built-in sandbox is seeded from this file: a pixel that exists nowhere "exists" there.
+    config = tmp_path / "x.toml"
+    config.write_text(
+        f'[server]\nstore = "sqlite:///{tmp_path}/o.db"\n\n'
+        '[[conversions]]\nname = "shop"\naccount_id = "18ce552mlaq"\npixel_id = "zzzzz"\n'
+        'events = { "Order Completed" = "zz999" }\n'
+    )
+    done = check(config)
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    assert "✓" not in out
+    assert row(out, "conversions.shop", "pixel zzzzz").startswith("│ ◐")
+    assert "not checked against X" in row(out, "conversions.shop", "pixel zzzzz")
+    assert 'x.api = "sandbox": nothing was checked against X' in " ".join(out.split())
+    assert "checks passed" not in out

@@ -93,15 +93,18 @@ def test_three_bad_conversions_in_500_are_isolated_and_the_497_arrive(
     conversions[499] = conversion(499, conversion_time="2024-05-01 12:00")
     enqueue(store, conversions, now=clock())
     svc = service(store, client, clock)
-    assert svc.run_until_idle(timeout=60.0)
-    assert store.counts() == {DESTINATION: {JobStatus.DELIVERED: 497, JobStatus.DEAD: 3}}
+    assert not svc.run_until_idle(timeout=60.0)  # the destination is paused: order-17 waits
+    counts = {JobStatus.DELIVERED: 497, JobStatus.DEAD: 2, JobStatus.PENDING: 1}
+    assert store.counts() == {DESTINATION: counts}
     received = {c["conversion_id"] for c in sandbox.conversions()}
     assert received == {f"order-{n}" for n in range(500)} - {"order-17", "order-250", "order-499"}
+    # An event id X refuses is the configuration's (the mapping sets it): held, not dead; the
+    # first answer (a 400 listing all three) singled it out without bisecting down to a 404.
+    (paused,) = svc.pauses.paused()
+    assert paused.destination == DESTINATION
+    assert "event_id (zz999) does not belong to provided account" in paused.reason
     reasons = {job.conversion_id: job.last_error for job in store.list_dead()}
     assert reasons == {
-        # Condemned by the first answer (a 400 listing all three), not bisected down to a 404.
-        "order-17": "X 400 NOT_FOUND: event_id (zz999) does not belong to provided account "
-        "(parameter event_id)",
         "order-250": "X 400 INVALID_PARAMETER: hashed_email (not-a-hash) is not a valid SHA-256 "
         "hash (parameter hashed_email)",
         "order-499": "X 400 INVALID_PARAMETER: Expected Time in yyyy-MM-ddTHH:mm:ss.SSSZ, got "
@@ -111,7 +114,7 @@ def test_three_bad_conversions_in_500_are_isolated_and_the_497_arrive(
 
 
 @pytest.mark.parametrize("bad_event_id", ["zz999", PIXEL])  # unknown event; a pixel id (not SET)
-def test_an_event_id_x_refuses_condemns_its_200_conversions_in_a_handful_of_requests(
+def test_an_event_id_x_refuses_holds_its_200_conversions_after_a_handful_of_requests(
     sandbox: Sandbox, store: SqliteStore, client: XAdsClient, clock: Clock, bad_event_id: str
 ) -> None:
     # Interleaved: halves never hold one event id only, so bisection alone would cost ~750.
@@ -120,14 +123,15 @@ def test_an_event_id_x_refuses_condemns_its_200_conversions_in_a_handful_of_requ
     ]
     enqueue(store, conversions, now=clock())
     svc = service(store, client, clock)
-    assert svc.run_until_idle(timeout=60.0)
-    assert store.counts() == {DESTINATION: {JobStatus.DELIVERED: 200, JobStatus.DEAD: 200}}
+    assert not svc.run_until_idle(timeout=60.0)  # paused: the 200 wait for a passing check
+    assert store.counts() == {DESTINATION: {JobStatus.DELIVERED: 200, JobStatus.PENDING: 200}}
+    assert store.list_dead() == []
     received = {c["conversion_id"] for c in sandbox.conversions()}
     assert received == {f"order-{n}" for n in range(0, 400, 2)}
     assert len(conversion_posts(sandbox)) <= 4
-    (reason,) = {job.last_error for job in store.list_dead()}  # each names its own problem once
-    assert reason is not None
-    assert reason.count(f"event_id ({bad_event_id})") == 1
+    (paused,) = svc.pauses.paused()  # the reason names the refused id once
+    assert paused.destination == DESTINATION
+    assert paused.reason.count(f"event_id ({bad_event_id})") == 1
 
 
 def test_every_job_ends_in_one_terminal_state_under_random_faults(

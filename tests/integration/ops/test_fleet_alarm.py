@@ -114,7 +114,8 @@ def test_a_worker_s_paused_account_shows_on_a_collector_until_it_clears(
             assert f"worker on {socket.gethostname()} pid {os.getpid()}" in shown, page
         connection = httpx.get(url + "/dashboard/connection").text
         assert f"account {ACCOUNT} since" in connection  # the connection table's paused row
-        assert "Run the checks now" not in connection  # this process runs none
+        # This process runs none: its button has the delivery processes on the store run theirs.
+        assert "Run the checks now</button> (in every delivery process on the store)" in connection
 
         # The worker's checks pass again: the pause ends, and so does the alarm everywhere.
         pauses.resume(ACCOUNT)

@@ -63,14 +63,8 @@ def _send_and_stop(server: subprocess.Popen[bytes], store_path: Path) -> None:
         send_known_traffic(url.group(0))
         store = SqliteStore(store_path)
         wait_for(
-            lambda: (
-                sum(
-                    store.counts().get("shop", {}).get(s, 0)
-                    for s in (JobStatus.DELIVERED, JobStatus.DEAD)
-                )
-                == 4
-            ),
-            "delivery",
+            lambda: store.counts().get("shop") == {JobStatus.DELIVERED: 3, JobStatus.PENDING: 1},
+            "delivery (ops-7 held: its event id is unknown to X)",
         )
         store.close()
     finally:
@@ -110,9 +104,12 @@ def test_json_lines_with_x_requests_and_no_personal_data(sandbox_url: str, tmp_p
         assert "debug_id" in r
     assert any(r["debug_id"] for r in conversions if r["status"] == "200")
     events = [r["event"] for r in records if "event" in r]
-    assert {"message_id": "ops-7", "outcome": "dead"}.items() <= next(
-        e for e in events if e["message_id"] == "ops-7"
-    ).items()
+    assert not [e for e in events if e["outcome"] == "dead"]
+    paused = [r for r in records if "delivery to conversions.shop" in r.get("message", "")]
+    assert paused
+    assert paused[0]["level"] == "error"
+    assert "ol999" in paused[0]["message"]
+    assert "fix:" in paused[0]["message"]
     assert {e["message_id"] for e in events if e["outcome"] == "delivered"} == {
         "ops-1",
         "ops-2",
@@ -129,5 +126,6 @@ def test_text_format_and_level(sandbox_url: str, tmp_path: Path) -> None:
     )
     text = "\n".join(lines)
     assert " INFO " not in text
-    assert "conversion ops-7 dead" in text  # the dead letter is a warning
+    assert "conversion ops-7 dead" not in text  # held, not dead: X refused the setup
+    assert "delivery to conversions.shop (account 18ce552mlaq) paused" in text  # an error line
     assert_no_personal_data(text)

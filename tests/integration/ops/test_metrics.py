@@ -39,7 +39,10 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 def settled(store: SqliteStore) -> bool:
     states = store.counts().get("shop", {})
-    return states.get(JobStatus.DELIVERED, 0) + states.get(JobStatus.DEAD, 0) == EXPECTED["queued"]
+    return states == {
+        JobStatus.DELIVERED: EXPECTED["delivered"],
+        JobStatus.PENDING: EXPECTED["held"],
+    }
 
 
 def test_metrics_equal_the_store_with_a_separate_worker_process(
@@ -61,6 +64,9 @@ def test_metrics_equal_the_store_with_a_separate_worker_process(
         with serve_in_thread(gateway.app) as url:
             send_known_traffic(url)
             wait_for(lambda: settled(store), "the worker to deliver")
+            # The worker paused "shop" (X refused ol999); the collector shows its report.
+            paused = 'xconduit_destination_paused{destination="shop"} 1.0'
+            wait_for(lambda: paused in httpx.get(f"{url}/metrics").text, "the pause shown")
             text = httpx.get(f"{url}/metrics").text
     finally:
         worker.send_signal(signal.SIGTERM)

@@ -176,3 +176,10 @@ CREATE TABLE rate_spends (
 );
 
 CREATE INDEX rate_spends_account ON rate_spends (account_id);
+
+-- Runs of `xconduit check` and the dashboard's check button; delivery processes poll `runs`.
+CREATE TABLE check_runs (
+    id     INTEGER PRIMARY KEY CHECK (id = 1),
+    runs   BIGINT NOT NULL,
+    ran_at DOUBLE PRECISION NOT NULL
+);
