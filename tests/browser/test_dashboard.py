@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -258,14 +259,18 @@ def test_a_hostile_page_reads_and_changes_nothing(
 ) -> None:
     _, gateway, url = live
     send_known_traffic(url)
-    wait_for(lambda: settled(gateway, EXPECTED["queued"]), "delivery")
+    wait_for(lambda: settled(gateway, EXPECTED["delivered"]), "delivery")
     wait_for(lambda: len(gateway.store.recent_events(limit=1000)) > 0, "the debugger's rows")
     monitor = gateway.monitor
     assert monitor is not None
     wait_for(lambda: monitor.checked_at is not None, "the first checks")
     checked_at = monitor.checked_at
+    # A dead letter for the page to try to purge or replay: the held job, given up by hand.
+    held = gateway.store.claim_batch("shop", limit=10, now=time.time(), lease_seconds=600)
+    assert len(held) == EXPECTED["held"]
+    gateway.store.dead_letter([(job.id, "given up by the test") for job in held], now=time.time())
     dead = gateway.store.counts()["shop"][JobStatus.DEAD]
-    assert dead == EXPECTED["dead"]
+    assert dead == EXPECTED["held"]
 
     context = rebinding_browser.new_context()
     try:
