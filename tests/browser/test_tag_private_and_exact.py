@@ -186,3 +186,23 @@ def test_sha256_matches_python_s(tag_page: TagPage) -> None:
     texts = ["", "abc", "x" * 55, "y" * 56, "z" * 64, "é✓" * 40, "someone@example.com"]
     got = tag_page.page.evaluate("(ts) => ts.map((t) => window.xconduit.core.sha256(t))", texts)
     assert got == [sha(t) for t in texts]
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [(0.001, "0.001"), (12.345, "12.345"), (25, "25.00"), (12.5, "12.50"), (1e-7, "0.0000001")],
+)
+def test_amounts_keep_their_digits_on_both_legs(
+    tag_page: TagPage, amount: float, text: str
+) -> None:
+    """The server's `value` string; the current pixel's numbers; the legacy Purchase string."""
+    product = {"product_id": "p", "price": amount}
+    assert conversion_value({"value": amount}, []) == text
+    tag_page.open(event_tag())
+    tag_page.track("Order Completed", {"order_id": "o-1", "value": amount, "products": [product]})
+    [[_, _, params]] = tag_page.twq()
+    assert (params["value"], params["contents"][0]["content_price"]) == (amount, amount)
+    tag_page.open({"syntax": "legacy", "universal_pixel_id": "uni1"})
+    tag_page.track("Order Completed", {"order_id": "o-1", "value": amount})
+    [_, [_, tag, purchase]] = tag_page.twq()
+    assert (tag, purchase["value"]) == ("Purchase", text)
