@@ -197,10 +197,12 @@ def _item(
         key, content_id = "product_id", product.get("product_id")
     else:
         key, content_id = "productId", product.get("productId")
-    _put_id(item, "content_id", content_id, dropped, where + key)
-    group_key = next((k for k in _GROUP_KEYS if product.get(k) is not None), None)
-    if group_key is not None:
-        _put_id(item, "content_group_id", product.get(group_key), dropped, where + group_key)
+    _put_id(item, "content_id", content_id, dropped, where, key)
+    for group_key in _GROUP_KEYS:
+        group = product.get(group_key)
+        if group is not None:
+            _put_id(item, "content_group_id", group, dropped, where, group_key)
+            break
     _put_text(item, "content_name", product.get("name"), redact)
     _put_text(item, "content_type", product.get("category"), redact)
     price = decimal_of(product.get("price"), f"{where}price")
@@ -216,11 +218,13 @@ def _item(
     return item
 
 
-def _put_id(item: dict[str, Any], key: str, value: Any, dropped: Dropped, field: str) -> None:
-    """An id sent in the clear; left out, and named, when it holds a control character (X
-    would store it as sent)."""
+def _put_id(
+    item: dict[str, Any], key: str, value: Any, dropped: Dropped, where: str, name: str
+) -> None:
+    """An id sent in the clear; left out, and named (`where` + `name`), when it holds a control
+    character (X would store it as sent)."""
     if isinstance(value, str) and has_control(value.strip()):
-        dropped.append((field, CONTROL_RULE))
+        dropped.append((where + name, CONTROL_RULE))
         return
     _put_text(item, key, value, private_id)
 
