@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.tag_harness import TagPage
 from xconduit.mapping.values import BadValue, conversion_value, products_of
-from xconduit.normalize import normalize_phone
+from xconduit.normalize import normalize_email, normalize_phone
 from xconduit.normalize.redact import private_id
 from xconduit.tag import public_tag_settings
 
@@ -89,6 +89,33 @@ def test_the_pixel_gets_the_server_s_e164(tag_page: TagPage, region: str, phone:
     [[_, _, params]] = tag_page.twq()
     assert params.get("phone_number") == normalize_phone(phone, region)
     assert params["email_address"] == "ana.doe@example.com"
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        " Ana.Doe@Example.COM ",
+        "jöhn@exämple.de",
+        "o'brien+tag@mail.example.co.uk",
+        "bad@@victim.example",
+        "@@",
+        "a b@c.example",
+        "ana@example.com\x00x",
+        "ana@exa\u200bmple.com",
+        ".ana@example.com",
+        "ana@-example.com",
+        "ana@localhost",
+        "ana@192.0.2.1",
+        "a" * 65 + "@example.com",
+    ],
+)
+def test_the_pixel_gets_an_email_only_where_the_server_hashes_one(
+    tag_page: TagPage, email: str
+) -> None:
+    tag_page.open(event_tag(send_pii_to_pixel=True))
+    tag_page.track("Signed Up", {"email": email})
+    [[_, _, params]] = tag_page.twq()
+    assert params.get("email_address") == normalize_email(email)
 
 
 def test_an_email_without_at_is_not_given_to_the_pixel(tag_page: TagPage) -> None:

@@ -107,9 +107,23 @@
   const privateId = (t) => (EMAIL_ID.test(t) || isPhone(t) ? sha256(t) : t);
 
   // What the current pixel gets with send_pii_to_pixel (the server's normalisation).
+  // An email address as the server's `is_email_address` reads it (docs/explanation/hashing.md):
+  // dot-atom local part (≤ 64), one `@`, two or more labels (≤ 63, no hyphen first or last, the
+  // last not all digits), ≤ 254 characters, no space or control character.
+  const ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-\\u00a1-\\u{10ffff}";
+  const EMAIL = new RegExp(`^[${ATEXT}]+(\\.[${ATEXT}]+)*@[A-Za-z0-9\\-\\u00a1-\\u{10ffff}]+(\\.[A-Za-z0-9\\-\\u00a1-\\u{10ffff}]+)+$`, 'u');
+  const chars = (t) => [...t].length; // code points, as Python counts
+  function isEmail(t) {
+    if (chars(t) > 254 || /[\p{C}\p{Z}]/u.test(t) || !EMAIL.test(t)) return false;
+    const at = t.indexOf('@');
+    const domain = t.slice(at + 1);
+    const labels = domain.split('.');
+    return chars(t.slice(0, at)) <= 64 && !/^-|-$|-\.|\.-/.test(domain) &&
+      !/^\p{Nd}+$/u.test(labels[labels.length - 1]) && labels.every((l) => chars(l) <= 63);
+  }
   function emailOf(v) {
-    const t = typeof v === 'string' ? v.trim().toLowerCase() : '';
-    return t.includes('@') ? t : undefined;
+    const t = typeof v === 'string' ? v.trim() : '';
+    return isEmail(t) ? t.toLowerCase() : undefined;
   }
   // E.164 for the destination's phone region: `+` and digits kept; else the region's national
   // prefix (a trunk `0`, or US `1`) dropped and its country code put in front.
