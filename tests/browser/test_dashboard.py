@@ -138,6 +138,9 @@ def test_dashboard_shows_the_store_resumes_and_leaks_nothing(
     wait_for(lambda: len(store.recent_events(limit=1000)) == EXPECTED["received"], "debugger")
     page.goto(url + "/dashboard/debugger")
     assert page.locator("tr.debug-line").count() == EXPECTED["received"]
+    # A field left out of a conversion is named with its rule in the event's entry.
+    ops_3 = page.locator("tr.debug-line", has_text="ops-3").inner_text()
+    assert "dropped email (not an email address)" in ops_3
     page.fill("input[name=event]", "Broken Thing")
     page.click("#filters button")
     assert page.locator("tr.debug-line").count() == 1

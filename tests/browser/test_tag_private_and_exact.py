@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.tag_harness import TagPage
 from xconduit.mapping.values import BadValue, conversion_value, products_of
-from xconduit.normalize import normalize_phone
+from xconduit.normalize import normalize_email, normalize_phone
 from xconduit.normalize.redact import private_id
 from xconduit.tag import public_tag_settings
 
@@ -89,6 +89,33 @@ def test_the_pixel_gets_the_server_s_e164(tag_page: TagPage, region: str, phone:
     [[_, _, params]] = tag_page.twq()
     assert params.get("phone_number") == normalize_phone(phone, region)
     assert params["email_address"] == "ana.doe@example.com"
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        " Ana.Doe@Example.COM ",
+        "jöhn@exämple.de",
+        "o'brien+tag@mail.example.co.uk",
+        "bad@@victim.example",
+        "@@",
+        "a b@c.example",
+        "ana@example.com\x00x",
+        "ana@exa\u200bmple.com",
+        ".ana@example.com",
+        "ana@-example.com",
+        "ana@localhost",
+        "ana@192.0.2.1",
+        "a" * 65 + "@example.com",
+    ],
+)
+def test_the_pixel_gets_an_email_only_where_the_server_hashes_one(
+    tag_page: TagPage, email: str
+) -> None:
+    tag_page.open(event_tag(send_pii_to_pixel=True))
+    tag_page.track("Signed Up", {"email": email})
+    [[_, _, params]] = tag_page.twq()
+    assert params.get("email_address") == normalize_email(email)
 
 
 def test_an_email_without_at_is_not_given_to_the_pixel(tag_page: TagPage) -> None:
@@ -186,3 +213,23 @@ def test_sha256_matches_python_s(tag_page: TagPage) -> None:
     texts = ["", "abc", "x" * 55, "y" * 56, "z" * 64, "é✓" * 40, "someone@example.com"]
     got = tag_page.page.evaluate("(ts) => ts.map((t) => window.xconduit.core.sha256(t))", texts)
     assert got == [sha(t) for t in texts]
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [(0.001, "0.001"), (12.345, "12.345"), (25, "25.00"), (12.5, "12.50"), (1e-7, "0.0000001")],
+)
+def test_amounts_keep_their_digits_on_both_legs(
+    tag_page: TagPage, amount: float, text: str
+) -> None:
+    """The server's `value` string; the current pixel's numbers; the legacy Purchase string."""
+    product = {"product_id": "p", "price": amount}
+    assert conversion_value({"value": amount}, []) == text
+    tag_page.open(event_tag())
+    tag_page.track("Order Completed", {"order_id": "o-1", "value": amount, "products": [product]})
+    [[_, _, params]] = tag_page.twq()
+    assert (params["value"], params["contents"][0]["content_price"]) == (amount, amount)
+    tag_page.open({"syntax": "legacy", "universal_pixel_id": "uni1"})
+    tag_page.track("Order Completed", {"order_id": "o-1", "value": amount})
+    [_, [_, tag, purchase]] = tag_page.twq()
+    assert (tag, purchase["value"]) == ("Purchase", text)

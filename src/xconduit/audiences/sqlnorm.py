@@ -18,6 +18,13 @@ from xconduit.normalize.audience import AUDIENCE_KEYS, audience_user
 UDF = "xc_audience_value"
 _SAFE_JSON = r"[ !#-\[\]-~]*"  # printable ASCII without '"' and '\'
 _HEX64 = "[0-9a-fA-F]{64}"
+_PRINTABLE = "[ -~]*"  # printable ASCII: no control character
+_ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_TOP = "[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = f"{_ATOM}(\\.{_ATOM})*@({_LABEL}\\.)+{_TOP}"
+"""Plain ASCII addresses that `is_email_address` takes (its other addresses, and everything it
+refuses, go to Python, which decides): lengths are checked beside it."""
 
 
 def python_value(key: str, value: str | None, region: str) -> str | None:
@@ -57,7 +64,8 @@ def trim_sql(column: str) -> str:
 def value_sql(key: str, c: str, t: str, region: str) -> str:
     """The SQL of one identifier from its raw column `c` (VARCHAR) and `c` trimmed (`t`).
 
-    ASCII values (`strlen = length`) take the SQL path; others go to Python.
+    Printable ASCII values (`strlen = length`, no control character once trimmed) take the SQL
+    path; others go to Python.
     """
     fallback = f"{UDF}({_lit(key)}, {c}, {_lit(region)})"
     prehashed = f"CASE WHEN length({t}) = 64 THEN regexp_full_match({t}, '{_HEX64}') ELSE false END"
@@ -66,9 +74,10 @@ def value_sql(key: str, c: str, t: str, region: str) -> str:
         fast = (
             f"CASE WHEN {t} = '' THEN NULL WHEN {prehashed} THEN "
             + quoted_hash.format(f"lower({t})")
-            + f" WHEN contains({t}, '@') THEN "
+            + f" WHEN length({t}) <= 254 AND regexp_full_match({t}, {_lit(_EMAIL)})"
+            + f" AND length(split_part({t}, '@', 1)) <= 64 THEN "
             + quoted_hash.format(f"sha256(lower({t}))")
-            + " ELSE NULL END"
+            + f" ELSE {fallback} END"
         )
     elif key == "handle":
         bare = f"CASE WHEN starts_with({t}, '@') THEN {trim_sql(f'substr({t}, 2)')} ELSE {t} END"
@@ -105,7 +114,7 @@ def value_sql(key: str, c: str, t: str, region: str) -> str:
         return f"CASE WHEN {c} IS NULL THEN NULL ELSE {fallback} END"
     return (
         f"CASE WHEN {c} IS NULL THEN NULL WHEN strlen({c}) = length({c}) "
-        f"THEN {fast} ELSE {fallback} END"
+        f"AND regexp_full_match({t}, '{_PRINTABLE}') THEN {fast} ELSE {fallback} END"
     )
 
 

@@ -196,6 +196,9 @@ def summary(result: SyncResult, settings: Settings, *, backlog: int) -> Table:
     if result.report:
         rejected += f" — {result.report}"
     table.add_row("rejected", rejected)
+    if result.dropped:
+        where = f" — {result.report}" if result.report else ""
+        table.add_row("fields dropped", f"{result.dropped:,} (rows sent without them){where}")
     if result.skipped:
         table.add_row("skipped", f"{result.skipped:,} (consent or suppression)")
     table.add_row("cursor", f"{shown(result.cursor_before)} → {shown(result.cursor_after)}")

@@ -72,13 +72,35 @@ class Unsendable:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class LeftOut:
+    """A field of an accepted event that a destination left out of its conversion (or that left
+    it without an identifier): the field and the rule it broke, never its value."""
+
+    index: int
+    message_id: str
+    destination: str
+    field: str
+    rule: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "messageId": self.message_id,
+            "destination": self.destination,
+            "field": self.field,
+            "rule": self.rule,
+        }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Accepted:
-    """The events of one request that go to the outbox, those that were rejected, and the
-    destinations that cannot send some of the accepted ones."""
+    """The events of one request that go to the outbox, those that were rejected, the
+    destinations that cannot send some of the accepted ones, and the fields left out."""
 
     events: tuple[IncomingEvent, ...]
     rejected: tuple[Rejected, ...]
     invalid: tuple[Unsendable, ...] = ()
+    dropped: tuple[LeftOut, ...] = ()
 
 
 def _rejected(index: int, message_id: Any, field: str | None, error: str) -> Rejected:
@@ -187,13 +209,14 @@ class EventAcceptor:
         events: list[IncomingEvent] = []
         rejected: list[Rejected] = []
         invalid: list[Unsendable] = []
+        dropped: list[LeftOut] = []
         defaults = {k: batch[k] for k in _BATCH_DEFAULTS if batch and batch.get(k) is not None}
         for index, raw in enumerate(raws):
             # The id as the client sent it, before one is assigned: a rejection names only that.
             sent_id = raw.get("messageId") if isinstance(raw, dict) else None
             try:
                 _check_key(raw, write_key, keys_in_events=keys_in_events)
-                event, unsendable = self._one(
+                event, unsendable, results = self._one(
                     raw,
                     source,
                     default_type,
@@ -215,6 +238,18 @@ class EventAcceptor:
                 rejected.append(_rejected(index, sent_id, None, error))
                 continue
             events.append(event)
+            for result in results:
+                if result.dropped:
+                    dropped += [
+                        LeftOut(
+                            index=index,
+                            message_id=event.message_id,
+                            destination=result.destination,
+                            field=name,
+                            rule=rule,
+                        )
+                        for name, rule in result.dropped
+                    ]
             for result in unsendable:
                 log.info(
                     "event %s cannot go to %s: %s",
@@ -230,7 +265,12 @@ class EventAcceptor:
                         reason=result.reason or "invalid",
                     )
                 )
-        return Accepted(events=tuple(events), rejected=tuple(rejected), invalid=tuple(invalid))
+        return Accepted(
+            events=tuple(events),
+            rejected=tuple(rejected),
+            invalid=tuple(invalid),
+            dropped=tuple(dropped),
+        )
 
     def _one(
         self,
@@ -244,7 +284,9 @@ class EventAcceptor:
         check_size: bool,
         check_depth: bool,
         any_library_ip: bool,
-    ) -> tuple[IncomingEvent, list[MappingResult]]:
+    ) -> tuple[IncomingEvent, list[MappingResult], list[MappingResult]]:
+        """The event for the outbox, the results no destination can send (audiences'
+        included), and every conversion destination's result."""
         if not isinstance(raw, dict):
             kind = "an array" if isinstance(raw, list) else type(raw).__name__
             raise InvalidEvent(f"event: must be a JSON object, got {kind}", field="event")
@@ -294,4 +336,4 @@ class EventAcceptor:
             counts=counts,
             recent=recent,
         )
-        return incoming, unsendable
+        return incoming, unsendable, results

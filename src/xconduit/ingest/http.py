@@ -180,6 +180,7 @@ class Collector:
             "duplicates": len(fresh) - new,
             "rejected": rejected,
             "invalid": [u.as_json() for u in accepted.invalid],
+            "dropped": [d.as_json() for d in accepted.dropped],
         }
         return self._cors(json_response(body_out), origin, source)
 

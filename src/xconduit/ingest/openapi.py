@@ -172,6 +172,19 @@ def _schemas() -> dict[str, Any]:
                 "duplicates": {"type": "integer"},
                 "rejected": {"type": "array", "items": _ref("Rejected")},
                 "invalid": {"type": "array", "items": _ref("Unsendable")},
+                "dropped": {"type": "array", "items": _ref("Dropped")},
+            },
+        },
+        "Dropped": {
+            "type": "object",
+            "description": "A field of an accepted event that a destination left out (never "
+            "its value): an identifier by kind, another field by its path.",
+            "properties": {
+                "index": {"type": "integer"},
+                "messageId": text,
+                "destination": text,
+                "field": text,
+                "rule": text,
             },
         },
         "Unsendable": {

@@ -15,7 +15,9 @@ from xconduit.events import Event, parse_time
 from xconduit.mapping.outcome import MappingResult
 from xconduit.mapping.policy import consent_refusal, suppressed
 from xconduit.mapping.values import (
+    CONTROL_RULE,
     BadValue,
+    Dropped,
     contents,
     conversion_value,
     number_items,
@@ -27,6 +29,7 @@ from xconduit.normalize import (
     IdentifierPaths,
     conversion_identifiers,
 )
+from xconduit.normalize.identifiers import has_control
 from xconduit.normalize.redact import private_id, redact
 
 PRE_PURCHASE = frozenset(
@@ -110,7 +113,7 @@ class ConversionMapper:
         ):
             return self._result(event, "filtered", reason="suppressed", dropped=ids.dropped)
         if not ids.is_sufficient():
-            return self._result(event, "invalid", reason=MISSING_IDENTIFIER, dropped=ids.dropped)
+            return self._result(event, "invalid", reason=_missing(ids.dropped), dropped=ids.dropped)
         moment = event.timestamp or event.original_timestamp or event.received_at
         if moment is None:
             return self._result(
@@ -128,17 +131,20 @@ class ConversionMapper:
             "event_id": event_id,
             "identifiers": ids.payload(),
         }
-        conversion_id = _conversion_id(event)
-        if conversion_id is not None:
-            conversion["conversion_id"] = conversion_id
+        fields: Dropped = []
         try:
-            self._add_commerce(conversion, event.properties, name)
+            conversion_id = _conversion_id(event)
+            if conversion_id is not None:
+                conversion["conversion_id"] = conversion_id
+            self._add_commerce(conversion, event.properties, name, fields)
         except BadValue as exc:
             return self._result(event, "invalid", reason=str(exc), dropped=ids.dropped)
         description = event.properties.get("description")
         if isinstance(description, str) and description.strip():
             conversion["description"] = redact(description.strip())
-        return self._result(event, "conversion", conversion=conversion, dropped=ids.dropped)
+        return self._result(
+            event, "conversion", conversion=conversion, dropped=ids.dropped, fields=fields
+        )
 
     def _time_refusal(self, event: Event, moment: str, when: str) -> str | None:
         """Why X would refuse `when` (before 2006, or more than 10 minutes after the event was
@@ -178,19 +184,24 @@ class ConversionMapper:
             return None, "page events are not mapped (set page_event_id)"
         return None, f"{event.type} events are not conversions"
 
-    def _add_commerce(self, conversion: dict[str, Any], props: Any, name: str) -> None:
+    def _add_commerce(
+        self, conversion: dict[str, Any], props: Any, name: str, dropped: Dropped
+    ) -> None:
         products = products_of(props)
         if name not in PRE_PURCHASE or self.destination.value_on_pre_purchase:
             value = conversion_value(props, products)
             if value is not None:
                 conversion["value"] = value
                 conversion["price_currency"] = self._currency(props.get("currency"))
-        count = number_items(props, products)
+        count = number_items(props, products, dropped)
         if count is not None:
             conversion["number_items"] = count
         if products or "product_id" in props or "productId" in props or "sku" in props:
             items = contents(
-                props, products, product_identifier=self.destination.product_identifier
+                props,
+                products,
+                product_identifier=self.destination.product_identifier,
+                dropped=dropped,
             )
             if items:
                 conversion["contents"] = items
@@ -211,9 +222,14 @@ class ConversionMapper:
         conversion: dict[str, Any] | None = None,
         reason: str | None = None,
         dropped: tuple[str, ...] = (),
+        fields: Dropped | None = None,
     ) -> MappingResult:
+        """`dropped`: the identifier kinds left out; `fields`: the other fields left out, as
+        (field, rule)."""
         dest = self.destination
         why = tuple((kind, DROP_RULES.get(kind, "invalid")) for kind in dropped) if dropped else ()
+        if fields:
+            why += tuple(fields)
         return MappingResult(
             outcome,
             dest.name,
@@ -228,7 +244,10 @@ class ConversionMapper:
 
 def _conversion_id(event: Event) -> str | None:
     """`conversion_id`, else `order_id`, else `messageId` (the browser tag sets the first); its
-    SHA-256 hex when it is an email address or a phone number (the tag does the same)."""
+    SHA-256 hex when it is an email address or a phone number (the tag does the same).
+
+    BadValue when the id holds a control character: X would store it as sent, and another id
+    in its place would break deduplication with the pixel, so the event is invalid."""
     props = event.properties
     for key in _CONVERSION_ID_KEYS:
         value = props.get(key)
@@ -236,10 +255,25 @@ def _conversion_id(event: Event) -> str | None:
             continue
         if type(value) is str:
             if value and not value.isspace():
-                return private_id(value.strip())
+                return _clean_id(value.strip(), f"properties.{key}")
         elif type(value) is int:
             return str(value)
-    return None if event.message_id is None else private_id(event.message_id)
+    return None if event.message_id is None else _clean_id(event.message_id, "messageId")
+
+
+def _clean_id(text: str, field: str) -> str:
+    if has_control(text):
+        raise BadValue(f"{field}: {CONTROL_RULE}")
+    return private_id(text)
+
+
+def _missing(dropped: tuple[str, ...]) -> str:
+    """The reason of an event without a usable identifier, naming those that were dropped
+    (`email: not an email address; At least one …`): X's words alone would hide them."""
+    if not dropped:
+        return MISSING_IDENTIFIER
+    named = "; ".join(f"{kind}: {DROP_RULES.get(kind, 'invalid')}" for kind in dropped)
+    return f"{named} ({MISSING_IDENTIFIER})"
 
 
 def _time_field(event: Event, moment: str) -> str:
@@ -256,7 +290,7 @@ DROP_RULES = {
     "email": "not an email address",
     "phone": "not a possible phone number",
     "ip_address": "not an IPv4 or IPv6 address",
-    "user_agent": "not text",
+    "user_agent": "not text, or contains a control character",
 }
 """Why an identifier of each kind is dropped (`MappingResult.dropped`)."""
 EARLIEST_TIME = "2006-01-01T00:00:00.000Z"

@@ -22,8 +22,9 @@ class MappingResult(NamedTuple):
     """The exact object that goes in X's `conversions[]` (hashed identifiers only)."""
     reason: str | None = None
     dropped: tuple[tuple[str, str], ...] = ()
-    """Identifiers present in the event but unusable, as (identifier, rule) pairs, e.g.
-    `(("twclid", "not an X click id"),)`: what a dashboard counts per destination."""
+    """Fields present in the event but left out of the conversion, as (field, rule) pairs:
+    identifiers by kind (`("twclid", "not an X click id")`), other fields by their path
+    (`("properties.quantity", "not a whole number above zero")`). Never the value."""
 
     def as_line(self) -> dict[str, Any]:
         """The `xconduit map` output shape."""
@@ -34,4 +35,5 @@ class MappingResult(NamedTuple):
             "pixel_id": self.pixel_id,
             "conversion": self.conversion,
             "reason": self.reason,
+            "dropped": [{"field": field, "rule": rule} for field, rule in self.dropped],
         }

@@ -87,4 +87,5 @@ def _invalid_line(raw: Any, reason: str) -> dict[str, Any]:
         "pixel_id": None,
         "conversion": None,
         "reason": reason,
+        "dropped": [],
     }

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from xconduit.normalize.identifiers import has_control
 from xconduit.normalize.redact import private_id, redact
 
 _CENT = Decimal("0.01")
@@ -14,6 +15,7 @@ _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _TOO_LARGE = Decimal("1e15")  # X's value is a double: larger amounts lose cents
 _TOO_LARGE_INT = 10**15
 _NONE: list[Mapping[str, Any]] = []  # shared "no products"; never mutated
+_GROUP_KEYS = ("product_group_id", "productGroupId", "group_id", "groupId")
 _FIELDS = {"value": "properties.value", "revenue": "properties.revenue"}
 
 
@@ -58,10 +60,23 @@ def decimal_of(value: Any, field: str) -> Decimal | None:
 
 
 def money(amount: Decimal) -> str:
-    """Two-place decimal string, as X's own examples send it ("25.00")."""
+    """A decimal string with at least two places, as X's own examples send it ("25.00"), and
+    every further digit the amount has ("12.345", "0.001"): X takes a double in currency units,
+    so rounding to cents would change amounts (three-decimal currencies, unit prices) and could
+    send a small non-zero amount as zero."""
     if amount == amount.to_integral_value():
         return f"{int(amount)}.00"  # the common whole-number case, without quantize
-    return str(amount.quantize(_CENT, rounding=ROUND_HALF_UP))
+    cents = amount.quantize(_CENT)
+    if cents == amount:
+        return str(cents)
+    return format(amount.normalize(), "f")  # trailing zeros dropped, never an exponent
+
+
+COUNT_RULE = "not a whole number above zero"
+CONTROL_RULE = "contains a control character"
+
+Dropped = list[tuple[str, str]]
+"""Fields left out of a conversion and why, as (field, rule): filled by the functions below."""
 
 
 def positive_int(value: Any) -> int | None:
@@ -114,56 +129,104 @@ def _computed_value(props: Mapping[str, Any], products: list[Mapping[str, Any]])
     return None
 
 
-def number_items(props: Mapping[str, Any], products: list[Mapping[str, Any]]) -> int | None:
-    """Σ products[].quantity, else `quantity`; an integer > 0 or None."""
+def number_items(
+    props: Mapping[str, Any], products: list[Mapping[str, Any]], dropped: Dropped
+) -> int | None:
+    """`quantity` when the event gives one, else Σ products[].quantity; an integer > 0 or None.
+
+    An explicit `quantity` wins over the products. One that is not a count (0, 2.5, "three") is
+    dropped and named in `dropped`, and not replaced by the products' sum: the sender's count
+    is sent as given or not at all. The sum is left out when a product's quantity is not a count
+    (`contents` names it), as it would be short."""
     quantity = props.get("quantity")
-    if not products and quantity is None:
-        return None
-    if products:
-        total = sum(positive_int(p.get("quantity")) or 0 for p in products)
-        if total > 0:
-            return total
-    return positive_int(quantity)
+    if quantity is not None and quantity != "":
+        count = positive_int(quantity)
+        if count is None:
+            dropped.append(("properties.quantity", COUNT_RULE))
+        return count
+    total = 0
+    for product in products:
+        raw = product.get("quantity")
+        if raw is None or raw == "":
+            continue
+        count = positive_int(raw)
+        if count is None:
+            return None
+        total += count
+    return total or None
 
 
 def contents(
-    props: Mapping[str, Any], products: list[Mapping[str, Any]], *, product_identifier: str
+    props: Mapping[str, Any],
+    products: list[Mapping[str, Any]],
+    *,
+    product_identifier: str,
+    dropped: Dropped,
 ) -> list[dict[str, Any]]:
-    """One `contents[]` item per product, or from the event's own product fields."""
+    """One `contents[]` item per product, or from the event's own product fields. A product's
+    quantity that is not a count and an id holding a control character are left out of its
+    item and named in `dropped`."""
     items: Iterator[dict[str, Any]]
     if products:
         items = (
-            _item(p, product_identifier, f"properties.products[{i}].")
+            _item(p, product_identifier, f"properties.products[{i}].", dropped, quantity=True)
             for i, p in enumerate(products)
         )
     elif prop(props, "product_id", "productId") is not None or props.get("sku") is not None:
-        items = iter((_item(props, product_identifier, "properties."),))
+        # The event's own quantity is `number_items`, which reports it when it is not a count.
+        items = iter((_item(props, product_identifier, "properties.", dropped, quantity=False),))
     else:
         return []
     return [item for item in items if item]
 
 
-def _item(product: Mapping[str, Any], product_identifier: str, where: str) -> dict[str, Any]:
+def _item(
+    product: Mapping[str, Any],
+    product_identifier: str,
+    where: str,
+    dropped: Dropped,
+    *,
+    quantity: bool,
+) -> dict[str, Any]:
+    """`quantity`: name a quantity that is not a count in `dropped` (False for the event's own
+    fields, whose quantity `number_items` names)."""
     item: dict[str, Any] = {}
     if product_identifier == "sku":
-        content_id = product.get("sku")
+        key, content_id = "sku", product.get("sku")
+    elif product.get("product_id") is not None:
+        key, content_id = "product_id", product.get("product_id")
     else:
-        content_id = prop(product, "product_id", "productId")
-    _put_text(item, "content_id", content_id, private_id)
-    group = prop(product, "product_group_id", "productGroupId")
-    if group is None:
-        group = prop(product, "group_id", "groupId")
-    _put_text(item, "content_group_id", group, private_id)
+        key, content_id = "productId", product.get("productId")
+    _put_id(item, "content_id", content_id, dropped, where, key)
+    for group_key in _GROUP_KEYS:
+        group = product.get(group_key)
+        if group is not None:
+            _put_id(item, "content_group_id", group, dropped, where, group_key)
+            break
     _put_text(item, "content_name", product.get("name"), redact)
     _put_text(item, "content_type", product.get("category"), redact)
     price = decimal_of(product.get("price"), f"{where}price")
     if price is not None:
         # A JSON number, as in X's own example (`"content_price":100.99`); `value` is a string.
         item["content_price"] = float(money(price))
-    quantity = positive_int(product.get("quantity"))
-    if quantity is not None:
-        item["num_items"] = quantity
+    raw = product.get("quantity")
+    count = positive_int(raw)
+    if count is not None:
+        item["num_items"] = count
+    elif quantity and raw is not None and raw != "":
+        dropped.append((f"{where}quantity", COUNT_RULE))
     return item
+
+
+def _put_id(
+    item: dict[str, Any], key: str, value: Any, dropped: Dropped, where: str, name: str
+) -> None:
+    """An id sent in the clear; left out, and named (`where` + `name`), when it holds a control
+    character (X would store it as sent)."""
+    if isinstance(value, str) and has_control(value.strip()):
+        dropped.append((where + name, CONTROL_RULE))
+        return
+    _put_text(item, key, value, private_id)
 
 
 def _put_text(item: dict[str, Any], key: str, value: Any, clean: Callable[[str], str]) -> None:

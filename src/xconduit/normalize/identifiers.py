@@ -7,8 +7,10 @@ clear (twclid, IP address, user agent, partner user id).
 
 Inputs come from JSON, so any type may arrive. Strings are the normal case; whole numbers are
 accepted where a number makes sense (phone, twitter id, twclid, partner user id); booleans,
-objects and arrays are never identifiers. No function here raises on bad input, and none puts
-the input in an error or a repr: invalid means None.
+objects and arrays are never identifiers. A control character (NUL, a newline inside the value,
+C1 controls) makes any identifier invalid: no real one has them, and X would get them as sent.
+No function here raises on bad input, and none puts the input in an error or a repr: invalid
+means None.
 """
 
 from __future__ import annotations
@@ -29,13 +31,22 @@ _IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
 _MAX_PHONE_TEXT = 64
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def has_control(text: str) -> bool:
+    """True when `text` holds a control character (C0, DEL or C1): invalid in any identifier or
+    id. `isprintable` (C code) settles the common case; only text it refuses (which may be a
+    non-breaking space, not a control) is searched."""
+    return not text.isprintable() and _CONTROL.search(text) is not None
 
 
 def _text(raw: Any) -> str | None:
-    """Trimmed string, or None for non-strings and empty strings."""
+    """Trimmed string, or None for non-strings, empty strings and text with control
+    characters."""
     if type(raw) is str:
         text = raw.strip()
-        return text or None
+        return text if text and not has_control(text) else None
     return None
 
 
@@ -43,7 +54,7 @@ def _text_or_int(raw: Any) -> str | None:
     """Like `_text`, also taking whole JSON numbers (never bools)."""
     if type(raw) is str:
         text = raw.strip()
-        return text or None
+        return text if text and not has_control(text) else None
     if type(raw) is int and raw >= 0:
         return str(raw)
     if type(raw) is float and raw.is_integer() and 0 <= raw < 2**63:
@@ -54,10 +65,48 @@ def _text_or_int(raw: Any) -> str | None:
 # -- email ------------------------------------------------------------------------------------
 
 
+# The address forms RFC 5321 (§4.1.2, with RFC 6531's UTF-8) allows, less the rare ones no
+# shop stores: quoted local parts (`"a b"@x.example`), address literals (`a@[192.0.2.1]`) and
+# single-label domains (`a@localhost`). Written out rather than taken from a library: the rules
+# fit in one pattern and a few string checks, cost ~1 µs on every event, and need no DNS
+# (docs/explanation/hashing.md). The pattern gives the characters and the dots; the hyphens and
+# the lengths are checked after it, as plain string operations are cheaper than regex rules.
+_ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-"
+_UTF8 = "\u00a1-\U0010ffff"  # non-ASCII: RFC 6531 (its non-printable ones are refused before)
+_ASCII_EMAIL = re.compile(rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+_EMAIL = re.compile(
+    rf"[{_ATEXT}{_UTF8}]+(?:\.[{_ATEXT}{_UTF8}]+)*@[A-Za-z0-9\-{_UTF8}]+(?:\.[A-Za-z0-9\-{_UTF8}]+)+"
+)
+_MAX_ADDRESS = 254  # RFC 5321's 256-character path, less its angle brackets
+_MAX_LOCAL = 64
+_MAX_LABEL = 63
+
+
+def is_email_address(text: str) -> bool:
+    """True when trimmed `text` is an email address (the RFC 5321 subset above): a dot-atom
+    local part of at most 64 characters, one `@`, a domain of two or more labels (letters,
+    digits, hyphens neither first nor last; at most 63 characters each) whose last label is not
+    all digits; at most 254 characters in all. No space, no control character anywhere."""
+    if len(text) > _MAX_ADDRESS:
+        return False
+    if text.isascii():
+        if _ASCII_EMAIL.fullmatch(text) is None:  # its classes hold no space or control
+            return False
+    elif not text.isprintable() or " " in text or _EMAIL.fullmatch(text) is None:
+        return False
+    at = text.index("@")
+    domain = text[at + 1 :]
+    if at > _MAX_LOCAL or domain[0] == "-" or domain[-1] == "-":
+        return False
+    if "-." in domain or ".-" in domain or domain[domain.rindex(".") + 1 :].isdigit():
+        return False
+    return len(domain) <= _MAX_LABEL or all(len(part) <= _MAX_LABEL for part in domain.split("."))
+
+
 def normalize_email(raw: Any) -> str | None:
-    """Trim and lowercase; None without an `@`."""
+    """Trim and lowercase; None unless it is an email address (`is_email_address`)."""
     text = _text(raw)
-    if text is None or "@" not in text:
+    if text is None or not is_email_address(text):
         return None
     return text.lower()
 
@@ -72,7 +121,7 @@ def hash_email(raw: Any) -> str | None:
         digest = prehashed(text)
         if digest is not None:
             return digest
-    if "@" not in text:
+    if not is_email_address(text):
         return None
     return hashlib.sha256(text.lower().encode()).hexdigest()
 
@@ -85,7 +134,10 @@ def normalize_phone(raw: Any, region: str = "US") -> str | None:
     if type(raw) is str:
         text = raw.strip()
         # Longer text is no phone number; refusing it also keeps junk out of the cache.
-        return e164(text, region) if text and len(text) <= _MAX_PHONE_TEXT else None
+        # `phonenumbers` would skip a control character (a trailing NUL): refuse it here.
+        if not text or len(text) > _MAX_PHONE_TEXT or has_control(text):
+            return None
+        return e164(text, region)
     digits = _text_or_int(raw)
     return None if digits is None else e164_from_digits(digits, region)
 
@@ -127,7 +179,7 @@ def clean_ip(raw: Any) -> str | None:
 
 
 def clean_user_agent(raw: Any) -> str | None:
-    """Trimmed user agent; never hashed."""
+    """Trimmed user agent; never hashed. None when it holds a control character."""
     return _text(raw)
 
 

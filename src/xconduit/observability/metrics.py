@@ -32,6 +32,7 @@ DESCRIPTIONS = {
     "conversions_filtered": "Events a destination does not send (not mapped, no consent, ...)",
     "conversions_invalid": "Events X would reject (no usable identifier, bad value, ...)",
     "identifiers_dropped": "Identifiers present but unusable, by kind",
+    "fields_dropped": "Other fields left out of a conversion (not a count, control character)",
     "conversions_delivered": "Conversions X accepted",
     "conversions_delivered_with": "Delivered conversions carrying an identifier kind",
     "conversions_retried": "Conversions scheduled for a retry",

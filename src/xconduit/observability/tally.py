@@ -5,6 +5,10 @@
     identifiers_dropped{destination,kind,rule}      an identifier present but unusable
                                                     (kind: email, phone, twclid, ip_address,
                                                     user_agent; the rule: docs/reference/mapping.md)
+    fields_dropped{destination,field,rule}          another field left out of a conversion
+                                                    (`properties.quantity`, a product's
+                                                    `properties.products[].quantity`: no index,
+                                                    so that the labels stay few)
 
 The debugger's copy holds the outcome, the reason and the exact conversion (hashed identifiers
 only, as X gets it), never the raw event.
@@ -12,6 +16,7 @@ only, as X gets it), never the raw event.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -28,6 +33,10 @@ _OUTCOME_COUNTER = {
     "invalid": "conversions_invalid",
 }
 
+IDENTIFIER_KINDS = frozenset(("twclid", "email", "phone", "ip_address", "user_agent"))
+"""The `MappingResult.dropped` names that are identifiers; other names are field paths."""
+_INDEX = re.compile(r"\[[0-9]+\]")
+
 MATCH_KEYS = ("twclid", "email", "phone", "ip_ua")
 """The identifier kinds of match quality: click id, hashed email, hashed phone, IP + user agent."""
 
@@ -39,10 +48,14 @@ def tally(
     for result in results:
         dest = (("destination", result.destination),)
         counts.append(Count(_OUTCOME_COUNTER[result.outcome], dest))
-        counts += [
-            Count("identifiers_dropped", (*dest, ("kind", kind), ("rule", rule)))
-            for kind, rule in result.dropped
-        ]
+        for field, rule in result.dropped:
+            if field in IDENTIFIER_KINDS:
+                counts.append(
+                    Count("identifiers_dropped", (*dest, ("kind", field), ("rule", rule)))
+                )
+            else:
+                label = _INDEX.sub("[]", field)
+                counts.append(Count("fields_dropped", (*dest, ("field", label), ("rule", rule))))
     recent = RecentEvent(
         source=source,
         message_id=message_id,

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 IDENTIFIER_FIELDS = ("twclid", "email", "phone", "ip_address", "user_agent")
 
+DROPPED = "sent without this field"
+"""How a report line about a field left out of a sent row begins (other lines are rows not sent)."""
+
 # A field as the collector names it in a reason → the conversion field of `columns`.
 _FIELD_NAMES = {
     "timestamp": "conversion_time",
@@ -46,6 +49,9 @@ class MappedBatch:
 
     events: list[IncomingEvent] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    dropped: list[Rejection] = field(default_factory=list)
+    """Fields left out of rows that were sent (a count that is not one, an invalid phone beside
+    a valid email): one report line each, not counted as rejected rows."""
     skipped: int = 0
     """Rows filtered by the destination's consent or suppression rules."""
     fast: int = 0
@@ -181,6 +187,12 @@ class RowMapper:
         ]
         for reason in unsendable:
             out.rejections.append(self._rejection(number, row, _field(reason), reason))
+        for result in results:
+            if result.outcome == "conversion":
+                out.dropped += [
+                    self._rejection(number, row, _field(name), f"{DROPPED}: {name}: {rule}")
+                    for name, rule in result.dropped
+                ]
         if not jobs and not unsendable:
             out.skipped += 1
         event = IncomingEvent(source=self.source, message_id=message_id, jobs=jobs)

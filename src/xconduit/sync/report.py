@@ -1,4 +1,5 @@
-"""The data-contract report: one CSV line per row a sync did not send, and why.
+"""The data-contract report: one CSV line per row a sync did not send, and why, and one per
+field left out of a row that was sent (its rule begins "sent without this field").
 
 `<reports>/<sync>-rejected-<UTC time>.csv`, columns `row, cursor, conversion_id, column, rule,
 value`: the row's number in the run (from 1), its cursor value, its conversion id (to find it in

@@ -48,6 +48,8 @@ class SyncResult:
     already_sent: int = 0
     """Rows committed by an earlier run (read again after a crash, or unchanged rows)."""
     rejected: int = 0
+    dropped: int = 0
+    """Fields left out of rows that were sent, each named in the report."""
     skipped: int = 0
     """Rows the destination's consent or suppression rules keep from X."""
     cursor_before: str | None = None
@@ -156,7 +158,11 @@ def run_sync(
                         for value in pylist(batch.column(sync.cursor)):
                             tracker.see(value)
                     result.rows += batch.num_rows
-                    report.write(mapped.rejections)
+                    report.write(
+                        sorted(mapped.rejections + mapped.dropped, key=lambda r: r.row)
+                        if mapped.dropped
+                        else mapped.rejections
+                    )
                     if dry_run:
                         _preview(result, mapped)
                     elif pipeline is not None:
@@ -297,6 +303,7 @@ def _commit(
 
 def _count(result: SyncResult, mapped: MappedBatch, report: RejectedReport) -> None:
     result.rejected += len(mapped.rejections)
+    result.dropped += len(mapped.dropped)
     result.skipped += mapped.skipped
     if report.lines:
         result.report = report.path

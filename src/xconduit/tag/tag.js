@@ -50,8 +50,17 @@
   // An amount X takes (mapping.md 3): not negative, below 1e15; else undefined, as the server
   // rejects the event.
   const amount = (n) => (n !== undefined && n >= 0 && n < 1e15 ? n : undefined);
-  const money = (n) => n.toFixed(2);
-  const cents = (n) => Math.round(n * 100) / 100;
+  // Amounts keep their digits, as the server sends them (never rounded to cents: 0.001 is not 0).
+  // A string (legacy Purchase): two places at least ("25.00"), every further digit kept.
+  function money(n) {
+    const fixed = n.toFixed(2);
+    if (Number(fixed) === n) return fixed;
+    const text = String(n);
+    return text.includes('e') ? n.toFixed(20).replace(/0+$/, '') : text;
+  }
+  // A sum of prices × quantities without binary noise (0.1 × 3 is 0.30000000000000004):
+  // 15 significant digits, which a double always holds exactly.
+  const total = (n) => Number(n.toPrecision(15));
 
   // ---- personal data in ids (the server's xconduit.normalize.redact) ----
   // SHA-256, synchronous (crypto.subtle is async and absent on plain http pages).
@@ -98,9 +107,23 @@
   const privateId = (t) => (EMAIL_ID.test(t) || isPhone(t) ? sha256(t) : t);
 
   // What the current pixel gets with send_pii_to_pixel (the server's normalisation).
+  // An email address as the server's `is_email_address` reads it (docs/explanation/hashing.md):
+  // dot-atom local part (≤ 64), one `@`, two or more labels (≤ 63, no hyphen first or last, the
+  // last not all digits), ≤ 254 characters, no space or control character.
+  const ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-\\u00a1-\\u{10ffff}";
+  const EMAIL = new RegExp(`^[${ATEXT}]+(\\.[${ATEXT}]+)*@[A-Za-z0-9\\-\\u00a1-\\u{10ffff}]+(\\.[A-Za-z0-9\\-\\u00a1-\\u{10ffff}]+)+$`, 'u');
+  const chars = (t) => [...t].length; // code points, as Python counts
+  function isEmail(t) {
+    if (chars(t) > 254 || /[\p{C}\p{Z}]/u.test(t) || !EMAIL.test(t)) return false;
+    const at = t.indexOf('@');
+    const domain = t.slice(at + 1);
+    const labels = domain.split('.');
+    return chars(t.slice(0, at)) <= 64 && !/^-|-$|-\.|\.-/.test(domain) &&
+      !/^\p{Nd}+$/u.test(labels[labels.length - 1]) && labels.every((l) => chars(l) <= 63);
+  }
   function emailOf(v) {
-    const t = typeof v === 'string' ? v.trim().toLowerCase() : '';
-    return t.includes('@') ? t : undefined;
+    const t = typeof v === 'string' ? v.trim() : '';
+    return isEmail(t) ? t.toLowerCase() : undefined;
   }
   // E.164 for the destination's phone region: `+` and digits kept; else the region's national
   // prefix (a trunk `0`, or US `1`) dropped and its country code put in front.
@@ -197,7 +220,7 @@
         content_id: productId(item, s),
         content_name: nameOf(item),
         content_type: categoryOf(item),
-        content_price: price === undefined ? undefined : cents(price), // a number, as X's example
+        content_price: price, // a number, as X's example
         num_items: qty,
         content_group_id: pick(item, ['product_group_id', 'productGroupId', 'group_id', 'groupId']),
       });
@@ -213,8 +236,8 @@
     const list = priced.length ? priced : pick(p, ['price']) === undefined ? [] : [p];
     if (!list.length) return undefined;
     const of = (x) => (amount(num(pick(x, ['price']))) ?? NaN) * (count(pick(x, ['quantity'])) || 1);
-    const total = list.reduce((n, x) => n + of(x), 0);
-    return isFinite(total) ? total : undefined; // NaN: a price that is not a number
+    const sum = list.reduce((n, x) => n + of(x), 0);
+    return isFinite(sum) ? total(sum) : undefined; // NaN: a price that is not a number
   }
 
   // ---- what the pixel does for one event: a list of {twq: [...]} or {img: url} ----
@@ -265,7 +288,7 @@
     if (!ECOMMERCE[name] || name === 'order completed' || s.prePurchaseValue) {
       const v = value(p);
       if (v !== undefined) {
-        out.value = cents(v);
+        out.value = v;
         out.currency = String(pick(p, ['currency']) || s.currency).toUpperCase();
       }
     }

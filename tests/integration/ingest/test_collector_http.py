@@ -41,6 +41,7 @@ def test_a_track_call_is_committed_then_answered(http: httpx.Client, gateway: Ga
         "duplicates": 0,
         "rejected": [],
         "invalid": [],
+        "dropped": [],
     }
     [conversion] = stored_conversions(gateway)
     assert conversion["event_id"] == "tw-oka17-ol288"
@@ -148,6 +149,44 @@ def test_events_x_would_reject_are_reported_with_the_destination_and_rule(
     assert [c["conversion_id"] for c in stored_conversions(gateway)] == ["o-fine"]
 
 
+def test_every_dropped_field_is_named_in_the_answer(http: httpx.Client, gateway: Gateway) -> None:
+    junk_email = order("junk-email", properties={"email": "bad@@victim.example", "order_id": "j"})
+    batch = [
+        junk_email,
+        order("bad-phone", properties={"email": EMAIL, "phone": "call me", "order_id": "o-p"}),
+        order("zero-items", properties={"email": EMAIL, "quantity": 0, "order_id": "o-z"}),
+    ]
+    response = post(http, "/v1/batch", {"batch": batch})
+    assert response.status_code == 200
+    answer = response.json()
+    # The event left without an identifier says which one was dropped, and why.
+    assert answer["invalid"] == [
+        {
+            "index": 0,
+            "messageId": "junk-email",
+            "destination": "shop",
+            "reason": "email: not an email address (At least one user identifier must be provided)",
+        }
+    ]
+    assert answer["dropped"] == [
+        {**where, "destination": "shop", "field": field, "rule": rule}
+        for where, field, rule in [
+            ({"index": 0, "messageId": "junk-email"}, "email", "not an email address"),
+            ({"index": 1, "messageId": "bad-phone"}, "phone", "not a possible phone number"),
+            (
+                {"index": 2, "messageId": "zero-items"},
+                "properties.quantity",
+                "not a whole number above zero",
+            ),
+        ]
+    ]
+    sent = stored_conversions(gateway)
+    assert [c["conversion_id"] for c in sent] == ["o-p", "o-z"]
+    assert ["number_items" in c for c in sent] == [False, False]
+    assert "victim" not in response.text
+    assert "call me" not in response.text
+
+
 def test_a_rejection_names_only_the_message_id_the_client_sent(http: httpx.Client) -> None:
     response = post(http, "/v1/batch", {"batch": [order("ok"), {"type": "track", "event": "x"}]})
     assert response.json()["rejected"][0]["messageId"] is None
@@ -248,6 +287,7 @@ def test_message_ids_are_deduplicated_per_source(http: httpx.Client, gateway: Ga
         "duplicates": 2,
         "rejected": [],
         "invalid": [],
+        "dropped": [],
     }
     # Another source may use the same messageId.
     assert post(http, "/v1/track", order("same"), key=WEB_KEY).json()["accepted"] == 1

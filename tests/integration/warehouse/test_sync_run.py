@@ -3,6 +3,7 @@ data-contract report, pre-hashed columns, incremental runs, and a source that fa
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -13,8 +14,10 @@ import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from rich.console import Console
 
 from tests.support.sync_setup import COLUMNS, pending, report_lines, settings, sha
+from xconduit.cli.sync import summary
 from xconduit.queue.sqlite import SqliteStore
 from xconduit.sync import SyncResult, run_sync
 
@@ -81,7 +84,7 @@ def test_a_parquet_export_with_every_column_kind(tmp_path: Path, store: SqliteSt
         "conversion_id": "o-1",
         "value": "25.00",
         "price_currency": "EUR",
-        "number_items": 2,  # the basket's quantities win over the column, as for products[]
+        "number_items": 3,  # the column is explicit: it wins over the basket's quantities
         "contents": [{"content_id": "sku-1", "content_price": 12.5, "num_items": 2}],
         "description": "first order",
     }
@@ -118,13 +121,75 @@ def test_rows_x_would_refuse_are_reported_masked_and_the_rest_is_sent(
         ("4", "o-4", "t"),
         ("5", "o-5", "kind"),
     ]
-    assert lines[0]["rule"] == "At least one user identifier must be provided"
+    assert lines[0]["rule"] == (
+        "email: not an email address (At least one user identifier must be provided)"
+    )
     assert lines[1]["rule"] == "properties.value: not a number"
     assert lines[1]["value"] == "lots"
     assert lines[2]["rule"] == "not an ISO 8601 date-time"
     assert lines[3]["rule"] == "not one of the destination's events"
     text = result.report.read_text() if result.report else ""
     assert "secret" not in text
+
+
+def test_values_are_sent_exact_or_named_in_the_report_and_summary(
+    tmp_path: Path, store: SqliteStore
+) -> None:
+    contents = '[{""content_id"": ""p1"", ""num_items"": 1}]'
+    (tmp_path / "orders.csv").write_text(
+        "order_id,email,phone,total,items,contents,ts\n"
+        # The seed's example: an explicit count of 3 beside a content of 1 item is sent as 3.
+        f'o-1,a@example.com,,10.00,3,"{contents}",2026-03-01 09:00:00\n'
+        f'o-2,b@example.com,,0.001,0,"{contents}",2026-03-01 09:01:00\n'
+        f"o-3,c@example.com,call me,12.345,2.5,,2026-03-01 09:02:00\n"
+        f"o-4,{SECRET.replace('@', '@@')},,10,1,,2026-03-01 09:03:00\n"
+    )
+    columns = {**COLUMNS, "phone": "phone", "number_items": "items", "contents": "contents"}
+    config = settings(
+        source="orders.csv",
+        query="select *, ts::varchar as t, total::varchar as amount from source",
+        columns={**columns, "conversion_time": "t", "value": "amount"},
+    )
+    result = run_sync(config, "orders", store, reports=tmp_path / "reports", base_dir=tmp_path)
+    assert (result.rows, result.enqueued, result.rejected, result.dropped) == (4, 3, 1, 3)
+    sent = pending(store)
+    assert [c["conversion_id"] for c in sent] == ["o-1", "o-2", "o-3"]
+    assert [c.get("number_items") for c in sent] == [3, None, None]
+    assert [c["value"] for c in sent] == ["10.00", "0.001", "12.345"]
+    lines = report_lines(tmp_path / "reports")
+    assert [(x["row"], x["column"], x["rule"], x["value"]) for x in lines] == [
+        (
+            "2",
+            "items",
+            "sent without this field: properties.quantity: not a whole number above zero",
+            "0.0",  # as the source read it (a DOUBLE column)
+        ),
+        (
+            "3",
+            "phone",
+            "sent without this field: phone: not a possible phone number",
+            "c***",
+        ),
+        (
+            "3",
+            "items",
+            "sent without this field: properties.quantity: not a whole number above zero",
+            "2.5",
+        ),
+        (
+            "4",
+            "email",
+            "email: not an email address (At least one user identifier must be provided)",
+            "s***@@***",
+        ),
+    ]
+    text = result.report.read_text() if result.report else ""
+    assert "secret" not in text
+    assert "call me" not in text
+    console = Console(width=200, record=True)
+    console.print(summary(result, config, backlog=0))
+    shown = console.export_text()
+    assert re.search(r"fields dropped\s+│\s+3 \(rows sent without them\) — ", shown), shown
 
 
 def test_the_report_holds_no_raw_email_or_phone_in_any_column(

@@ -40,6 +40,23 @@ TRICKY = [
     "\u00a0nbsp@example.com\u00a0",
     "\x1fUnit-Sep@Example.com\x0b",
     "a\x00b@example.com",
+    "bad@@victim.example",
+    "@@",
+    "a b@@c.example",
+    ".a@example.com",
+    "a..b@example.com",
+    "a@-x.example",
+    "a@192.0.2.1",
+    "a@localhost",
+    "ana@example.com\x00",
+    "ana@exa\x7fmple.com",
+    "crm\x00-42",
+    "@ads\x01api",
+    "4b61639e\x1b-47cc",
+    "x" * 65 + "@example.com",
+    "a@" + "b" * 64 + ".com",
+    "a@b.c0m",
+    "a@b.0com",
 ]
 
 

@@ -155,7 +155,12 @@ def test_conversion_id_precedence(props: dict[str, Any], expected: str) -> None:
     [
         ({"value": 25}, "25.00", "USD"),
         ({"value": "25.5", "revenue": 99}, "25.50", "USD"),
-        ({"revenue": 10.005}, "10.01", "USD"),
+        ({"revenue": 10.005}, "10.005", "USD"),  # digits kept, never rounded to cents
+        ({"revenue": 0.001}, "0.001", "USD"),  # a non-zero amount is never sent as zero
+        ({"value": "12.3450"}, "12.345", "USD"),
+        ({"value": "0.1", "revenue": 1}, "0.10", "USD"),
+        ({"products": [{"price": "0.333", "quantity": 3}]}, "0.999", "USD"),
+        ({"value": "1e-7"}, "0.0000001", "USD"),
         ({"revenue": 0}, "0.00", "USD"),
         ({"products": [{"price": 2.5, "quantity": 2}, {"price": 1}]}, "6.00", "USD"),
         ({"price": 4, "quantity": 3}, "12.00", "USD"),
@@ -360,6 +365,98 @@ def test_number_items(props: dict[str, Any], expected: int | None) -> None:
     assert conversion(props).get("number_items") == expected
 
 
+COUNT = "not a whole number above zero"
+
+
+@pytest.mark.parametrize(
+    ("props", "expected", "dropped"),
+    [
+        # An explicit count wins over the products' (a sync's number_items column 3, contents 1).
+        ({"quantity": 3, "products": [{"product_id": "p1", "quantity": 1}]}, 3, ()),
+        ({"quantity": "3", "products": [{"quantity": 1}, {"quantity": 1}]}, 3, ()),
+        # The products fill it only when the event gives none.
+        ({"products": [{"quantity": 1}, {"quantity": 2}]}, 3, ()),
+        # A count that is not one is dropped and named, never replaced by the products' sum.
+        ({"quantity": 0}, None, (("properties.quantity", COUNT),)),
+        ({"quantity": 2.5}, None, (("properties.quantity", COUNT),)),
+        ({"quantity": "three"}, None, (("properties.quantity", COUNT),)),
+        ({"quantity": True}, None, (("properties.quantity", COUNT),)),
+        (
+            {"quantity": 0, "products": [{"quantity": 2}]},
+            None,
+            (("properties.quantity", COUNT),),
+        ),
+        # A product's bad quantity: left out of its item and named; the sum would be short.
+        (
+            {
+                "products": [
+                    {"product_id": "p1", "quantity": 2},
+                    {"product_id": "p2", "quantity": 2.5},
+                ]
+            },
+            None,
+            (("properties.products[1].quantity", COUNT),),
+        ),
+    ],
+)
+def test_number_items_is_exact_or_reported(
+    props: dict[str, Any], expected: int | None, dropped: tuple[tuple[str, str], ...]
+) -> None:
+    result = run(props)
+    assert result.outcome == "conversion", result.reason
+    assert result.conversion is not None
+    assert result.conversion.get("number_items") == expected
+    assert result.dropped == dropped
+    assert result.as_line()["dropped"] == [{"field": f, "rule": r} for f, r in dropped]
+
+
+def test_an_id_with_a_control_character_never_reaches_x() -> None:
+    result = run({"order_id": "o-1\x00"})
+    assert (result.outcome, result.reason) == (
+        "invalid",
+        "properties.order_id: contains a control character",
+    )
+    assert run(messageId="m\x001").reason == "messageId: contains a control character"
+    product = {"product_id": "p\x001", "product_group_id": "g\n2", "name": "Cap"}
+    items = run({"products": [product]})
+    assert items.conversion is not None
+    assert items.conversion["contents"] == [{"content_name": "Cap"}]
+    assert items.dropped == (
+        ("properties.products[0].product_id", "contains a control character"),
+        ("properties.products[0].product_group_id", "contains a control character"),
+    )
+
+
+NOT_EMAIL = "email: not an email address (At least one user identifier must be provided)"
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "bad@@victim.example",
+        "@@",
+        "a b@@c.example",
+        "a\x00@x.example",
+        "ana@x.example\x00",
+        "not-an-email",
+    ],
+)
+def test_junk_email_is_dropped_and_the_reason_names_it(email: str) -> None:
+    result = run({"email": email})
+    assert result.outcome == "invalid"
+    assert result.reason == NOT_EMAIL
+    assert result.dropped == (("email", "not an email address"),)
+    assert result.as_line()["dropped"] == [{"field": "email", "rule": "not an email address"}]
+
+
+def test_an_invalid_phone_beside_a_valid_email_is_named() -> None:
+    result = run({"phone": "call me"})
+    assert result.outcome == "conversion"
+    assert result.as_line()["dropped"] == [
+        {"field": "phone", "rule": "not a possible phone number"}
+    ]
+
+
 @pytest.mark.parametrize(
     ("identifier", "props", "expected"),
     [
@@ -538,7 +635,8 @@ def test_identifier_rule(
     result = run(props, context=context)
     assert result.outcome == outcome
     if outcome == "invalid":
-        assert result.reason == "At least one user identifier must be provided"
+        assert result.reason is not None
+        assert "At least one user identifier must be provided" in result.reason
     else:
         assert result.conversion is not None
         assert result.conversion["identifiers"] == identifiers

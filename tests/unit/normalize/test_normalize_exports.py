@@ -25,6 +25,7 @@ def test_public_surface_is_pinned() -> None:
         "hash_handle",
         "hash_phone",
         "hash_twitter_id",
+        "is_email_address",
         "is_sha256_hex",
         "normalize_device_id",
         "normalize_email",

@@ -213,3 +213,71 @@ def test_partner_user_id_is_never_hashed(raw: Any, expected: str | None) -> None
 )
 def test_prehashed_values_pass_through_every_hashed_identifier(hasher: Any) -> None:
     assert hasher(EMAIL_DIGEST.upper()) == EMAIL_DIGEST
+
+
+# The RFC 5321 subset (docs/explanation/hashing.md): junk with an `@` is no email address.
+@pytest.mark.parametrize(
+    ("raw", "valid"),
+    [
+        ("ana@example.com", True),
+        ("a.b+tag@mail.example.co.uk", True),
+        ("o'brien@example.ie", True),
+        ("jöhn@exämple.de", True),  # RFC 6531: UTF-8 in both parts
+        ("a@x.c", True),
+        ("bad@@victim.example", False),
+        ("@@", False),
+        ("a b@@c.example", False),
+        ("a b@c.example", False),
+        ("ana@example.com\x00", False),
+        ("a\x00@x.example", False),
+        ("ana@exa\x1fmple.com", False),
+        ("ana@exa\x85mple.com", False),  # a C1 control
+        ("ana@example.com\u00a0x", False),  # a non-breaking space
+        ("@example.com", False),
+        ("ana@", False),
+        (".ana@example.com", False),
+        ("ana.@example.com", False),
+        ("a..na@example.com", False),
+        ("ana@-example.com", False),
+        ("ana@example-.com", False),
+        ("ana@example..com", False),
+        ("ana@example.com.", False),
+        ("ana@localhost", False),
+        ("ana@192.0.2.1", False),
+        ("ana@[192.0.2.1]", False),
+        ('"ana b"@example.com', False),
+        ("a" * 65 + "@example.com", False),
+        ("a@" + "b" * 64 + ".com", False),
+        ("a@" + ".".join(["b" * 60] * 5) + ".com", False),  # over 254 in all
+    ],
+)
+def test_email_addresses_follow_rfc_5321(raw: str, valid: bool) -> None:
+    assert (normalize_email(raw) is not None) is valid
+    assert (hash_email(raw) is not None) is valid
+
+
+CONTROLS = ["\x00", "\x01", "\n", "\x1b", "\x7f", "\x9b"]
+
+
+@pytest.mark.parametrize("control", CONTROLS)
+@pytest.mark.parametrize(
+    ("clean", "value"),
+    [
+        (hash_email, "ana@exa{}mple.com"),
+        (hash_phone, "+1 415 555 01{}00"),
+        (hash_phone, "+1 415 555 0100{}x"),
+        (hash_phone, "+1 415 555{}0100"),
+        (clean_twclid, "23opevjt88{}psuo13lu8d020qkn"),
+        (clean_ip, "203.0.113.9{}1"),
+        (clean_user_agent, "Mozilla/5.0 {}(X11)"),
+        (hash_handle, "@ad{}sapi"),
+        (hash_twitter_id, "1435{}67"),
+        (hash_device_id, "4b61639e-47cc{}-4056"),
+        (clean_partner_user_id, "cust{}-1"),
+    ],
+)
+def test_a_control_character_makes_any_identifier_invalid(
+    clean: Any, value: str, control: str
+) -> None:
+    assert clean(value.replace("{}", "")) is not None
+    assert clean(value.replace("{}", control)) is None

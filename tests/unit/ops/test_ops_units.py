@@ -3,6 +3,7 @@ the pause's life, what an event adds to the counters, the log mask, the token va
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from cryptography.fernet import Fernet
 
@@ -170,3 +171,25 @@ def test_token_vault_encrypts_and_refuses_without_or_with_a_wrong_key() -> None:
         TokenVault(store, "short")
     assert vault.delete()
     assert vault.load() is None
+
+
+def test_tally_counts_dropped_fields_by_path_without_the_product_index() -> None:
+    dropped = (
+        ("email", "not an email address"),
+        ("properties.quantity", "not a whole number above zero"),
+        ("properties.products[3].quantity", "not a whole number above zero"),
+    )
+    result = MappingResult(
+        "conversion", "shop", "p", "acct", "m1", {"identifiers": []}, None, dropped
+    )
+    counts, recent = tally("web", "m1", "Order Completed", [result])
+    names = [(c.name, dict(c.labels)) for c in counts]
+    assert (
+        "identifiers_dropped",
+        {"destination": "shop", "kind": "email", "rule": "not an email address"},
+    ) in names
+    rule = "not a whole number above zero"
+    for field in ("properties.quantity", "properties.products[].quantity"):
+        assert ("fields_dropped", {"destination": "shop", "field": field, "rule": rule}) in names
+    [line] = orjson.loads(recent.results)
+    assert line["dropped"] == [list(pair) for pair in dropped]  # the debugger's entry

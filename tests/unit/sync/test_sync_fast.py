@@ -25,7 +25,12 @@ EMAILS = [
     "  jane@example.com ",  # whitespace: the core trims
     "jöhn@exämple.com",  # unicode
     "not-an-email",
-    "a@b",  # no dot: plain for the core, not for the fast checks
+    "a@b",  # no dot: no address for the core
+    ".jane@example.com",  # RFC 5321 refuses these: the fast checks must too
+    "ja..ne@example.com",
+    "jane@-example.com",
+    "bad@@victim.example",
+    "jane@example.com\x00",
     "",
     None,
     "x" * 70 + "@example.com",
