@@ -49,14 +49,22 @@ def mask(value: Any) -> str:
     return f"{text[:1]}***" if len(text) > 3 else "***"
 
 
+def _time_like(value: Any) -> str:
+    """A time or cursor value: as read, unless it is an email address or phone number."""
+    if value is None:
+        return ""
+    text = str(value)
+    # A time's digits would read as a phone number: hide only a value that is personal.
+    personal = "@" in text or is_phone(text.strip())
+    return mask(text) if personal else text[:40]
+
+
 def shown(rejection: Rejection) -> str:
     if rejection.value is None:
         return ""
     text = str(rejection.value)
-    if rejection.field == "conversion_time":
-        # A time's digits would read as a phone number: hide only a value that is personal.
-        personal = "@" in text or is_phone(text.strip())
-        return mask(text) if personal else text[:40]
+    if rejection.field in ("conversion_time", "cursor"):
+        return _time_like(text)
     if rejection.field in SHOWN_FIELDS:
         return redact(text)[:40]  # an email in a money column (`revenue: "jane@…"`)
     return mask(rejection.value)
@@ -82,7 +90,7 @@ class RejectedReport:
             self._writer = csv.writer(self._file)
             self._writer.writerow(HEADER)
         for item in rejections:
-            cursor = "" if item.cursor is None else str(item.cursor)
+            cursor = _time_like(item.cursor)  # a cursor column may hold anything
             conversion_id = private_id(item.conversion_id.strip())  # as X receives it
             self._writer.writerow(
                 (item.row, cursor, conversion_id, item.column, item.rule, shown(item))

@@ -9,26 +9,33 @@ each batch never passes a row that is not committed (`CursorTracker.safe`).
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from xconduit.config import Settings, SyncSettings
 from xconduit.errors import ConfigError, SourceError
 from xconduit.mapping import format_time
+from xconduit.mapping.conversions import FUTURE_SLACK
 from xconduit.queue.counts import Count
 from xconduit.queue.syncs import SyncState, SyncStore
+from xconduit.sources.params import placeholders
 from xconduit.sync.columns import pylist
-from xconduit.sync.cursor import CursorTracker, decode, encode
+from xconduit.sync.cursor import CursorGuard, CursorTracker, decode, encode
 from xconduit.sync.mapper import MappedBatch, RowMapper, destination_of
 from xconduit.sync.parallel import map_batches
 from xconduit.sync.report import RejectedReport
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 PREVIEW = 10
 """Conversions a dry run prints."""
@@ -47,7 +54,12 @@ class SyncResult:
     """New conversions committed to the outbox."""
     already_sent: int = 0
     """Rows committed by an earlier run (read again after a crash, or unchanged rows)."""
+    repeated: int = 0
+    """Rows equal to an earlier row of this run (a duplicate line in the file, say)."""
     rejected: int = 0
+    cursor_refused: int = 0
+    """Rejected rows whose cursor value is not of the cursor's kind or lies in the future: the
+    cursor does not pass them (part of `rejected`)."""
     skipped: int = 0
     """Rows the destination's consent or suppression rules keep from X."""
     cursor_before: str | None = None
@@ -121,8 +133,13 @@ def run_sync(
         if not dry_run:
             store.commit_sync_batch(name, [], state=state, now=started)
     result.cursor_after = state.cursor
-    tracker = CursorTracker(decode(state.cursor))
-    report = RejectedReport(reports, name, started=datetime.fromtimestamp(started, UTC))
+    start = decode(state.cursor)
+    if start is None and sync.cursor_start is not None:
+        start = sync.cursor_start
+    tracker = CursorTracker(start)
+    now = datetime.fromtimestamp(started, UTC)
+    guard = CursorGuard(start=start, now=now) if sync.cursor else None
+    report = RejectedReport(reports, name, started=now)
     result.first_job_id = store.last_job_id() + 1
     result.last_job_id = result.first_job_id - 1
     params = {"cursor": tracker.start}
@@ -141,8 +158,17 @@ def run_sync(
                     f"(it returns {', '.join(src.columns)})"
                 )
             pipeline = None if dry_run else _Pipeline(store, result, clock)
+
+            def checked() -> Iterator[tuple[pa.RecordBatch, dict[int, str]]]:
+                for batch in src.batches():
+                    if guard is None:
+                        yield batch, {}
+                        continue
+                    column = batch.column(sync.cursor)
+                    yield batch, guard.check(column, pylist(column))
+
             batches = map_batches(
-                src.batches(),
+                checked(),
                 mapper,
                 generation=state.generation,
                 workers=sync.workers,
@@ -151,9 +177,13 @@ def run_sync(
                 received_at=received_at,
             )
             try:
-                for batch, _, mapped in batches:
+                for batch, refused, _, mapped in batches:
                     if sync.cursor:
-                        for value in pylist(batch.column(sync.cursor)):
+                        values = pylist(batch.column(sync.cursor))
+                        if refused:  # these rows must not move the cursor
+                            values = [v for i, v in enumerate(values) if i not in refused]
+                            result.cursor_refused += len(refused)
+                        for value in values:
                             tracker.see(value)
                     result.rows += batch.num_rows
                     report.write(mapped.rejections)
@@ -184,6 +214,7 @@ def run_sync(
         if not dry_run:
             store.commit_sync_batch(name, [], state=state, now=clock())
         result.cursor_after = state.cursor
+    result.notes.extend(_silences(sync, result, params["cursor"]))
     if sync.cursor and not tracker.ordered:
         result.notes.append(
             f"rows did not come in {sync.cursor} order: add ORDER BY {sync.cursor} to the query "
@@ -193,6 +224,35 @@ def run_sync(
     if not dry_run:
         _record(store, result, clock())
     return result
+
+
+def _silences(sync: SyncSettings, result: SyncResult, bound: Any) -> list[str]:
+    """Why a run read nothing, or passed over rows without sending them."""
+    notes = []
+    if result.cursor_refused:
+        notes.append(
+            f"{result.cursor_refused:,} rows rejected for their {sync.cursor} value (more than "
+            f"{FUTURE_SLACK.seconds // 60} minutes in the future, or not of the cursor's kind): "
+            "the cursor stays before them and the next run reads them again (see the report)"
+        )
+    if result.rows or result.error:
+        return notes
+    query = default_query(sync)
+    uses_cursor = any(p.name == "cursor" for p in placeholders(query))
+    if bound is None and uses_cursor and not _NULL_TEST.search(query):
+        notes.append(
+            "read 0 rows: :cursor is NULL on the first run (and after --full), and a comparison "
+            f"with NULL is never true. Write `where :cursor is null or {sync.cursor or 'column'} "
+            "> :cursor`, or set cursor_start (docs: cli-sync)"
+        )
+    elif bound is not None and uses_cursor:
+        notes.append(f"read 0 rows: none is past the cursor {bound}")
+    else:
+        notes.append("read 0 rows: the source returned none")
+    return notes
+
+
+_NULL_TEST = re.compile(r":cursor\s+is\s+null", re.IGNORECASE)
 
 
 def _record(store: SyncStore, result: SyncResult, now: float) -> None:
@@ -241,6 +301,9 @@ class _Pipeline:
             maxsize=GROUP_BATCHES
         )
         self._error: BaseException | None = None
+        self._ids = array("q")
+        """A 64-bit hash of each committed event's id (8 bytes a row), to tell a row repeated
+        in this run from one an earlier run committed."""
         self._thread = threading.Thread(target=self._run, name="sync-commit", daemon=True)
         self._thread.start()
 
@@ -262,7 +325,7 @@ class _Pipeline:
             done = item is None
             if group and self._error is None:
                 try:
-                    _commit(self._store, self._result, group, state, self._clock())
+                    _commit(self._store, self._result, group, state, self._clock(), self._ids)
                 except BaseException as error:  # handed to the reading thread
                     self._error = error
 
@@ -279,14 +342,35 @@ class _Pipeline:
         self._queue.put(None)
         self._thread.join()
         self._check()
+        repeated = len(self._ids) - _distinct(self._ids)
+        self._result.repeated += repeated
+        self._result.already_sent -= repeated
+
+
+def _distinct(ids: array[int]) -> int:
+    """How many different values `ids` holds (counted by Arrow, without a Python set)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not ids:
+        return 0
+    values = pa.Array.from_buffers(pa.int64(), len(ids), [None, pa.py_buffer(ids)])
+    count: int = pc.count_distinct(values).as_py()
+    return count
 
 
 def _commit(
-    store: SyncStore, result: SyncResult, group: list[MappedBatch], state: SyncState, now: float
+    store: SyncStore,
+    result: SyncResult,
+    group: list[MappedBatch],
+    state: SyncState,
+    now: float,
+    ids: array[int],
 ) -> None:
     events = [event for mapped in group for event in mapped.events]
     commit = store.commit_sync_batch(result.name, events, state=state, now=now)
     for event, fresh in zip(events, commit.accepted, strict=True):
+        ids.append(hash(event.message_id))
         if fresh:
             result.enqueued += len(event.jobs)
         else:
