@@ -27,6 +27,8 @@ from xconduit.errors import SourceError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from xconduit.sources.csvlines import LineProblem
+
 __all__ = ["Source", "SourceError", "open_source"]
 
 
@@ -35,6 +37,11 @@ class Source(Protocol):
 
     columns: list[str]
     """The query's column names, in order."""
+    problems: list[LineProblem]
+    """Lines of a file that are no rows (not UTF-8, a NUL byte, an unclosed quote…), found
+    while opening or reading; the other rows are read."""
+    notes: list[str]
+    """What the reader did that the person running the sync should know."""
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """The rows, in the query's order, a batch at a time (iterate once)."""

@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from xconduit.errors import SourceError
 from xconduit.sources.arrow import rows_to_batch
+from xconduit.sources.csvlines import LineProblem
 from xconduit.sources.params import redact, render
 
 
@@ -33,6 +34,8 @@ class AlchemySource:
         batch_rows: int,
         base_dir: Path | None,
     ) -> None:
+        self.problems: list[LineProblem] = []  # a database hands rows, not lines
+        self.notes: list[str] = []
         try:
             url = make_url(source)
         except ArgumentError:

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from xconduit.errors import SourceError
 from xconduit.sources.arrow import rows_to_batch
+from xconduit.sources.csvlines import LineProblem
 from xconduit.sources.params import redact, render
 
 
@@ -39,6 +40,8 @@ class SqliteSource:
         batch_rows: int,
         base_dir: Path | None,
     ) -> None:
+        self.problems: list[LineProblem] = []  # a database hands rows, not lines
+        self.notes: list[str] = []
         path = Path(source.removeprefix("sqlite:///")).expanduser()
         if not path.is_absolute():
             path = (base_dir or Path.cwd()) / path

@@ -1,7 +1,8 @@
 """The data-contract report: one CSV line per row a sync did not send, and why.
 
-`<reports>/<sync>-rejected-<UTC time>.csv`, columns `row, cursor, conversion_id, column, rule,
-value`: the row's number in the run (from 1), its cursor value, its conversion id (to find it in
+`<reports>/<sync>-rejected-<UTC time>.csv`, columns `row, line, cursor, conversion_id, column,
+rule, value`: the row's number in the run (from 1) or, for a line of a file that is no row, its
+`file:line`; its cursor value, its conversion id (to find it in
 the warehouse; an id that is an email address or phone number is its SHA-256, as X receives it),
 the source column at fault, the rule it breaks, and the value — masked for identifiers and free
 text (`j***@e***`), with emails and phone numbers redacted elsewhere (`[email]`), never a raw
@@ -20,7 +21,7 @@ from typing import IO, Any
 
 from xconduit.normalize.redact import is_phone, private_id, redact
 
-HEADER = ("row", "cursor", "conversion_id", "column", "rule", "value")
+HEADER = ("row", "line", "cursor", "conversion_id", "column", "rule", "value")
 SHOWN_FIELDS = frozenset(("value", "currency", "conversion_time", "number_items", "event"))
 """Fields whose values are not personal: shown as read. Any other field's value is masked."""
 
@@ -36,6 +37,8 @@ class Rejection:
     column: str
     rule: str
     value: Any = None
+    line: str = ""
+    """`file:line` of a line of a file that is no row (`row` is then 0: it never was one)."""
 
 
 def mask(value: Any) -> str:
@@ -93,7 +96,15 @@ class RejectedReport:
             cursor = _time_like(item.cursor)  # a cursor column may hold anything
             conversion_id = private_id(item.conversion_id.strip())  # as X receives it
             self._writer.writerow(
-                (item.row, cursor, conversion_id, item.column, item.rule, shown(item))
+                (
+                    item.row or "",
+                    item.line,
+                    cursor,
+                    conversion_id,
+                    item.column,
+                    item.rule,
+                    shown(item),
+                )
             )
         self._file.flush()
         os.fsync(self._file.fileno())

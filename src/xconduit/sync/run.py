@@ -32,10 +32,12 @@ from xconduit.sync.columns import pylist
 from xconduit.sync.cursor import CursorGuard, CursorTracker, decode, encode
 from xconduit.sync.mapper import MappedBatch, RowMapper, destination_of
 from xconduit.sync.parallel import map_batches
-from xconduit.sync.report import RejectedReport
+from xconduit.sync.report import RejectedReport, Rejection
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from xconduit.sources.csvlines import LineProblem
 
 PREVIEW = 10
 """Conversions a dry run prints."""
@@ -57,6 +59,8 @@ class SyncResult:
     repeated: int = 0
     """Rows equal to an earlier row of this run (a duplicate line in the file, say)."""
     rejected: int = 0
+    unreadable: int = 0
+    """Lines of a file that are no rows (part of `rejected`; the report gives each line)."""
     cursor_refused: int = 0
     """Rejected rows whose cursor value is not of the cursor's kind or lies in the future: the
     cursor does not pass them (part of `rejected`)."""
@@ -207,6 +211,8 @@ def run_sync(
                 batches.close()  # stops the mapping processes, if any
                 if pipeline is not None:
                     pipeline.close()
+            _unreadable(result, report, src.problems)
+            result.notes.extend(src.notes)
     finally:
         report.close()
     if complete and result.error is None:
@@ -226,9 +232,37 @@ def run_sync(
     return result
 
 
+def _unreadable(result: SyncResult, report: RejectedReport, problems: list[LineProblem]) -> None:
+    """Lines of the source file that are no rows: in the report, counted as rejected."""
+    report.write(
+        [
+            Rejection(
+                row=0,
+                line=f"{p.file}:{p.line}",
+                cursor=None,
+                conversion_id="",
+                field="",
+                column=p.column,
+                rule=p.rule,
+            )
+            for p in problems
+        ]
+    )
+    result.unreadable += len(problems)
+    result.rejected += len(problems)
+    if report.lines:
+        result.report = report.path
+
+
 def _silences(sync: SyncSettings, result: SyncResult, bound: Any) -> list[str]:
     """Why a run read nothing, or passed over rows without sending them."""
     notes = []
+    if result.unreadable:
+        notes.append(
+            f"{result.unreadable:,} lines of the file are no rows (not UTF-8, a NUL byte, an "
+            "unclosed quote, too long, a wrong number of columns…): each is in the report with "
+            "its line number; the other rows were read"
+        )
     if result.cursor_refused:
         notes.append(
             f"{result.cursor_refused:,} rows rejected for their {sync.cursor} value (more than "

@@ -196,3 +196,45 @@ def test_a_row_repeated_in_one_file_is_not_taken_for_one_sent_by_an_earlier_run(
     assert (first.rows, first.enqueued, first.already_sent, first.repeated) == (3, 2, 0, 1)
     second = _run(config, store, tmp_path)
     assert (second.enqueued, second.already_sent, second.repeated) == (0, 2, 1)
+
+
+BAD_LINES = {
+    "a 10 MB cell": (b"o-2," + b"x" * 10_000_000 + b",1,2026-03-01 09:01:00\n", "longer than"),
+    "a byte that is not UTF-8": (b"o-2,j\xe9@example.com,1,2026-03-01 09:01:00\n", "UTF-8"),
+    "an unclosed quote": (b'o-2,"jane@example.com,1,2026-03-01 09:01:00\n', "quote"),
+    "a NUL byte": (b"o-2,jane\x00@example.com,1,2026-03-01 09:01:00\n", "NUL"),
+    "too few columns": (b"o-2,jane@example.com,1\n", "columns"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_LINES))
+def test_a_bad_csv_line_is_rejected_with_its_line_number_and_the_rest_syncs(
+    tmp_path: Path, store: SqliteStore, case: str
+) -> None:
+    bad, rule = BAD_LINES[case]
+    lines = [_line(n, f"2026-03-01 09:0{n}:00").encode() for n in (1, 3, 4)]
+    (tmp_path / "orders.csv").write_bytes(HEADER.encode() + lines[0] + bad + b"".join(lines[1:]))
+    result = _run(settings(source="orders.csv", cursor="ts"), store, tmp_path)
+    assert result.error is None
+    assert (result.rows, result.enqueued, result.rejected, result.unreadable) == (3, 3, 1, 1)
+    assert [c["conversion_id"] for c in pending(store)] == ["o-1", "o-3", "o-4"]
+    [line] = report_lines(tmp_path / "reports")
+    assert (line["row"], line["line"]) == ("", "orders.csv:3")
+    assert rule in line["rule"]
+    assert "jane" not in (result.report.read_text() if result.report else "")
+    assert any("the other rows were read" in note for note in result.notes)
+
+
+def test_a_bad_cell_past_duckdbs_sample_costs_its_row_only(
+    tmp_path: Path, store: SqliteStore
+) -> None:
+    # DuckDB types the column from its first 20,480 lines; a later cell it cannot convert used
+    # to stop the run part way.
+    good = "".join(_line(n, "2026-03-01 09:00:00") for n in range(25_000))
+    bad = "o-x,x@example.com,lots,2026-03-01 09:00:00\n"
+    (tmp_path / "orders.csv").write_text(HEADER + good + bad + _line(25_001, "2026-03-01 09:01:00"))
+    result = _run(settings(source="orders.csv", batch_rows=10_000), store, tmp_path)
+    assert result.error is None
+    assert (result.rows, result.enqueued, result.rejected) == (25_001, 25_001, 1)
+    [line] = report_lines(tmp_path / "reports")
+    assert (line["line"], line["column"]) == ("orders.csv:25002", "total")
