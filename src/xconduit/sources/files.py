@@ -19,7 +19,7 @@ from xconduit.sources.csvlines import MAX_LINE, LineProblem, scan, suspicious
 from xconduit.sources.params import redact, render
 
 _READERS = {
-    ".csv": "read_csv({path}, header = true)",
+    ".csv": "read_csv({path}, header = true)",  # CSV: see FileSource._open_csv
     ".parquet": "read_parquet({path})",
     ".jsonl": "read_json({path}, format = 'newline_delimited')",
     ".ndjson": "read_json({path}, format = 'newline_delimited')",
@@ -152,6 +152,9 @@ class FileSource:
         except duckdb.Error as error:
             self.close()
             raise SourceError(f"{source}: {redact(str(error), known=self._known)}") from None
+        except OSError as error:  # reading a CSV file to check it
+            self.close()
+            raise SourceError(f"{source}: cannot be read ({error.strerror or error})") from None
         except BaseException:
             self.close()
             raise
@@ -196,6 +199,14 @@ class FileSource:
 
     def _rejected(self) -> list[LineProblem]:
         """The lines DuckDB set aside while reading (never their text: it may be personal)."""
+        try:
+            found = self._conn.execute(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'reject_errors'"
+            ).fetchone()
+        except duckdb.Error:
+            found = None
+        if not found or not found[0]:
+            return []  # the query never read the files (`select 1`)
         rows = self._conn.execute(
             "SELECT s.file_path, e.line, coalesce(e.column_name, ''), e.error_type "
             "FROM reject_errors e JOIN reject_scans s USING (scan_id, file_id) "

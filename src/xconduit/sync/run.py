@@ -269,7 +269,7 @@ def _silences(sync: SyncSettings, result: SyncResult, bound: Any) -> list[str]:
             f"{FUTURE_SLACK.seconds // 60} minutes in the future, or not of the cursor's kind): "
             "the cursor stays before them and the next run reads them again (see the report)"
         )
-    if result.rows or result.error:
+    if result.rows or result.error or result.unreadable:
         return notes
     query = default_query(sync)
     uses_cursor = any(p.name == "cursor" for p in placeholders(query))
