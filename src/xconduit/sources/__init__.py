@@ -27,7 +27,7 @@ from xconduit.errors import SourceError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from xconduit.sources.csvlines import LineProblem
+    from xconduit.sources.lines import LineProblem
 
 __all__ = ["Source", "SourceError", "open_source"]
 

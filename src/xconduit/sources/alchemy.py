@@ -13,7 +13,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from xconduit.errors import SourceError
 from xconduit.sources.arrow import rows_to_batch
-from xconduit.sources.csvlines import LineProblem
+from xconduit.sources.lines import LineProblem
 from xconduit.sources.params import redact, render
 
 

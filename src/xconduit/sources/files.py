@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 
 from xconduit.errors import SourceError
-from xconduit.sources.csvlines import MAX_LINE, LineProblem, scan, suspicious
+from xconduit.sources.lines import MAX_LINE, LineProblem, scan, scan_json_lines, suspicious
 from xconduit.sources.params import redact, render
 
 _READERS = {
@@ -140,6 +140,8 @@ class FileSource:
         try:
             if suffix == ".csv":
                 self._open_csv(path)
+            elif suffix in (".jsonl", ".ndjson"):
+                self._open_json_lines(path, _READERS[suffix].format(path=_literal(str(path))))
             else:
                 reader = _READERS[suffix].format(path=_literal(str(path)))
                 self._conn.execute(f"CREATE VIEW source AS SELECT * FROM {reader}")
@@ -182,9 +184,29 @@ class FileSource:
         )
         self._conn.execute(f"CREATE VIEW source AS SELECT {casts} FROM source_lines")
         self.notes.append(
-            f"{path.name}: read line by line (DuckDB would have refused it or read a line "
-            "wrong); the lines that are no rows are in the report"
+            f"{path.name}: read line by line (DuckDB would have refused it or read a line wrong)"
         )
+
+    def _open_json_lines(self, path: Path, reader: str) -> None:
+        """DuckDB reads the files; when it refuses them (one malformed line does), line by line:
+        the objects of the good lines, typed by the structure they share."""
+        try:
+            self._conn.execute(f"CREATE VIEW source AS SELECT * FROM {reader}")
+            return
+        except duckdb.Error:
+            pass
+        scanned = scan_json_lines(sorted(Path(name) for name in glob.glob(str(path))))
+        self.problems.extend(scanned.problems)
+        self._conn.register("source_lines", scanned.table)
+        found = self._conn.execute("SELECT json_group_structure(line::JSON) FROM source_lines")
+        structure = (found.fetchone() or (None,))[0]
+        if structure is None or not scanned.table.num_rows:
+            raise SourceError(f"{path.name}: no line holds a JSON object")
+        self._conn.execute(
+            "CREATE VIEW source AS SELECT unnest(json_transform(line, "
+            f"{_literal(str(structure))})) FROM source_lines"
+        )
+        self.notes.append(f"{path.name}: read line by line (DuckDB refused it)")
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         try:

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from xconduit.errors import SourceError
 from xconduit.sources.arrow import rows_to_batch
-from xconduit.sources.csvlines import LineProblem
+from xconduit.sources.lines import LineProblem
 from xconduit.sources.params import redact, render
 
 

@@ -37,7 +37,7 @@ from xconduit.sync.report import RejectedReport, Rejection
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from xconduit.sources.csvlines import LineProblem
+    from xconduit.sources.lines import LineProblem
 
 PREVIEW = 10
 """Conversions a dry run prints."""

@@ -238,3 +238,23 @@ def test_a_bad_cell_past_duckdbs_sample_costs_its_row_only(
     assert (result.rows, result.enqueued, result.rejected) == (25_001, 25_001, 1)
     [line] = report_lines(tmp_path / "reports")
     assert (line["line"], line["column"]) == ("orders.csv:25002", "total")
+
+
+def test_a_malformed_json_line_is_rejected_with_its_line_number_and_the_rest_syncs(
+    tmp_path: Path, store: SqliteStore
+) -> None:
+    lines = [
+        b'{"order_id": "o-1", "email": "a@example.com", "total": 1, "ts": "2026-03-01T09:00:00Z"}',
+        b'{"order_id": "o-2", "email": "jane@example.com", "total": 1, "ts": "2026-03-01T09:01',
+        b'{"order_id": "o-3", "email": "c@example.com", "total": 2.5, "ts": "2026-03-01T09:02:00Z"}',
+    ]
+    (tmp_path / "orders.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    result = _run(settings(source="orders.jsonl", cursor="ts"), store, tmp_path)
+    assert result.error is None
+    assert (result.rows, result.enqueued, result.unreadable) == (2, 2, 1)
+    assert [(c["conversion_id"], c["value"]) for c in pending(store)] == [
+        ("o-1", "1.00"),
+        ("o-3", "2.50"),
+    ]
+    [line] = report_lines(tmp_path / "reports")
+    assert (line["line"], line["rule"]) == ("orders.jsonl:2", "the line is not JSON")

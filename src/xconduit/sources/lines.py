@@ -1,11 +1,12 @@
-"""CSV files DuckDB cannot read whole: checked line by line, so a bad line costs that line only.
+"""Files DuckDB cannot read whole: checked line by line, so a bad line costs that line only.
 
-DuckDB refuses a whole file for one line longer than its limit (a 10 MB cell), and reads a NUL
-byte or an unclosed quote into values that would be hashed and sent (with an unclosed quote it
-even guesses the file has no quoting at all). `suspicious` finds the last two cheaply (a search
-for NUL, a count of quotes: an odd count leaves one open) before DuckDB reads the file; `scan`
-then reads it here instead: each line or quoted record that breaks a rule becomes a
-`LineProblem` with its line number, the others a table of text columns.
+DuckDB refuses a whole CSV file for one line longer than its limit (a 10 MB cell), and reads a
+NUL byte or an unclosed quote into values that would be hashed and sent (with an unclosed quote
+it even guesses the file has no quoting at all); one malformed JSON line refuses a whole JSON-
+lines file. `suspicious` finds the CSV cases cheaply (a search for NUL, a count of quotes: an
+odd count leaves one open, a megabyte without a line break) before DuckDB reads the file;
+`scan` (CSV) and `scan_json_lines` then read it here instead: each line or quoted record that
+breaks a rule becomes a `LineProblem` with its line number, the others a table.
 
 The scan holds the good rows in memory (about the file's size): the price of a broken file only.
 """
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 import pyarrow as pa
 
 from xconduit.errors import SourceError
@@ -168,3 +170,35 @@ def scan(paths: list[Path], *, delimiter: str = ",") -> Scanned:
 
 def _batch(header: list[str], columns: list[list[str | None]]) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in columns], names=header)
+
+
+def scan_json_lines(paths: list[Path]) -> Scanned:
+    """The JSON objects of `paths`, one a line, as the text column `line`; any other line
+    (not UTF-8, not JSON, not an object, too long) a problem."""
+    problems: list[LineProblem] = []
+    batches: list[pa.RecordBatch] = []
+    for path in paths:
+        good: list[str] = []
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                rule = _line_rule(raw)
+                if rule is None:
+                    try:
+                        item = orjson.loads(raw)
+                    except orjson.JSONDecodeError:
+                        rule = "the line is not JSON"
+                    else:
+                        rule = None if isinstance(item, dict) else "the line is no JSON object"
+                if rule is not None:
+                    problems.append(LineProblem(file=path.name, line=number, rule=rule))
+                    continue
+                good.append(raw.decode("utf-8"))
+                if len(good) >= _BATCH:
+                    batches.append(pa.RecordBatch.from_arrays([pa.array(good)], names=["line"]))
+                    good = []
+        if good:
+            batches.append(pa.RecordBatch.from_arrays([pa.array(good)], names=["line"]))
+    schema = pa.schema([("line", pa.string())])
+    return Scanned(table=pa.Table.from_batches(batches, schema=schema), problems=problems)

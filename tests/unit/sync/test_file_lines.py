@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from xconduit.errors import SourceError
-from xconduit.sources.csvlines import MAX_LINE, scan, suspicious
+from xconduit.sources.lines import MAX_LINE, scan, scan_json_lines, suspicious
 
 CASES = [
     # (file body after the header "id,note", rows read, (line, words of the rule) per problem)
@@ -66,3 +66,15 @@ def test_suspicious(tmp_path: Path, body: bytes, expected: bool) -> None:
     path = tmp_path / "f.csv"
     path.write_bytes(body)
     assert suspicious(path) is expected
+
+
+def test_json_lines(tmp_path: Path) -> None:
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(b'{"id": 1}\n{"id": 2\n\n[3]\n{"id": "\xff"}\n{"id": 4}\n')
+    scanned = scan_json_lines([path])
+    assert scanned.table.column("line").to_pylist() == ['{"id": 1}\n', '{"id": 4}\n']
+    assert [(p.line, p.rule) for p in scanned.problems] == [
+        (2, "the line is not JSON"),
+        (4, "the line is no JSON object"),
+        (5, "the line is not UTF-8 text"),
+    ]
