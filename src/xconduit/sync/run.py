@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from array import array
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -163,13 +164,17 @@ def run_sync(
                 )
             pipeline = None if dry_run else _Pipeline(store, result, clock)
 
+            cursor_values: deque[list[Any]] = deque()  # of the batches read, not yet counted
+
             def checked() -> Iterator[tuple[pa.RecordBatch, dict[int, str]]]:
                 for batch in src.batches():
                     if guard is None:
                         yield batch, {}
                         continue
                     column = batch.column(sync.cursor)
-                    yield batch, guard.check(column, pylist(column))
+                    values = pylist(column)
+                    cursor_values.append(values)
+                    yield batch, guard.check(column, values)
 
             batches = map_batches(
                 checked(),
@@ -183,7 +188,7 @@ def run_sync(
             try:
                 for batch, refused, _, mapped in batches:
                     if sync.cursor:
-                        values = pylist(batch.column(sync.cursor))
+                        values = cursor_values.popleft()
                         if refused:  # these rows must not move the cursor
                             values = [v for i, v in enumerate(values) if i not in refused]
                             result.cursor_refused += len(refused)
