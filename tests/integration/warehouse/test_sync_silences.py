@@ -40,6 +40,7 @@ def _run(config: Any, store: SqliteStore, tmp_path: Path, **options: Any) -> Syn
     [
         ("2099-01-01 00:00:00", "more than 10 minutes in the future"),
         ("soon", "not a date-time"),
+        ("jane.doe@example.com", "not a date-time"),  # personal: masked in the report
     ],
 )
 def test_a_csv_row_with_a_bad_cursor_value_does_not_hide_later_rows(
@@ -57,6 +58,7 @@ def test_a_csv_row_with_a_bad_cursor_value_does_not_hide_later_rows(
     [line] = report_lines(tmp_path / "reports")
     assert (line["row"], line["conversion_id"], line["column"]) == ("3", "o-2", "ts")
     assert rule in line["rule"]
+    assert "jane.doe" not in (first.report.read_text() if first.report else "")
 
     with orders.open("a") as handle:
         handle.write(_line(4, "2026-03-01 09:03:00"))
