@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from xconduit.errors import SourceError
 
@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
     from xconduit.sources.lines import LineProblem
 
-__all__ = ["Source", "SourceError", "open_source"]
+__all__ = ["BadLines", "Source", "SourceError", "open_source"]
+
+BadLines = Literal["fail", "report"]
 
 
 class Source(Protocol):
@@ -55,6 +57,7 @@ class Source(Protocol):
         params: Mapping[str, object] | None,
         batch_rows: int,
         base_dir: Path | None,
+        bad_lines: BadLines = "fail",
     ) -> None: ...
 
     def close(self) -> None: ...
@@ -93,8 +96,13 @@ def open_source(
     params: Mapping[str, object] | None = None,
     batch_rows: int = 50_000,
     base_dir: Path | None = None,
+    bad_lines: BadLines = "fail",
 ) -> Iterator[Source]:
-    """Run `query` on `source` and hand back the open result; closed on leaving the block."""
+    """Run `query` on `source` and hand back the open result; closed on leaving the block.
+
+    `bad_lines` (files): "fail" stops the read at a line that is no row, as DuckDB does;
+    "report" reads the other rows and lists such lines in `problems` (a sync reports them; an
+    audience snapshot must not lose a member silently, so it fails)."""
     if batch_rows < 1:
         raise SourceError("batch_rows must be at least 1")
     try:
@@ -104,7 +112,14 @@ def open_source(
         raise SourceError(
             f"reading this source needs the {error.name} package: pip install 'xconduit[{extra}]'"
         ) from None
-    opened = kind(source, query=query, params=params, batch_rows=batch_rows, base_dir=base_dir)
+    opened = kind(
+        source,
+        query=query,
+        params=params,
+        batch_rows=batch_rows,
+        base_dir=base_dir,
+        bad_lines=bad_lines,
+    )
     try:
         yield opened
     finally:

@@ -122,6 +122,7 @@ class FileSource:
         params: Mapping[str, object] | None,
         batch_rows: int,
         base_dir: Path | None,
+        bad_lines: str = "fail",
     ) -> None:
         path = Path(source).expanduser()
         if not path.is_absolute():
@@ -138,9 +139,9 @@ class FileSource:
         self._rejects = False
         self._conn = duckdb.connect(":memory:", config={"threads": READ_THREADS})
         try:
-            if suffix == ".csv":
+            if suffix == ".csv" and bad_lines == "report":
                 self._open_csv(path)
-            elif suffix in (".jsonl", ".ndjson"):
+            elif suffix in (".jsonl", ".ndjson") and bad_lines == "report":
                 self._open_json_lines(path, _READERS[suffix].format(path=_literal(str(path))))
             else:
                 reader = _READERS[suffix].format(path=_literal(str(path)))

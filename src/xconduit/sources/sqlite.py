@@ -39,6 +39,7 @@ class SqliteSource:
         params: Mapping[str, object] | None,
         batch_rows: int,
         base_dir: Path | None,
+        bad_lines: str = "fail",
     ) -> None:
         self.problems: list[LineProblem] = []  # a database hands rows, not lines
         self.notes: list[str] = []

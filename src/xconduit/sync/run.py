@@ -156,6 +156,7 @@ def run_sync(
             params=params,
             batch_rows=sync.batch_rows,
             base_dir=base_dir,
+            bad_lines="report",
         ) as src:
             if missing := mapper.missing(src.columns):
                 raise SourceError(
