@@ -185,7 +185,9 @@ class CursorGuard:
             self.kind = kinds.most_common(1)[0][0]
         kind = column.type
         if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-            return {} if self.kind == NUMBER else dict.fromkeys(range(len(values)), self._not())
+            if self.kind == NUMBER:
+                return {}
+            return {index: self._not() for index, value in enumerate(values) if value is not None}
         if pa.types.is_timestamp(kind) and self.kind == TIME:
             return self._future_timestamps(column)
         refused: dict[int, str] = {}

@@ -76,6 +76,7 @@ LATER = NOW + timedelta(minutes=11)
         (None, ["2026-03-01T12:11:00Z", "2026-03-01T12:09:00"], {0: "in the future"}),
         (None, [date(2026, 3, 2), date(2026, 3, 1)], {0: "in the future"}),
         (None, [None, 5, None], {}),
+        (datetime(2026, 1, 1), [None, 5], {1: "not a date-time"}),
     ],
 )
 def test_cursor_guard(start: Any, values: list[Any], refused: dict[int, str]) -> None:
