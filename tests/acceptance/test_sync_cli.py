@@ -346,3 +346,44 @@ def test_no_raw_email_or_phone_reaches_the_outbox_its_wal_or_the_output(tmp_path
     blobs = [*files.values(), *(text.encode() for text in outputs)]
     for raw in ("zelda", "Zelda", "555 0137", "5550137", "555-0137"):
         assert not [b for b in blobs if raw.encode() in b], raw
+
+
+def test_the_summary_says_why_rows_were_not_sent_or_read(tmp_path: Path) -> None:
+    row = "o-1,a@example.com,10.00,2026-03-01 09:00:00\n"
+    (tmp_path / "orders.csv").write_text(
+        "order_id,email,total,ts\n"
+        + row
+        + "o-2,b@example.com,10.00,2099-01-01 00:00:00\n"
+        + row  # the same line twice: repeated, not "already sent" by an earlier run
+        + 'o-3,"c@example.com,10.00,2026-03-01 09:01:00\n'
+    )
+    (tmp_path / "x.toml").write_text(
+        DESTINATION + SYNC.format(source="orders.csv", batch_rows=10, extra="")
+    )
+    ran = _sync(tmp_path, "orders", "-c", "x.toml")
+    assert ran.returncode == 0, ran.stderr
+    out = " ".join(ran.stdout.split())  # the table may wrap a note over lines
+    assert re.search(r"repeated │ 1 \(equal to an earlier row of this run\)", out), out
+    assert "already sent" not in out
+    assert re.search(r"rejected │ 2 — ", out), out
+    assert "1 rows rejected for their ts value" in out
+    assert "1 lines of the file are no rows" in out
+
+    fresh = tmp_path / "fresh"  # a new outbox: the sync's first run
+    fresh.mkdir()
+    (fresh / "db.toml").write_text(
+        DESTINATION
+        + SYNC.format(
+            source="sqlite:///shop.db",
+            batch_rows=10,
+            extra='query = "select * from orders where ts > :cursor"',
+        )
+    )
+    with sqlite3.connect(fresh / "shop.db") as conn:
+        conn.execute("create table orders (order_id text, email text, total text, ts text)")
+        conn.execute("insert into orders values ('o-9', 'z@example.com', '1', '2026-03-01')")
+    nothing = _sync(fresh, "orders", "-c", "db.toml")
+    assert nothing.returncode == 0, nothing.stderr
+    said = " ".join(nothing.stdout.split())
+    assert "read 0 rows: :cursor is NULL on the first run" in said
+    assert "where :cursor is null or ts > :cursor" in said

@@ -192,6 +192,8 @@ def summary(result: SyncResult, settings: Settings, *, backlog: int) -> Table:
     table.add_row(label, f"{result.enqueued:,}")
     if result.already_sent:
         table.add_row("already sent", f"{result.already_sent:,} (committed by an earlier run)")
+    if result.repeated:
+        table.add_row("repeated", f"{result.repeated:,} (equal to an earlier row of this run)")
     rejected = f"{result.rejected:,}"
     if result.report:
         rejected += f" — {result.report}"

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -292,12 +293,19 @@ class SyncSettings(BaseModel):
     `postgresql://…` or any SQLAlchemy URL (its dialect installed)."""
     query: str = ""
     """SQL run where the data lives. `:cursor` is bound (never pasted) to the greatest cursor
-    value sent so far, NULL on the first run: write `where :cursor is null or updated_at >
-    :cursor order by updated_at`. Files are the table `source`; empty for files: every row (only
-    the new ones when `cursor` is set). Required for databases."""
+    value sent so far; on the first run and after `--full` it is `cursor_start`, NULL when that
+    is not set: write `where :cursor is null or updated_at > :cursor order by updated_at`.
+    Files are the table `source`; empty for files: every row (only the new ones when `cursor`
+    is set). Required for databases."""
     cursor: str = ""
     """Column whose greatest value is remembered between runs; empty: every run reads every row
-    (rows already sent are not sent again)."""
+    (rows already sent are not sent again). A row whose cursor value is not of the column's
+    type or lies more than 10 minutes in the future is rejected and the cursor does not pass
+    it."""
+    cursor_start: str | int | float | datetime | date | None = None
+    """Value bound to `:cursor` on the first run and after `--full` (e.g. `"2026-01-01"` or a
+    TOML date-time): the query may then simply say `where updated_at > :cursor`. Needs
+    `cursor`."""
     event: str = ""
     """Event name each row becomes (mapped by the destination's `events`)."""
     event_column: str = ""
@@ -342,6 +350,8 @@ class SyncSettings(BaseModel):
     def _event(self) -> SyncSettings:
         if bool(self.event.strip()) == bool(self.event_column.strip()):
             raise ValueError("set either event (a constant name) or event_column, not both")
+        if self.cursor_start is not None and not self.cursor.strip():
+            raise ValueError("cursor_start needs cursor (the column it is compared with)")
         return self
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import types
 from collections.abc import Iterator
+from datetime import date, datetime
 from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, SecretStr
@@ -119,9 +120,9 @@ def _type(annotation: Any) -> str:
     if origin is dict:
         key, value = get_args(annotation)
         return f"table {_type(key)} → {_type(value)}"
-    return {str: "string", int: "integer", float: "number", bool: "boolean"}.get(
-        annotation, str(annotation)
-    )
+    names = {str: "string", int: "integer", float: "number", bool: "boolean"}
+    names |= {datetime: "date-time", date: "date"}
+    return names.get(annotation, str(annotation))
 
 
 def _default(field: FieldInfo) -> str:

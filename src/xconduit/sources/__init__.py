@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from xconduit.errors import SourceError
 from xconduit.extras import install_command
@@ -28,7 +28,11 @@ from xconduit.extras import install_command
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["Source", "SourceError", "open_source"]
+    from xconduit.sources.lines import LineProblem
+
+__all__ = ["BadLines", "Source", "SourceError", "open_source"]
+
+BadLines = Literal["fail", "report"]
 
 
 class Source(Protocol):
@@ -36,6 +40,11 @@ class Source(Protocol):
 
     columns: list[str]
     """The query's column names, in order."""
+    problems: list[LineProblem]
+    """Lines of a file that are no rows (not UTF-8, a NUL byte, an unclosed quote…), found
+    while opening or reading; the other rows are read."""
+    notes: list[str]
+    """What the reader did that the person running the sync should know."""
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """The rows, in the query's order, a batch at a time (iterate once)."""
@@ -49,6 +58,7 @@ class Source(Protocol):
         params: Mapping[str, object] | None,
         batch_rows: int,
         base_dir: Path | None,
+        bad_lines: BadLines = "fail",
     ) -> None: ...
 
     def close(self) -> None: ...
@@ -87,8 +97,13 @@ def open_source(
     params: Mapping[str, object] | None = None,
     batch_rows: int = 50_000,
     base_dir: Path | None = None,
+    bad_lines: BadLines = "fail",
 ) -> Iterator[Source]:
-    """Run `query` on `source` and hand back the open result; closed on leaving the block."""
+    """Run `query` on `source` and hand back the open result; closed on leaving the block.
+
+    `bad_lines` (files): "fail" stops the read at a line that is no row, as DuckDB does;
+    "report" reads the other rows and lists such lines in `problems` (a sync reports them; an
+    audience snapshot must not lose a member silently, so it fails)."""
     if batch_rows < 1:
         raise SourceError("batch_rows must be at least 1")
     try:
@@ -99,7 +114,14 @@ def open_source(
             f"reading this source needs the {error.name} package; install it with: "
             f"{install_command(extra)}"
         ) from None
-    opened = kind(source, query=query, params=params, batch_rows=batch_rows, base_dir=base_dir)
+    opened = kind(
+        source,
+        query=query,
+        params=params,
+        batch_rows=batch_rows,
+        base_dir=base_dir,
+        bad_lines=bad_lines,
+    )
     try:
         yield opened
     finally:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from xconduit.errors import SourceError
 from xconduit.sources.arrow import rows_to_batch
+from xconduit.sources.lines import LineProblem
 from xconduit.sources.params import redact, render
 
 
@@ -32,7 +33,10 @@ class AlchemySource:
         params: Mapping[str, object] | None,
         batch_rows: int,
         base_dir: Path | None,
+        bad_lines: str = "fail",
     ) -> None:
+        self.problems: list[LineProblem] = []  # a database hands rows, not lines
+        self.notes: list[str] = []
         try:
             url = make_url(source)
         except ArgumentError:

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from xconduit.errors import SourceError
 from xconduit.sources.arrow import rows_to_batch
+from xconduit.sources.lines import LineProblem
 from xconduit.sources.params import redact, render
 
 CONNECT_TIMEOUT = 10  # seconds: an unreachable warehouse is an error, not a hang
@@ -41,7 +42,10 @@ class PostgresSource:
         params: Mapping[str, object] | None,
         batch_rows: int,
         base_dir: Path | None,
+        bad_lines: str = "fail",
     ) -> None:
+        self.problems: list[LineProblem] = []  # a database hands rows, not lines
+        self.notes: list[str] = []
         self._name = safe_url(source)
         if not query.strip():
             raise SourceError(f"{self._name}: a database source needs a query")

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from xconduit.errors import SourceError
 from xconduit.sources.arrow import rows_to_batch
+from xconduit.sources.lines import LineProblem
 from xconduit.sources.params import redact, render
 
 
@@ -38,7 +39,10 @@ class SqliteSource:
         params: Mapping[str, object] | None,
         batch_rows: int,
         base_dir: Path | None,
+        bad_lines: str = "fail",
     ) -> None:
+        self.problems: list[LineProblem] = []  # a database hands rows, not lines
+        self.notes: list[str] = []
         path = Path(source.removeprefix("sqlite:///")).expanduser()
         if not path.is_absolute():
             path = (base_dir or Path.cwd()) / path

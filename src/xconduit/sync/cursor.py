@@ -13,13 +13,18 @@ order the cursor only moves once the whole result has been read.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections import Counter
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from xconduit.errors import ConfigError
+from xconduit.mapping.conversions import FUTURE_SLACK
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def encode(value: Any) -> str | None:
@@ -119,3 +124,95 @@ class CursorTracker:
             return value if self.start is None or value > self.start else self.start
         except TypeError:
             return value
+
+
+NUMBER, TIME, TEXT = "number", "date-time", "text"
+"""The kinds of cursor value a guard tells apart."""
+
+
+def _time_text(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def kind_of(value: Any) -> str | None:
+    """A cursor value's kind: text that reads as an ISO 8601 date or time is a date-time."""
+    if value is None:
+        return None
+    if isinstance(value, int | float | Decimal):
+        return NUMBER
+    if isinstance(value, datetime | date):
+        return TIME
+    if isinstance(value, str) and _time_text(value) is not None:
+        return TIME
+    return TEXT
+
+
+def _moment(value: Any) -> datetime | None:
+    """A date-time cursor value as an aware datetime."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tzinfo=UTC)
+    return _time_text(value) if isinstance(value, str) else None
+
+
+class CursorGuard:
+    """Finds the rows whose cursor value must not move the cursor: one not of the cursor's kind
+    (text in a date-time column, which would compare above every later date), or a date-time
+    more than `FUTURE_SLACK` ahead (every later row would compare below it). Such a row is
+    rejected and read again by the next run, when it may have become sendable.
+
+    The cursor's kind is the stored cursor's (or `cursor_start`'s); on a first run, the kind of
+    most values of the first batch."""
+
+    def __init__(self, *, start: Any, now: datetime) -> None:
+        self.kind = kind_of(start)
+        self._latest = now + FUTURE_SLACK
+
+    def check(self, column: pa.Array | pa.ChunkedArray, values: list[Any]) -> dict[int, str]:
+        """Row index → why its cursor value is refused, for one batch's cursor `values`
+        (`column`: the same values as Arrow, compared there when they are timestamps)."""
+        import pyarrow as pa
+
+        if self.kind is None:
+            kinds = Counter(kind_of(value) for value in values if value is not None)
+            if not kinds:
+                return {}
+            self.kind = kinds.most_common(1)[0][0]
+        kind = column.type
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+            if self.kind == NUMBER:
+                return {}
+            return {index: self._not() for index, value in enumerate(values) if value is not None}
+        if pa.types.is_timestamp(kind) and self.kind == TIME:
+            return self._future_timestamps(column)
+        refused: dict[int, str] = {}
+        for index, value in enumerate(values):
+            if value is None:
+                continue
+            if kind_of(value) != self.kind:
+                refused[index] = self._not()
+            elif self.kind == TIME and (moment := _moment(value)) and moment > self._latest:
+                refused[index] = FUTURE
+        return refused
+
+    def _not(self) -> str:
+        return f"not a {self.kind} like the cursor column's other values; {STAYS}"
+
+    def _future_timestamps(self, column: pa.Array | pa.ChunkedArray) -> dict[int, str]:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        latest = self._latest if column.type.tz else self._latest.replace(tzinfo=None)
+        ahead = pc.greater(column, pa.scalar(latest, type=column.type))
+        if not pc.any(ahead).as_py():
+            return {}
+        return {index: FUTURE for index, flag in enumerate(ahead.to_pylist()) if flag}
+
+
+STAYS = "the cursor stays before this row, which the next run reads again"
+FUTURE = f"more than {FUTURE_SLACK.seconds // 60} minutes in the future; {STAYS}"

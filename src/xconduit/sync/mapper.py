@@ -8,7 +8,7 @@ events only, and building them cost a third of the mapping time."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -112,20 +112,35 @@ class RowMapper:
     def missing(self, columns: Sequence[str]) -> list[str]:
         return [name for name in self.needed if name not in columns]
 
-    def map(self, batch: pa.RecordBatch, *, first_row: int, generation: int) -> MappedBatch:
-        """Map one batch; `first_row` is the run-wide number of its first row (from 1)."""
+    def map(
+        self,
+        batch: pa.RecordBatch,
+        *,
+        first_row: int,
+        generation: int,
+        refused: Mapping[int, str] | None = None,
+    ) -> MappedBatch:
+        """Map one batch; `first_row` is the run-wide number of its first row (from 1);
+        `refused`: rows (index in the batch) rejected for their cursor value, and why."""
         # A batch builds tens of thousands of objects that all stay alive until it is committed:
         # the cyclic collector would walk them again and again (10–35 % of the time) and find
         # nothing, as mapping makes no cycles. Reference counting still frees everything.
         enabled = gc.isenabled()
         gc.disable()
         try:
-            return self._map(batch, first_row=first_row, generation=generation)
+            return self._map(batch, first_row=first_row, generation=generation, refused=refused)
         finally:
             if enabled:
                 gc.enable()
 
-    def _map(self, batch: pa.RecordBatch, *, first_row: int, generation: int) -> MappedBatch:
+    def _map(
+        self,
+        batch: pa.RecordBatch,
+        *,
+        first_row: int,
+        generation: int,
+        refused: Mapping[int, str] | None,
+    ) -> MappedBatch:
         needed = self.needed
         cells_of = list(zip(*(pylist(batch.column(name)) for name in needed), strict=True))
         out = MappedBatch()
@@ -134,6 +149,10 @@ class RowMapper:
         destination, account_id, pixel_id = self._job
         checked = False  # the template compared with the core on one plain row of this batch
         for index, cells in enumerate(cells_of):
+            if refused and index in refused:
+                rejection = self._cursor_rejection(first_row + index, cells, refused[index])
+                out.rejections.append(rejection)
+                continue
             message_id, digest = row_key(sync, generation, cells)
             strings = None if fast is None else fast.strings(cells, digest)
             if strings is not None and checked and self._template is not None:
@@ -211,6 +230,19 @@ class RowMapper:
             # A shape no rule foresaw costs this row only (the collector does the same).
             error = f"event: cannot be read ({type(exc).__name__})"
             raise RowProblem(_field(error), error) from None
+
+    def _cursor_rejection(self, number: int, cells: tuple[Any, ...], rule: str) -> Rejection:
+        row = dict(zip(self.needed, cells, strict=True))
+        conversion_id = self.shape.columns.get("conversion_id")
+        return Rejection(
+            row=number,
+            cursor=row[self._cursor],
+            conversion_id="" if conversion_id is None else str(row[conversion_id] or ""),
+            field="cursor",
+            column=self._cursor,
+            rule=rule,
+            value=row[self._cursor],
+        )
 
     def _rejection(self, number: int, row: dict[str, Any], field_name: str, rule: str) -> Rejection:
         columns = self.shape.columns

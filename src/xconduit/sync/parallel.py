@@ -29,13 +29,15 @@ def _start_worker(settings: Settings, name: str, received_at: str) -> None:
     _worker_mapper = RowMapper(settings, sync, received_at=received_at)
 
 
-def _map_in_worker(batch: pa.RecordBatch, first_row: int, generation: int) -> MappedBatch:
+def _map_in_worker(
+    batch: pa.RecordBatch, first_row: int, generation: int, refused: dict[int, str]
+) -> MappedBatch:
     assert _worker_mapper is not None
-    return _worker_mapper.map(batch, first_row=first_row, generation=generation)
+    return _worker_mapper.map(batch, first_row=first_row, generation=generation, refused=refused)
 
 
 def map_batches(
-    batches: Iterable[pa.RecordBatch],
+    batches: Iterable[tuple[pa.RecordBatch, dict[int, str]]],
     mapper: RowMapper,
     *,
     generation: int,
@@ -43,12 +45,14 @@ def map_batches(
     settings: Settings,
     name: str,
     received_at: str,
-) -> Generator[tuple[pa.RecordBatch, int, MappedBatch], None, None]:
-    """(batch, number of its first row, what it maps to), in read order."""
+) -> Generator[tuple[pa.RecordBatch, dict[int, str], int, MappedBatch], None, None]:
+    """(batch, its rows refused for their cursor, number of its first row, what it maps to), in
+    read order, from (batch, rows refused for their cursor)."""
     first_row = 1
     if workers <= 1:
-        for batch in batches:
-            yield batch, first_row, mapper.map(batch, first_row=first_row, generation=generation)
+        for batch, refused in batches:
+            mapped = mapper.map(batch, first_row=first_row, generation=generation, refused=refused)
+            yield batch, refused, first_row, mapped
             first_row += batch.num_rows
         return
     pool = ProcessPoolExecutor(
@@ -57,17 +61,17 @@ def map_batches(
         initializer=_start_worker,
         initargs=(settings, name, received_at),
     )
-    waiting: deque[tuple[pa.RecordBatch, int, Future[MappedBatch]]] = deque()
+    waiting: deque[tuple[pa.RecordBatch, dict[int, str], int, Future[MappedBatch]]] = deque()
     try:
-        for batch in batches:
-            future = pool.submit(_map_in_worker, batch, first_row, generation)
-            waiting.append((batch, first_row, future))
+        for batch, refused in batches:
+            future = pool.submit(_map_in_worker, batch, first_row, generation, refused)
+            waiting.append((batch, refused, first_row, future))
             first_row += batch.num_rows
             if len(waiting) >= 2 * workers:
-                done, start, oldest = waiting.popleft()
-                yield done, start, oldest.result()
+                done, why, start, oldest = waiting.popleft()
+                yield done, why, start, oldest.result()
         while waiting:
-            done, start, oldest = waiting.popleft()
-            yield done, start, oldest.result()
+            done, why, start, oldest = waiting.popleft()
+            yield done, why, start, oldest.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -1,8 +1,9 @@
 """The data-contract report: one CSV line per row a sync did not send, and why, and one per
 field left out of a row that was sent (its rule begins "sent without this field").
 
-`<reports>/<sync>-rejected-<UTC time>.csv`, columns `row, cursor, conversion_id, column, rule,
-value`: the row's number in the run (from 1), its cursor value, its conversion id (to find it in
+`<reports>/<sync>-rejected-<UTC time>.csv`, columns `row, line, cursor, conversion_id, column,
+rule, value`: the row's number in the run (from 1) or, for a line of a file that is no row, its
+`file:line`; its cursor value, its conversion id (to find it in
 the warehouse; an id that is an email address or phone number is its SHA-256, as X receives it),
 the source column at fault, the rule it breaks, and the value — masked for identifiers and free
 text (`j***@e***`), with emails and phone numbers redacted elsewhere (`[email]`), never a raw
@@ -21,7 +22,7 @@ from typing import IO, Any
 
 from xconduit.normalize.redact import is_phone, private_id, redact
 
-HEADER = ("row", "cursor", "conversion_id", "column", "rule", "value")
+HEADER = ("row", "line", "cursor", "conversion_id", "column", "rule", "value")
 SHOWN_FIELDS = frozenset(("value", "currency", "conversion_time", "number_items", "event"))
 """Fields whose values are not personal: shown as read. Any other field's value is masked."""
 
@@ -37,6 +38,8 @@ class Rejection:
     column: str
     rule: str
     value: Any = None
+    line: str = ""
+    """`file:line` of a line of a file that is no row (`row` is then 0: it never was one)."""
 
 
 def mask(value: Any) -> str:
@@ -50,14 +53,22 @@ def mask(value: Any) -> str:
     return f"{text[:1]}***" if len(text) > 3 else "***"
 
 
+def _time_like(value: Any) -> str:
+    """A time or cursor value: as read, unless it is an email address or phone number."""
+    if value is None:
+        return ""
+    text = str(value)
+    # A time's digits would read as a phone number: hide only a value that is personal.
+    personal = "@" in text or is_phone(text.strip())
+    return mask(text) if personal else text[:40]
+
+
 def shown(rejection: Rejection) -> str:
     if rejection.value is None:
         return ""
     text = str(rejection.value)
-    if rejection.field == "conversion_time":
-        # A time's digits would read as a phone number: hide only a value that is personal.
-        personal = "@" in text or is_phone(text.strip())
-        return mask(text) if personal else text[:40]
+    if rejection.field in ("conversion_time", "cursor"):
+        return _time_like(text)
     if rejection.field in SHOWN_FIELDS:
         return redact(text)[:40]  # an email in a money column (`revenue: "jane@…"`)
     return mask(rejection.value)
@@ -83,10 +94,18 @@ class RejectedReport:
             self._writer = csv.writer(self._file)
             self._writer.writerow(HEADER)
         for item in rejections:
-            cursor = "" if item.cursor is None else str(item.cursor)
+            cursor = _time_like(item.cursor)  # a cursor column may hold anything
             conversion_id = private_id(item.conversion_id.strip())  # as X receives it
             self._writer.writerow(
-                (item.row, cursor, conversion_id, item.column, item.rule, shown(item))
+                (
+                    item.row or "",
+                    item.line,
+                    cursor,
+                    conversion_id,
+                    item.column,
+                    item.rule,
+                    shown(item),
+                )
             )
         self._file.flush()
         os.fsync(self._file.fileno())

@@ -9,26 +9,36 @@ each batch never passes a row that is not committed (`CursorTracker.safe`).
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
-from collections.abc import Callable
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from xconduit.config import Settings, SyncSettings
 from xconduit.errors import ConfigError, SourceError
 from xconduit.mapping import format_time
+from xconduit.mapping.conversions import FUTURE_SLACK
 from xconduit.queue.counts import Count
 from xconduit.queue.syncs import SyncState, SyncStore
+from xconduit.sources.params import placeholders
 from xconduit.sync.columns import pylist
-from xconduit.sync.cursor import CursorTracker, decode, encode
+from xconduit.sync.cursor import CursorGuard, CursorTracker, decode, encode
 from xconduit.sync.mapper import MappedBatch, RowMapper, destination_of
 from xconduit.sync.parallel import map_batches
-from xconduit.sync.report import RejectedReport
+from xconduit.sync.report import RejectedReport, Rejection
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from xconduit.sources.lines import LineProblem
 
 PREVIEW = 10
 """Conversions a dry run prints."""
@@ -47,9 +57,16 @@ class SyncResult:
     """New conversions committed to the outbox."""
     already_sent: int = 0
     """Rows committed by an earlier run (read again after a crash, or unchanged rows)."""
+    repeated: int = 0
+    """Rows equal to an earlier row of this run (a duplicate line in the file, say)."""
     rejected: int = 0
     dropped: int = 0
     """Fields left out of rows that were sent, each named in the report."""
+    unreadable: int = 0
+    """Lines of a file that are no rows (part of `rejected`; the report gives each line)."""
+    cursor_refused: int = 0
+    """Rejected rows whose cursor value is not of the cursor's kind or lies in the future: the
+    cursor does not pass them (part of `rejected`)."""
     skipped: int = 0
     """Rows the destination's consent or suppression rules keep from X."""
     cursor_before: str | None = None
@@ -123,8 +140,13 @@ def run_sync(
         if not dry_run:
             store.commit_sync_batch(name, [], state=state, now=started)
     result.cursor_after = state.cursor
-    tracker = CursorTracker(decode(state.cursor))
-    report = RejectedReport(reports, name, started=datetime.fromtimestamp(started, UTC))
+    start = decode(state.cursor)
+    if start is None and sync.cursor_start is not None:
+        start = sync.cursor_start
+    tracker = CursorTracker(start)
+    now = datetime.fromtimestamp(started, UTC)
+    guard = CursorGuard(start=start, now=now) if sync.cursor else None
+    report = RejectedReport(reports, name, started=now)
     result.first_job_id = store.last_job_id() + 1
     result.last_job_id = result.first_job_id - 1
     params = {"cursor": tracker.start}
@@ -136,6 +158,7 @@ def run_sync(
             params=params,
             batch_rows=sync.batch_rows,
             base_dir=base_dir,
+            bad_lines="report",
         ) as src:
             if missing := mapper.missing(src.columns):
                 raise SourceError(
@@ -143,8 +166,21 @@ def run_sync(
                     f"(it returns {', '.join(src.columns)})"
                 )
             pipeline = None if dry_run else _Pipeline(store, result, clock)
+
+            cursor_values: deque[list[Any]] = deque()  # of the batches read, not yet counted
+
+            def checked() -> Iterator[tuple[pa.RecordBatch, dict[int, str]]]:
+                for batch in src.batches():
+                    if guard is None:
+                        yield batch, {}
+                        continue
+                    column = batch.column(sync.cursor)
+                    values = pylist(column)
+                    cursor_values.append(values)
+                    yield batch, guard.check(column, values)
+
             batches = map_batches(
-                src.batches(),
+                checked(),
                 mapper,
                 generation=state.generation,
                 workers=sync.workers,
@@ -153,9 +189,13 @@ def run_sync(
                 received_at=received_at,
             )
             try:
-                for batch, _, mapped in batches:
+                for batch, refused, _, mapped in batches:
                     if sync.cursor:
-                        for value in pylist(batch.column(sync.cursor)):
+                        values = cursor_values.popleft()
+                        if refused:  # these rows must not move the cursor
+                            values = [v for i, v in enumerate(values) if i not in refused]
+                            result.cursor_refused += len(refused)
+                        for value in values:
                             tracker.see(value)
                     result.rows += batch.num_rows
                     report.write(
@@ -183,6 +223,8 @@ def run_sync(
                 batches.close()  # stops the mapping processes, if any
                 if pipeline is not None:
                     pipeline.close()
+            _unreadable(result, report, src.problems)
+            result.notes.extend(src.notes)
     finally:
         report.close()
     if complete and result.error is None:
@@ -190,6 +232,7 @@ def run_sync(
         if not dry_run:
             store.commit_sync_batch(name, [], state=state, now=clock())
         result.cursor_after = state.cursor
+    result.notes.extend(_silences(sync, result, params["cursor"]))
     if sync.cursor and not tracker.ordered:
         result.notes.append(
             f"rows did not come in {sync.cursor} order: add ORDER BY {sync.cursor} to the query "
@@ -199,6 +242,63 @@ def run_sync(
     if not dry_run:
         _record(store, result, clock())
     return result
+
+
+def _unreadable(result: SyncResult, report: RejectedReport, problems: list[LineProblem]) -> None:
+    """Lines of the source file that are no rows: in the report, counted as rejected."""
+    report.write(
+        [
+            Rejection(
+                row=0,
+                line=f"{p.file}:{p.line}",
+                cursor=None,
+                conversion_id="",
+                field="",
+                column=p.column,
+                rule=p.rule,
+            )
+            for p in problems
+        ]
+    )
+    result.unreadable += len(problems)
+    result.rejected += len(problems)
+    if report.lines:
+        result.report = report.path
+
+
+def _silences(sync: SyncSettings, result: SyncResult, bound: Any) -> list[str]:
+    """Why a run read nothing, or passed over rows without sending them."""
+    notes = []
+    if result.unreadable:
+        notes.append(
+            f"{result.unreadable:,} lines of the file are no rows (not UTF-8, a NUL byte, an "
+            "unclosed quote, too long, a wrong number of columns…): each is in the report with "
+            "its line number; the other rows were read"
+        )
+    if result.cursor_refused:
+        notes.append(
+            f"{result.cursor_refused:,} rows rejected for their {sync.cursor} value (more than "
+            f"{FUTURE_SLACK.seconds // 60} minutes in the future, or not of the cursor's kind): "
+            "the cursor stays before them and the next run reads them again (see the report)"
+        )
+    if result.rows or result.error or result.unreadable:
+        return notes
+    query = default_query(sync)
+    uses_cursor = any(p.name == "cursor" for p in placeholders(query))
+    if bound is None and uses_cursor and not _NULL_TEST.search(query):
+        notes.append(
+            "read 0 rows: :cursor is NULL on the first run (and after --full), and a comparison "
+            f"with NULL is never true. Write `where :cursor is null or {sync.cursor or 'column'} "
+            "> :cursor`, or set cursor_start (docs: cli-sync)"
+        )
+    elif bound is not None and uses_cursor:
+        notes.append(f"read 0 rows: none is past the cursor {bound}")
+    else:
+        notes.append("read 0 rows: the source returned none")
+    return notes
+
+
+_NULL_TEST = re.compile(r":cursor\s+is\s+null", re.IGNORECASE)
 
 
 def _record(store: SyncStore, result: SyncResult, now: float) -> None:
@@ -247,6 +347,9 @@ class _Pipeline:
             maxsize=GROUP_BATCHES
         )
         self._error: BaseException | None = None
+        self._ids = array("q")
+        """A 64-bit hash of each committed event's id (8 bytes a row), to tell a row repeated
+        in this run from one an earlier run committed."""
         self._thread = threading.Thread(target=self._run, name="sync-commit", daemon=True)
         self._thread.start()
 
@@ -268,7 +371,7 @@ class _Pipeline:
             done = item is None
             if group and self._error is None:
                 try:
-                    _commit(self._store, self._result, group, state, self._clock())
+                    _commit(self._store, self._result, group, state, self._clock(), self._ids)
                 except BaseException as error:  # handed to the reading thread
                     self._error = error
 
@@ -285,14 +388,38 @@ class _Pipeline:
         self._queue.put(None)
         self._thread.join()
         self._check()
+        if self._result.already_sent:  # else every row was new: none repeated
+            repeated = len(self._ids) - _distinct(self._ids)
+            self._result.repeated += repeated
+            self._result.already_sent -= repeated
+
+
+def _distinct(ids: array[int]) -> int:
+    """How many different values `ids` holds: sorted by Arrow, ~20 MB for a million (a Python
+    set took ~75, Arrow's own distinct count ~120)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if len(ids) < 2:
+        return len(ids)
+    values = pa.Array.from_buffers(pa.int64(), len(ids), [None, pa.py_buffer(ids)])
+    ordered = pc.take(values, pc.array_sort_indices(values))
+    same: int = pc.sum(pc.equal(ordered[1:], ordered[:-1])).as_py()
+    return len(ids) - same
 
 
 def _commit(
-    store: SyncStore, result: SyncResult, group: list[MappedBatch], state: SyncState, now: float
+    store: SyncStore,
+    result: SyncResult,
+    group: list[MappedBatch],
+    state: SyncState,
+    now: float,
+    ids: array[int],
 ) -> None:
     events = [event for mapped in group for event in mapped.events]
     commit = store.commit_sync_batch(result.name, events, state=state, now=now)
     for event, fresh in zip(events, commit.accepted, strict=True):
+        ids.append(hash(event.message_id))
         if fresh:
             result.enqueued += len(event.jobs)
         else:

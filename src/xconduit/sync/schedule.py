@@ -27,6 +27,10 @@ def describe(result: SyncResult) -> str:
         f"sync {result.name}: {result.rows:,} rows, {result.enqueued:,} enqueued, "
         f"{result.rejected:,} rejected, {result.already_sent:,} already sent"
     )
+    if result.repeated:
+        text += f", {result.repeated:,} repeated"
+    for note in result.notes:
+        text += f"; {note}"
     if result.report:
         text += f" (report: {result.report})"
     if result.error:

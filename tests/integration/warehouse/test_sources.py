@@ -122,6 +122,18 @@ def test_an_error_caused_by_a_value_does_not_quote_it(tmp_path: Path) -> None:
     assert "\n" not in str(raised.value)
 
 
+def test_a_csv_value_that_does_not_convert_costs_its_line_only_and_is_not_quoted(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "o.csv").write_text(f"id,email\n1,{SECRET}\n2,42\n")
+    query = "select id, cast(email as integer) as n from source"
+    with open_source("o.csv", base_dir=tmp_path, query=query, bad_lines="report") as src:
+        assert _rows(src) == [{"id": 2, "n": 42}]
+    [problem] = src.problems
+    assert (problem.file, problem.line, problem.column) == ("o.csv", 2, "email")
+    assert SECRET not in repr(problem)
+
+
 def _sqlite_db(path: Path) -> None:
     conn = sqlite3.connect(path)
     conn.execute(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
+import pyarrow as pa
 import pytest
 
-from xconduit.sync.cursor import CursorTracker, decode, encode
+from xconduit.sync.cursor import CursorGuard, CursorTracker, decode, encode
 
 
 @pytest.mark.parametrize(
@@ -54,3 +56,47 @@ def test_the_cursor_never_moves_back() -> None:
         tracker.see(value)
     assert tracker.safe() == 10
     assert tracker.final() == 10
+
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+LATER = NOW + timedelta(minutes=11)
+
+
+@pytest.mark.parametrize(
+    ("start", "values", "refused"),
+    [
+        # the kind of most values of the first batch, on a first run
+        (None, ["2026-03-01 09:00", "soon", "2026-03-01 09:02"], {1: "not a date-time"}),
+        (None, [1, 2, "three"], {2: "not a number"}),
+        (None, ["b", "a", "2026-03-01"], {2: "not a text"}),
+        # the stored cursor's kind wins over the batch's
+        (datetime(2026, 1, 1), ["soon", "later"], {0: "not a date-time", 1: "not a date-time"}),
+        # more than 10 minutes ahead, whatever the form of the time
+        (None, [NOW, LATER, NOW + timedelta(minutes=9)], {1: "in the future"}),
+        (None, ["2026-03-01T12:11:00Z", "2026-03-01T12:09:00"], {0: "in the future"}),
+        (None, [date(2026, 3, 2), date(2026, 3, 1)], {0: "in the future"}),
+        (None, [None, 5, None], {}),
+        (datetime(2026, 1, 1), [None, 5], {1: "not a date-time"}),
+    ],
+)
+def test_cursor_guard(start: Any, values: list[Any], refused: dict[int, str]) -> None:
+    guard = CursorGuard(start=start, now=NOW)
+    found = guard.check(_arrow(values), values)
+    assert sorted(found) == sorted(refused)
+    for index, words in refused.items():
+        assert words in found[index]
+
+
+def _arrow(values: list[Any]) -> pa.Array:
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
+
+
+@pytest.mark.parametrize("tz", [None, "UTC"])
+def test_cursor_guard_compares_timestamp_columns_in_arrow(tz: str | None) -> None:
+    times = [NOW, LATER, None]
+    plain = [t if tz or t is None else t.replace(tzinfo=None) for t in times]
+    column = pa.array(plain, pa.timestamp("us", tz=tz))
+    assert list(CursorGuard(start=None, now=NOW).check(column, plain)) == [1]
