@@ -165,7 +165,9 @@ def test_watch_compares_again_on_the_schedule_until_interrupted(
 ) -> None:
     sb, url = served
     sb.reset()
-    config = str(write_config(tmp_path, sb, url, 'schedule = "1s"\nflush_interval = "1s"'))
+    config = str(
+        write_config(tmp_path, sb, url, 'schedule = "1s"\nflush_interval = "1s"\nmax_shrink = 1.0')
+    )
     customers(tmp_path, [("ann@example.com", 5000)])
     env = {k: v for k, v in os.environ.items() if not k.startswith("XCONDUIT_")}
     watching = subprocess.Popen(

@@ -72,6 +72,8 @@ class AudienceRecord:
     """When X last accepted a request for this audience."""
     last_run_at: float | None = None
     """When a snapshot was last compared."""
+    problem: str | None = None
+    """Why the last snapshot was refused before anything was sent; None once one goes through."""
 
 
 class ChangesMoved(Exception):
