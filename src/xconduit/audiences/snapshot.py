@@ -249,7 +249,7 @@ def check_not_shrinking(
     raise ShrinkingSnapshot(
         f"audience {name}: the snapshot would remove {diff.exiting:,} of the {diff.delivered:,} "
         f"members X has from us ({share:.0%}, more than audiences.max_shrink = "
-        f"{max_shrink:.0%}; the snapshot has {diff.rows:,} rows); nothing was sent. Check the "
+        f"{max_shrink:.0%}; the snapshot has {diff.rows:,} row(s)); nothing was sent. Check the "
         f"source and query; if the shrink is right, run `xconduit audiences sync {name} "
         "--allow-shrink` once, or raise max_shrink in the audience's configuration"
     )
