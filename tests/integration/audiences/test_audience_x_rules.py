@@ -32,6 +32,7 @@ from xconduit.queue.postgres import PostgresStore
 from xconduit.queue.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, serve_sandbox
 from xconduit.sandbox.audiences import months_later
+from xconduit.sandbox.seed import DEFAULT_USER_ID
 from xconduit.serving import serve_in_thread
 from xconduit.xads import XAdsClient
 
@@ -260,3 +261,48 @@ def test_a_snapshot_removing_too_many_members_stops_before_sending_and_is_a_prob
         assert report.members == len(members(sandbox, audience_id)) == 1
         assert "audience vip:" not in httpx.get(url + "/").text
     gateway.stop()
+
+
+def test_serve_does_not_compare_again_while_requests_wait_for_x(
+    sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
+) -> None:
+    now = [1_767_268_800.0]
+    reads: list[float] = []
+
+    class Counting(Snapshots):
+        def __call__(self, audience: object) -> Any:
+            reads.append(now[0])
+            return super().__call__(audience)
+
+    snaps = Counting()
+    snaps.set_emails([f"user{n}@example.com" for n in range(10)])
+    run = AudienceRunner(
+        settings=settings(schedule="1h", flush_interval=60),
+        store=SqliteStore(tmp_path / "outbox.db"),
+        client=client_for(sandbox, base_url, http),
+        snapshots=snaps,
+        workdir=tmp_path,
+        clock=lambda: now[0],
+    )
+    audience_id = run.sync("vip").record.audience_id
+    snaps.set_emails([f"user{n}@example.com" for n in range(11)])
+    sandbox.set_permissions(DEFAULT_USER_ID, ACCOUNT, ("CAMPAIGN_ANALYST",))  # may not write
+    for _ in range(3):  # compared, flushed, refused: the request waits
+        now[0] += 3600
+        run.tick()
+        now[0] += 60
+        run.tick()
+    assert len(reads) == 2  # the first run's, and one in serve: later ones wait for the request
+    assert run.store.active_audience_jobs("audience:vip") == 1
+
+    sandbox.set_permissions(DEFAULT_USER_ID, ACCOUNT, ("AD_MANAGER",))
+    run.sender.pauses.resume(ACCOUNT)
+    now[0] += 3600
+    run.tick()  # the request goes first
+    run.tick()  # then the comparison: nothing new
+    assert len(reads) == 3
+    assert members(sandbox, audience_id) == {
+        (("email", (sha(f"user{n}@example.com"),)),) for n in range(11)
+    }
+    added = [u["users"] for u in sandbox.audience_uploads() if u["audience_id"] == audience_id]
+    assert added == [10, 1]
