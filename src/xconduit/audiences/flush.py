@@ -20,7 +20,12 @@ from dataclasses import dataclass, field, replace
 import orjson
 
 from xconduit.config import AudienceSettings
-from xconduit.queue.audience_jobs import AudienceRecord, PendingChange, audience_destination
+from xconduit.queue.audience_jobs import (
+    AudienceRecord,
+    PendingChange,
+    audience_destination,
+    user_pairs,
+)
 from xconduit.queue.audience_store import AudienceStore
 from xconduit.queue.jobs import NewJob
 from xconduit.xads import MAX_BYTES
@@ -90,11 +95,6 @@ class JobBody:
             add=[(k, orjson.dumps(u)) for k, u in data["add"]],
             unsent=list(data.get("unsent", [])),
         )
-
-
-def user_pairs(user: bytes) -> set[tuple[str, str]]:
-    """The `(key, value)` pairs of an X user object."""
-    return {(k, v) for k, values in orjson.loads(user).items() for v in values}
 
 
 def shared_removals(

@@ -14,12 +14,9 @@ from xconduit.queue.audience_jobs import (
     ChangeOp,
     PendingChange,
     next_version,
+    user_pairs,
 )
 from xconduit.queue.jobs import ACTIVE_STATUSES, DeliveryJob, JobStatus, NewJob
-
-
-def _pairs_of(payload: bytes) -> set[tuple[str, str]]:
-    return {(k, v) for k, values in orjson.loads(payload).items() for v in values}
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -217,7 +214,7 @@ class MemoryAudienceMixin:
                 sent.pop(key, None)
             deleted = set(deleted_ids)
             for key, payload in members.items():
-                if deleted and _pairs_of(payload) & deleted:
+                if deleted and user_pairs(payload) & deleted:
                     sent[key] = None
             for key, payload in added:
                 members[key] = payload
@@ -262,7 +259,7 @@ class MemoryAudienceMixin:
             held: set[tuple[str, str]] = set()
             for key, payload in self._a_members.get(audience, {}).items():
                 if key not in skip:
-                    held |= _pairs_of(payload) & wanted
+                    held |= user_pairs(payload) & wanted
             return held
 
     def queue_audience_refresh(self, audience: str, *, before: float, now: float) -> int:

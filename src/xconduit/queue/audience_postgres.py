@@ -19,6 +19,7 @@ from xconduit.queue.audience_jobs import (
     ChangeOp,
     ChangesMoved,
     PendingChange,
+    member_id_changes,
     next_version,
 )
 from xconduit.queue.jobs import DeliveryJob, NewJob
@@ -198,21 +199,26 @@ class PostgresAudienceMixin:
             if self._mark_delivered_in(conn, [job_id], now) == 0:
                 return 0
             gone = new = 0
+            every = [*removed, *(k for k, _ in added)]
+            rows = conn.execute(AQ["member_payloads"], {"audience": audience, "keys": every})
+            old = {r[0]: bytes(r[1]) for r in rows}
+            forget, index = member_id_changes(audience, old, added, removed)
             with conn.cursor() as cursor:
+                if forget:
+                    cursor.executemany(AQ["delete_member_id"], forget)
                 for key in removed:
-                    member = {"audience": audience, "user_key": key}
-                    cursor.execute(AQ["remove_member_ids"], member)
-                    cursor.execute(AQ["remove_member"], member)
+                    cursor.execute(AQ["remove_member"], {"audience": audience, "user_key": key})
                     gone += cursor.rowcount
                 if deleted_ids:  # X applied the Delete before the Update: new members keep theirs
                     cursor.execute(AQ["mark_resend"], {"audience": audience, **_pairs(deleted_ids)})
                 for key, payload in added:
                     row = {"audience": audience, "user_key": key, "payload": payload, "now": now}
-                    cursor.execute(AQ["remove_member_ids"], row)
                     cursor.execute(AQ["add_member"], row)
                     new += cursor.rowcount
-                    cursor.execute(AQ["update_member"], row)
-                    cursor.execute(AQ["add_member_ids"], row)
+                    if key in old:  # sent again: its identifiers and send time
+                        cursor.execute(AQ["update_member"], row)
+                if index:
+                    cursor.executemany(AQ["insert_member_id"], index)
             delta = new - gone
             conn.execute(AQ["note_flush"], {"name": audience, "delta": delta, "now": now})
         return 1

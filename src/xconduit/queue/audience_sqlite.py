@@ -20,6 +20,7 @@ from xconduit.queue.audience_jobs import (
     ChangeOp,
     ChangesMoved,
     PendingChange,
+    member_id_changes,
     next_version,
 )
 from xconduit.queue.jobs import DeliveryJob, JobStatus, NewJob
@@ -238,8 +239,14 @@ class SqliteAudienceMixin:
             moved = conn.execute(Q["mark_delivered"], {"ids": json.dumps([job_id]), "now": now})
             if moved.rowcount == 0:
                 return 0
+            every = json.dumps([*removed, *(k for k, _ in added)])
+            old = {
+                r[0]: r[1]
+                for r in conn.execute(AQ["member_payloads"], {"audience": audience, "keys": every})
+            }
+            forget, index = member_id_changes(audience, old, added, removed)
+            conn.executemany(AQ["delete_member_id"], forget)
             keys = [{"audience": audience, "user_key": k} for k in removed]
-            conn.executemany(AQ["remove_member_ids"], keys)
             gone = conn.executemany(AQ["remove_member"], keys).rowcount
             if deleted_ids:  # X applied the Delete before the Update: new members keep theirs
                 conn.execute(
@@ -249,10 +256,10 @@ class SqliteAudienceMixin:
                 {"audience": audience, "user_key": k, "payload": p.decode(), "now": now}
                 for k, p in added
             ]
-            conn.executemany(AQ["remove_member_ids"], rows)
             new = conn.executemany(AQ["add_member"], rows).rowcount
-            conn.executemany(AQ["update_member"], rows)
-            conn.executemany(AQ["add_member_ids"], rows)
+            # Members sent again: their identifiers and send time (new ones have them already).
+            conn.executemany(AQ["update_member"], [r for r in rows if r["user_key"] in old])
+            conn.executemany(AQ["insert_member_id"], index)
             delta = max(new, 0) - max(gone, 0)
             conn.execute(AQ["note_flush"], {"name": audience, "delta": delta, "now": now})
         return 1

@@ -116,22 +116,21 @@ ON CONFLICT (audience, user_key) DO NOTHING;
 UPDATE audience_members SET payload = %(payload)s, sent_at = %(now)s
 WHERE audience = %(audience)s AND user_key = %(user_key)s;
 
--- name: remove_member_ids
--- Forget a member's (key, value) pairs (before it is removed or sent with other identifiers).
-DELETE FROM audience_member_ids AS i
-USING audience_members AS m,
-    jsonb_each(convert_from(m.payload, 'UTF8')::jsonb) AS k,
-    jsonb_array_elements_text(k.value) AS v
-WHERE m.audience = %(audience)s AND m.user_key = %(user_key)s
-  AND i.audience = m.audience AND i.user_key = m.user_key
-  AND i.id_key = k.key AND i.id_value = v;
+-- name: member_payloads
+-- The user objects of the members among :keys.
+SELECT user_key, payload FROM audience_members
+WHERE audience = %(audience)s AND user_key = ANY(%(keys)s::text[]);
 
--- name: add_member_ids
--- Index a member's (key, value) pairs from the user object X accepted.
+-- name: delete_member_id
+-- Forget one (key, value) pair of a member (removed, or sent with other identifiers).
+DELETE FROM audience_member_ids
+WHERE audience = %(audience)s AND id_key = %(id_key)s AND id_value = %(id_value)s
+  AND user_key = %(user_key)s;
+
+-- name: insert_member_id
+-- Index one (key, value) pair of a member X accepted.
 INSERT INTO audience_member_ids (audience, id_key, id_value, user_key)
-SELECT %(audience)s, k.key, v, %(user_key)s
-FROM jsonb_each(convert_from(%(payload)s::bytea, 'UTF8')::jsonb) AS k,
-    jsonb_array_elements_text(k.value) AS v
+VALUES (%(audience)s, %(id_key)s, %(id_value)s, %(user_key)s)
 ON CONFLICT DO NOTHING;
 
 -- name: shared_ids

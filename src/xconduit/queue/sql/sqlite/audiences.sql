@@ -105,32 +105,33 @@ ON CONFLICT (audience, user_key) DO NOTHING;
 UPDATE audience_members SET payload = :payload, sent_at = :now
 WHERE audience = :audience AND user_key = :user_key;
 
--- name: remove_member_ids
--- Forget a member's (key, value) pairs (before it is removed or sent with other identifiers).
-DELETE FROM audience_member_ids
-WHERE (audience, id_key, id_value, user_key) IN (
-    SELECT m.audience, k.key, v.value, m.user_key
-    FROM audience_members AS m, json_each(CAST(m.payload AS TEXT)) AS k, json_each(k.value) AS v
-    WHERE m.audience = :audience AND m.user_key = :user_key
-);
+-- name: member_payloads
+-- The user objects of the members among :keys (a JSON array of user keys).
+SELECT user_key, payload FROM audience_members
+WHERE audience = :audience AND user_key IN (SELECT value FROM json_each(:keys));
 
--- name: add_member_ids
--- Index a member's (key, value) pairs from the user object X accepted.
+-- name: delete_member_id
+-- Forget one (key, value) pair of a member (removed, or sent with other identifiers).
+DELETE FROM audience_member_ids
+WHERE audience = :audience AND id_key = :id_key AND id_value = :id_value AND user_key = :user_key;
+
+-- name: insert_member_id
+-- Index one (key, value) pair of a member X accepted.
 INSERT INTO audience_member_ids (audience, id_key, id_value, user_key)
-SELECT :audience, k.key, v.value, :user_key
-FROM json_each(:payload) AS k, json_each(k.value) AS v WHERE true
+VALUES (:audience, :id_key, :id_value, :user_key)
 ON CONFLICT DO NOTHING;
 
 -- name: shared_ids
 -- Which of the (key, value) pairs :pairs (a JSON array of [key, value]) a member holds, other
 -- than the members :excluded (a JSON array of user keys).
+-- CROSS JOIN keeps the pairs outside: each is then one lookup in the primary key.
 SELECT DISTINCT i.id_key, i.id_value
 FROM json_each(:pairs) AS p
-JOIN audience_member_ids AS i
-  ON i.audience = :audience
- AND i.id_key = json_extract(p.value, '$[0]')
- AND i.id_value = json_extract(p.value, '$[1]')
-WHERE i.user_key NOT IN (SELECT value FROM json_each(:excluded));
+CROSS JOIN audience_member_ids AS i
+WHERE i.audience = :audience
+  AND i.id_key = json_extract(p.value, '$[0]')
+  AND i.id_value = json_extract(p.value, '$[1]')
+  AND i.user_key NOT IN (SELECT value FROM json_each(:excluded));
 
 -- name: mark_resend
 -- Members holding a value X just deleted (:pairs, as in shared_ids) lost it at X: send them
@@ -139,10 +140,10 @@ UPDATE audience_members SET sent_at = NULL
 WHERE audience = :audience AND user_key IN (
     SELECT i.user_key
     FROM json_each(:pairs) AS p
-    JOIN audience_member_ids AS i
-      ON i.audience = :audience
-     AND i.id_key = json_extract(p.value, '$[0]')
-     AND i.id_value = json_extract(p.value, '$[1]')
+    CROSS JOIN audience_member_ids AS i
+    WHERE i.audience = :audience
+      AND i.id_key = json_extract(p.value, '$[0]')
+      AND i.id_value = json_extract(p.value, '$[1]')
 );
 
 -- name: queue_refresh
