@@ -104,6 +104,12 @@ class AudienceSender:
         stats = self.stats.setdefault(name, SendStats())
         if users == 0:  # only members whose every identifier another member holds: nothing to X
             stats.unsent += len(body.unsent)
+            log.info(
+                "audience %s: %d exit(s) not sent: other members hold every identifier (X would "
+                "remove them too)",
+                name,
+                len(body.unsent),
+            )
             self.store.audience_delivered(
                 job.id, audience=name, added=[], removed=body.unsent, now=now
             )
@@ -152,7 +158,14 @@ class AudienceSender:
             )
             return self.clock()
         stats.accepted += 1
-        stats.unsent += len(body.unsent)
+        if body.unsent:
+            stats.unsent += len(body.unsent)
+            log.info(
+                "audience %s: %d exit(s) not sent: other members hold every identifier (X would "
+                "remove them too)",
+                name,
+                len(body.unsent),
+            )
         stats.refused = None
         self.pauses.resume(job.account_id)
         self.store.audience_delivered(
