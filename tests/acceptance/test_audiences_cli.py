@@ -134,6 +134,7 @@ def test_a_user_who_may_not_write_keeps_the_changes_and_is_told(
     served: tuple[Sandbox, str], tmp_path: Path
 ) -> None:
     sb, url = served
+    sb.reset()
     config = str(write_config(tmp_path, sb, url))
     customers(tmp_path, [("ann@example.com", 5000)])
     assert xconduit(tmp_path, "audiences", "sync", "vip", "-c", config).returncode == 0
@@ -143,14 +144,19 @@ def test_a_user_who_may_not_write_keeps_the_changes_and_is_told(
     customers(tmp_path, [("ann@example.com", 5000), ("bob@example.com", 3000)])
     sb.set_permissions(DEFAULT_USER_ID, ACCOUNT, ("CAMPAIGN_ANALYST",))
     try:
-        done = xconduit(tmp_path, "audiences", "sync", "vip", "-c", config)
+        runs = [xconduit(tmp_path, "audiences", "sync", "vip", "-c", config) for _ in range(2)]
     finally:
         sb.set_permissions(DEFAULT_USER_ID, ACCOUNT, ("ACCOUNT_ADMIN",))
-    assert done.returncode == 1
-    assert "X refused the credentials" in done.stderr
-    assert "xconduit check" in done.stderr
+    for done in runs:  # twice: the second run queues nothing new
+        assert done.returncode == 1
+        assert "X refused the credentials" in done.stderr
+        assert "1 change(s) wait in the outbox" in done.stderr
+        assert "xconduit check" in done.stderr
     dead = xconduit(tmp_path, "dlq", "list", "-c", config)
     assert "audience:vip" not in dead.stdout  # nothing dead: the change waits
+    listed = xconduit(tmp_path, "audiences", "list", "-c", config)
+    (row,) = [line for line in listed.stdout.splitlines() if audience["id"] in line]
+    assert [cell.strip() for cell in row.split("│")[1:-1]][3:5] == ["1", "1"]  # members, pending
 
     again = xconduit(tmp_path, "audiences", "sync", "vip", "-c", config)
     assert again.returncode == 0, again.stderr
@@ -158,6 +164,39 @@ def test_a_user_who_may_not_write_keeps_the_changes_and_is_told(
     assert hashed == {
         hashlib.sha256(e.encode()).hexdigest() for e in ("ann@example.com", "bob@example.com")
     }
+    accepted = [u for u in sb.audience_uploads() if u["audience_id"] == audience["id"]]
+    assert [u["users"] for u in accepted] == [1, 1]  # ann, then bob once
+    listed = xconduit(tmp_path, "audiences", "list", "-c", config)
+    (row,) = [line for line in listed.stdout.splitlines() if audience["id"] in line]
+    assert [cell.strip() for cell in row.split("│")[1:-1]][3:5] == ["2", "0"]
+
+
+def test_a_snapshot_that_would_remove_most_members_stops_and_says_how_to_go_on(
+    served: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    sb, url = served
+    sb.reset()
+    config = str(write_config(tmp_path, sb, url))
+    rows = [(f"user{n}@example.com", 5000) for n in range(10)]
+    customers(tmp_path, rows)
+    assert xconduit(tmp_path, "audiences", "sync", "vip", "-c", config).returncode == 0
+    (audience,) = [a for a in sb.audiences() if a["name"].startswith("xconduit vip ")]
+
+    customers(tmp_path, rows[:1])  # a broken upstream table: one row
+    refused = xconduit(tmp_path, "audiences", "sync", "vip", "-c", config)
+    assert refused.returncode == 1
+    assert "would remove 9 of the 10 members" in refused.stderr
+    assert "--allow-shrink" in refused.stderr
+    assert "max_shrink" in refused.stderr
+    assert len(sb.audience_members(audience["id"]) or []) == 10
+    listed = xconduit(tmp_path, "audiences", "list", "-c", config)
+    assert "would remove 9 of the 10 members" in listed.stderr
+
+    allowed = xconduit(tmp_path, "audiences", "sync", "vip", "-c", config, "--allow-shrink")
+    assert allowed.returncode == 0, allowed.stderr
+    assert len(sb.audience_members(audience["id"]) or []) == 1
+    listed = xconduit(tmp_path, "audiences", "list", "-c", config)
+    assert "would remove" not in listed.stdout + listed.stderr
 
 
 def test_watch_compares_again_on_the_schedule_until_interrupted(
@@ -165,7 +204,9 @@ def test_watch_compares_again_on_the_schedule_until_interrupted(
 ) -> None:
     sb, url = served
     sb.reset()
-    config = str(write_config(tmp_path, sb, url, 'schedule = "1s"\nflush_interval = "1s"'))
+    config = str(
+        write_config(tmp_path, sb, url, 'schedule = "1s"\nflush_interval = "1s"\nmax_shrink = 1.0')
+    )
     customers(tmp_path, [("ann@example.com", 5000)])
     env = {k: v for k, v in os.environ.items() if not k.startswith("XCONDUIT_")}
     watching = subprocess.Popen(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from xconduit.config import Settings
 from xconduit.queue.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox
 from xconduit.xads import XAdsClient, XCredentials
+from xconduit.xads.auth import OAuth1Auth
 
 ACCOUNT = "18ce552mlaq"
 
@@ -62,18 +63,26 @@ class Snapshots:
         ]
 
 
-def client_for(sb: Sandbox, base_url: str, http: httpx.Client) -> XAdsClient:
+def client_for(
+    sb: Sandbox, base_url: str, http: httpx.Client, *, clock: Callable[[], float] | None = None
+) -> XAdsClient:
+    """A client of the sandbox; with `clock`, requests are signed and read at that time."""
     c = sb.credentials
+    credentials = XCredentials(
+        consumer_key=c.consumer_key,
+        consumer_secret=c.consumer_secret,
+        access_token=c.access_token,
+        access_token_secret=c.access_token_secret,
+    )
+    timed: dict[str, Any] = {}
+    if clock is not None:
+        timed = {"clock": clock, "auth": OAuth1Auth(credentials, clock=clock)}
     return XAdsClient(
         http=http,
-        credentials=XCredentials(
-            consumer_key=c.consumer_key,
-            consumer_secret=c.consumer_secret,
-            access_token=c.access_token,
-            access_token_secret=c.access_token_secret,
-        ),
+        credentials=credentials,
         base_url=base_url,
         oauth_base_url=base_url,
+        **timed,
     )
 
 

@@ -6,8 +6,10 @@
   enters, false exits; a missing or non-boolean trait changes nothing.
 
 The user's identifiers are read by the audience's `identifiers` (event field paths) before the
-defaults of the mapping rules, normalised and hashed here; an event without a usable identifier
-makes no change, and the reason is returned for the collector's answer. A suppressed user never
+defaults of the mapping rules, normalised and hashed here. An exit needs none when the event has
+a `userId` (or `anonymousId`): the user is removed with the identifiers it was added with. Any
+other event without a usable identifier makes no change, and the reason is returned for the
+collector's answer. A suppressed user never
 enters: the change becomes an exit.
 """
 
@@ -108,6 +110,11 @@ class AudienceEvents:
     def _change(self, event: Event, rule: _Rule, op: ChangeOp) -> AudienceChange | str:
         values = audience_values(event, keys=rule.keys, paths=rule.paths)
         user = audience_user(values, region=rule.region, keys=rule.keys)
+        if user.is_empty() and op == "remove" and (event.user_id or event.anonymous_id):
+            # The user is known by its userId (else anonymousId): the removal goes out with the
+            # identifiers it was added with (the flush reads them from the members).
+            key = event_key(event.user_id, event.anonymous_id, b"")
+            return AudienceChange(audience=rule.name, user_key=key, op=op, payload=b"{}")
         if user.is_empty():
             if user.dropped:
                 return f"no usable identifier ({', '.join(k + ' not valid' for k in user.dropped)})"

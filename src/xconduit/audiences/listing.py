@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xconduit.config import Settings
+from xconduit.queue.audience_jobs import audience_destination
 from xconduit.queue.audience_store import AudienceStore
 
 
@@ -19,10 +20,37 @@ class AudienceLine:
     members: int
     """Users X accepted as added and not since removed."""
     pending: int
-    """Changes waiting to be flushed to X."""
+    """Changes not yet accepted by X: waiting to be flushed, or in requests X has not accepted
+    (held while X refuses the credentials, or being retried)."""
     last_flush_at: float | None
     last_run_at: float | None
     """When a snapshot was last compared."""
+    problem: str | None = None
+    """Why the last snapshot was refused before anything was sent."""
+
+
+def waiting_changes(store: AudienceStore, name: str) -> int:
+    """Changes of the audience X has not accepted: pending ones, and the users of its requests
+    not yet delivered or dead (each change counted once: a flush moves it into a request)."""
+    from xconduit.audiences.flush import JobBody
+
+    in_requests = 0
+    for payload in store.active_audience_payloads(audience_destination(name)):
+        body = JobBody.decode(payload)
+        in_requests += body.users + len(body.unsent)
+    return store.audience_pending(name)[0] + in_requests
+
+
+def audience_problems(settings: Settings, store: AudienceStore | None) -> list[str]:
+    """The problems of the configured audiences (the dashboard's banner shows them)."""
+    if store is None:
+        return []
+    names = {a.name for a in settings.audiences}
+    return [
+        f"audience {r.name}: {r.problem}"
+        for r in store.audience_records()
+        if r.problem and r.name in names
+    ]
 
 
 def audience_lines(settings: Settings, store: AudienceStore | None) -> list[AudienceLine]:
@@ -31,7 +59,7 @@ def audience_lines(settings: Settings, store: AudienceStore | None) -> list[Audi
     lines = []
     for audience in settings.audiences:
         record = records.get(audience.name)
-        pending = store.audience_pending(audience.name)[0] if store is not None else 0
+        pending = waiting_changes(store, audience.name) if store is not None else 0
         lines.append(
             AudienceLine(
                 name=audience.name,
@@ -41,6 +69,7 @@ def audience_lines(settings: Settings, store: AudienceStore | None) -> list[Audi
                 pending=pending,
                 last_flush_at=record.last_flush_at if record else None,
                 last_run_at=record.last_run_at if record else None,
+                problem=record.problem if record else None,
             )
         )
     return lines

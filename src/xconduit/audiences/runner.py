@@ -22,19 +22,32 @@ from typing import Any
 from xconduit.audiences import flush as flushing
 from xconduit.audiences.identity import event_key
 from xconduit.audiences.lifecycle import ensure_audience
+from xconduit.audiences.listing import waiting_changes
 from xconduit.audiences.sender import AudienceSender, SendStats, audience_budgets
-from xconduit.audiences.snapshot import SnapshotDiff, SnapshotDiffer, check_not_emptying
+from xconduit.audiences.snapshot import (
+    EmptySnapshot,
+    ShrinkingSnapshot,
+    SnapshotDiff,
+    SnapshotDiffer,
+    check_not_emptying,
+    check_not_shrinking,
+)
 from xconduit.config import AudienceSettings, Settings
 from xconduit.delivery.pause import AccountPauses
 from xconduit.delivery.retry import RetryPolicy
 from xconduit.errors import ConfigError, XconduitError
-from xconduit.queue.audience_jobs import AudienceChange, AudienceRecord
+from xconduit.queue.audience_jobs import AudienceChange, AudienceRecord, audience_destination
 from xconduit.queue.audience_store import AudienceStore
 
 log = logging.getLogger("xconduit.audiences")
 
 RETRY_FAILED_SNAPSHOT = 300.0
 """Seconds `serve` waits before comparing again a snapshot that could not be compared."""
+REFRESH_AFTER = 365 * 86_400.0
+"""Members last sent this long ago are sent again. X forgets a member 13 months after the
+request that added it; a month of margin covers X's processing delay and a stopped gateway."""
+REFRESH_EVERY = 3600.0
+"""How often `serve` looks for members to send again (besides after each snapshot)."""
 
 SnapshotOpener = Callable[[AudienceSettings], AbstractContextManager[Iterable[Any]]]
 """Opens an audience's source; the context gives the snapshot's Arrow record batches."""
@@ -50,8 +63,11 @@ class SyncReport:
     jobs: int
     sent: SendStats
     pending: int
-    """Changes still waiting (flushed by serve later); 0 after a sync."""
+    """Changes still waiting (flushed by serve later, or held while X refuses the
+    credentials): pending changes and the users of requests not yet accepted."""
     members: int
+    refreshed: int = 0
+    """Members sent again before X forgets them (or never recorded as sent)."""
 
 
 @contextlib.contextmanager
@@ -86,6 +102,8 @@ class AudienceRunner:
     _failed_until: dict[str, float] = field(init=False, default_factory=dict)
     _suppressed: set[str] = field(init=False, default_factory=set)
     """Audiences whose members were checked against the suppression list by this process."""
+    _refresh_at: dict[str, float] = field(init=False, default_factory=dict)
+    """When `serve` next looks for members to send again, per audience."""
 
     def __post_init__(self) -> None:
         delivery = self.settings.delivery
@@ -119,9 +137,12 @@ class AudienceRunner:
         audience: AudienceSettings,
         *,
         allow_empty: bool = False,
+        allow_shrink: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> SnapshotDiff:
-        """Diff the snapshot against the delivered members; queue the changes (not yet sent)."""
+        """Diff the snapshot against the delivered members; queue the changes (not yet sent).
+        A refused snapshot (emptying, or shrinking past `max_shrink`) changes nothing and is
+        kept as the audience's problem (the dashboard and `audiences list` show it)."""
         opener = self.snapshots or (lambda a: open_snapshot(a, base_dir=self.workdir))
         hashes = self.settings.suppression.hashed_identifiers
         with SnapshotDiffer(audience, suppressed_hashes=hashes, workdir=self.workdir) as differ:
@@ -129,10 +150,33 @@ class AudienceRunner:
             with opener(audience) as batches:
                 differ.load(batches, progress=progress)
             diff = differ.compare(self.store)
-            check_not_emptying(diff, name=audience.name, allow_empty=allow_empty)
+            try:
+                check_not_emptying(diff, name=audience.name, allow_empty=allow_empty)
+                check_not_shrinking(
+                    diff,
+                    name=audience.name,
+                    max_shrink=audience.max_shrink,
+                    allow_shrink=allow_shrink or (allow_empty and diff.members == 0),
+                )
+            except (EmptySnapshot, ShrinkingSnapshot) as refused:
+                self.store.note_audience_problem(audience.name, " ".join(str(refused).split()))
+                raise
             self.store.replace_audience_changes(audience.name, differ.changes(), now=self.clock())
         self.store.note_audience_run(audience.name, now=self.clock())
+        self.store.note_audience_problem(audience.name, None)
         return diff
+
+    def refresh(self, audience: AudienceSettings) -> int:
+        """Queue members last sent `REFRESH_AFTER` ago (or never recorded as sent: members from
+        before this was kept, whom an older removal may have taken from X) to be sent again."""
+        now = self.clock()
+        self._refresh_at[audience.name] = now + REFRESH_EVERY
+        queued = self.store.queue_audience_refresh(
+            audience.name, before=now - REFRESH_AFTER, now=now
+        )
+        if queued:
+            log.info("audience %s: %d members queued to be sent again", audience.name, queued)
+        return queued
 
     def suppress(self, audience: AudienceSettings) -> int:
         """Queue the removal of suppressed users who are members; how many."""
@@ -174,26 +218,37 @@ class AudienceRunner:
         name: str,
         *,
         allow_empty: bool = False,
+        allow_shrink: bool = False,
         progress: Callable[[int], None] | None = None,
         timeout: float | None = None,
     ) -> SyncReport:
         audience = self.audience(name)
         record = self.ensure(audience)
-        diff = None
-        if audience.source:
-            diff = self.snapshot(audience, allow_empty=allow_empty, progress=progress)
-        suppressed = self.suppress(audience)
-        jobs = flushing.flush(self.store, audience, record, now=self.clock())
         until = None if timeout is None else self.clock() + timeout
-        self.deliver(name, until=until)
+        diff, suppressed, jobs, refreshed = None, 0, 0, 0
+        # Requests an earlier run left (X refused the credentials) go first: the snapshot is
+        # compared with what X accepted, so comparing before they are accepted would queue the
+        # same changes again.
+        if not self.store.active_audience_jobs(audience_destination(name)) or self.deliver(
+            name, until=until
+        ):
+            if audience.source:
+                diff = self.snapshot(
+                    audience, allow_empty=allow_empty, allow_shrink=allow_shrink, progress=progress
+                )
+            suppressed = self.suppress(audience)
+            refreshed = self.refresh(audience)
+            jobs = flushing.flush(self.store, audience, record, now=self.clock())
+            self.deliver(name, until=until)
         return SyncReport(
             record=self.store.audience_record(name) or record,
             diff=diff,
             suppressed=suppressed,
             jobs=jobs,
             sent=self.sender.stats.get(name, SendStats()),
-            pending=self.store.audience_pending(name)[0],
+            pending=waiting_changes(self.store, name),
             members=self.store.audience_member_count(name),
+            refreshed=refreshed,
         )
 
     # -- serve ----------------------------------------------------------------------------------
@@ -216,7 +271,10 @@ class AudienceRunner:
     def _tick_one(self, audience: AudienceSettings, now: float) -> float:
         record = self.store.audience_record(audience.name)
         schedule = float(audience.schedule)
-        if audience.source and schedule > 0:
+        waiting = self.store.active_audience_jobs(audience_destination(audience.name))
+        if audience.source and schedule > 0 and not waiting:
+            # While requests wait for X (held by refused credentials, or still going out) the
+            # comparison waits too: it would queue their changes a second time.
             last = None if record is None else record.last_run_at
             due = last is None or now >= last + schedule
             if due and now >= self._failed_until.get(audience.name, 0.0):
@@ -228,12 +286,15 @@ class AudienceRunner:
                 self._failed_until.pop(audience.name, None)
                 self.suppress(audience)
                 self._suppressed.add(audience.name)
+                self.refresh(audience)
                 log.info(
                     "audience %s: snapshot compared: %d entering, %d exiting",
                     audience.name,
                     diff.entering,
                     diff.exiting,
                 )
+        if now >= self._refresh_at.get(audience.name, 0.0):
+            self.refresh(audience)
         if audience.name not in self._suppressed:
             # The list is read at start: members already in the audience (event-fed ones too,
             # which no snapshot revisits) are removed once per process.

@@ -69,6 +69,9 @@ class SendStats:
     last_error: str | None = None
     refused: str | None = None
     """Why X refused the credentials, while the account is paused (the changes wait)."""
+    unsent: int = 0
+    """Members removed without a Delete: other members hold every identifier they have, and X
+    would delete those members too."""
 
 
 @dataclass(kw_only=True)
@@ -97,7 +100,20 @@ class AudienceSender:
             self.store.release([job.id], now=now)
             return held
         body = JobBody.decode(job.payload)
-        users = len(body.add) + len(body.remove)
+        users = body.users
+        stats = self.stats.setdefault(name, SendStats())
+        if users == 0:  # only members whose every identifier another member holds: nothing to X
+            stats.unsent += len(body.unsent)
+            log.info(
+                "audience %s: %d exit(s) not sent: other members hold every identifier (X would "
+                "remove them too)",
+                name,
+                len(body.unsent),
+            )
+            self.store.audience_delivered(
+                job.id, audience=name, added=[], removed=body.unsent, now=now
+            )
+            return self.clock()
         budget = self.budgets[job.account_id]
         with self.budgets.lock:
             free = budget.free_at(events=users, requests=1, now=now)
@@ -105,7 +121,6 @@ class AudienceSender:
                 self.store.release([job.id], now=now)
                 return now + self.poll if free is None else free
             send_id = budget.spend(events=users, requests=1)
-        stats = self.stats.setdefault(name, SendStats())
         stats.requests += 1
         stats.users_sent += users
         started = time.monotonic()
@@ -143,14 +158,23 @@ class AudienceSender:
             )
             return self.clock()
         stats.accepted += 1
+        if body.unsent:
+            stats.unsent += len(body.unsent)
+            log.info(
+                "audience %s: %d exit(s) not sent: other members hold every identifier (X would "
+                "remove them too)",
+                name,
+                len(body.unsent),
+            )
         stats.refused = None
         self.pauses.resume(job.account_id)
         self.store.audience_delivered(
             job.id,
             audience=name,
             added=body.add,
-            removed=[key for key, _ in body.remove],
+            removed=[key for key, _ in body.remove] + body.unsent,
             now=self.clock(),
+            deleted_ids=body.deleted_ids(),
         )
         labels = (("audience", name),)
         self._count(

@@ -226,9 +226,30 @@ def _count(con: Any, sql: str) -> int:
     return int(rows[0][0]) if rows else 0
 
 
+class ShrinkingSnapshot(XconduitError):
+    """The snapshot would remove more than `max_shrink` of the members: refused without
+    --allow-shrink (a broken upstream table must not wipe the audience)."""
+
+
 def check_not_emptying(diff: SnapshotDiff, *, name: str, allow_empty: bool) -> None:
     if diff.members == 0 and diff.delivered > 0 and not allow_empty:
         raise EmptySnapshot(
             f"audience {name}: the snapshot has no usable member but X has {diff.delivered} from "
             "us; nothing was changed (check the query, or pass --allow-empty to empty it)"
         )
+
+
+def check_not_shrinking(
+    diff: SnapshotDiff, *, name: str, max_shrink: float, allow_shrink: bool
+) -> None:
+    """Refuse a diff removing more than `max_shrink` of the members X has from us."""
+    if allow_shrink or diff.delivered == 0 or diff.exiting <= max_shrink * diff.delivered:
+        return
+    share = diff.exiting / diff.delivered
+    raise ShrinkingSnapshot(
+        f"audience {name}: the snapshot would remove {diff.exiting:,} of the {diff.delivered:,} "
+        f"members X has from us ({share:.0%}, more than audiences.max_shrink = "
+        f"{max_shrink:.0%}; the snapshot has {diff.rows:,} row(s)); nothing was sent. Check the "
+        f"source and query; if the shrink is right, run `xconduit audiences sync {name} "
+        "--allow-shrink` once, or raise max_shrink in the audience's configuration"
+    )

@@ -62,6 +62,16 @@ def sync_command(
             help="Accept a snapshot that empties the audience (refused by default).",
         ),
     ] = False,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--allow-shrink",
+            envvar="XCONDUIT_AUDIENCES_ALLOW_SHRINK",
+            show_envvar=True,
+            help="Accept a snapshot that removes more than the audience's max_shrink share of "
+            "its members (refused by default).",
+        ),
+    ] = False,
     watch: Annotated[
         bool,
         typer.Option(
@@ -101,13 +111,15 @@ def sync_command(
             report = runner.sync(
                 name,
                 allow_empty=allow_empty,
+                allow_shrink=allow_shrink,
                 progress=lambda rows: progress.advance(task, rows),
             )
         _summary(report)
         if report.sent.refused:
             raise _fail(
-                f"X refused the credentials ({report.sent.refused}); the changes wait in the "
-                "outbox: run `xconduit check`, fix what it names, then sync again"
+                f"X refused the credentials ({report.sent.refused}); {report.pending:,} "
+                "change(s) wait in the outbox, to be sent once (`xconduit audiences list` counts "
+                "them as pending): run `xconduit check`, fix what it names, then sync again"
             )
         if report.sent.dead:
             raise _fail(
@@ -145,6 +157,10 @@ def _summary(report: SyncReport) -> None:
             rows.append(("suppressed (not added)", f"{diff.suppressed:,}"))
     if report.suppressed:
         rows.append(("suppressed members removed", f"{report.suppressed:,}"))
+    if report.refreshed:
+        rows.append(("members sent again (X keeps them 13 months)", f"{report.refreshed:,}"))
+    if sent.unsent:
+        rows.append(("exits not sent (other members hold their identifiers)", f"{sent.unsent:,}"))
     rows += [
         (
             "requests sent",
@@ -157,6 +173,8 @@ def _summary(report: SyncReport) -> None:
         ("dead requests", f"{sent.dead:,}"),
         ("members at X from us", f"{report.members:,}"),
     ]
+    if report.pending:
+        rows.append(("changes still waiting", f"{report.pending:,}"))
     for label, value in rows:
         table.add_row(label, value)
     Console(width=120).print(table)
@@ -192,6 +210,7 @@ def list_command(config: ConfigOption = None) -> None:
         "pending",
         "last flush (UTC)",
         "last snapshot (UTC)",
+        "problem",
     ):
         table.add_column(column, overflow="fold")
     for line in lines:
@@ -203,5 +222,9 @@ def list_command(config: ConfigOption = None) -> None:
             f"{line.pending:,}",
             _when(line.last_flush_at),
             _when(line.last_run_at),
+            line.problem or "-",
         )
-    Console(width=160).print(table)
+    Console(width=200).print(table)
+    problems = [line for line in lines if line.problem]
+    for line in problems:
+        typer.echo(f"audience {line.name}: {line.problem}", err=True)

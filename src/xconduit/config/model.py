@@ -391,6 +391,11 @@ class AudienceSettings(BaseModel):
     schedule: Duration = 3600.0
     """How often `xconduit serve` (and `audiences sync --watch`) compares the snapshot again;
     0: only when `xconduit audiences sync` is run."""
+    max_shrink: float = Field(default=0.2, ge=0.0, le=1.0)
+    """Largest share of the members X has from us that one snapshot may remove (0.2 = 20 %).
+    A snapshot removing more is refused before anything is sent, and shown as a problem:
+    a broken upstream table must not wipe the audience. `audiences sync --allow-shrink` accepts
+    one such snapshot; 1: no limit."""
 
     _name = field_validator("name")(lambda cls, v: _check_name(v))
 

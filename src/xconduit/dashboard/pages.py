@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from xconduit.accounts.fleet import NOBODY_DELIVERS, Alarm
+from xconduit.audiences.listing import audience_problems
 from xconduit.dashboard import views
 from xconduit.dashboard.html import chart, esc, num, page, table, when
 from xconduit.errors import XconduitError
@@ -41,7 +42,10 @@ class Pages:
         ]
 
     def _page(self, title: str, path: str, body: str) -> Response:
-        return HTMLResponse(page(title, path, body, banner=self.ops.alarm().banner()))
+        ops = self.ops
+        store = ops.store if hasattr(ops.store, "audience_records") else None
+        banner = [*ops.alarm().banner(), *audience_problems(ops.settings, store)]
+        return HTMLResponse(page(title, path, body, banner=banner))
 
     # -- overview --------------------------------------------------------------------------
 

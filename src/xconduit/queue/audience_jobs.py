@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+import orjson
 
 AUDIENCE_DESTINATION_PREFIX = "audience:"
 """Delivery jobs of audience `vip` have the destination `audience:vip`."""
@@ -72,8 +75,44 @@ class AudienceRecord:
     """When X last accepted a request for this audience."""
     last_run_at: float | None = None
     """When a snapshot was last compared."""
+    problem: str | None = None
+    """Why the last snapshot was refused before anything was sent; None once one goes through."""
 
 
 class ChangesMoved(Exception):
     """Pending changes moved between a flush's read and its write (see
     `audience_changes_to_jobs`); internal to the stores, outside the error tree on purpose."""
+
+
+def user_pairs(user: bytes | str) -> set[tuple[str, str]]:
+    """The `(key, value)` pairs of an X user object."""
+    return {(k, v) for k, values in orjson.loads(user).items() for v in values}
+
+
+def member_id_changes(
+    audience: str,
+    old: Mapping[str, bytes | str],
+    added: Sequence[tuple[str, bytes]],
+    removed: Sequence[str],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of the members' identifier index to delete and to insert when a job is
+    delivered; `old` holds the stored user objects of the job's members that exist."""
+    delete: set[tuple[str, str, str]] = set()
+    insert: set[tuple[str, str, str]] = set()
+    for key in removed:
+        if key in old:
+            delete |= {(key, k, v) for k, v in user_pairs(old[key])}
+    for key, payload in added:
+        before = old.get(key)
+        if before is not None and user_pairs(before) == user_pairs(payload):
+            continue
+        if before is not None:
+            delete |= {(key, k, v) for k, v in user_pairs(before)}
+        insert |= {(key, k, v) for k, v in user_pairs(payload)}
+
+    def rows(found: set[tuple[str, str, str]]) -> list[dict[str, Any]]:
+        return [
+            {"audience": audience, "user_key": u, "id_key": k, "id_value": v} for u, k, v in found
+        ]
+
+    return rows(delete - insert), rows(insert)

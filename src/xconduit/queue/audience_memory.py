@@ -14,6 +14,7 @@ from xconduit.queue.audience_jobs import (
     ChangeOp,
     PendingChange,
     next_version,
+    user_pairs,
 )
 from xconduit.queue.jobs import ACTIVE_STATUSES, DeliveryJob, JobStatus, NewJob
 
@@ -38,6 +39,7 @@ class MemoryAudienceMixin:
             self._a_records: dict[str, AudienceRecord] = {}
             self._a_members: dict[str, dict[str, bytes]] = {}
             self._a_pending: dict[str, dict[str, _Pending]] = {}
+            self._a_sent: dict[str, dict[str, float | None]] = {}
 
     def _coalesce(self, changes: Iterable[AudienceChange], now: float) -> None:
         self._audience_state()
@@ -195,6 +197,7 @@ class MemoryAudienceMixin:
         added: Sequence[tuple[str, bytes]],
         removed: Sequence[str],
         now: float,
+        deleted_ids: Sequence[tuple[str, str]] = (),
     ) -> int:
         with self._lock:
             self._audience_state()
@@ -205,10 +208,17 @@ class MemoryAudienceMixin:
                 job, status=JobStatus.DELIVERED, delivered_at=now, lease_until=None
             )
             members = self._a_members.setdefault(audience, {})
+            sent = self._a_sent.setdefault(audience, {})
             for key in removed:
                 members.pop(key, None)
+                sent.pop(key, None)
+            deleted = set(deleted_ids)
+            for key, payload in members.items():
+                if deleted and user_pairs(payload) & deleted:
+                    sent[key] = None
             for key, payload in added:
                 members[key] = payload
+                sent[key] = now
             if audience in self._a_records:
                 self._a_records[audience] = dataclasses.replace(
                     self._a_records[audience], members=len(members), last_flush_at=now
@@ -239,3 +249,42 @@ class MemoryAudienceMixin:
                 if key in keys or values & wanted:
                     found.append((key, payload))
             return found
+
+    def shared_audience_ids(
+        self, audience: str, pairs: Sequence[tuple[str, str]], *, excluded: Sequence[str]
+    ) -> set[tuple[str, str]]:
+        wanted, skip = set(pairs), set(excluded)
+        with self._lock:
+            self._audience_state()
+            held: set[tuple[str, str]] = set()
+            for key, payload in self._a_members.get(audience, {}).items():
+                if key not in skip:
+                    held |= user_pairs(payload) & wanted
+            return held
+
+    def queue_audience_refresh(self, audience: str, *, before: float, now: float) -> int:
+        with self._lock:
+            self._audience_state()
+            sent = self._a_sent.get(audience, {})
+            pending = self._a_pending.setdefault(audience, {})
+            queued = 0
+            for key, payload in self._a_members.get(audience, {}).items():
+                at = sent.get(key)
+                if key not in pending and (at is None or at < before):
+                    pending[key] = _Pending(op="add", payload=payload, since=now)
+                    queued += 1
+            return queued
+
+    def note_audience_problem(self, name: str, problem: str | None) -> None:
+        with self._lock:
+            self._audience_state()
+            if name in self._a_records:
+                self._a_records[name] = dataclasses.replace(self._a_records[name], problem=problem)
+
+    def active_audience_payloads(self, destination: str) -> list[bytes]:
+        with self._lock:
+            return [
+                j.payload
+                for j in sorted(self._jobs.values(), key=lambda j: j.id)
+                if j.destination == destination and j.status in ACTIVE_STATUSES
+            ]

@@ -19,6 +19,7 @@ from xconduit.queue.audience_jobs import (
     ChangeOp,
     ChangesMoved,
     PendingChange,
+    member_id_changes,
     next_version,
 )
 from xconduit.queue.jobs import DeliveryJob, NewJob
@@ -37,7 +38,12 @@ def _record(row: Sequence[Any]) -> AudienceRecord:
         members=int(row[5]),
         last_flush_at=row[6],
         last_run_at=row[7],
+        problem=row[8],
     )
+
+
+def _pairs(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    return {"keys": [k for k, _ in pairs], "values": [v for _, v in pairs]}
 
 
 def enqueue_changes(
@@ -186,21 +192,33 @@ class PostgresAudienceMixin:
         added: Sequence[tuple[str, bytes]],
         removed: Sequence[str],
         now: float,
+        deleted_ids: Sequence[tuple[str, str]] = (),
     ) -> int:
         """Mark the job delivered and apply its users to the members, in one transaction."""
         with self._tx() as conn:
             if self._mark_delivered_in(conn, [job_id], now) == 0:
                 return 0
             gone = new = 0
+            every = [*removed, *(k for k, _ in added)]
+            rows = conn.execute(AQ["member_payloads"], {"audience": audience, "keys": every})
+            old = {r[0]: bytes(r[1]) for r in rows}
+            forget, index = member_id_changes(audience, old, added, removed)
             with conn.cursor() as cursor:
+                if forget:
+                    cursor.executemany(AQ["delete_member_id"], forget)
                 for key in removed:
                     cursor.execute(AQ["remove_member"], {"audience": audience, "user_key": key})
                     gone += cursor.rowcount
+                if deleted_ids:  # X applied the Delete before the Update: new members keep theirs
+                    cursor.execute(AQ["mark_resend"], {"audience": audience, **_pairs(deleted_ids)})
                 for key, payload in added:
-                    row = {"audience": audience, "user_key": key, "payload": payload}
+                    row = {"audience": audience, "user_key": key, "payload": payload, "now": now}
                     cursor.execute(AQ["add_member"], row)
                     new += cursor.rowcount
-                    cursor.execute(AQ["update_member"], row)
+                    if key in old:  # sent again: its identifiers and send time
+                        cursor.execute(AQ["update_member"], row)
+                if index:
+                    cursor.executemany(AQ["insert_member_id"], index)
             delta = new - gone
             conn.execute(AQ["note_flush"], {"name": audience, "delta": delta, "now": now})
         return 1
@@ -226,3 +244,26 @@ class PostgresAudienceMixin:
             {"audience": audience, "keys": list(user_keys), "hashes": list(hashes)},
         )
         return [(row[0], bytes(row[1])) for row in rows]
+
+    def shared_audience_ids(
+        self, audience: str, pairs: Sequence[tuple[str, str]], *, excluded: Sequence[str]
+    ) -> set[tuple[str, str]]:
+        if not pairs:
+            return set()
+        rows = self._read(
+            AQ["shared_ids"], {"audience": audience, **_pairs(pairs), "excluded": list(excluded)}
+        )
+        return {(row[0], row[1]) for row in rows}
+
+    def queue_audience_refresh(self, audience: str, *, before: float, now: float) -> int:
+        params = {"audience": audience, "before": before, "now": now, "version": next_version()}
+        with self._tx() as conn:
+            return int(conn.execute(AQ["queue_refresh"], params).rowcount)
+
+    def note_audience_problem(self, name: str, problem: str | None) -> None:
+        with self._tx() as conn:
+            conn.execute(AQ["note_problem"], {"name": name, "problem": problem})
+
+    def active_audience_payloads(self, destination: str) -> list[bytes]:
+        rows = self._read(AQ["active_payloads"], {"destination": destination})
+        return [bytes(row[0]) for row in rows]

@@ -20,6 +20,7 @@ from xconduit.queue.audience_jobs import (
     ChangeOp,
     ChangesMoved,
     PendingChange,
+    member_id_changes,
     next_version,
 )
 from xconduit.queue.jobs import DeliveryJob, JobStatus, NewJob
@@ -46,7 +47,12 @@ def _record(row: Sequence[Any]) -> AudienceRecord:
         members=int(row[5]),
         last_flush_at=None if row[6] is None else float(row[6]),
         last_run_at=None if row[7] is None else float(row[7]),
+        problem=row[8],
     )
+
+
+def _pairs(pairs: Sequence[tuple[str, str]]) -> str:
+    return json.dumps([list(p) for p in pairs])
 
 
 def enqueue_changes(
@@ -224,6 +230,7 @@ class SqliteAudienceMixin:
         added: Sequence[tuple[str, bytes]],
         removed: Sequence[str],
         now: float,
+        deleted_ids: Sequence[tuple[str, str]] = (),
     ) -> int:
         """Mark the job delivered and apply its users to the members, in one transaction."""
         from xconduit.queue.sqlite import Q
@@ -232,12 +239,27 @@ class SqliteAudienceMixin:
             moved = conn.execute(Q["mark_delivered"], {"ids": json.dumps([job_id]), "now": now})
             if moved.rowcount == 0:
                 return 0
-            gone = conn.executemany(
-                AQ["remove_member"], [{"audience": audience, "user_key": k} for k in removed]
-            ).rowcount
-            rows = [{"audience": audience, "user_key": k, "payload": p.decode()} for k, p in added]
+            every = json.dumps([*removed, *(k for k, _ in added)])
+            old = {
+                r[0]: r[1]
+                for r in conn.execute(AQ["member_payloads"], {"audience": audience, "keys": every})
+            }
+            forget, index = member_id_changes(audience, old, added, removed)
+            conn.executemany(AQ["delete_member_id"], forget)
+            keys = [{"audience": audience, "user_key": k} for k in removed]
+            gone = conn.executemany(AQ["remove_member"], keys).rowcount
+            if deleted_ids:  # X applied the Delete before the Update: new members keep theirs
+                conn.execute(
+                    AQ["mark_resend"], {"audience": audience, "pairs": _pairs(deleted_ids)}
+                )
+            rows = [
+                {"audience": audience, "user_key": k, "payload": p.decode(), "now": now}
+                for k, p in added
+            ]
             new = conn.executemany(AQ["add_member"], rows).rowcount
-            conn.executemany(AQ["update_member"], rows)
+            # Members sent again: their identifiers and send time (new ones have them already).
+            conn.executemany(AQ["update_member"], [r for r in rows if r["user_key"] in old])
+            conn.executemany(AQ["insert_member_id"], index)
             delta = max(new, 0) - max(gone, 0)
             conn.execute(AQ["note_flush"], {"name": audience, "delta": delta, "now": now})
         return 1
@@ -270,3 +292,27 @@ class SqliteAudienceMixin:
             },
         )
         return [(row[0], _bytes(row[1])) for row in rows]
+
+    def shared_audience_ids(
+        self, audience: str, pairs: Sequence[tuple[str, str]], *, excluded: Sequence[str]
+    ) -> set[tuple[str, str]]:
+        if not pairs:
+            return set()
+        rows = self._read(
+            AQ["shared_ids"],
+            {"audience": audience, "pairs": _pairs(pairs), "excluded": json.dumps(list(excluded))},
+        )
+        return {(row[0], row[1]) for row in rows}
+
+    def queue_audience_refresh(self, audience: str, *, before: float, now: float) -> int:
+        params = {"audience": audience, "before": before, "now": now, "version": next_version()}
+        with self._write() as conn:
+            return int(conn.execute(AQ["queue_refresh"], params).rowcount)
+
+    def note_audience_problem(self, name: str, problem: str | None) -> None:
+        with self._write() as conn:
+            conn.execute(AQ["note_problem"], {"name": name, "problem": problem})
+
+    def active_audience_payloads(self, destination: str) -> list[bytes]:
+        rows = self._read(AQ["active_payloads"], {"destination": destination})
+        return [_bytes(row[0]) for row in rows]

@@ -77,8 +77,31 @@ class AudienceStore(Protocol):
         added: Sequence[tuple[str, bytes]],
         removed: Sequence[str],
         now: float,
+        deleted_ids: Sequence[tuple[str, str]] = (),
     ) -> int:
-        """`in_flight → delivered` and its users applied to the members, atomically."""
+        """`in_flight → delivered` and its users applied to the members, atomically. `added`
+        members are recorded as sent at `now`; `deleted_ids` are the `(key, value)` pairs the
+        job's Delete sent: a member still holding one lost it at X and is sent again by the
+        next refresh (`queue_audience_refresh`)."""
+        ...
+
+    def shared_audience_ids(
+        self, audience: str, pairs: Sequence[tuple[str, str]], *, excluded: Sequence[str]
+    ) -> set[tuple[str, str]]:
+        """Which of the `(key, value)` pairs a member other than `excluded` holds."""
+        ...
+
+    def queue_audience_refresh(self, audience: str, *, before: float, now: float) -> int:
+        """Queue members last sent before `before` (or never recorded as sent) to be added
+        again, unless a change of theirs waits already; how many were queued."""
+        ...
+
+    def note_audience_problem(self, name: str, problem: str | None) -> None:
+        """Why the audience's last snapshot was refused; None clears it."""
+        ...
+
+    def active_audience_payloads(self, destination: str) -> list[bytes]:
+        """The payloads of the destination's jobs not yet delivered or dead."""
         ...
 
     def audience_member_keys(self, audience: str, *, page: int = 100_000) -> Iterator[list[str]]:

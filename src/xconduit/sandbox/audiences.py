@@ -2,15 +2,17 @@
 
 X's rules (docs/reference/sandbox.md): the body is a JSON array of `{"operation_type": "Update"|
 "Delete", "params": {"users": [...], "effective_at"?, "expires_at"?}}`, at most 2,500 operations and
-5,000,000 bytes; counts are per user object; a Delete matches a member on any key it was added with.
+5,000,000 bytes; counts are per user object; a Delete matches a member on any key it was added with;
+a member expires at `expires_at`, by default 13 months after the request that sent it.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from xconduit.sandbox.envelope import ApiError
@@ -29,6 +31,8 @@ class Operation:
 
     update: bool
     users: tuple[dict[str, tuple[str, ...]], ...]
+    expires_at: float | None = None
+    """`params.expires_at` (epoch seconds); None: 13 months after the request."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,7 +101,12 @@ def _check_operation(raw: Any) -> tuple[list[ApiError], Operation | None]:
     problems += user_problems
     if problems:
         return problems, None
-    return [], Operation(update=kind == "Update", users=users)
+    expires = _parse_time(params.get("expires_at"))
+    return [], Operation(
+        update=kind == "Update",
+        users=users,
+        expires_at=None if expires is None else expires.timestamp(),
+    )
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -164,41 +173,81 @@ def _check_users(raw: Any) -> tuple[tuple[dict[str, tuple[str, ...]], ...], list
     return tuple(users), []
 
 
-class Membership:
-    """Current members of one audience: each member is the set of (key, value) it was added with.
+EXPIRY_MONTHS = 13
+"""X keeps a member this many months after the request that sent it, unless `expires_at` says."""
 
-    An index from (key, value) to member makes each user operation cost O(its identifiers).
+
+def months_later(epoch: float, months: int) -> float:
+    """The same day and time `months` calendar months later (the month's last day if shorter)."""
+    when = datetime.fromtimestamp(epoch, UTC)
+    year, month = divmod(when.month - 1 + months, 12)
+    year += when.year
+    month += 1
+    day = min(when.day, calendar.monthrange(year, month)[1])
+    return when.replace(year=year, month=month, day=day).timestamp()
+
+
+class Membership:
+    """Current members of one audience: each member is the set of (key, value) it was sent with
+    and when X forgets it.
+
+    An `Update` user with exactly a member's identifiers refreshes that member (its expiry);
+    any other is a member of its own, even when it shares a value with one (X documents no
+    merging). A `Delete` user removes every member that shares any (key, value) with it.
+    An index from (key, value) to members makes each user operation cost O(its identifiers).
     """
 
     def __init__(self) -> None:
-        self._members: dict[int, set[tuple[str, str]]] = {}
-        self._index: dict[tuple[str, str], int] = {}
+        self._members: dict[int, frozenset[tuple[str, str]]] = {}
+        self._expires: dict[int, float] = {}
+        self._by_pairs: dict[frozenset[tuple[str, str]], int] = {}
+        self._index: dict[tuple[str, str], set[int]] = {}
         self._next = 0
 
-    def apply(self, operations: Iterable[Operation]) -> int:
-        """Apply in order; returns the number of user objects processed."""
+    def apply(self, operations: Iterable[Operation], *, now: float = 0.0) -> int:
+        """Apply in order at `now`; returns the number of user objects processed."""
+        self.expire(now)
         processed = 0
         for op in operations:
+            expires = op.expires_at if op.expires_at is not None else None
             for user in op.users:
-                pairs = {(k, v) for k, values in user.items() for v in values}
-                matches = {self._index[p] for p in pairs if p in self._index}
-                removed: set[tuple[str, str]] = set()
-                for member_id in matches:
-                    removed |= self._members.pop(member_id)
-                for pair in removed:
-                    del self._index[pair]
+                pairs = frozenset((k, v) for k, values in user.items() for v in values)
                 if op.update:
-                    # A user sharing any key with existing members is the same person: merge.
-                    self._store(pairs | removed)
+                    until = expires if expires is not None else months_later(now, EXPIRY_MONTHS)
+                    same = self._by_pairs.get(pairs)
+                    if same is None:
+                        self._store(pairs, until)
+                    else:
+                        self._expires[same] = until
+                else:
+                    for member_id in {m for p in pairs for m in self._index.get(p, ())}:
+                        self._drop(member_id)
                 processed += 1
         return processed
 
-    def _store(self, pairs: set[tuple[str, str]]) -> None:
+    def expire(self, now: float) -> None:
+        """Forget the members whose time is up."""
+        for member_id in [m for m, until in self._expires.items() if until <= now]:
+            self._drop(member_id)
+
+    def _store(self, pairs: frozenset[tuple[str, str]], until: float) -> None:
         member_id = self._next
         self._next += 1
         self._members[member_id] = pairs
+        self._expires[member_id] = until
+        self._by_pairs[pairs] = member_id
         for pair in pairs:
-            self._index[pair] = member_id
+            self._index.setdefault(pair, set()).add(member_id)
+
+    def _drop(self, member_id: int) -> None:
+        pairs = self._members.pop(member_id)
+        del self._expires[member_id]
+        del self._by_pairs[pairs]
+        for pair in pairs:
+            ids = self._index[pair]
+            ids.discard(member_id)
+            if not ids:
+                del self._index[pair]
 
     def __len__(self) -> int:
         return len(self._members)

@@ -241,7 +241,7 @@ class SandboxState:
     ) -> int:
         with self.lock:
             audience.updated_at = self.clock()
-            users = audience.members.apply(operations)
+            users = audience.members.apply(operations, now=self.clock())
             self.audience_uploads.append(
                 {
                     "audience_id": audience.id,
@@ -269,6 +269,9 @@ class SandboxState:
 
     def audience_summaries(self) -> list[dict[str, Any]]:
         with self.lock:
+            now = self.clock()
+            for a in self.audiences.values():
+                a.members.expire(now)
             return [
                 {**a.as_json(), "member_count": len(a.members)} for a in self.audiences.values()
             ]
@@ -280,4 +283,7 @@ class SandboxState:
     def audience_members(self, audience_id: str) -> list[dict[str, list[str]]] | None:
         with self.lock:
             audience = self.audiences.get(audience_id)
-            return None if audience is None else audience.members.as_json()
+            if audience is None:
+                return None
+            audience.members.expire(self.clock())
+            return audience.members.as_json()

@@ -230,3 +230,33 @@ def test_event_fed_changes_keep_only_hashed_identifiers(
     assert kept
     assert b"secret@example.com" not in kept
     assert b"bob@example.com" not in kept
+
+
+def test_an_exit_carrying_only_the_user_id_removes_the_member(feed: Feed, sandbox: Sandbox) -> None:
+    feed.send(entered("ann"), entered("bob"), identify("cy", True))
+    feed.clock.now += 300
+    feed.tick()
+    assert len(members(sandbox, audience_id(sandbox))) == 3
+
+    only_ids = [
+        {
+            "type": "track",
+            "userId": "ann",
+            "event": "Audience Exited",
+            "properties": {"audience_key": "vip"},
+        },
+        {"type": "identify", "userId": "cy", "traits": {"vip": False}},
+        {  # never a member: nothing to remove, nothing refused
+            "type": "track",
+            "userId": "dee",
+            "event": "Audience Exited",
+            "properties": {"audience_key": "vip"},
+        },
+    ]
+    response = httpx.post(f"{feed.url}/v1/batch", json={"batch": only_ids}, auth=(KEY, ""))
+    assert response.status_code == 200, response.text
+    assert response.json().get("invalid", []) == []
+    feed.clock.now += 300
+    feed.tick()
+    assert members(sandbox, audience_id(sandbox)) == emails_as_members(["bob@example.com"])
+    assert feed.runner.store.audience_member_count("vip") == 1

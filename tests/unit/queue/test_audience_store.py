@@ -150,3 +150,82 @@ def test_a_snapshot_does_not_restart_the_wait_of_pending_changes(store: Audience
     store.replace_audience_changes("vip", [], now=200.0)
     store.replace_audience_changes("vip", [("cy", "add", b'{"email":["c"]}')], now=300.0)
     assert store.audience_pending("vip") == (1, 300.0)
+
+
+def deliver_users(
+    store: AudienceStore,
+    users: dict[str, bytes],
+    *,
+    removed: list[str] = (),  # type: ignore[assignment]
+    deleted_ids: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    now: float = 1.0,
+) -> None:
+    store.audience_changes_to_jobs("vip", [], [job(0)], now=now)
+    claimed = store.claim_audience_job("audience:vip", now=now, lease_seconds=60)
+    assert claimed is not None
+    store.audience_delivered(
+        claimed.id,
+        audience="vip",
+        added=list(users.items()),
+        removed=list(removed),
+        now=now,
+        deleted_ids=list(deleted_ids),
+    )
+
+
+FAMILY = {
+    "ann": b'{"email":["a"],"phone_number":["p"]}',
+    "bob": b'{"email":["b"],"phone_number":["p"]}',
+    "cy": b'{"email":["c"]}',
+}
+
+
+def test_shared_identifiers_are_those_another_member_holds(store: AudienceStore) -> None:
+    deliver_users(store, FAMILY)
+    pairs = [("email", "a"), ("phone_number", "p")]
+    assert store.shared_audience_ids("vip", pairs, excluded=["ann"]) == {("phone_number", "p")}
+    assert store.shared_audience_ids("vip", pairs, excluded=["ann", "bob"]) == set()
+    deliver_users(store, {}, removed=["bob"])
+    assert store.shared_audience_ids("vip", pairs, excluded=["ann"]) == set()
+    # A member sent again with other identifiers holds only those.
+    deliver_users(store, {"ann": b'{"email":["a2"]}'})
+    assert store.shared_audience_ids("vip", pairs, excluded=[]) == set()
+    assert store.shared_audience_ids("vip", [("email", "a2")], excluded=[]) == {("email", "a2")}
+
+
+def test_members_are_queued_again_when_last_sent_long_ago_or_hit_by_a_delete(
+    store: AudienceStore,
+) -> None:
+    deliver_users(store, {"ann": FAMILY["ann"], "cy": FAMILY["cy"]}, now=100.0)
+    deliver_users(store, {"bob": FAMILY["bob"]}, now=200.0)
+    assert store.queue_audience_refresh("vip", before=100.0, now=300.0) == 0
+    assert store.queue_audience_refresh("vip", before=150.0, now=300.0) == 2
+    assert pending(store) == {"ann": "add", "cy": "add"}
+    (again,) = [c for c in store.pending_audience_changes("vip", limit=10) if c.user_key == "cy"]
+    assert again.payload == FAMILY["cy"]
+    assert store.queue_audience_refresh("vip", before=150.0, now=300.0) == 0  # waiting already
+
+    # A Delete that sent a value bob holds took bob away at X: he is sent again.
+    deliver_users(store, {}, removed=["ann"], deleted_ids=[("phone_number", "p")], now=400.0)
+    assert store.queue_audience_refresh("vip", before=0.0, now=500.0) == 1
+    assert pending(store)["bob"] == "add"
+    assert store.audience_member_count("vip") == 2
+
+
+def test_an_audience_problem_is_kept_until_cleared(store: AudienceStore) -> None:
+    store.record_audience(name="vip", account_id="acc", audience_id="aud", x_name="x", now=1.0)
+    store.note_audience_problem("vip", "the snapshot would remove 9 of the 10 members")
+    record = store.audience_record("vip")
+    assert record is not None
+    assert record.problem == "the snapshot would remove 9 of the 10 members"
+    store.note_audience_problem("vip", None)
+    assert [r.problem for r in store.audience_records()] == [None]
+
+
+def test_the_payloads_of_waiting_jobs_are_read(store: AudienceStore) -> None:
+    store.audience_changes_to_jobs("vip", [], [job(1), job(2)], now=1.0)
+    assert store.active_audience_payloads("audience:vip") == [b"{}", b"{}"]
+    claimed = store.claim_audience_job("audience:vip", now=1.0, lease_seconds=60)
+    assert claimed is not None
+    store.dead_letter([(claimed.id, "gone")], now=2.0)
+    assert store.active_audience_payloads("audience:vip") == [b"{}"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from xconduit.sandbox.audiences import Membership, check_size, validate_operations
+from xconduit.sandbox.audiences import Membership, check_size, months_later, validate_operations
 
 H1, H2, H3 = "a" * 64, "b" * 64, "c" * 64
 BASE = "/12/accounts/18ce552mlaq/custom_audiences"
@@ -199,13 +199,33 @@ def test_reading_needs_access_and_writing_needs_admin_or_ad_manager(api: Any) ->
     assert response.json()["errors"][0]["code"] == "ACTION_NOT_ALLOWED"
 
 
-def test_update_sharing_a_key_merges_into_one_member() -> None:
+def test_an_update_sharing_a_key_is_a_member_of_its_own_and_a_delete_takes_both() -> None:
+    """X documents no merging; it deletes by any key a member was added with."""
     members = Membership()
     _, _, ops = validate_operations(
         [_op(users=[{"email": [H1]}, {"email": [H1], "handle": [H2]}, {"email": [H3]}])]
     )
     assert members.apply(ops) == 3
-    assert len(members) == 2
-    _, _, removal = validate_operations([_op("Delete", users=[{"handle": [H2]}])])
+    assert len(members) == 3
+    members.apply(ops)  # the same user objects again: refreshed, not added twice
+    assert len(members) == 3
+    _, _, removal = validate_operations([_op("Delete", users=[{"email": [H1]}])])
     members.apply(removal)
     assert members.as_json() == [{"email": [H3]}]
+
+
+def test_a_member_expires_13_months_after_the_request_that_sent_it() -> None:
+    members = Membership()
+    jan = 1_767_268_800.0  # 2026-01-01 12:00:00 UTC
+    _, _, ops = validate_operations([_op(users=[{"email": [H1]}, {"email": [H2]}])])
+    members.apply(ops, now=jan)
+    year = months_later(jan, 12)
+    _, _, again = validate_operations([_op(users=[{"email": [H2]}])])
+    members.apply(again, now=year)  # sent again after a year: kept 13 months from then
+    members.expire(months_later(jan, 13) - 1)
+    assert len(members) == 2
+    members.expire(months_later(jan, 13))
+    assert members.as_json() == [{"email": [H2]}]
+    members.expire(months_later(year, 13))
+    assert len(members) == 0
+    assert months_later(1_769_860_800.0, 1) == 1_772_280_000.0  # 31 Jan → 28 Feb

@@ -3,12 +3,14 @@
 
 -- name: audience_record
 -- The recorded X audience of one configured audience.
-SELECT name, account_id, audience_id, x_name, recorded_at, members, last_flush_at, last_run_at
+SELECT name, account_id, audience_id, x_name, recorded_at, members, last_flush_at, last_run_at,
+    problem
 FROM audiences WHERE name = %(name)s;
 
 -- name: audience_records
 -- Every recorded audience, by name.
-SELECT name, account_id, audience_id, x_name, recorded_at, members, last_flush_at, last_run_at
+SELECT name, account_id, audience_id, x_name, recorded_at, members, last_flush_at, last_run_at,
+    problem
 FROM audiences ORDER BY name;
 
 -- name: record_audience
@@ -105,12 +107,64 @@ WHERE destination = %(destination)s AND status IN ('pending', 'retry_scheduled',
 
 -- name: add_member
 -- A user X accepted as added (changes no row for a member: see update_member).
-INSERT INTO audience_members (audience, user_key, payload) VALUES (%(audience)s, %(user_key)s, %(payload)s)
+INSERT INTO audience_members (audience, user_key, payload, sent_at)
+VALUES (%(audience)s, %(user_key)s, %(payload)s, %(now)s)
 ON CONFLICT (audience, user_key) DO NOTHING;
 
 -- name: update_member
--- A member X accepted again: keep the identifiers it was last sent with.
-UPDATE audience_members SET payload = %(payload)s WHERE audience = %(audience)s AND user_key = %(user_key)s;
+-- A member X accepted again: keep the identifiers it was last sent with, and when.
+UPDATE audience_members SET payload = %(payload)s, sent_at = %(now)s
+WHERE audience = %(audience)s AND user_key = %(user_key)s;
+
+-- name: member_payloads
+-- The user objects of the members among :keys.
+SELECT user_key, payload FROM audience_members
+WHERE audience = %(audience)s AND user_key = ANY(%(keys)s::text[]);
+
+-- name: delete_member_id
+-- Forget one (key, value) pair of a member (removed, or sent with other identifiers).
+DELETE FROM audience_member_ids
+WHERE audience = %(audience)s AND id_key = %(id_key)s AND id_value = %(id_value)s
+  AND user_key = %(user_key)s;
+
+-- name: insert_member_id
+-- Index one (key, value) pair of a member X accepted.
+INSERT INTO audience_member_ids (audience, id_key, id_value, user_key)
+VALUES (%(audience)s, %(id_key)s, %(id_value)s, %(user_key)s)
+ON CONFLICT DO NOTHING;
+
+-- name: shared_ids
+-- Which of the (key, value) pairs (:keys[i], :values[i]) a member holds, other than the
+-- members :excluded.
+SELECT DISTINCT i.id_key, i.id_value
+FROM unnest(%(keys)s::text[], %(values)s::text[]) AS p (id_key, id_value)
+JOIN audience_member_ids AS i
+  ON i.audience = %(audience)s AND i.id_key = p.id_key AND i.id_value = p.id_value
+WHERE NOT (i.user_key = ANY(%(excluded)s::text[]));
+
+-- name: mark_resend
+-- Members holding a value X just deleted (:keys, :values as in shared_ids) lost it at X: send
+-- them again with the next refresh.
+UPDATE audience_members SET sent_at = NULL
+WHERE audience = %(audience)s AND user_key IN (
+    SELECT i.user_key
+    FROM unnest(%(keys)s::text[], %(values)s::text[]) AS p (id_key, id_value)
+    JOIN audience_member_ids AS i
+      ON i.audience = %(audience)s AND i.id_key = p.id_key AND i.id_value = p.id_value
+);
+
+-- name: queue_refresh
+-- Queue members last sent before :before (or never recorded) to be sent again, unless a change
+-- of theirs waits already: X forgets a member 13 months after the request that added it.
+INSERT INTO audience_changes (audience, user_key, op, payload, pending_since, version)
+SELECT audience, user_key, 'add', payload, %(now)s, %(version)s
+FROM audience_members
+WHERE audience = %(audience)s AND (sent_at IS NULL OR sent_at < %(before)s)
+ON CONFLICT (audience, user_key) DO NOTHING;
+
+-- name: note_problem
+-- Why the audience's last snapshot was refused (NULL once one goes through).
+UPDATE audiences SET problem = %(problem)s WHERE name = %(name)s;
 
 -- name: remove_member
 -- A user X accepted as removed.
@@ -143,3 +197,9 @@ WHERE m.audience = %(audience)s
            FROM jsonb_path_query(convert_from(m.payload, 'UTF8')::jsonb, 'lax $.*[*]') AS v
            WHERE v #>> '{}' = ANY(%(hashes)s::text[])
        ));
+
+-- name: active_payloads
+-- The payloads of a destination's jobs not yet delivered or dead (changes still to send).
+SELECT p.payload FROM job_state AS s JOIN job_payloads AS p ON p.id = s.id
+WHERE s.destination = %(destination)s AND s.status IN ('pending', 'retry_scheduled', 'in_flight')
+ORDER BY s.id;

@@ -2,12 +2,14 @@
 
 -- name: audience_record
 -- The recorded X audience of one configured audience.
-SELECT name, account_id, audience_id, x_name, recorded_at, members, last_flush_at, last_run_at
+SELECT name, account_id, audience_id, x_name, recorded_at, members, last_flush_at, last_run_at,
+    problem
 FROM audiences WHERE name = :name;
 
 -- name: audience_records
 -- Every recorded audience, by name.
-SELECT name, account_id, audience_id, x_name, recorded_at, members, last_flush_at, last_run_at
+SELECT name, account_id, audience_id, x_name, recorded_at, members, last_flush_at, last_run_at,
+    problem
 FROM audiences ORDER BY name;
 
 -- name: record_audience
@@ -94,12 +96,68 @@ WHERE destination = :destination AND status IN ('pending', 'retry_scheduled', 'i
 
 -- name: add_member
 -- A user X accepted as added (changes no row for a member: see update_member).
-INSERT INTO audience_members (audience, user_key, payload) VALUES (:audience, :user_key, :payload)
+INSERT INTO audience_members (audience, user_key, payload, sent_at)
+VALUES (:audience, :user_key, :payload, :now)
 ON CONFLICT (audience, user_key) DO NOTHING;
 
 -- name: update_member
--- A member X accepted again: keep the identifiers it was last sent with.
-UPDATE audience_members SET payload = :payload WHERE audience = :audience AND user_key = :user_key;
+-- A member X accepted again: keep the identifiers it was last sent with, and when.
+UPDATE audience_members SET payload = :payload, sent_at = :now
+WHERE audience = :audience AND user_key = :user_key;
+
+-- name: member_payloads
+-- The user objects of the members among :keys (a JSON array of user keys).
+SELECT user_key, payload FROM audience_members
+WHERE audience = :audience AND user_key IN (SELECT value FROM json_each(:keys));
+
+-- name: delete_member_id
+-- Forget one (key, value) pair of a member (removed, or sent with other identifiers).
+DELETE FROM audience_member_ids
+WHERE audience = :audience AND id_key = :id_key AND id_value = :id_value AND user_key = :user_key;
+
+-- name: insert_member_id
+-- Index one (key, value) pair of a member X accepted.
+INSERT INTO audience_member_ids (audience, id_key, id_value, user_key)
+VALUES (:audience, :id_key, :id_value, :user_key)
+ON CONFLICT DO NOTHING;
+
+-- name: shared_ids
+-- Which of the (key, value) pairs :pairs (a JSON array of [key, value]) a member holds, other
+-- than the members :excluded (a JSON array of user keys).
+-- CROSS JOIN keeps the pairs outside: each is then one lookup in the primary key.
+SELECT DISTINCT i.id_key, i.id_value
+FROM json_each(:pairs) AS p
+CROSS JOIN audience_member_ids AS i
+WHERE i.audience = :audience
+  AND i.id_key = json_extract(p.value, '$[0]')
+  AND i.id_value = json_extract(p.value, '$[1]')
+  AND i.user_key NOT IN (SELECT value FROM json_each(:excluded));
+
+-- name: mark_resend
+-- Members holding a value X just deleted (:pairs, as in shared_ids) lost it at X: send them
+-- again with the next refresh.
+UPDATE audience_members SET sent_at = NULL
+WHERE audience = :audience AND user_key IN (
+    SELECT i.user_key
+    FROM json_each(:pairs) AS p
+    CROSS JOIN audience_member_ids AS i
+    WHERE i.audience = :audience
+      AND i.id_key = json_extract(p.value, '$[0]')
+      AND i.id_value = json_extract(p.value, '$[1]')
+);
+
+-- name: queue_refresh
+-- Queue members last sent before :before (or never recorded) to be sent again, unless a change
+-- of theirs waits already: X forgets a member 13 months after the request that added it.
+INSERT INTO audience_changes (audience, user_key, op, payload, pending_since, version)
+SELECT audience, user_key, 'add', CAST(payload AS BLOB), :now, :version
+FROM audience_members
+WHERE audience = :audience AND (sent_at IS NULL OR sent_at < :before)
+ON CONFLICT (audience, user_key) DO NOTHING;
+
+-- name: note_problem
+-- Why the audience's last snapshot was refused (NULL once one goes through).
+UPDATE audiences SET problem = :problem WHERE name = :name;
 
 -- name: remove_member
 -- A user X accepted as removed.
@@ -127,3 +185,9 @@ FROM audience_members m, json_each(CAST(m.payload AS TEXT)) AS k, json_each(k.va
 WHERE m.audience = :audience
   AND (m.user_key IN (SELECT value FROM json_each(:keys))
        OR v.value IN (SELECT value FROM json_each(:hashes)));
+
+-- name: active_payloads
+-- The payloads of a destination's jobs not yet delivered or dead (changes still to send).
+SELECT payload FROM delivery_jobs
+WHERE destination = :destination AND status IN ('pending', 'retry_scheduled', 'in_flight')
+ORDER BY id;

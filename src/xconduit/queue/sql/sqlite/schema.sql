@@ -77,7 +77,8 @@ CREATE TABLE audiences (
     recorded_at    REAL NOT NULL,
     members        INTEGER NOT NULL DEFAULT 0,
     last_flush_at  REAL,
-    last_run_at    REAL
+    last_run_at    REAL,
+    problem        TEXT
 ) WITHOUT ROWID;
 
 -- The last delivered membership: users X accepted as added and not since removed. payload is
@@ -87,8 +88,21 @@ CREATE TABLE audience_members (
     audience TEXT NOT NULL,
     user_key TEXT NOT NULL,
     payload  BLOB NOT NULL,
+    sent_at  REAL,
     PRIMARY KEY (audience, user_key)
 );
+
+CREATE INDEX audience_members_sent ON audience_members (audience, sent_at);
+
+-- Each member's (key, value) pairs (0009): X deletes a member by any key it was added with, so a
+-- removal sends only the values no other member holds.
+CREATE TABLE audience_member_ids (
+    audience TEXT NOT NULL,
+    id_key   TEXT NOT NULL,
+    id_value TEXT NOT NULL,
+    user_key TEXT NOT NULL,
+    PRIMARY KEY (audience, id_key, id_value, user_key)
+) WITHOUT ROWID;
 
 -- Pending changes, one per user (coalesced: the later change wins). version is new on each
 -- change, so a flush removes only the rows it read.
