@@ -8,7 +8,9 @@
 A 200 is sent only after the request's events are committed: they go to the outbox through
 `Committer.submit` (a `GroupCommitter`, so concurrent requests share one transaction). Every
 answer is JSON; bad input gets a 4xx naming the problem, a store failure a 503 with
-`Retry-After` (clients retry, and dedup on `messageId` makes the retry safe).
+`Retry-After` (clients retry, and dedup on `messageId` makes the retry safe). So does a request
+beyond the bound on the work held (`Admission`: `server.max_in_flight` requests or
+`server.max_in_flight_bytes`), refused before its body is read.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from xconduit.config import Settings
 from xconduit.errors import InvalidEvent, StoreBusy, StoreError
 from xconduit.events import MAX_DEPTH, loads, nests_deeper
 from xconduit.ingest.accept import Accepted, EventAcceptor, new_message_id
+from xconduit.ingest.admission import SHED_RETRY_AFTER, Admission
 from xconduit.ingest.assets import StaticAsset
 from xconduit.ingest.body import (
     MAX_EVENT_BYTES,
@@ -43,6 +46,7 @@ from xconduit.ingest.sources import KeyRing, RateLimiter, Source, basic_user, re
 from xconduit.ingest.tagconfig import TagConfigs
 from xconduit.mapping import Router
 from xconduit.queue import IncomingEvent
+from xconduit.queue.counts import Count
 from xconduit.tag import plugin_js, tag_js
 
 log = logging.getLogger("xconduit.ingest")
@@ -93,7 +97,9 @@ class Collector:
         monotonic: Callable[[], float] = time.monotonic,
         ready: Callable[[], bool] = lambda: True,
         new_id: Callable[[], str] = new_message_id,
+        count: Callable[[Sequence[Count]], None] = lambda counts: None,
     ) -> None:
+        """`count`: adds to the store's counters (the requests shed); called in a thread."""
         self.keys = KeyRing(settings.sources)
         self.acceptor = EventAcceptor(
             Router(settings),
@@ -104,6 +110,12 @@ class Collector:
         self.limiter = RateLimiter(clock=monotonic)
         self._committer = committer
         self._busy_timeout = settings.server.busy_timeout
+        self.admission = Admission(
+            max_requests=settings.server.max_in_flight,
+            max_bytes=settings.server.max_in_flight_bytes,
+            count=count,
+            monotonic=monotonic,
+        )
         self._clock = clock
         self._ready = ready
         self._openapi = orjson.dumps(openapi_document())
@@ -131,6 +143,24 @@ class Collector:
         if request.method == "OPTIONS":
             return self._preflight(request, origin)
         is_batch = ENDPOINTS[kind] is None
+        # Admitted before the body is read: a shed request costs nearly nothing.
+        size = _held_size(request, is_batch=is_batch)
+        if not self.admission.admit(size):
+            message = (
+                "the collector is overloaded; nothing of this request was read or committed: "
+                f"retry after {SHED_RETRY_AFTER} s"
+            )
+            response = error(message, 503)
+            response.headers["Retry-After"] = SHED_RETRY_AFTER
+            return self._cors(response, origin, None)
+        try:
+            return await self._collect(request, kind, origin, is_batch=is_batch)
+        finally:
+            self.admission.release(size)
+
+    async def _collect(
+        self, request: Request, kind: str, origin: str | None, *, is_batch: bool
+    ) -> Response:
         try:
             source, body, key, keys_in_events = await self._read(request, is_batch=is_batch)
             if origin and not source.allows(origin):
@@ -359,6 +389,13 @@ def _check_batch_depth(body: dict[str, Any]) -> None:
                 f"{key}: nested deeper than {MAX_DEPTH} levels (the batch's own {key})",
                 field=key,
             )
+
+
+def _held_size(request: Request, *, is_batch: bool) -> int:
+    """What the request's body may cost once read: its length, or its endpoint's limit when
+    that length is unknown or compressed."""
+    limit = MAX_REQUEST_BYTES if is_batch else MAX_EVENT_BYTES
+    return min(_body_size(request), limit)
 
 
 def _body_size(request: Request) -> int:
