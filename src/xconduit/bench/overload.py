@@ -3,8 +3,9 @@
 `xconduit serve --no-delivery` (demo configuration, SQLite) runs in a process of its own, so its
 memory is measured alone (`/proc/<pid>/status`). `CONNECTIONS` keep-alive connections from
 `PROCESSES` generator processes each send one `/v1/track` after another as fast as they are
-answered. A 503 is a shed request: the client waits its `Retry-After` (as Segment's libraries
-back off) and goes on. Reported: requests answered 200 and shed 503, p50/p99 of the answered
+answered. A 503 is a shed request: the client waits its `Retry-After` plus a random part of it
+(Segment's libraries back off with jitter; clients that all retry on the same tick would come
+back as one wave) and goes on. Reported: requests answered 200 and shed 503, p50/p99 of the answered
 ones, the server's RSS before, at its peak and after, and the latency of one request once the
 burst is over (recovery).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -84,7 +86,8 @@ async def _connection(
                 out["answered"].append(elapsed)
             elif head.startswith(b"HTTP/1.1 503"):
                 out["shed"].append(elapsed)
-                await asyncio.sleep(float(_header(head, b"retry-after") or b"1"))
+                wait = float(_header(head, b"retry-after") or b"1")
+                await asyncio.sleep(wait * random.uniform(1.0, 2.0))
             else:
                 out["other"].append(elapsed)
     except (OSError, asyncio.IncompleteReadError, TimeoutError):

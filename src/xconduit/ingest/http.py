@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from xconduit.audiences.events import AudienceEvents
 from xconduit.config import Settings
@@ -120,7 +121,7 @@ class Collector:
         self._ready = ready
         self._openapi = orjson.dumps(openapi_document())
         self._tag_js, self._plugin_js = StaticAsset(tag_js()), StaticAsset(plugin_js())
-        self.app = Starlette(
+        self.routes = Starlette(
             routes=[
                 Route("/v1/{kind}", self.collect, methods=["POST", "OPTIONS"]),
                 Route("/tag.js", self.tag, methods=["GET", "HEAD"]),
@@ -133,6 +134,37 @@ class Collector:
             exception_handlers={404: self._not_found, 405: self._not_allowed},
         )
 
+    # ---- admission (shedding) ----------------------------------------------------------------
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI app: the routes, behind the bound on the requests held (`Admission`)."""
+        kind = _posted_kind(scope)
+        if kind is None:  # health, tag, preflights, errors: never shed, never counted
+            await self.routes(scope, receive, send)
+            return
+        # Admitted before the body is read, and refused without Starlette: under overload a
+        # refusal must cost as little as possible.
+        headers = dict(scope["headers"])
+        size = _held_size(headers, is_batch=ENDPOINTS[kind] is None)
+        if not self.admission.admit(size):
+            await self._shed(headers.get(b"origin"), send)
+            return
+        try:
+            await self.routes(scope, receive, send)
+        finally:
+            self.admission.release(size)
+
+    async def _shed(self, origin: bytes | None, send: Send) -> None:
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(SHED_BODY)).encode()),
+            (b"retry-after", SHED_RETRY_AFTER.encode()),
+        ]
+        if origin and self.keys.allows_somewhere(origin.decode("latin-1")):
+            headers += [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": SHED_BODY})
+
     # ---- the tracking API --------------------------------------------------------------------
 
     async def collect(self, request: Request) -> Response:
@@ -143,24 +175,6 @@ class Collector:
         if request.method == "OPTIONS":
             return self._preflight(request, origin)
         is_batch = ENDPOINTS[kind] is None
-        # Admitted before the body is read: a shed request costs nearly nothing.
-        size = _held_size(request, is_batch=is_batch)
-        if not self.admission.admit(size):
-            message = (
-                "the collector is overloaded; nothing of this request was read or committed: "
-                f"retry after {SHED_RETRY_AFTER} s"
-            )
-            response = error(message, 503)
-            response.headers["Retry-After"] = SHED_RETRY_AFTER
-            return self._cors(response, origin, None)
-        try:
-            return await self._collect(request, kind, origin, is_batch=is_batch)
-        finally:
-            self.admission.release(size)
-
-    async def _collect(
-        self, request: Request, kind: str, origin: str | None, *, is_batch: bool
-    ) -> Response:
         try:
             source, body, key, keys_in_events = await self._read(request, is_batch=is_batch)
             if origin and not source.allows(origin):
@@ -391,11 +405,31 @@ def _check_batch_depth(body: dict[str, Any]) -> None:
             )
 
 
-def _held_size(request: Request, *, is_batch: bool) -> int:
+SHED_BODY = orjson.dumps(
+    {
+        "success": False,
+        "error": "the collector is overloaded; nothing of this request was read or committed: "
+        f"retry after {SHED_RETRY_AFTER} s",
+    }
+)
+
+
+def _posted_kind(scope: Scope) -> str | None:
+    """The endpoint of a POST to the tracking API (`track`, `batch`, ...), else None."""
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return None
+    path: str = scope["path"]
+    kind = path[4:] if path.startswith("/v1/") else ""
+    return kind if kind in ENDPOINTS else None
+
+
+def _held_size(headers: dict[bytes, bytes], *, is_batch: bool) -> int:
     """What the request's body may cost once read: its length, or its endpoint's limit when
-    that length is unknown or compressed."""
+    that length is unknown or the body compressed."""
     limit = MAX_REQUEST_BYTES if is_batch else MAX_EVENT_BYTES
-    return min(_body_size(request), limit)
+    declared = headers.get(b"content-length", b"")
+    compressed = headers.get(b"content-encoding", b"").strip().lower() not in (b"", b"identity")
+    return min(int(declared), limit) if declared.isdigit() and not compressed else limit
 
 
 def _body_size(request: Request) -> int:
