@@ -47,7 +47,7 @@ class ServerSettings(BaseModel):
     process), or with PostgreSQL for a working connection: past it a write fails, and the
     collector answers 503 with `Retry-After` (clients retry; the retry is deduplicated on
     `messageId`) instead of holding the request."""
-    max_in_flight: int = 256
+    max_in_flight: int = 64
     """Most requests the collector holds at once (read, mapped or waiting for their commit, not
     yet answered). Past it a new request is answered 503 with `Retry-After` at once, before its
     body is read (nothing of it committed; clients retry), so that the requests held are answered
