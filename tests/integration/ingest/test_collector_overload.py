@@ -8,12 +8,20 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.events import order
-from tests.support.gateway_live import gateway_settings, post, running_gateway, stored_conversions
+from tests.support.gateway_live import (
+    SHOP,
+    WEB_KEY,
+    gateway_settings,
+    post,
+    running_gateway,
+    stored_conversions,
+)
 from xconduit.config import ServerSettings
 from xconduit.queue import IncomingEvent
 from xconduit.queue.sqlite import SqliteStore
@@ -116,17 +124,20 @@ def test_a_request_beyond_the_byte_bound_is_shed_but_one_alone_is_always_admitte
     store = GatedStore(tmp_path / "outbox.db")
     answers: list[httpx.Response] = []
 
-    def send(url: str, message_id: str) -> None:
+    def send(url: str, message_id: str, **kw: Any) -> None:
         with httpx.Client(base_url=url, timeout=60) as http:
-            answers.append(post(http, "/v1/track", order(message_id)))
+            answers.append(post(http, "/v1/track", order(message_id), **kw))
 
     with running_gateway(settings, tmp_path, store=store) as (gateway, url):
         with ThreadPoolExecutor(2) as pool:
             first = pool.submit(send, url, "big-1")  # larger than 100 bytes, but alone: held
             _wait_for(lambda: gateway.collector.admission.requests == 1, "the first request")
-            second = pool.submit(send, url, "big-2")
+            # From a browser: the refusal carries CORS, so the page's script can read it.
+            second = pool.submit(send, url, "big-2", key=WEB_KEY, headers={"Origin": SHOP})
             _wait_for(lambda: len(answers) == 1, "the second request's answer")
             assert answers[0].status_code == 503
+            assert answers[0].headers["Access-Control-Allow-Origin"] == SHOP
+            assert answers[0].headers["Retry-After"].isdigit()
             store.gate.set()
             first.result()
             second.result()
