@@ -454,7 +454,11 @@ def build_gateway(
         store=store,
         committer=committer,
         collector=Collector(
-            settings=settings, committer=committer, clock=clock, ready=ready.is_set
+            settings=settings,
+            committer=committer,
+            clock=clock,
+            ready=ready.is_set,
+            count=CountSink(store.add_counts, clock),
         ),
         delivery=service,
         maintenance=Maintenance(store, retention=settings.delivery.retention, clock=clock),

@@ -52,6 +52,23 @@ class ServerSettings(BaseModel):
     process), or with PostgreSQL for a working connection: past it a write fails, and the
     collector answers 503 with `Retry-After` (clients retry; the retry is deduplicated on
     `messageId`) instead of holding the request."""
+    max_in_flight: int = 64
+    """Most requests the collector holds at once (read, mapped or waiting for their commit, not
+    yet answered). Past it a new request is answered 503 with `Retry-After` at once, before its
+    body is read (nothing of it committed; clients retry), so that the requests held are answered
+    in time and memory stays flat under overload (docs/explanation/performance.md). Health
+    checks, `/metrics` and the dashboard are never refused."""
+    max_in_flight_bytes: int = 8 * 1024 * 1024
+    """Most body bytes of the requests held (a compressed or chunked body counts as its limit:
+    32 KB for one event, 500 KB for a batch). Past it, 503 as for `max_in_flight`; a request is
+    always admitted when none is held."""
+
+    @field_validator("max_in_flight", "max_in_flight_bytes")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
 
     @field_validator("busy_timeout")
     @classmethod

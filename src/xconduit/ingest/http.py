@@ -8,7 +8,9 @@
 A 200 is sent only after the request's events are committed: they go to the outbox through
 `Committer.submit` (a `GroupCommitter`, so concurrent requests share one transaction). Every
 answer is JSON; bad input gets a 4xx naming the problem, a store failure a 503 with
-`Retry-After` (clients retry, and dedup on `messageId` makes the retry safe).
+`Retry-After` (clients retry, and dedup on `messageId` makes the retry safe). So does a request
+beyond the bound on the work held (`Admission`: `server.max_in_flight` requests or
+`server.max_in_flight_bytes`), refused before its body is read.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from xconduit.audiences.events import AudienceEvents
 from xconduit.config import Settings
 from xconduit.errors import InvalidEvent, StoreBusy, StoreError
 from xconduit.events import MAX_DEPTH, loads, nests_deeper
 from xconduit.ingest.accept import Accepted, EventAcceptor, new_message_id
+from xconduit.ingest.admission import SHED_RETRY_AFTER, Admission
 from xconduit.ingest.assets import StaticAsset
 from xconduit.ingest.body import (
     MAX_EVENT_BYTES,
@@ -43,6 +47,7 @@ from xconduit.ingest.sources import KeyRing, RateLimiter, Source, basic_user, re
 from xconduit.ingest.tagconfig import TagConfigs
 from xconduit.mapping import Router
 from xconduit.queue import IncomingEvent
+from xconduit.queue.counts import Count
 from xconduit.tag import plugin_js, tag_js
 
 log = logging.getLogger("xconduit.ingest")
@@ -93,7 +98,9 @@ class Collector:
         monotonic: Callable[[], float] = time.monotonic,
         ready: Callable[[], bool] = lambda: True,
         new_id: Callable[[], str] = new_message_id,
+        count: Callable[[Sequence[Count]], None] = lambda counts: None,
     ) -> None:
+        """`count`: adds to the store's counters (the requests shed); called in a thread."""
         self.keys = KeyRing(settings.sources)
         self.acceptor = EventAcceptor(
             Router(settings),
@@ -104,11 +111,17 @@ class Collector:
         self.limiter = RateLimiter(clock=monotonic)
         self._committer = committer
         self._busy_timeout = settings.server.busy_timeout
+        self.admission = Admission(
+            max_requests=settings.server.max_in_flight,
+            max_bytes=settings.server.max_in_flight_bytes,
+            count=count,
+            monotonic=monotonic,
+        )
         self._clock = clock
         self._ready = ready
         self._openapi = orjson.dumps(openapi_document())
         self._tag_js, self._plugin_js = StaticAsset(tag_js()), StaticAsset(plugin_js())
-        self.app = Starlette(
+        self.routes = Starlette(
             routes=[
                 Route("/v1/{kind}", self.collect, methods=["POST", "OPTIONS"]),
                 Route("/tag.js", self.tag, methods=["GET", "HEAD"]),
@@ -120,6 +133,37 @@ class Collector:
             ],
             exception_handlers={404: self._not_found, 405: self._not_allowed},
         )
+
+    # ---- admission (shedding) ----------------------------------------------------------------
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI app: the routes, behind the bound on the requests held (`Admission`)."""
+        kind = _posted_kind(scope)
+        if kind is None:  # health, tag, preflights, errors: never shed, never counted
+            await self.routes(scope, receive, send)
+            return
+        # Admitted before the body is read, and refused without Starlette: under overload a
+        # refusal must cost as little as possible.
+        headers = dict(scope["headers"])
+        size = _held_size(headers, is_batch=ENDPOINTS[kind] is None)
+        if not self.admission.admit(size):
+            await self._shed(headers.get(b"origin"), send)
+            return
+        try:
+            await self.routes(scope, receive, send)
+        finally:
+            self.admission.release(size)
+
+    async def _shed(self, origin: bytes | None, send: Send) -> None:
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(SHED_BODY)).encode()),
+            (b"retry-after", SHED_RETRY_AFTER.encode()),
+        ]
+        if origin and self.keys.allows_somewhere(origin.decode("latin-1")):
+            headers += [(b"access-control-allow-origin", origin), (b"vary", b"Origin")]
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": SHED_BODY})
 
     # ---- the tracking API --------------------------------------------------------------------
 
@@ -360,6 +404,33 @@ def _check_batch_depth(body: dict[str, Any]) -> None:
                 f"{key}: nested deeper than {MAX_DEPTH} levels (the batch's own {key})",
                 field=key,
             )
+
+
+SHED_BODY = orjson.dumps(
+    {
+        "success": False,
+        "error": "the collector is overloaded; nothing of this request was read or committed: "
+        f"retry after {SHED_RETRY_AFTER} s",
+    }
+)
+
+
+def _posted_kind(scope: Scope) -> str | None:
+    """The endpoint of a POST to the tracking API (`track`, `batch`, ...), else None."""
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return None
+    path: str = scope["path"]
+    kind = path[4:] if path.startswith("/v1/") else ""
+    return kind if kind in ENDPOINTS else None
+
+
+def _held_size(headers: dict[bytes, bytes], *, is_batch: bool) -> int:
+    """What the request's body may cost once read: its length, or its endpoint's limit when
+    that length is unknown or the body compressed."""
+    limit = MAX_REQUEST_BYTES if is_batch else MAX_EVENT_BYTES
+    declared = headers.get(b"content-length", b"")
+    compressed = headers.get(b"content-encoding", b"").strip().lower() not in (b"", b"identity")
+    return min(int(declared), limit) if declared.isdigit() and not compressed else limit
 
 
 def _body_size(request: Request) -> int:

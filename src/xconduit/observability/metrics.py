@@ -28,6 +28,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 DESCRIPTIONS = {
     "events_received": "Events accepted by the collector (duplicates not counted)",
+    "requests_shed": "Requests the collector refused (503) past its bound on the work held",
     "conversions_queued": "Conversions queued for delivery to X",
     "conversions_filtered": "Events a destination does not send (not mapped, no consent, ...)",
     "conversions_invalid": "Events X would reject (no usable identifier, bad value, ...)",
