@@ -1,12 +1,12 @@
 """The data-contract report: one CSV line per row a sync did not send, and why.
 
 `<reports>/<sync>-rejected-<UTC time>.csv`, columns `row, cursor, conversion_id, column, rule,
-value`: the row's number in the run (from 1), its cursor value, its conversion id (to find it in
-the warehouse; an id that is an email address or phone number is its SHA-256, as X receives it),
-the source column at fault, the rule it breaks, and the value — masked for identifiers and free
-text (`j***@e***`), with emails and phone numbers redacted elsewhere (`[email]`), never a raw
-email, phone or user agent. Lines are flushed to disk before the batch they belong to is
-committed, so a crash never loses one.
+value`: the row's number in the run (from 1), its cursor value and its conversion id (to find it
+in the warehouse; one that contains an email address or a phone number is its SHA-256, the
+conversion id as X receives it), the source column at fault, the rule it breaks, and the value —
+masked for identifiers and free text (`j***@e***`), with emails and phone numbers redacted
+elsewhere (`[email]`), never a raw email, phone or user agent. Lines are flushed to disk before
+the batch they belong to is committed, so a crash never loses one.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from xconduit.normalize.redact import is_phone, private_id, redact
+from xconduit.normalize.redact import has_personal_data, private_id, redact
 
 HEADER = ("row", "cursor", "conversion_id", "column", "rule", "value")
 SHOWN_FIELDS = frozenset(("value", "currency", "conversion_time", "number_items", "event"))
@@ -55,8 +55,7 @@ def shown(rejection: Rejection) -> str:
     text = str(rejection.value)
     if rejection.field == "conversion_time":
         # A time's digits would read as a phone number: hide only a value that is personal.
-        personal = "@" in text or is_phone(text.strip())
-        return mask(text) if personal else text[:40]
+        return mask(text) if has_personal_data(text.strip()) else text[:40]
     if rejection.field in SHOWN_FIELDS:
         return redact(text)[:40]  # an email in a money column (`revenue: "jane@…"`)
     return mask(rejection.value)
@@ -82,7 +81,7 @@ class RejectedReport:
             self._writer = csv.writer(self._file)
             self._writer.writerow(HEADER)
         for item in rejections:
-            cursor = "" if item.cursor is None else str(item.cursor)
+            cursor = "" if item.cursor is None else private_id(str(item.cursor).strip())
             conversion_id = private_id(item.conversion_id.strip())  # as X receives it
             self._writer.writerow(
                 (item.row, cursor, conversion_id, item.column, item.rule, shown(item))
