@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.tag_harness import TagPage
+from tests.unit.normalize.test_normalize_redact import LEAKING_IDS, ORDINARY_IDS
 from xconduit.mapping.values import BadValue, conversion_value, products_of
 from xconduit.normalize import normalize_phone
 from xconduit.normalize.redact import private_id
@@ -52,6 +53,60 @@ def test_a_personal_order_id_is_hashed_on_both_legs(tag_page: TagPage, order_id:
     [sent] = tag_page.events()
     assert params["conversion_id"] == expected
     assert sent["properties"]["conversion_id"] == expected
+
+
+TRICKY_IDS = [
+    "jürgen@exämple.de",
+    "ünïcödé-415-555-0142",
+    "é415-555-0142",  # glued to a letter: a code, on both legs
+    "\U0001d400415-555-0142",  # glued to a letter outside the BMP
+    "415-555-0142\U0001d400",
+    "(0) 1234 567890",
+    "+(415) 555-0142",
+    "++14155550142",
+    "tel:+1-415-555-0142;ext=7",
+    "12-34 415-555-0142",
+    "2024-11-30 415-555-0142",
+    "0123-4567-8901",
+    "f81d4fae-0123-4567-8901-abcdef012345x",
+    "a@b.c@d.e",
+    "@@",
+    "",
+]
+
+
+def test_the_tag_finds_personal_data_in_ids_as_the_server_does(tag_page: TagPage) -> None:
+    """The rule of both legs, row by row: leaking ids, ordinary ones and odd ones."""
+    tag_page.open(event_tag())
+    ids = [*LEAKING_IDS, *ORDINARY_IDS, *TRICKY_IDS]
+    got = tag_page.page.evaluate("(ts) => ts.map((t) => window.xconduit.core.privateId(t))", ids)
+    assert dict(zip(ids, got, strict=True)) == {text: private_id(text) for text in ids}
+    assert all(got[i] == sha(text) for i, text in enumerate(LEAKING_IDS))
+
+
+@pytest.mark.parametrize(
+    "order_id", ["ORDER:leak1@example.com", "ord +1 415 555 0142", "ord-415-555-0142"]
+)
+def test_an_order_id_containing_personal_data_is_hashed_on_both_legs(
+    tag_page: TagPage, order_id: str
+) -> None:
+    tag_page.open(event_tag())
+    tag_page.track(
+        "Order Completed",
+        {
+            "order_id": order_id,
+            "revenue": 5,
+            "products": [
+                {"product_id": "pid leak6@example.com", "product_group_id": "g 415-555-0142"}
+            ],
+        },
+    )
+    [[_, _, params]] = tag_page.twq()
+    [sent] = tag_page.events()
+    assert params["conversion_id"] == sent["properties"]["conversion_id"] == sha(order_id)
+    [item] = params["contents"]
+    assert item["content_id"] == sha("pid leak6@example.com")  # as the server sends it
+    assert item["content_group_id"] == sha("g 415-555-0142")
 
 
 def test_the_legacy_purchase_order_id_is_hashed_too(tag_page: TagPage) -> None:

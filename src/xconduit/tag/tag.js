@@ -87,15 +87,51 @@
     }
     return h.map((x) => (x >>> 0).toString(16).padStart(8, '0')).join('');
   }
-  const EMAIL_ID = /^[\p{L}\p{N}_.%+-]+@[\p{L}\p{N}_-]+(\.[\p{L}\p{N}_-]+)+$/u;
-  const PHONE_ID = /^\+?\(?[0-9][0-9 ().\-/]{5,}[0-9]$/;
-  function isPhone(t) {
-    const digits = t.replace(/[^0-9]/g, '').length;
-    return PHONE_ID.test(t) && digits >= 7 && digits <= 15 && !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(t) &&
-      (t[0] === '+' || /[ ().\-/]/.test(t));
+  // An id that contains an email address or a phone number written as one (the server's
+  // has_personal_data; docs/explanation/hashing.md): the same rule, so both legs send one id.
+  const EMAIL_IN = /[\p{L}\p{N}_.%+-]+@[\p{L}\p{N}_-]+(\.[\p{L}\p{N}_-]+)+/u;
+  const RUN = /\+[0-9][0-9 ().\-\/]{5,}[0-9]|[0-9]+[ ().\-\/][0-9 ().\-\/]{4,}[0-9]/g;
+  const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+  const DATE_IN = /[0-9]{4}[-.\/][0-9]{2}[-.\/][0-9]{2}|[0-9]{2}[-.\/][0-9]{2}[-.\/][0-9]{4}/;
+  const AREA = /\([0-9]{1,5}\)/;
+  const glued = (c) => /^[\p{L}\p{N}_]$/u.test(c);
+  // The whole character before index i / at index i (a letter outside the BMP is two units).
+  const charBefore = (t, i) => (i >= 2 && /[\udc00-\udfff]/.test(t[i - 1]) ? t.slice(i - 2, i) : t[i - 1]);
+  const charAt = (t, i) => String.fromCodePoint(t.codePointAt(i));
+  function writtenAsPhone(run) {
+    const groups = run.match(/[0-9]+/g) || [];
+    const digits = groups.join('').length;
+    if (digits < 7 || digits > 15) return false;
+    if (run[0] === '+') return true;
+    const n = groups.length;
+    const shaped = (n >= 3 && groups[n - 3].length === 3 && groups[n - 2].length === 3 && groups[n - 1].length === 4) ||
+      (groups[0][0] === '0' && digits >= 9 && n >= 2 && groups.every((g) => g.length >= 2)) ||
+      (run.includes('(') && AREA.test(run));
+    return shaped && !DATE_IN.test(run);
   }
-  // An id sent in the clear that is an email address or a phone number: its SHA-256 hex.
-  const privateId = (t) => (EMAIL_ID.test(t) || isPhone(t) ? sha256(t) : t);
+  function hasPhone(t) {
+    for (const m of t.matchAll(RUN)) {
+      let start = m.index;
+      const end = start + m[0].length;
+      let run = m[0];
+      let before = start ? charBefore(t, start) : '';
+      if (before === '(' && run[0] !== '+') {
+        start -= 1;
+        run = '(' + run;
+        before = start ? charBefore(t, start) : '';
+      }
+      if (before && (glued(before) || before === '+')) continue;
+      if (end < t.length && glued(charAt(t, end))) continue;
+      if (writtenAsPhone(run)) return true;
+    }
+    return false;
+  }
+  function personal(t) {
+    if (t.includes('@')) return EMAIL_IN.test(t) || hasPhone(t);
+    return !(t.length === 36 && UUID.test(t)) && hasPhone(t);
+  }
+  // An id sent in the clear that contains an email address or a phone number: its SHA-256 hex.
+  const privateId = (t) => (personal(t) ? sha256(t) : t);
 
   // What the current pixel gets with send_pii_to_pixel (the server's normalisation).
   function emailOf(v) {
@@ -179,8 +215,9 @@
     .filter((x) => x && typeof x === 'object');
   function productId(item, s) {
     const id = s.sku ? pick(item, ['sku']) : pick(item, ['product_id', 'productId', 'id']);
-    return id === undefined ? undefined : String(id);
+    return id === undefined ? undefined : privateId(String(id).trim()); // as the server sends it
   }
+  const groupId = (id) => (id === undefined ? undefined : privateId(String(id).trim()));
   const nameOf = (item) => pick(item, ['name']);
   const categoryOf = (item) => pick(item, ['category']);
   const sumQuantity = (list) => list.reduce((n, item) => n + (num(pick(item, ['quantity'])) || 0), 0);
@@ -199,7 +236,7 @@
         content_type: categoryOf(item),
         content_price: price === undefined ? undefined : cents(price), // a number, as X's example
         num_items: qty,
-        content_group_id: pick(item, ['product_group_id', 'productGroupId', 'group_id', 'groupId']),
+        content_group_id: groupId(pick(item, ['product_group_id', 'productGroupId', 'group_id', 'groupId'])),
       });
     }).filter((item) => Object.keys(item).length);
   }
