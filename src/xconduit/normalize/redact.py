@@ -75,12 +75,18 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _DATE_IN = re.compile(r"[0-9]{4}[-./][0-9]{2}[-./][0-9]{2}|[0-9]{2}[-./][0-9]{2}[-./][0-9]{4}")
 _AREA = re.compile(r"\([0-9]{1,5}\)")
 _GROUPS = re.compile(r"[0-9]+")
-_SEPARATORS = " ().-/"
+_LEAD = re.compile(r"\+?[0-9]+[ ().\-/]+")
+_TRAIL = re.compile(r"[ ().\-/]+[0-9]+$")
 
 
 def _glued(char: str) -> bool:
     """A letter, digit or `_`: a number touching it is part of a word (`ORD4155550142`)."""
     return char.isalnum() or char == "_"
+
+
+def _sticks(char: str) -> bool:
+    """The character before a run makes its first number part of a word, or a second `+`."""
+    return char == "+" or _glued(char)
 
 
 def _written_as_phone(run: str) -> bool:
@@ -107,22 +113,32 @@ def phone_in(text: str, pos: int = 0) -> tuple[int, int] | None:
     """Where the first phone number written as one is in `text[pos:]` (an id, a user agent), or
     None; the span includes an opening `(` just before it.
 
-    Stricter than free text: a run of 7 to 15 digits, separated by spaces or `().-/`, that
-    touches no letter, digit, `_` or `+`, and is laid out as a phone number (`_written_as_phone`).
-    A bare run of digits (`100045678`, `20100101`) is an order number or a build, never a phone.
+    Stricter than free text: a run of 7 to 15 digits separated by spaces or `().-/` (or after a
+    `+`), laid out as a phone number (`_written_as_phone`). A number touching a letter, a digit or
+    `_` belongs to that word and is left out of the run (`m6 (415) 555-7373` → `(415) 555-7373`;
+    `ORD4155550142` has none). A bare run of digits (`100045678`, `20100101`) is an order number
+    or a build, never a phone.
     """
     for match in _RUN.finditer(text, pos):
         start, end = match.span()
         run = match.group()
-        before = text[start - 1] if start else ""
-        if before == "(" and run[0] != "+":  # an area code
+        if start and _sticks(text[start - 1]):
+            # its first number belongs to the word before it: `m6 (415) 555-7373`
+            lead = _LEAD.match(run)
+            if lead is None:
+                continue
+            start += lead.end()
+            run = run[lead.end() :]
+        if end < len(text) and _glued(text[end]):
+            # its last number belongs to the word after it: `415-555 0142ext`
+            trail = _TRAIL.search(run)
+            if trail is None:
+                continue
+            run = run[: trail.start()]
+            end = start + len(run)
+        if start and text[start - 1] == "(" and run[0] != "+":  # an area code
             start -= 1
             run = "(" + run
-            before = text[start - 1] if start else ""
-        if before and (_glued(before) or before == "+"):
-            continue
-        if end < len(text) and _glued(text[end]):
-            continue
         if _written_as_phone(run):
             return start, end
     return None

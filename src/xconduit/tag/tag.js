@@ -109,19 +109,34 @@
       (run.includes('(') && AREA.test(run));
     return shaped && !DATE_IN.test(run);
   }
+  const LEAD = /^\+?[0-9]+[ ().\-\/]+/;
+  const TRAIL = /[ ().\-\/]+[0-9]+$/;
   function hasPhone(t) {
     for (const m of t.matchAll(RUN)) {
       let start = m.index;
-      const end = start + m[0].length;
+      let end = start + m[0].length;
       let run = m[0];
-      let before = start ? charBefore(t, start) : '';
-      if (before === '(' && run[0] !== '+') {
+      if (start) {
+        const before = charBefore(t, start);
+        if (before === '+' || glued(before)) {
+          // its first number belongs to the word before it: `m6 (415) 555-7373`
+          const lead = run.match(LEAD);
+          if (!lead) continue;
+          start += lead[0].length;
+          run = run.slice(lead[0].length);
+        }
+      }
+      if (end < t.length && glued(charAt(t, end))) {
+        // its last number belongs to the word after it
+        const trail = run.match(TRAIL);
+        if (!trail) continue;
+        run = run.slice(0, trail.index);
+        end = start + run.length;
+      }
+      if (start && t[start - 1] === '(' && run[0] !== '+') {
         start -= 1;
         run = '(' + run;
-        before = start ? charBefore(t, start) : '';
       }
-      if (before && (glued(before) || before === '+')) continue;
-      if (end < t.length && glued(charAt(t, end))) continue;
       if (writtenAsPhone(run)) return true;
     }
     return false;

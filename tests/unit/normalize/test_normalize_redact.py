@@ -66,6 +66,9 @@ LEAKING_IDS = [
     "020 7946 0958",
     "06 12 34 56 78",
     "gift for +44 7911 123456!",
+    "m6 (415) 555-7373",  # a number glued to a word is that word's, the rest is a phone
+    "ord1 415-555-0142",
+    "tel(415) 555-0142",
 ]
 
 ORDINARY_IDS = [
@@ -74,6 +77,8 @@ ORDINARY_IDS = [
     "100045678",  # a bare number is an order number, not a phone
     "000000123",
     "ORD4155550142",  # digits glued to letters: a code
+    "AB123-456-7890",
+    "415-555-0142ext",
     "2024-05-01",
     "2024-11-30-000123",  # a date and a sequence
     "30/11/2024-0001",
