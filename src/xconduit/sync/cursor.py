@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from xconduit.errors import ConfigError
+from xconduit.normalize.redact import private_id
 
 
 def encode(value: Any) -> str | None:
@@ -64,9 +65,10 @@ def decode(stored: str | None) -> Any:
 
 
 def shown(stored: str | None) -> str:
-    """The stored cursor as a person reads it."""
+    """The stored cursor as a person reads it (the dashboard, `xconduit sync`): its SHA-256 when
+    it contains an email address or a phone number, as a conversion id is shown."""
     value = decode(stored)
-    return "(start)" if value is None else str(value)
+    return "(start)" if value is None else private_id(str(value))
 
 
 class CursorTracker:

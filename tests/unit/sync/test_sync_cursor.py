@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 
-from xconduit.sync.cursor import CursorTracker, decode, encode
+from xconduit.sync.cursor import CursorTracker, decode, encode, shown
 
 
 @pytest.mark.parametrize(
@@ -54,3 +55,19 @@ def test_the_cursor_never_moves_back() -> None:
         tracker.see(value)
     assert tracker.safe() == 10
     assert tracker.final() == 10
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, "(start)"),
+        (42, "42"),
+        (datetime(2026, 3, 1, 9, 0, tzinfo=UTC), "2026-03-01 09:00:00+00:00"),
+        ("2024-11-30-000123", "2024-11-30-000123"),
+        # a cursor column holding personal data is shown as its SHA-256, like a conversion id
+        ("jane@example.com", hashlib.sha256(b"jane@example.com").hexdigest()),
+        ("c +1 415 555 0142", hashlib.sha256(b"c +1 415 555 0142").hexdigest()),
+    ],
+)
+def test_a_cursor_is_shown_without_personal_data(value: object, expected: str) -> None:
+    assert shown(encode(value)) == expected
