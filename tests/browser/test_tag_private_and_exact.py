@@ -14,7 +14,7 @@ from tests.support.tag_harness import TagPage
 from tests.unit.normalize.test_normalize_redact import LEAKING_IDS, ORDINARY_IDS
 from xconduit.mapping.values import BadValue, conversion_value, products_of
 from xconduit.normalize import normalize_phone
-from xconduit.normalize.redact import private_id
+from xconduit.normalize.redact import private_id, redact
 from xconduit.tag import public_tag_settings
 
 pytestmark = pytest.mark.browser
@@ -113,6 +113,45 @@ def test_an_order_id_containing_personal_data_is_hashed_on_both_legs(
     [item] = params["contents"]
     assert item["content_id"] == sha("pid leak6@example.com")  # as the server sends it
     assert item["content_group_id"] == sha("g 415-555-0142")
+
+
+FREE_TEXTS = [
+    "Gift wrap please",
+    "Send to jane.doe+gift@mail.example.co.uk",
+    "a@b.co, c@d.io",
+    "call +1 (415) 555-0199 after 6",
+    "call 0044 7911 123456!",
+    "mobile 07911123456",
+    "Ünïcödé@exämple.de",
+    "Order #1001, 2 items",
+    "delivered 2024-05-01",
+    "Total 1299.99 EUR",
+    "iPhone 15 Pro 256GB",
+    "user@localhost",
+    "x415-555-0199",
+    "é 415-555-0199 é",
+]
+
+
+def test_the_tag_redacts_free_text_as_the_server_does(tag_page: TagPage) -> None:
+    tag_page.open(event_tag())
+    got = tag_page.page.evaluate(
+        "(ts) => ts.map((t) => window.xconduit.core.redact(t))", FREE_TEXTS
+    )
+    assert dict(zip(FREE_TEXTS, got, strict=True)) == {text: redact(text) for text in FREE_TEXTS}
+
+
+def test_the_pixel_gets_product_names_and_categories_redacted(tag_page: TagPage) -> None:
+    tag_page.open(event_tag())
+    product = {
+        "product_id": "p-1",
+        "name": "Mug for jane@mail.example",
+        "category": "call 415-555-0199",
+    }
+    tag_page.track("Order Completed", {"order_id": "o-1", "products": [product]})
+    [[_, _, params]] = tag_page.twq()
+    [item] = params["contents"]
+    assert (item["content_name"], item["content_type"]) == ("Mug for [email]", "call [phone]")
 
 
 def test_the_legacy_purchase_order_id_is_hashed_too(tag_page: TagPage) -> None:

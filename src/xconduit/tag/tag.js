@@ -87,66 +87,60 @@
     }
     return h.map((x) => (x >>> 0).toString(16).padStart(8, '0')).join('');
   }
-  // An id that contains an email address or a phone number written as one (the server's
-  // has_personal_data; docs/explanation/hashing.md): the same rule, so both legs send one id.
+  // Personal data in ids: the server's has_personal_data (docs/explanation/hashing.md).
   const EMAIL_IN = /[\p{L}\p{N}_.%+-]+@[\p{L}\p{N}_-]+(\.[\p{L}\p{N}_-]+)+/u;
-  const RUN = /\+[0-9][0-9 ().\-\/]{5,}[0-9]|[0-9]+[ ().\-\/][0-9 ().\-\/]{4,}[0-9]/g;
-  const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-  const DATE_IN = /[0-9]{4}[-.\/][0-9]{2}[-.\/][0-9]{2}|[0-9]{2}[-.\/][0-9]{2}[-.\/][0-9]{4}/;
-  const AREA = /\([0-9]{1,5}\)/;
+  const RUN = /\+\d[\d ().\-/]{5,}\d|\d+[ ().\-/][\d ().\-/]{4,}\d/g;
+  const UUID = /^[\da-f]{8}(-[\da-f]{4}){3}-[\da-f]{12}$/i;
+  const DATE_IN = /\d{4}[-./]\d\d[-./]\d\d|\d\d[-./]\d\d[-./]\d{4}/;
+  // A number touching a letter, digit or `_` (one code point: two units outside the BMP) is the word's.
   const glued = (c) => /^[\p{L}\p{N}_]$/u.test(c);
-  // The whole character before index i / at index i (a letter outside the BMP is two units).
-  const charBefore = (t, i) => (i >= 2 && /[\udc00-\udfff]/.test(t[i - 1]) ? t.slice(i - 2, i) : t[i - 1]);
-  const charAt = (t, i) => String.fromCodePoint(t.codePointAt(i));
-  function writtenAsPhone(run) {
-    const groups = run.match(/[0-9]+/g) || [];
-    const digits = groups.join('').length;
+  function phoneShaped(run) {
+    const g = run.match(/\d+/g) || [];
+    const n = g.length;
+    const digits = g.join('').length;
     if (digits < 7 || digits > 15) return false;
     if (run[0] === '+') return true;
-    const n = groups.length;
-    const shaped = (n >= 3 && groups[n - 3].length === 3 && groups[n - 2].length === 3 && groups[n - 1].length === 4) ||
-      (groups[0][0] === '0' && digits >= 9 && n >= 2 && groups.every((g) => g.length >= 2)) ||
-      (run.includes('(') && AREA.test(run));
-    return shaped && !DATE_IN.test(run);
+    return ((n > 2 && g[n - 3].length === 3 && g[n - 2].length === 3 && g[n - 1].length === 4) ||
+      (g[0][0] === '0' && digits > 8 && n > 1 && g.every((x) => x.length > 1)) ||
+      /\(\d{1,5}\)/.test(run)) && !DATE_IN.test(run);
   }
-  const LEAD = /^\+?[0-9]+[ ().\-\/]+/;
-  const TRAIL = /[ ().\-\/]+[0-9]+$/;
   function hasPhone(t) {
     for (const m of t.matchAll(RUN)) {
       let start = m.index;
-      let end = start + m[0].length;
       let run = m[0];
-      if (start) {
-        const before = charBefore(t, start);
-        if (before === '+' || glued(before)) {
-          // its first number belongs to the word before it: `m6 (415) 555-7373`
-          const lead = run.match(LEAD);
-          if (!lead) continue;
-          start += lead[0].length;
-          run = run.slice(lead[0].length);
-        }
+      const head = t.slice(Math.max(0, start - 2), start);
+      const before = /[\udc00-\udfff]$/.test(head) ? head : head.slice(-1);
+      if (before === '+' || glued(before)) {
+        const lead = run.match(/^\+?\d+[ ().\-/]+/);
+        if (!lead) continue;
+        start += lead[0].length;
+        run = run.slice(lead[0].length);
       }
-      if (end < t.length && glued(charAt(t, end))) {
-        // its last number belongs to the word after it
-        const trail = run.match(TRAIL);
+      const end = m.index + m[0].length;
+      if (end < t.length && glued(String.fromCodePoint(t.codePointAt(end)))) {
+        const trail = run.match(/[ ().\-/]+\d+$/);
         if (!trail) continue;
         run = run.slice(0, trail.index);
-        end = start + run.length;
       }
-      if (start && t[start - 1] === '(' && run[0] !== '+') {
-        start -= 1;
-        run = '(' + run;
-      }
-      if (writtenAsPhone(run)) return true;
+      if (t[start - 1] === '(' && run[0] !== '+') run = '(' + run;
+      if (phoneShaped(run)) return true;
     }
     return false;
   }
-  function personal(t) {
-    if (t.includes('@')) return EMAIL_IN.test(t) || hasPhone(t);
-    return !(t.length === 36 && UUID.test(t)) && hasPhone(t);
-  }
+  const personal = (t) => (t.includes('@') ? EMAIL_IN.test(t) || hasPhone(t) : !(t.length === 36 && UUID.test(t)) && hasPhone(t));
   // An id sent in the clear that contains an email address or a phone number: its SHA-256 hex.
   const privateId = (t) => (personal(t) ? sha256(t) : t);
+  // Free text (product names, categories): the server's `redact`, emails → [email], phones → [phone].
+  const EMAIL_ALL = new RegExp(EMAIL_IN.source, 'gu');
+  const PHONE_FREE = /(?<![\p{L}\p{N}_+])\+?\(?\d[\d ().\-/]{5,}\d(?![\p{L}\p{N}_])/gu;
+  function phoneMark(m) {
+    const digits = m.replace(/\D/g, '').length;
+    return digits >= 7 && digits <= 15 && !/^\d{4}-\d\d-\d\d$/.test(m) ? '[phone]' : m;
+  }
+  function redact(v) {
+    if (typeof v !== 'string') return v;
+    return (v.includes('@') ? v.replace(EMAIL_ALL, '[email]') : v).replace(PHONE_FREE, phoneMark);
+  }
 
   // What the current pixel gets with send_pii_to_pixel (the server's normalisation).
   function emailOf(v) {
@@ -233,8 +227,8 @@
     return id === undefined ? undefined : privateId(String(id).trim()); // as the server sends it
   }
   const groupId = (id) => (id === undefined ? undefined : privateId(String(id).trim()));
-  const nameOf = (item) => pick(item, ['name']);
-  const categoryOf = (item) => pick(item, ['category']);
+  const nameOf = (item) => redact(pick(item, ['name']));
+  const categoryOf = (item) => redact(pick(item, ['category']));
   const sumQuantity = (list) => list.reduce((n, item) => n + (num(pick(item, ['quantity'])) || 0), 0);
   const present = (list) => list.filter((v) => v !== undefined).map(String);
 
@@ -464,7 +458,7 @@
         : null));
   }
 
-  const core = { version: VERSION, settings, allowed, plan, run, stamp, conversionIdOf, fetchSettings, sha256, privateId, phoneOf };
+  const core = { version: VERSION, settings, allowed, plan, run, stamp, conversionIdOf, fetchSettings, sha256, privateId, redact, phoneOf };
 
   // ---- the standalone tag: window.xconduit ----
   const script = d.currentScript;
