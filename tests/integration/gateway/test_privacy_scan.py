@@ -192,7 +192,7 @@ def _contained_context() -> dict[str, Any]:
 
 def _contained_events() -> list[dict[str, Any]]:
     """Personal data inside ids, user agents, URLs and names (sent once: they carry ids)."""
-    order = {
+    order: dict[str, Any] = {
         "type": "track",
         "event": "Order Completed",
         "messageId": f"msg {IN_EMAIL}",
