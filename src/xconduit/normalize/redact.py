@@ -119,9 +119,11 @@ def phone_in(text: str, pos: int = 0) -> tuple[int, int] | None:
     `ORD4155550142` has none). A bare run of digits (`100045678`, `20100101`) is an order number
     or a build, never a phone.
     """
-    for match in _RUN.finditer(text, pos):
+    match = _RUN.search(text, pos)  # most ids have no run: no iterator is built for them
+    while match is not None:
         start, end = match.span()
         run = match.group()
+        match = _RUN.search(text, end)
         if start and _sticks(text[start - 1]):
             # its first number belongs to the word before it: `m6 (415) 555-7373`
             lead = _LEAD.match(run)
@@ -150,7 +152,7 @@ def has_personal_data(text: str) -> bool:
         return EMAIL.search(text) is not None or phone_in(text) is not None
     if len(text) == 36 and _UUID.fullmatch(text) is not None:
         return False
-    return _RUN.search(text) is not None and phone_in(text) is not None
+    return phone_in(text) is not None
 
 
 def private_id(text: str) -> str:
