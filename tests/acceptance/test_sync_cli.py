@@ -295,8 +295,11 @@ def test_watch_runs_again_on_the_schedule_until_interrupted(tmp_path: Path) -> N
 def test_no_raw_email_or_phone_reaches_the_outbox_its_wal_or_the_output(tmp_path: Path) -> None:
     # `xconduit sync` writes in bulk, with a WAL of its own size: every file of the store, the
     # command's output and the report must hold hashes and redactions only, on the template
-    # path (plain rows) and on the mapping core's (phones, free text).
+    # path (plain rows) and on the mapping core's (phones, free text); the "every" sync maps
+    # every column a sync has, each holding an email address or a phone number inside other
+    # text (`ORDER:<email>`, a user agent with an address in it, product ids).
     email, phone = "Zelda.Quux+leak@Example.com", "+1 415 555 0137"
+    national = "(415) 555-0137"
     rows = [
         {
             "order_id": f"ord-{i}",
@@ -305,14 +308,33 @@ def test_no_raw_email_or_phone_reaches_the_outbox_its_wal_or_the_output(tmp_path
             "total": f"{i}.50",
             "ts": f"2026-03-01T09:{i:02d}:00Z",
             "note": f"call {phone} or {email}",
+            "inner_id": f"ORDER:{i}:{email}" if i % 2 else f"ord{i} {national}",
+            "agent": f"Mozilla/5.0 (probe; {email}; {phone}) Chrome/120.0.6099.109",
+            "ip": "203.0.113.9" if i % 3 else f"ip {email}",
+            "click": f"tw {phone}",
+            "currency": "EUR",
+            "items": "2",
+            "kind": "Order Completed",
+            "products": (
+                f'[{{"content_id": "pid {email}", "content_group_id": "grp {national}", '
+                f'"content_name": "Mug for {email}", "content_type": "call {phone}", '
+                f'"content_price": 3, "num_items": 2}}]'
+            ),
         }
         for i in range(1, 40)
     ]
-    rows.append({**rows[0], "order_id": "ord-bad", "total": email})  # a rejected row
-    with (tmp_path / "orders.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    bad = {**rows[0], "order_id": "ord-bad", "total": email, "inner_id": f"bad {national}"}
+    rows.append(bad)  # a rejected row: the report holds its id hashed, its value masked
+    worse = [  # rejected by the "every" sync only, one rule each
+        {**bad, "inner_id": f"bad2 {email}", "total": "1", "currency": f"EUR {email}"},
+        {**bad, "inner_id": f"bad4 {email}", "total": "1", "products": f"[{email}"},
+        {**bad, "inner_id": f"bad5 {email}", "total": "1", "ts": f"2026 {phone}"},
+    ]
+    for name, table in (("orders.csv", rows), ("every.csv", rows + worse)):
+        with (tmp_path / name).open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(table)
     plain = SYNC.format(source="orders.csv", batch_rows=7, extra="")
     full = (
         '[[syncs]]\nname = "full"\ndestination = "shop"\nsource = "orders.csv"\n'
@@ -320,12 +342,20 @@ def test_no_raw_email_or_phone_reaches_the_outbox_its_wal_or_the_output(tmp_path
         'phone = "phone", value = "total", conversion_id = "order_id", conversion_time = "ts", '
         'description = "note" }\n'
     )
-    (tmp_path / "x.toml").write_text(DESTINATION + plain + full)
+    every = (
+        '[[syncs]]\nname = "every"\ndestination = "shop"\nsource = "every.csv"\n'
+        'event_column = "kind"\nbatch_rows = 7\ncolumns = { email = "email", '
+        'phone = "phone", twclid = "click", ip_address = "ip", user_agent = "agent", '
+        'value = "total", currency = "currency", conversion_id = "inner_id", '
+        'number_items = "items", description = "note", contents = "products", '
+        'conversion_time = "ts" }\n'
+    )
+    (tmp_path / "x.toml").write_text(DESTINATION + plain + full + every)
     db = tmp_path / ".xconduit" / "xconduit.db"
     outputs = []
     reader: sqlite3.Connection | None = None
     try:
-        for name in ("orders", "full"):
+        for name in ("orders", "full", "every"):
             run = _sync(tmp_path, name, "-c", "x.toml")
             assert run.returncode == 0, run.stderr
             outputs += [run.stdout, run.stderr]
@@ -333,16 +363,23 @@ def test_no_raw_email_or_phone_reaches_the_outbox_its_wal_or_the_output(tmp_path
                 reader = sqlite3.connect(db)
                 reader.execute("select count(*) from delivery_jobs").fetchone()
         assert reader is not None
-        assert reader.execute("select count(*) from delivery_jobs").fetchone()[0] == 2 * 39
+        assert reader.execute("select count(*) from delivery_jobs").fetchone()[0] == 3 * 39
         redacted = "select count(*) from delivery_jobs where cast(payload as text) like ?"
         described = reader.execute(redacted, ("%call [phone] or [email]%",)).fetchone()[0]
-        assert described == 39  # the free text went to X, redacted
+        assert described == 2 * 39  # the free text went to X, redacted
+        agents = reader.execute(redacted, ("%(probe; [email]; [phone]) Chrome/120%",)).fetchone()
+        assert agents[0] == 39  # the user agent too, its version numbers kept
+        sent = "select cast(payload as text) from delivery_jobs where cast(payload as text) like ?"
+        payload = reader.execute(sent, ('%"conversion_id":"' + _sha("ORDER:1:" + email) + '"%',))
+        assert payload.fetchone() is not None  # an id with personal data: its SHA-256
         files = {p.name: p.read_bytes() for p in db.parent.rglob("*") if p.is_file()}
     finally:
         if reader is not None:
             reader.close()
     assert any(name.endswith("-wal") for name in files)
-    assert any("rejected" in name for name in files)
+    reports = [data.decode() for name, data in files.items() if name.startswith("every-rejected")]
+    assert len(reports) == 1
+    assert _sha(f"bad2 {email}") in reports[0]  # found in the warehouse by its hashed id
     blobs = [*files.values(), *(text.encode() for text in outputs)]
     for raw in ("zelda", "Zelda", "555 0137", "5550137", "555-0137"):
         assert not [b for b in blobs if raw.encode() in b], raw
@@ -387,3 +424,9 @@ def test_the_summary_says_why_rows_were_not_sent_or_read(tmp_path: Path) -> None
     said = " ".join(nothing.stdout.split())
     assert "read 0 rows: :cursor is NULL on the first run" in said
     assert "where :cursor is null or ts > :cursor" in said
+
+
+def _sha(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from tests.support.tag_harness import TagPage
+from tests.unit.normalize.test_normalize_redact import LEAKING_IDS, ORDINARY_IDS
 from xconduit.mapping.values import BadValue, conversion_value, products_of
 from xconduit.normalize import normalize_email, normalize_phone
-from xconduit.normalize.redact import private_id
+from xconduit.normalize.redact import private_id, redact
 from xconduit.tag import public_tag_settings
 
 pytestmark = pytest.mark.browser
@@ -52,6 +53,105 @@ def test_a_personal_order_id_is_hashed_on_both_legs(tag_page: TagPage, order_id:
     [sent] = tag_page.events()
     assert params["conversion_id"] == expected
     assert sent["properties"]["conversion_id"] == expected
+
+
+TRICKY_IDS = [
+    "jürgen@exämple.de",
+    "ünïcödé-415-555-0142",
+    "é415-555-0142",  # glued to a letter: a code, on both legs
+    "\U0001d400415-555-0142",  # glued to a letter outside the BMP
+    "415-555-0142\U0001d400",
+    "(0) 1234 567890",
+    "+(415) 555-0142",
+    "++14155550142",
+    "tel:+1-415-555-0142;ext=7",
+    "12-34 415-555-0142",
+    "2024-11-30 415-555-0142",
+    "0123-4567-8901",
+    "f81d4fae-0123-4567-8901-abcdef012345x",
+    "a@b.c@d.e",
+    "x+1 415 555 0142",
+    "ab+1 415 555 0142",
+    "m6 (415) 555-7373 x9",
+    "é6 415-555-0142",
+    "415-555 0142é",
+    "\U0001d4006 (415) 555-7373",
+    "@@",
+    "",
+]
+
+
+def test_the_tag_finds_personal_data_in_ids_as_the_server_does(tag_page: TagPage) -> None:
+    """The rule of both legs, row by row: leaking ids, ordinary ones and odd ones."""
+    tag_page.open(event_tag())
+    ids = [*LEAKING_IDS, *ORDINARY_IDS, *TRICKY_IDS]
+    got = tag_page.page.evaluate("(ts) => ts.map((t) => window.xconduit.core.privateId(t))", ids)
+    assert dict(zip(ids, got, strict=True)) == {text: private_id(text) for text in ids}
+    assert all(got[i] == sha(text) for i, text in enumerate(LEAKING_IDS))
+
+
+@pytest.mark.parametrize(
+    "order_id", ["ORDER:leak1@example.com", "ord +1 415 555 0142", "ord-415-555-0142"]
+)
+def test_an_order_id_containing_personal_data_is_hashed_on_both_legs(
+    tag_page: TagPage, order_id: str
+) -> None:
+    tag_page.open(event_tag())
+    tag_page.track(
+        "Order Completed",
+        {
+            "order_id": order_id,
+            "revenue": 5,
+            "products": [
+                {"product_id": "pid leak6@example.com", "product_group_id": "g 415-555-0142"}
+            ],
+        },
+    )
+    [[_, _, params]] = tag_page.twq()
+    [sent] = tag_page.events()
+    assert params["conversion_id"] == sent["properties"]["conversion_id"] == sha(order_id)
+    [item] = params["contents"]
+    assert item["content_id"] == sha("pid leak6@example.com")  # as the server sends it
+    assert item["content_group_id"] == sha("g 415-555-0142")
+
+
+FREE_TEXTS = [
+    "Gift wrap please",
+    "Send to jane.doe+gift@mail.example.co.uk",
+    "a@b.co, c@d.io",
+    "call +1 (415) 555-0199 after 6",
+    "call 0044 7911 123456!",
+    "mobile 07911123456",
+    "Ünïcödé@exämple.de",
+    "Order #1001, 2 items",
+    "delivered 2024-05-01",
+    "Total 1299.99 EUR",
+    "iPhone 15 Pro 256GB",
+    "user@localhost",
+    "x415-555-0199",
+    "é 415-555-0199 é",
+]
+
+
+def test_the_tag_redacts_free_text_as_the_server_does(tag_page: TagPage) -> None:
+    tag_page.open(event_tag())
+    got = tag_page.page.evaluate(
+        "(ts) => ts.map((t) => window.xconduit.core.redact(t))", FREE_TEXTS
+    )
+    assert dict(zip(FREE_TEXTS, got, strict=True)) == {text: redact(text) for text in FREE_TEXTS}
+
+
+def test_the_pixel_gets_product_names_and_categories_redacted(tag_page: TagPage) -> None:
+    tag_page.open(event_tag())
+    product = {
+        "product_id": "p-1",
+        "name": "Mug for jane@mail.example",
+        "category": "call 415-555-0199",
+    }
+    tag_page.track("Order Completed", {"order_id": "o-1", "products": [product]})
+    [[_, _, params]] = tag_page.twq()
+    [item] = params["contents"]
+    assert (item["content_name"], item["content_type"]) == ("Mug for [email]", "call [phone]")
 
 
 def test_the_legacy_purchase_order_id_is_hashed_too(tag_page: TagPage) -> None:

@@ -2,7 +2,8 @@
 
 Most values are plain ASCII: for those, SQL does the work (trim, lowercase, SHA-256) in DuckDB's
 vectorised engine, which is what lets a 10-million-row snapshot be hashed in seconds. Any other
-value (non-ASCII text, phone numbers, partner ids that need JSON escaping) goes
+value (non-ASCII text, phone numbers, partner ids that need JSON escaping or may hold an email
+address or a phone number) goes
 to the Python functions of `xconduit.normalize` through a DuckDB function, so both paths give the
 same bytes. Each expression yields a JSON string element (`"<sha256>"`) or NULL.
 """
@@ -25,6 +26,8 @@ _TOP = "[A-Za-z]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = f"{_ATOM}(\\.{_ATOM})*@({_LABEL}\\.)+{_TOP}"
 """Plain ASCII addresses that `is_email_address` takes (its other addresses, and everything it
 refuses, go to Python, which decides): lengths are checked beside it."""
+_MAYBE_PERSONAL = r"@|[0-9][0-9 ().\-/]{5,}[0-9]"
+"""An `@`, or 7 digits and phone separators in a row: Python decides (`redact.private_id`)."""
 
 
 def python_value(key: str, value: str | None, region: str) -> str | None:
@@ -106,8 +109,13 @@ def value_sql(key: str, c: str, t: str, region: str) -> str:
             + " END"
         )
     elif key == "partner_user_id":
+        # In the clear unless it may hold an email address or a phone number (`private_id`).
+        plain = (
+            f"regexp_full_match({c}, '{_SAFE_JSON}') "
+            f"AND NOT regexp_matches({c}, '{_MAYBE_PERSONAL}')"
+        )
         return (
-            f"CASE WHEN {c} IS NULL THEN NULL WHEN regexp_full_match({c}, '{_SAFE_JSON}') THEN "
+            f"CASE WHEN {c} IS NULL THEN NULL WHEN {plain} THEN "
             f"CASE WHEN {t} = '' THEN NULL ELSE '\"' || {t} || '\"' END ELSE {fallback} END"
         )
     else:  # phone_number: phonenumbers only exists in Python

@@ -24,6 +24,7 @@ from xconduit.errors import InvalidEvent
 from xconduit.events import MAX_DEPTH, nests_deeper, parse_event
 from xconduit.ingest.body import KB, MAX_EVENT_BYTES
 from xconduit.mapping import MappingResult, Router
+from xconduit.normalize.redact import private_id
 from xconduit.observability.tally import tally
 from xconduit.queue import IncomingEvent, NewJob
 from xconduit.queue.audience_jobs import AudienceChange
@@ -106,7 +107,7 @@ class Accepted:
 def _rejected(index: int, message_id: Any, field: str | None, error: str) -> Rejected:
     return Rejected(
         index=index,
-        message_id=message_id if isinstance(message_id, str) else None,
+        message_id=private_id(message_id) if isinstance(message_id, str) else None,
         field=field,
         error=error,
     )
@@ -302,8 +303,12 @@ class EventAcceptor:
                 raw[key] = value
             elif key != "sentAt" and isinstance(raw[key], dict) and isinstance(value, dict):
                 raw[key] = {**value, **raw[key]}
-        if raw.get("messageId") is None or raw.get("messageId") == "":
+        sent_id = raw.get("messageId")
+        if sent_id is None or sent_id == "":
             raw["messageId"] = self._new_id()
+        elif type(sent_id) is str:
+            # Stored, shown and sent (the conversion id's last source): never with personal data.
+            raw["messageId"] = private_id(sent_id)
         raw["receivedAt"] = received_at
         # After the batch's context is merged: a batch may name its library only there.
         if client_ip and (any_library_ip or _from_browser(raw)):

@@ -11,6 +11,7 @@ from xconduit.errors import InvalidEvent
 from xconduit.events import Event, loads, parse_event
 from xconduit.mapping.conversions import ConversionMapper
 from xconduit.mapping.outcome import MappingResult
+from xconduit.normalize.redact import private_id
 
 _LINE_IDS = uuid.UUID("6f1c3b0e-5f0e-4c55-9a7c-0d0c6a1e2a11")
 
@@ -60,8 +61,11 @@ def map_lines(
         try:
             raw = loads(line)
             if isinstance(raw, dict):
-                if not raw.get("messageId"):
+                sent_id = raw.get("messageId")
+                if not sent_id:
                     raw["messageId"] = str(uuid.uuid5(_LINE_IDS, line.strip().hex()))
+                elif type(sent_id) is str:
+                    raw["messageId"] = private_id(sent_id)  # as the collector keeps it
                 if raw.get("type") is None and raw.get("event") is not None:
                     raw["type"] = "track"
                 if received_at is not None:
@@ -81,7 +85,7 @@ def map_lines(
 def _invalid_line(raw: Any, reason: str) -> dict[str, Any]:
     message_id = raw.get("messageId") if isinstance(raw, dict) else None
     return {
-        "message_id": message_id if isinstance(message_id, str) else None,
+        "message_id": private_id(message_id) if isinstance(message_id, str) else None,
         "destination": None,
         "outcome": "invalid",
         "pixel_id": None,

@@ -22,7 +22,7 @@ from typing import Any
 
 from xconduit.normalize.hashing import prehashed, sha256_hex
 from xconduit.normalize.phone import e164, e164_from_digits
-from xconduit.normalize.redact import is_click_id
+from xconduit.normalize.redact import is_click_id, private_id, redact_user_agent
 
 # Canonical dotted-quad IPv4 (no leading zeros): most addresses, accepted without `ipaddress`,
 # whose parse costs ~3 µs.
@@ -179,13 +179,17 @@ def clean_ip(raw: Any) -> str | None:
 
 
 def clean_user_agent(raw: Any) -> str | None:
-    """Trimmed user agent; never hashed. None when it holds a control character."""
-    return _text(raw)
+    """Trimmed user agent; never hashed. None when it holds a control character; an email
+    address or a phone number in it becomes `[email]` / `[phone]` (`redact.redact_user_agent`)."""
+    text = _text(raw)
+    return None if text is None else redact_user_agent(text)
 
 
 def clean_partner_user_id(raw: Any) -> str | None:
-    """Trimmed partner user id: the one audience key X takes unhashed."""
-    return _text_or_int(raw)
+    """Trimmed partner user id: the one audience key X takes unhashed; its SHA-256 hex when it
+    contains an email address or a phone number (`redact.private_id`)."""
+    text = _text_or_int(raw)
+    return None if text is None else private_id(text)
 
 
 # -- audience-only keys -----------------------------------------------------------------------

@@ -22,6 +22,7 @@ import orjson
 
 from xconduit.errors import ConfigError
 from xconduit.mapping.conversions import FUTURE_SLACK
+from xconduit.normalize.redact import private_id
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -69,9 +70,10 @@ def decode(stored: str | None) -> Any:
 
 
 def shown(stored: str | None) -> str:
-    """The stored cursor as a person reads it."""
+    """The stored cursor as a person reads it (the dashboard, `xconduit sync`): its SHA-256 when
+    it contains an email address or a phone number, as a conversion id is shown."""
     value = decode(stored)
-    return "(start)" if value is None else str(value)
+    return "(start)" if value is None else private_id(str(value))
 
 
 class CursorTracker:

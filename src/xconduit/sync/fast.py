@@ -21,12 +21,14 @@ from typing import Any
 from xconduit.mapping import format_time
 from xconduit.mapping.conversions import EARLIEST_TIME, FUTURE_SLACK
 from xconduit.normalize import is_email_address
+from xconduit.normalize.redact import has_personal_data
 from xconduit.sync.rows import RowShape
 
 FIELDS = frozenset({"email", "value", "conversion_id", "conversion_time"})
 """The columns a sync may map to take this path."""
 _ID = re.compile(r"[A-Za-z0-9_\-]{0,99}[A-Za-z][A-Za-z0-9_\-]{0,99}")
-"""A conversion id the core sends as is: a letter makes it no phone number, no `@` no email."""
+"""A conversion id the core may send as is: no `@`, so no email address; with a `-`, it may hold
+a phone number (`ord-415-555-0142`), which `has_personal_data` decides."""
 _TOO_LARGE = 1e15
 
 
@@ -81,6 +83,8 @@ class FastRows:
             conversion_id = f"{self._sync}-{digest}"
         if _ID.fullmatch(conversion_id) is None:
             return None
+        if "-" in conversion_id and has_personal_data(conversion_id):
+            return None  # the core sends its SHA-256
         hashed = hashlib.sha256(email.lower().encode()).hexdigest()
         if self._value < 0:
             return when, hashed, conversion_id

@@ -3,8 +3,8 @@ field left out of a row that was sent (its rule begins "sent without this field"
 
 `<reports>/<sync>-rejected-<UTC time>.csv`, columns `row, line, cursor, conversion_id, column,
 rule, value`: the row's number in the run (from 1) or, for a line of a file that is no row, its
-`file:line`; its cursor value, its conversion id (to find it in
-the warehouse; an id that is an email address or phone number is its SHA-256, as X receives it),
+`file:line`; its cursor value and its conversion id (to find it in the warehouse; one that
+contains an email address or a phone number is its SHA-256, the conversion id as X receives it),
 the source column at fault, the rule it breaks, and the value — masked for identifiers and free
 text (`j***@e***`), with emails and phone numbers redacted elsewhere (`[email]`), never a raw
 email, phone or user agent. Lines are flushed to disk before the batch they belong to is
@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from xconduit.normalize.redact import is_phone, private_id, redact
+from xconduit.normalize.redact import has_personal_data, private_id, redact
 
 HEADER = ("row", "line", "cursor", "conversion_id", "column", "rule", "value")
 SHOWN_FIELDS = frozenset(("value", "currency", "conversion_time", "number_items", "event"))
@@ -58,9 +58,8 @@ def _time_like(value: Any) -> str:
     if value is None:
         return ""
     text = str(value)
-    # A time's digits would read as a phone number: hide only a value that is personal.
-    personal = "@" in text or is_phone(text.strip())
-    return mask(text) if personal else text[:40]
+    # A time's digits would read as a phone number: hide only a value that holds personal data.
+    return mask(text) if has_personal_data(text.strip()) else text[:40]
 
 
 def shown(rejection: Rejection) -> str:
@@ -94,7 +93,7 @@ class RejectedReport:
             self._writer = csv.writer(self._file)
             self._writer.writerow(HEADER)
         for item in rejections:
-            cursor = _time_like(item.cursor)  # a cursor column may hold anything
+            cursor = "" if item.cursor is None else private_id(str(item.cursor).strip())
             conversion_id = private_id(item.conversion_id.strip())  # as X receives it
             self._writer.writerow(
                 (

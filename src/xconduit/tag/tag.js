@@ -96,15 +96,60 @@
     }
     return h.map((x) => (x >>> 0).toString(16).padStart(8, '0')).join('');
   }
-  const EMAIL_ID = /^[\p{L}\p{N}_.%+-]+@[\p{L}\p{N}_-]+(\.[\p{L}\p{N}_-]+)+$/u;
-  const PHONE_ID = /^\+?\(?[0-9][0-9 ().\-/]{5,}[0-9]$/;
-  function isPhone(t) {
-    const digits = t.replace(/[^0-9]/g, '').length;
-    return PHONE_ID.test(t) && digits >= 7 && digits <= 15 && !/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(t) &&
-      (t[0] === '+' || /[ ().\-/]/.test(t));
+  // Personal data in ids: the server's has_personal_data (docs/explanation/hashing.md).
+  const EMAIL_IN = /[\p{L}\p{N}_.%+-]+@[\p{L}\p{N}_-]+(\.[\p{L}\p{N}_-]+)+/u;
+  const RUN = /\+\d[\d ().\-/]{5,}\d|\d+[ ().\-/][\d ().\-/]{4,}\d/g;
+  const UUID = /^[\da-f]{8}(-[\da-f]{4}){3}-[\da-f]{12}$/i;
+  const DATE_IN = /\d{4}[-./]\d\d[-./]\d\d|\d\d[-./]\d\d[-./]\d{4}/;
+  // A number touching a letter, digit or `_` (one code point: two units outside the BMP) is the word's.
+  const glued = (c) => /^[\p{L}\p{N}_]$/u.test(c);
+  function phoneShaped(run) {
+    const g = run.match(/\d+/g) || [];
+    const n = g.length;
+    const digits = g.join('').length;
+    if (digits < 7 || digits > 15) return false;
+    if (run[0] === '+') return true;
+    return ((n > 2 && g[n - 3].length === 3 && g[n - 2].length === 3 && g[n - 1].length === 4) ||
+      (g[0][0] === '0' && digits > 8 && n > 1 && g.every((x) => x.length > 1)) ||
+      /\(\d{1,5}\)/.test(run)) && !DATE_IN.test(run);
   }
-  // An id sent in the clear that is an email address or a phone number: its SHA-256 hex.
-  const privateId = (t) => (EMAIL_ID.test(t) || isPhone(t) ? sha256(t) : t);
+  function hasPhone(t) {
+    for (const m of t.matchAll(RUN)) {
+      let start = m.index;
+      let run = m[0];
+      const head = t.slice(Math.max(0, start - 2), start);
+      const before = /[\udc00-\udfff]$/.test(head) ? head : head.slice(-1);
+      if (before === '+' || glued(before)) {
+        const lead = run.match(/^\+?\d+[ ().\-/]+/);
+        if (!lead) continue;
+        start += lead[0].length;
+        run = run.slice(lead[0].length);
+      }
+      const end = m.index + m[0].length;
+      if (end < t.length && glued(String.fromCodePoint(t.codePointAt(end)))) {
+        const trail = run.match(/[ ().\-/]+\d+$/);
+        if (!trail) continue;
+        run = run.slice(0, trail.index);
+      }
+      if (t[start - 1] === '(' && run[0] !== '+') run = '(' + run;
+      if (phoneShaped(run)) return true;
+    }
+    return false;
+  }
+  const personal = (t) => (t.includes('@') ? EMAIL_IN.test(t) || hasPhone(t) : !(t.length === 36 && UUID.test(t)) && hasPhone(t));
+  // An id sent in the clear that contains an email address or a phone number: its SHA-256 hex.
+  const privateId = (t) => (personal(t) ? sha256(t) : t);
+  // Free text (product names, categories): the server's `redact`, emails → [email], phones → [phone].
+  const EMAIL_ALL = new RegExp(EMAIL_IN.source, 'gu');
+  const PHONE_FREE = /(?<![\p{L}\p{N}_+])\+?\(?\d[\d ().\-/]{5,}\d(?![\p{L}\p{N}_])/gu;
+  function phoneMark(m) {
+    const digits = m.replace(/\D/g, '').length;
+    return digits >= 7 && digits <= 15 && !/^\d{4}-\d\d-\d\d$/.test(m) ? '[phone]' : m;
+  }
+  function redact(v) {
+    if (typeof v !== 'string') return v;
+    return (v.includes('@') ? v.replace(EMAIL_ALL, '[email]') : v).replace(PHONE_FREE, phoneMark);
+  }
 
   // What the current pixel gets with send_pii_to_pixel (the server's normalisation).
   // An email address as the server's `is_email_address` reads it (docs/explanation/hashing.md):
@@ -202,10 +247,11 @@
     .filter((x) => x && typeof x === 'object');
   function productId(item, s) {
     const id = s.sku ? pick(item, ['sku']) : pick(item, ['product_id', 'productId', 'id']);
-    return id === undefined ? undefined : String(id);
+    return id === undefined ? undefined : privateId(String(id).trim()); // as the server sends it
   }
-  const nameOf = (item) => pick(item, ['name']);
-  const categoryOf = (item) => pick(item, ['category']);
+  const groupId = (id) => (id === undefined ? undefined : privateId(String(id).trim()));
+  const nameOf = (item) => redact(pick(item, ['name']));
+  const categoryOf = (item) => redact(pick(item, ['category']));
   const sumQuantity = (list) => list.reduce((n, item) => n + (num(pick(item, ['quantity'])) || 0), 0);
   const present = (list) => list.filter((v) => v !== undefined).map(String);
 
@@ -222,7 +268,7 @@
         content_type: categoryOf(item),
         content_price: price, // a number, as X's example
         num_items: qty,
-        content_group_id: pick(item, ['product_group_id', 'productGroupId', 'group_id', 'groupId']),
+        content_group_id: groupId(pick(item, ['product_group_id', 'productGroupId', 'group_id', 'groupId'])),
       });
     }).filter((item) => Object.keys(item).length);
   }
@@ -435,7 +481,7 @@
         : null));
   }
 
-  const core = { version: VERSION, settings, allowed, plan, run, stamp, conversionIdOf, fetchSettings, sha256, privateId, phoneOf };
+  const core = { version: VERSION, settings, allowed, plan, run, stamp, conversionIdOf, fetchSettings, sha256, privateId, redact, phoneOf };
 
   // ---- the standalone tag: window.xconduit ----
   const script = d.currentScript;

@@ -16,6 +16,7 @@ from tests.support.audience_helpers import (
     members,
     runner,
     settings,
+    sha,
     user_requests,
 )
 from tests.support.pgtemp import temp_schema
@@ -207,3 +208,50 @@ def test_a_snapshot_from_a_database_query(
         report = run.sync("vip")
         assert members(sandbox, report.record.audience_id) == emails_as_members(["bob@example.com"])
         run.store.close()
+
+
+IN_EMAIL = "Inside.5151@Audience-Probe.example"
+IN_PHONE = "+1 415 555 5151"
+AUDIENCE_NEEDLES = ("audience-probe", "inside.5151", "555 5151", "555-5151", "5555151")
+
+
+def test_personal_data_inside_any_audience_column_never_reaches_the_store_or_x(
+    sandbox: Sandbox,
+    base_url: str,
+    http: httpx.Client,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Every identifier column holds an email address or a phone number inside other text; the
+    # one key X takes in the clear (`partner_user_id`) is sent as its SHA-256 then, on the SQL
+    # path and on the Python path alike (the non-ASCII row).
+    keys = ("email", "phone_number", "handle", "twitter_id", "device_id", "partner_user_id")
+    rows = [
+        {
+            "email": f"mail {IN_EMAIL}",
+            "phone_number": f"call {IN_PHONE}",
+            "handle": f"@h {IN_EMAIL}",
+            "twitter_id": f"tw {IN_PHONE}",
+            "device_id": f"dev {IN_EMAIL}",
+            "partner_user_id": partner,
+        }
+        for partner in (f"crm:{IN_EMAIL}", f"crm {IN_PHONE}", "crmé (415) 555-5151", "crm-42")
+    ]
+    snaps = Snapshots()
+    snaps.rows = rows
+    config = settings(identifiers={k: k for k in keys})
+    caplog.set_level("DEBUG")
+    run = runner(config, tmp_path / "outbox.db", client_for(sandbox, base_url, http), snaps)
+    audience_id = run.sync("vip").record.audience_id
+    run.store.close()
+
+    found = sandbox.audience_members(audience_id) or []
+    partners = {value for member in found for value in member.get("partner_user_id", [])}
+    assert partners == {*(sha(row["partner_user_id"]) for row in rows[:3]), "crm-42"}
+    sent = f"{sandbox.audience_uploads()} {found}".lower()
+    kept = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()).lower()
+    logs = "\n".join(caplog.messages).lower()
+    for needle in AUDIENCE_NEEDLES:
+        assert needle not in sent, needle
+        assert needle.encode() not in kept, needle
+        assert needle not in logs, needle

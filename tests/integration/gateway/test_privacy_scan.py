@@ -1,10 +1,12 @@
-"""Raw personal data never reaches a log, the outbox files or X (the built-in sandbox).
+"""Raw personal data never reaches a log, the outbox files, the dashboard or X (the sandbox).
 
 Distinctive emails and phone numbers go through every field of the Segment spec that a shop might
 fill (ids, traits, properties, page context, free text, product fields, unknown properties, bad
-values that make the event invalid) and through every field of X's conversion payload. Then the
-store files (with `-wal` and `-shm`), every log line at DEBUG, every answer of the collector and
-everything the sandbox received are searched for them: there must be no hit.
+values that make the event invalid) and through every field of X's conversion payload, both as
+the whole value and *inside* other text (`ORDER:jane@…`, a user agent with an address in it).
+Then the store files (with `-wal` and `-shm`), every log line at DEBUG, every answer of the
+collector, the dashboard's pages (the live debugger included) and everything the sandbox received
+are searched for them: there must be no hit.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ E164 = "+14155554242"
 FREE_PHONE = "+44 7911 129191"
 HANDLE = "@leakyhandle"
 
+# Inside other text: in ids, user agents, URLs, names (`ORDER:<email>`, `ord <phone>`).
+IN_EMAIL = "Inside.7373@Contained-Probe.example"
+IN_PHONE = "+1 415 555 7373"
+IN_PHONE_US = "(415) 555-7373"
+IN_PHONE_UK = "07911 737373"
+
 NEEDLES = (
     "privacy-probe",  # every email above, whatever the case
     "leaky",  # the email's local part, the handle, the name
@@ -35,6 +43,13 @@ NEEDLES = (
     "5554242",  # the phone's digits, E.164 included
     "7911 129191",
     "7911129191",
+    "contained-probe",
+    "inside.7373",
+    "555 7373",
+    "555-7373",
+    "5557373",
+    "7911 737373",
+    "7911737373",
 )
 """Lower-case fragments of the raw values; a hash of them contains none."""
 
@@ -149,6 +164,113 @@ def _events() -> list[dict[str, Any]]:
 CONVERSIONS = 6
 
 
+def _contained_context() -> dict[str, Any]:
+    return {
+        "traits": {
+            "email": f"mail {IN_EMAIL}",
+            "phone": f"call {IN_PHONE}",
+            "name": f"Person {IN_EMAIL}",
+            "twitter_handle": f"@h {IN_PHONE_UK}",
+            "address": {"street": f"c/o {IN_EMAIL}", "postal_code": IN_PHONE_US},
+        },
+        "page": {
+            "url": f"{SHOP}/thanks/{IN_EMAIL}?tel={IN_PHONE_US}",
+            "path": f"/u/{IN_EMAIL}",
+            "search": f"?who={IN_EMAIL}&tel={IN_PHONE}",
+            "title": f"Order for {IN_EMAIL} ({IN_PHONE_US})",
+            "referrer": f"https://mail.example/inbox/{IN_EMAIL}",
+        },
+        "ip": "203.0.113.9",
+        "userAgent": f"Mozilla/5.0 (probe; {IN_EMAIL}; tel {IN_PHONE}) Chrome/120.0.6099.109",
+        "campaign": {"name": f"c {IN_EMAIL}", "source": IN_PHONE_UK, "term": f"t {IN_PHONE}"},
+        "device": {"advertisingId": f"dev {IN_EMAIL}", "model": f"m {IN_PHONE_US}"},
+        "library": {"name": f"lib {IN_EMAIL}", "version": IN_PHONE_UK},
+        "locale": f"en {IN_EMAIL}",
+        "twclid": f"tw {IN_PHONE}",
+    }
+
+
+def _contained_events() -> list[dict[str, Any]]:
+    """Personal data inside ids, user agents, URLs and names (sent once: they carry ids)."""
+    order: dict[str, Any] = {
+        "type": "track",
+        "event": "Order Completed",
+        "messageId": f"msg {IN_EMAIL}",
+        "userId": f"user {IN_EMAIL}",
+        "anonymousId": f"anon {IN_PHONE_UK}",
+        "context": _contained_context(),
+        "integrations": {"All": True, "note": IN_EMAIL},
+        "properties": {
+            "order_id": f"ORDER:{IN_EMAIL}",
+            "checkout_id": f"chk {IN_PHONE}",
+            "revenue": 12,
+            "currency": "EUR",
+            "user_agent": f"MyApp/2.3 (user {IN_EMAIL}; {IN_PHONE_US})",
+            "description": f"for {IN_EMAIL} {IN_PHONE_UK}",
+            "coupon": IN_PHONE_UK,
+            "products": [
+                {
+                    "product_id": f"pid {IN_EMAIL}",
+                    "sku": f"sku {IN_PHONE_US}",
+                    "product_group_id": f"grp {IN_PHONE}",
+                    "name": f"Mug for {IN_EMAIL}",
+                    "category": f"call {IN_PHONE_UK}",
+                    "brand": IN_EMAIL,
+                    "url": f"{SHOP}/p/{IN_EMAIL}",
+                    "image_url": f"{SHOP}/i/{IN_PHONE_US}",
+                    "price": 6,
+                    "quantity": 2,
+                }
+            ],
+        },
+    }
+    return [
+        order,
+        {  # the id in `conversion_id`, with a phone; an IP address that is not one
+            **order,
+            "messageId": f"msg2 {IN_PHONE}",
+            "properties": {
+                **order["properties"],
+                "conversion_id": f"ord {IN_PHONE}",
+                "ip_address": f"ip {IN_EMAIL}",
+            },
+        },
+        {  # no order id: the conversion id is the message id
+            "type": "track",
+            "event": "Signed Up",
+            "messageId": f"sign-up {IN_PHONE_US}",
+            "anonymousId": f"a {IN_EMAIL}",
+            "context": _contained_context(),
+            "properties": {"email": IN_EMAIL, "product_id": f"p {IN_PHONE_UK}"},
+        },
+        {
+            "type": "page",
+            "name": f"Thanks {IN_EMAIL}",
+            "messageId": f"page {IN_EMAIL}",
+            "anonymousId": "a-9",
+            "context": _contained_context(),
+            "properties": {"url": f"{SHOP}/{IN_EMAIL}", "title": f"t {IN_PHONE}"},
+        },
+        # filtered, invalid, rejected: the reasons name fields, never these values
+        {**order, "messageId": f"m3 {IN_EMAIL}", "event": f"Order {IN_EMAIL}"},
+        {
+            **order,
+            "messageId": f"m4 {IN_PHONE}",
+            "properties": {**order["properties"], "currency": f"EUR {IN_EMAIL}"},
+        },
+        {
+            **order,
+            "messageId": f"m5 {IN_EMAIL}",
+            "properties": {**order["properties"], "revenue": f"12 {IN_PHONE}"},
+        },
+        {**order, "messageId": f"m6 {IN_PHONE_US}", "timestamp": f"2026 {IN_EMAIL}"},
+        {**order, "messageId": f"m7 {IN_EMAIL}", "userId": {"id": IN_EMAIL}},
+    ]
+
+
+CONTAINED_CONVERSIONS = 4  # two orders, a sign-up, a page
+
+
 class _Lines(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -220,9 +342,25 @@ def test_no_raw_email_or_phone_reaches_logs_store_or_x(
                 client.post("/v1/track", content=_json(browser), headers={"Origin": SHOP}).text
             )
             answers.append(client.post("/v1/track", content=b'{"email": "' + EMAIL.encode()).text)
-            conversions = _wait_for(client, CONVERSIONS * 2 + 1)
+            contained = client.post(
+                "/v1/batch", json={"batch": _contained_events()}, auth=(SERVER_KEY, "")
+            )
+            assert contained.status_code == 200, contained.text
+            answers.append(contained.text)
+            answers.append(
+                client.post(
+                    "/v1/track",
+                    content=_json({**_contained_events()[0], "writeKey": WEB_KEY}),
+                    headers={"Origin": SHOP},
+                ).text
+            )
+            total = CONVERSIONS * 2 + 1 + CONTAINED_CONVERSIONS + 1
+            conversions = _wait_for(client, total)
             received = client.get("/_sandbox/requests").text
             seen = client.get("/_sandbox/conversions").text
+            order_hash = hashlib.sha256(f"ORDER:{IN_EMAIL}".encode()).hexdigest()
+            pages = [_wait_for_page(client, "/dashboard/debugger", order_hash)]
+            pages += [client.get(path).text for path in ("/", "/dashboard/dead", "/metrics")]
         store_files = {p.name: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert any(name.endswith("-wal") for name in store_files)
     found: list[str] = []
@@ -235,17 +373,47 @@ def test_no_raw_email_or_phone_reaches_logs_store_or_x(
         found += hits(f"answer {answer[:300]!r}", answer)
     found += hits("sandbox requests", received)
     found += hits("sandbox conversions", seen)
+    for page in pages:
+        found += hits(f"dashboard page {page[:80]!r}", page)
     assert found == [], f"{len(found)} raw value(s) found:\n" + "\n".join(found)
-    assert len(conversions) == CONVERSIONS * 2 + 1  # one batch, one by one, one from the browser
+    # one batch, one by one, one from the browser; the contained ones and the browser's copy of
+    # the first (X counts it once: the same conversion id)
+    assert len(conversions) == total
     ids = {c.get("conversion_id") for c in conversions}
     assert hashlib.sha256(EMAIL.encode()).hexdigest() in ids  # the order id, hashed
     assert hashlib.sha256(E164.encode()).hexdigest() in ids
+    # An id that contains personal data is its SHA-256, as the website tag sends it.
+    for text in (f"ORDER:{IN_EMAIL}", f"ord {IN_PHONE}", f"sign-up {IN_PHONE_US}"):
+        assert hashlib.sha256(text.encode()).hexdigest() in ids, text
+    contents = [item for c in conversions for item in c.get("contents", [])]
+    assert {"content_id": hashlib.sha256(f"pid {IN_EMAIL}".encode()).hexdigest()}.items() <= (
+        next(item for item in contents if item.get("content_name") == "Mug for [email]").items()
+    )
+    agents = {
+        device["user_agent"]
+        for c in conversions
+        for device in c["identifiers"]
+        if "user_agent" in device
+    }
+    assert "Mozilla/5.0 (probe; [email]; tel [phone]) Chrome/120.0.6099.109" in agents
 
 
 def _json(value: Any) -> bytes:
     import orjson
 
     return orjson.dumps(value)
+
+
+def _wait_for_page(client: httpx.Client, path: str, text: str) -> str:
+    """The page once it shows `text` (the debugger writes its rows every half second)."""
+    import time
+
+    deadline = time.monotonic() + 20
+    while True:
+        page = client.get(path).text
+        if text in page or time.monotonic() > deadline:
+            return page
+        time.sleep(0.05)
 
 
 def _wait_for(client: httpx.Client, count: int) -> list[dict[str, Any]]:

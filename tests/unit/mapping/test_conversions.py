@@ -285,6 +285,15 @@ def test_without_received_at_the_mapper_s_clock_bounds_the_future() -> None:
         ({"conversion_id": "+14155550199"}, sha("+14155550199")),
         ({"order_id": "100045678"}, "100045678"),
         ({"order_id": "o-1"}, "o-1"),
+        # *containing* one
+        ({"order_id": "ORDER:leak1@example.com"}, sha("ORDER:leak1@example.com")),
+        ({"order_id": "ord +1 415 555 0142"}, sha("ord +1 415 555 0142")),
+        ({"conversion_id": "ord-415-555-0142"}, sha("ord-415-555-0142")),
+        ({"order_id": "2024-11-30-000123"}, "2024-11-30-000123"),
+        (
+            {"order_id": "123e4567-e89b-12d3-a456-426614174000"},
+            "123e4567-e89b-12d3-a456-426614174000",
+        ),
     ],
 )
 def test_an_order_id_that_is_an_email_or_phone_is_sent_as_its_sha256(
@@ -315,6 +324,27 @@ def test_free_text_is_sent_with_emails_and_phones_redacted() -> None:
             "content_type": "call [phone]",
             "content_price": 1.0,
         }
+    ]
+
+
+def test_ids_and_user_agents_containing_personal_data() -> None:
+    result = conversion(
+        {
+            "ip_address": "203.0.113.9",
+            "user_agent": "MyApp/2.3 (jane@mail.example; +1 415 555 0142) Chrome/120.0.6099.109",
+            "products": [
+                {"product_id": "pid leak6@example.com", "product_group_id": "g 415-555-0142"},
+                {"product_id": "SKU-123-ABC", "product_group_id": "g-2024-11-30"},
+            ],
+        },
+        messageId="msg jane@mail.example",
+    )
+    assert result["conversion_id"] == sha("msg jane@mail.example")  # the messageId, hashed
+    device = result["identifiers"][-1]
+    assert device["user_agent"] == "MyApp/2.3 ([email]; [phone]) Chrome/120.0.6099.109"
+    assert result["contents"] == [
+        {"content_id": sha("pid leak6@example.com"), "content_group_id": sha("g 415-555-0142")},
+        {"content_id": "SKU-123-ABC", "content_group_id": "g-2024-11-30"},
     ]
 
 

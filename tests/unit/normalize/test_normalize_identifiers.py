@@ -197,14 +197,17 @@ def test_device_id_keeps_dashes(raw: Any, normalised: str | None) -> None:
     ("raw", "expected"),
     [
         (" crm-42 ", "crm-42"),
-        ("user@example.com", "user@example.com"),
+        ("2024-11-30-000123", "2024-11-30-000123"),
         (42, "42"),
         ("", None),
         (None, None),
         (False, None),
+        # personal data in the id: X would get it in the clear, so it gets the id's SHA-256
+        (" user@example.com ", sha256_hex("user@example.com")),
+        ("crm:+1 415 555 0142", sha256_hex("crm:+1 415 555 0142")),
     ],
 )
-def test_partner_user_id_is_never_hashed(raw: Any, expected: str | None) -> None:
+def test_partner_user_id_is_sent_as_given_unless_personal(raw: Any, expected: str | None) -> None:
     assert clean_partner_user_id(raw) == expected
 
 

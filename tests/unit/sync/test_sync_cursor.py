@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from xconduit.sync.cursor import CursorGuard, CursorTracker, decode, encode
+from xconduit.sync.cursor import CursorGuard, CursorTracker, decode, encode, shown
 
 
 @pytest.mark.parametrize(
@@ -100,3 +101,19 @@ def test_cursor_guard_compares_timestamp_columns_in_arrow(tz: str | None) -> Non
     plain = [t if tz or t is None else t.replace(tzinfo=None) for t in times]
     column = pa.array(plain, pa.timestamp("us", tz=tz))
     assert list(CursorGuard(start=None, now=NOW).check(column, plain)) == [1]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, "(start)"),
+        (42, "42"),
+        (datetime(2026, 3, 1, 9, 0, tzinfo=UTC), "2026-03-01 09:00:00+00:00"),
+        ("2024-11-30-000123", "2024-11-30-000123"),
+        # a cursor column holding personal data is shown as its SHA-256, like a conversion id
+        ("jane@example.com", hashlib.sha256(b"jane@example.com").hexdigest()),
+        ("c +1 415 555 0142", hashlib.sha256(b"c +1 415 555 0142").hexdigest()),
+    ],
+)
+def test_a_cursor_is_shown_without_personal_data(value: object, expected: str) -> None:
+    assert shown(encode(value)) == expected

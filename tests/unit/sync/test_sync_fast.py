@@ -43,6 +43,8 @@ IDS = [
     "12345678",  # digits only: an order number, not a phone
     "+1 415 555 0100",  # a phone number: the core hashes it
     "jane@example.com",  # an email: hashed
+    "ord-415-555-0142",  # letters, digits and dashes, with a phone inside: hashed by the core
+    "order-2024-11-30-000123",  # a date and a sequence: kept, on the template path
     "",
     None,
     " spaced ",
