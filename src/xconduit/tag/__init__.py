@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from typing import Any
 
+import rjsmin
+
 from xconduit.config import TagSettings
 from xconduit.errors import ConfigError
 from xconduit.normalize.phone import dialling
@@ -40,11 +42,11 @@ MISSING_CONSENT = ("allow", "deny")
 
 @functools.cache
 def _read(name: str) -> bytes:
-    """The file as served: without indentation and whole-line `//` comments (a third of the
-    gzipped size). The sources have no multi-line template literals, so nothing else changes."""
-    source = files(__package__).joinpath(name).read_bytes()
-    lines = (line.strip() for line in source.split(b"\n"))
-    return b"\n".join(line for line in lines if line and not line.startswith(b"//")) + b"\n"
+    """The file as served: minified by rjsmin (comments and whitespace out, the `/*! */` header
+    kept), which halves the gzipped size of the commented source."""
+    source = files(__package__).joinpath(name).read_text(encoding="utf-8")
+    minified: str = rjsmin.jsmin(source, keep_bang_comments=True)
+    return minified.encode() + b"\n"
 
 
 def tag_js() -> bytes:
