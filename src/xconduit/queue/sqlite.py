@@ -116,6 +116,7 @@ def _claimed(row: tuple[Any, ...]) -> DeliveryJob:
         lease_until=None if lease_until is None else float(lease_until),
         last_error=row[12],
         delivered_at=None if delivered_at is None else float(delivered_at),
+        owner=row[14],
     )
 
 
@@ -151,6 +152,7 @@ def _commit(conn: sqlite3.Connection, events: Sequence[IncomingEvent], now: floa
                     "conversion_id": job.conversion_id,
                     "payload": job.payload,
                     "now": now,
+                    "owner": job.owner,
                 }
                 for job in event.jobs
             )
@@ -190,19 +192,20 @@ def _commit_bulk(
         if fresh:
             seen.add(event.message_id)  # the same id twice in one batch: the first one only
         accepted.append(fresh)
-    # A sync's jobs share one destination: its three columns are parameters, not JSON per row.
-    groups: dict[tuple[str, str, str], list[tuple[str, str, str]]] = {}
+    # A sync's jobs share one destination: its four columns are parameters, not JSON per row.
+    groups: dict[tuple[str, str, str, str], list[tuple[str, str, str]]] = {}
     for event, fresh in zip(events, accepted, strict=True):
         if fresh:
             for j in event.jobs:
-                groups.setdefault((j.destination, j.account_id, j.pixel_id), []).append(
+                groups.setdefault((j.destination, j.account_id, j.pixel_id, j.owner), []).append(
                     (j.message_id, j.conversion_id, j.payload.decode())
                 )
-    for (destination, account_id, pixel_id), rows in groups.items():
+    for (destination, account_id, pixel_id, owner), rows in groups.items():
         params = {
             "destination": destination,
             "account_id": account_id,
             "pixel_id": pixel_id,
+            "owner": owner,
             "jobs": orjson.dumps(rows).decode(),
             "now": now,
         }
@@ -314,13 +317,13 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger):
         return accepted
 
     def claim_batch(
-        self, destination: str, *, limit: int, now: float, lease_seconds: float
+        self, destination: str, *, limit: int, now: float, lease_seconds: float, owner: str = ""
     ) -> list[DeliveryJob]:
         if limit <= 0:
             return []
         with self._write() as conn:
             return self._claim_in(
-                conn, destination, limit=limit, now=now, lease_seconds=lease_seconds
+                conn, destination, limit=limit, now=now, lease_seconds=lease_seconds, owner=owner
             )
 
     def _claim_in(
@@ -331,11 +334,13 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger):
         limit: int,
         now: float,
         lease_seconds: float,
+        owner: str = "",
     ) -> list[DeliveryJob]:
         if limit <= 0:
             return []
         params = {
             "destination": destination,
+            "owner": owner,
             "now": now,
             "limit": limit,
             "lease_until": now + lease_seconds,
@@ -370,9 +375,26 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger):
     def release(self, ids: Sequence[int], *, now: float) -> int:
         return self._ack_set(Q["release"], ids, now=now)
 
-    def next_due_at(self, destination: str) -> float | None:
-        due: float | None = self._read(Q["next_due_at"], {"destination": destination})[0][0]
+    def next_due_at(self, destination: str, *, owner: str = "") -> float | None:
+        params = {"destination": destination, "owner": owner}
+        due: float | None = self._read(Q["next_due_at"], params)[0][0]
         return due
+
+    def job_owners(self) -> dict[tuple[str, str], dict[JobStatus, int]]:
+        owners: dict[tuple[str, str], dict[JobStatus, int]] = {}
+        for destination, owner, status, count in self._read(Q["job_owners"], {}):
+            owners.setdefault((destination, owner), {})[JobStatus(status)] = count
+        return owners
+
+    def adopt_jobs(self, destination: str, *, owner: str, account_id: str, pixel_id: str) -> int:
+        params = {
+            "destination": destination,
+            "owner": owner,
+            "account_id": account_id,
+            "pixel_id": pixel_id,
+        }
+        with self._write() as conn:
+            return conn.execute(Q["adopt_jobs"], params).rowcount
 
     def destinations(self) -> list[str]:
         return [row[0] for row in self._read(Q["destinations"], {})]

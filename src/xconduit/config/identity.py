@@ -1,0 +1,46 @@
+"""Which destination a delivery job belongs to, beyond its name.
+
+Several configurations may share one outbox (three gateways in one folder on
+`.xconduit/xconduit.db`, staging and production on one database): a job must be delivered only
+by a process whose configuration has the same destination, meaning the same X (API base),
+account and pixel, not just a destination of the same name. Each job carries the short key of
+its destination (`owner_keys`), computed when the job is made; a process claims only jobs whose
+key is one of its own.
+
+The built-in sandbox is an X inside each gateway, so two gateways with `x.api = "sandbox"` are
+two different X's: their key also holds `server.listen`, the address the gateway (and its
+sandbox) answers on. `xconduit sync -c <file>` reads the same file, so its jobs carry the keys
+of the gateway started from that file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from xconduit.config.model import Settings
+
+KEY_LENGTH = 16
+"""Hex digits kept of the SHA-256 (64 bits: a collision between two destinations of the
+configurations sharing one store is not a practical concern)."""
+
+
+def x_identity(settings: Settings) -> str:
+    """The X the configuration delivers to: the API base URL, or the gateway's own sandbox."""
+    api = settings.x.api
+    return f"sandbox@{settings.server.listen}" if api == "sandbox" else api
+
+
+def destination_key(*, x: str, account_id: str, target_id: str, name: str) -> str:
+    """The key of one destination: `x` (see `x_identity`), the ad account, the pixel (or
+    audience) id and the destination's name."""
+    text = "\x1f".join((x, account_id, target_id, name))
+    return hashlib.sha256(text.encode()).hexdigest()[:KEY_LENGTH]
+
+
+def owner_keys(settings: Settings) -> dict[str, str]:
+    """The key of each conversion destination of the configuration, by name."""
+    x = x_identity(settings)
+    return {
+        d.name: destination_key(x=x, account_id=d.account_id, target_id=d.pixel_id, name=d.name)
+        for d in settings.conversions
+    }
