@@ -29,6 +29,7 @@ from xconduit.accounts.monitor import SetupMonitor
 from xconduit.accounts.tokens import TokenVault
 from xconduit.audiences.runner import AudienceRunner, AudienceScheduler
 from xconduit.config import Settings
+from xconduit.config.identity import ownership
 from xconduit.dashboard import OPS_PATHS, OpsApp
 from xconduit.delivery import DeliveryService
 from xconduit.delivery.pause import AccountPauses
@@ -316,6 +317,7 @@ def metered_delivery(
         request_timeout=float(settings.x.timeout),
         clock=clock,
         pauses=pauses,
+        ownership=ownership(settings),
     )
     monitor = SetupMonitor(
         settings=settings,

@@ -16,6 +16,8 @@ of the gateway started from that file.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from xconduit.config.model import Settings
 
@@ -44,3 +46,37 @@ def owner_keys(settings: Settings) -> dict[str, str]:
         d.name: destination_key(x=x, account_id=d.account_id, target_id=d.pixel_id, name=d.name)
         for d in settings.conversions
     }
+
+
+AUDIENCE_PREFIX = "audience:"
+"""Audience jobs' destinations are `audience:<name>` (`xconduit.queue.audience_jobs`)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Ownership:
+    """Which jobs of a shared outbox are this configuration's.
+
+    A conversion job is ours when its destination and key are one of `keys`, or when it is
+    untagged (made before the outbox kept keys) and its destination is configured here: it is
+    counted as ours, and delivered once adopted (same account and pixel, see
+    `Store.adopt_jobs`). An audience job is ours when its audience is configured here (an
+    audience's members and pending changes are kept by its name, so two configurations sharing
+    a store must not reuse an audience name)."""
+
+    keys: Mapping[str, str] = field(default_factory=dict)
+    """Conversion destination name → key (`owner_keys`)."""
+    audiences: frozenset[str] = frozenset()
+    """Audience names."""
+
+    def owns(self, destination: str, owner: str) -> bool:
+        if destination.startswith(AUDIENCE_PREFIX):
+            return destination[len(AUDIENCE_PREFIX) :] in self.audiences
+        key = self.keys.get(destination)
+        return key is not None and owner in (key, "")
+
+
+def ownership(settings: Settings) -> Ownership:
+    """The jobs `settings` may deliver and show."""
+    return Ownership(
+        keys=owner_keys(settings), audiences=frozenset(a.name for a in settings.audiences)
+    )

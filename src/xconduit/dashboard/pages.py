@@ -14,6 +14,7 @@ from xconduit.accounts.fleet import NOBODY_DELIVERS, Alarm
 from xconduit.dashboard import views
 from xconduit.dashboard.html import chart, esc, num, page, table, when
 from xconduit.observability.tally import MATCH_KEYS
+from xconduit.queue.owners import foreign_line
 
 if TYPE_CHECKING:
     from xconduit.dashboard.app import OpsApp
@@ -54,6 +55,9 @@ class Pages:
     async def overview(self, request: Request) -> Response:
         ops, now = self.ops, self.ops.clock()
         parts = []
+        foreign = ops.foreign_jobs()
+        if foreign:  # never listed as destinations of this configuration, only counted
+            parts.append(f'<p class="muted" id="foreign-jobs">{esc(foreign_line(foreign))}</p>')
         for d in views.overview(ops.settings, ops.store, now=now):
             rows = []
             for span, amounts in (("hour", d.hour), ("day", d.day)):

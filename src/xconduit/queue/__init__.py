@@ -76,6 +76,10 @@ class Store(BudgetStore, CountingStore, Protocol):
         """Jobs per (destination, owner) and state, to tell this configuration's from others'."""
         ...
 
+    def active_job_owners(self) -> dict[tuple[str, str], int]:
+        """Jobs not delivered yet (pending, in flight, retrying) per (destination, owner)."""
+        ...
+
     def adopt_jobs(self, destination: str, *, owner: str, account_id: str, pixel_id: str) -> int:
         """Give untagged jobs (owner "", made before the outbox knew owners) of `destination`
         with this account and pixel to `owner`; how many. Tagged jobs are never changed."""

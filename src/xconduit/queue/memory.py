@@ -177,6 +177,14 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger):
                 per_status[job.status] = per_status.get(job.status, 0) + 1
         return owners
 
+    def active_job_owners(self) -> dict[tuple[str, str], int]:
+        owners: dict[tuple[str, str], int] = {}
+        with self._lock:
+            for job in self._active(None):
+                key = (job.destination, job.owner)
+                owners[key] = owners.get(key, 0) + 1
+        return owners
+
     def adopt_jobs(self, destination: str, *, owner: str, account_id: str, pixel_id: str) -> int:
         with self._lock:
             untagged = [

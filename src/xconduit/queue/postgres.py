@@ -291,6 +291,9 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger):
             owners.setdefault((_untext(destination), owner), {})[JobStatus(status)] = count
         return owners
 
+    def active_job_owners(self) -> dict[tuple[str, str], int]:
+        return {(_untext(d), o): n for d, o, n in self._read(Q["active_job_owners"], {})}
+
     def adopt_jobs(self, destination: str, *, owner: str, account_id: str, pixel_id: str) -> int:
         params = {
             "destination": _text(destination),

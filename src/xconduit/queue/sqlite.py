@@ -386,6 +386,9 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger):
             owners.setdefault((destination, owner), {})[JobStatus(status)] = count
         return owners
 
+    def active_job_owners(self) -> dict[tuple[str, str], int]:
+        return {(d, o): n for d, o, n in self._read(Q["active_job_owners"], {})}
+
     def adopt_jobs(self, destination: str, *, owner: str, account_id: str, pixel_id: str) -> int:
         params = {
             "destination": destination,

@@ -152,6 +152,12 @@ SELECT destination, status, count(*) FROM job_state GROUP BY destination, status
 -- Jobs per destination, owner and state.
 SELECT destination, owner, status, count(*) FROM job_state GROUP BY status, destination, owner;
 
+-- name: active_job_owners
+-- Jobs not delivered yet per destination and owner (reads only the partial due index).
+SELECT destination, owner, count(*) FROM job_state
+WHERE status IN ('pending', 'retry_scheduled', 'in_flight')
+GROUP BY destination, owner;
+
 -- name: adopt_jobs
 -- Give the untagged jobs of one destination, account and pixel to :owner.
 UPDATE job_state AS s SET owner = %(owner)s

@@ -97,6 +97,12 @@ SELECT destination, status, count(*) FROM delivery_jobs GROUP BY destination, st
 SELECT destination, owner, status, count(*) FROM delivery_jobs
 GROUP BY status, destination, owner;
 
+-- name: active_job_owners
+-- Jobs not delivered yet per destination and owner (reads only the partial due index).
+SELECT destination, owner, count(*) FROM delivery_jobs
+WHERE status IN ('pending', 'retry_scheduled', 'in_flight')
+GROUP BY destination, owner;
+
 -- name: adopt_jobs
 -- Give the untagged jobs of one destination, account and pixel to :owner.
 UPDATE delivery_jobs SET owner = :owner
