@@ -7,10 +7,10 @@ account and pixel, not just a destination of the same name. Each job carries the
 its destination (`owner_keys`), computed when the job is made; a process claims only jobs whose
 key is one of its own.
 
-The built-in sandbox is an X inside each gateway, so two gateways with `x.api = "sandbox"` are
-two different X's: their key also holds `server.listen`, the address the gateway (and its
-sandbox) answers on. `xconduit sync -c <file>` reads the same file, so its jobs carry the keys
-of the gateway started from that file.
+`xconduit sync -c <file>` reads the same file, so its jobs carry the keys of the gateway (or
+worker) started from that file. The built-in sandbox is one X as far as keys go (`x.api =
+"sandbox"`): two sandbox configurations on one store keep their jobs apart by destination name,
+account or pixel, not by the sandbox they run.
 """
 
 from __future__ import annotations
@@ -26,22 +26,16 @@ KEY_LENGTH = 16
 configurations sharing one store is not a practical concern)."""
 
 
-def x_identity(settings: Settings) -> str:
-    """The X the configuration delivers to: the API base URL, or the gateway's own sandbox."""
-    api = settings.x.api
-    return f"sandbox@{settings.server.listen}" if api == "sandbox" else api
-
-
 def destination_key(*, x: str, account_id: str, target_id: str, name: str) -> str:
-    """The key of one destination: `x` (see `x_identity`), the ad account, the pixel (or
-    audience) id and the destination's name."""
+    """The key of one destination: `x` (the X API base URL, or "sandbox"), the ad account, the
+    pixel (or audience) id and the destination's name."""
     text = "\x1f".join((x, account_id, target_id, name))
     return hashlib.sha256(text.encode()).hexdigest()[:KEY_LENGTH]
 
 
 def owner_keys(settings: Settings) -> dict[str, str]:
     """The key of each conversion destination of the configuration, by name."""
-    x = x_identity(settings)
+    x = settings.x.api
     return {
         d.name: destination_key(x=x, account_id=d.account_id, target_id=d.pixel_id, name=d.name)
         for d in settings.conversions
