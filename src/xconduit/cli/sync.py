@@ -115,7 +115,9 @@ def _run_once(
     except XconduitError as exc:
         return _say(exc)
     try:
-        own_delivery = wait and not dry_run and needs_own_delivery(settings, store, now=time.time())
+        own_delivery = (
+            wait and not dry_run and needs_own_delivery(settings, store, now=time.time(), sync=name)
+        )
         result = _with_progress(
             lambda progress: run_sync(
                 settings,

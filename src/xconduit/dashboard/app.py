@@ -20,7 +20,7 @@ from xconduit.accounts.monitor import SetupMonitor
 from xconduit.accounts.tokens import TokenVault
 from xconduit.audiences.listing import audience_lines
 from xconduit.config import Settings
-from xconduit.config.identity import ownership
+from xconduit.config.identity import owner_keys, ownership
 from xconduit.dashboard.auth import refusal
 from xconduit.delivery.pause import AccountPauses
 from xconduit.observability.metrics import CONTENT_TYPE, exposition, gauge
@@ -64,6 +64,7 @@ class OpsApp:
             delivers=self.delivers,
             heartbeat_id=self.heartbeat_id,
             clock=self.clock,
+            owners=frozenset(owner_keys(self.settings).values()),
         )
         if not self.listen_host:
             self.listen_host = self.settings.server.listen.rpartition(":")[0]

@@ -310,19 +310,31 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger):
         pid: int,
         now: float,
         report: str | None = None,
+        owners: str | None = None,
     ) -> None:
         with self._lock:
             self._workers[worker_id] = ProcessReport(
-                id=worker_id, kind=kind, host=host, pid=pid, seen_at=now, report=report
+                id=worker_id,
+                kind=kind,
+                host=host,
+                pid=pid,
+                seen_at=now,
+                report=report,
+                owners=owners,
             )
 
     def forget_worker(self, worker_id: str) -> None:
         with self._lock:
             self._workers.pop(worker_id, None)
 
-    def live_workers(self, *, since: float) -> int:
+    def live_workers(self, *, since: float, owner: str | None = None) -> int:
+        keys = () if owner is None else (owner,)
         with self._lock:
-            return sum(1 for w in self._workers.values() if w.seen_at >= since)
+            return sum(
+                1
+                for w in self._workers.values()
+                if w.seen_at >= since and (owner is None or w.delivers_any(keys))
+            )
 
     def live_reports(self, *, since: float) -> list[ProcessReport]:
         with self._lock:

@@ -396,6 +396,7 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger):
         pid: int,
         now: float,
         report: str | None = None,
+        owners: str | None = None,
     ) -> None:
         params = {
             "id": worker_id,
@@ -404,18 +405,21 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger):
             "pid": pid,
             "now": now,
             "report": report,
+            "owners": owners,
         }
         self._change(Q["heartbeat"], params)
 
     def forget_worker(self, worker_id: str) -> None:
         self._change(Q["forget_worker"], {"id": worker_id})
 
-    def live_workers(self, *, since: float) -> int:
-        return int(self._read(Q["live_workers"], {"since": since})[0][0])
+    def live_workers(self, *, since: float, owner: str | None = None) -> int:
+        return int(self._read(Q["live_workers"], {"since": since, "owner": owner})[0][0])
 
     def live_reports(self, *, since: float) -> list[ProcessReport]:
         rows = self._read(Q["live_reports"], {"since": since})
         return [
-            ProcessReport(id=r[0], kind=r[1], host=r[2], pid=r[3], seen_at=r[4], report=r[5])
+            ProcessReport(
+                id=r[0], kind=r[1], host=r[2], pid=r[3], seen_at=r[4], report=r[5], owners=r[6]
+            )
             for r in rows
         ]

@@ -492,6 +492,7 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger):
         pid: int,
         now: float,
         report: str | None = None,
+        owners: str | None = None,
     ) -> None:
         with self._write() as conn:
             params = {
@@ -501,6 +502,7 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger):
                 "pid": pid,
                 "now": now,
                 "report": report,
+                "owners": owners,
             }
             conn.execute(Q["heartbeat"], params)
 
@@ -508,13 +510,15 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger):
         with self._write() as conn:
             conn.execute(Q["forget_worker"], {"id": worker_id})
 
-    def live_workers(self, *, since: float) -> int:
-        live: int = self._read(Q["live_workers"], {"since": since})[0][0]
+    def live_workers(self, *, since: float, owner: str | None = None) -> int:
+        live: int = self._read(Q["live_workers"], {"since": since, "owner": owner})[0][0]
         return live
 
     def live_reports(self, *, since: float) -> list[ProcessReport]:
         rows = self._read(Q["live_reports"], {"since": since})
         return [
-            ProcessReport(id=r[0], kind=r[1], host=r[2], pid=r[3], seen_at=r[4], report=r[5])
+            ProcessReport(
+                id=r[0], kind=r[1], host=r[2], pid=r[3], seen_at=r[4], report=r[5], owners=r[6]
+            )
             for r in rows
         ]

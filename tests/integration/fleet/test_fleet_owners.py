@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,9 @@ class Gateways:
     def logged(self, name: str) -> str:
         return self.logs[name].read_text(errors="replace")
 
+    def logged_has(self, name: str, text: str) -> bool:
+        return text in self.logged(name)
+
     def stop_all(self) -> None:
         for proc in self.running:
             proc.kill()
@@ -154,6 +158,12 @@ def until(check: Callable[[], Any], *, timeout: float = 90, what: str) -> Any:
 def readyz(url: str) -> dict[str, Any]:
     body: dict[str, Any] = httpx.get(f"{url}/readyz", timeout=30).json()
     return body
+
+
+def counting_foreign(url: str, count: int) -> dict[str, Any] | None:
+    """`/readyz`'s body once it counts `count` foreign jobs."""
+    body = readyz(url)
+    return body if body.get("foreign_jobs") == count else None
 
 
 def dashboard(url: str) -> str:
@@ -217,10 +227,10 @@ columns = { email = "email", value = "total", conversion_id = "order_id", conver
 
         # Each process says once that the sync's jobs are not its own, and keeps them waiting.
         for name, url in (("a", a), ("b", b)):
-            until(lambda name=name: FOREIGN in run.logged(name), what=f"{name}'s log line")
+            until(partial(run.logged_has, name, FOREIGN), what=f"{name}'s log line")
             assert run.logged(name).count(FOREIGN) == 1
             body = until(
-                lambda url=url: (r := readyz(url)).get("foreign_jobs") == SYNC_ROWS and r,
+                partial(counting_foreign, url, SYNC_ROWS),
                 what=f"{name}'s /readyz counting the sync's jobs",
             )
             assert body["status"] == "ready"
@@ -270,10 +280,7 @@ def test_two_configs_on_one_postgresql_schema_deliver_only_to_their_own_x(
         until(lambda: set(a_ids) <= ids_in(received(x_a)), what="a's events at a's X")
         assert ids_in(received(x_a)) == set(a_ids)  # a never took b's jobs
         until(lambda: FOREIGN in run.logged("a"), what="a's log line about b's jobs")
-        body = until(
-            lambda: (r := readyz(a)).get("foreign_jobs") == len(b_ids) and r,
-            what="a's /readyz counting b's jobs",
-        )
+        body = until(partial(counting_foreign, a, len(b_ids)), what="a's /readyz counting b's jobs")
         assert f"{len(b_ids)} jobs in this store {FOREIGN}" in body["foreign_note"]
 
         run.start("worker-b", "worker", "--config", "b.toml")

@@ -236,21 +236,26 @@ GROUP BY status;
 
 -- name: heartbeat
 -- Note a delivery process as alive now.
-INSERT INTO worker_heartbeats (id, kind, host, pid, seen_at, report)
-VALUES (%(id)s, %(kind)s, %(host)s, %(pid)s, %(now)s, %(report)s)
-ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, report = excluded.report;
+INSERT INTO worker_heartbeats (id, kind, host, pid, seen_at, report, owners)
+VALUES (%(id)s, %(kind)s, %(host)s, %(pid)s, %(now)s, %(report)s, %(owners)s)
+ON CONFLICT (id) DO UPDATE
+SET seen_at = excluded.seen_at, report = excluded.report, owners = excluded.owners;
 
 -- name: forget_worker
 -- A delivery process stopped cleanly.
 DELETE FROM worker_heartbeats WHERE id = %(id)s;
 
 -- name: live_workers
--- Delivery processes seen since :since.
-SELECT count(*) FROM worker_heartbeats WHERE seen_at >= %(since)s;
+-- Delivery processes seen since :since that deliver the destination of key :owner (NULL: any;
+-- a process that reports no keys, an older one, delivers any).
+SELECT count(*) FROM worker_heartbeats
+WHERE seen_at >= %(since)s
+  AND (%(owner)s::text IS NULL OR owners IS NULL
+       OR strpos(' ' || owners || ' ', ' ' || %(owner)s::text || ' ') > 0);
 
 -- name: live_reports
 -- Delivery processes seen since :since, with what each reports.
-SELECT id, kind, host, pid, seen_at, report FROM worker_heartbeats
+SELECT id, kind, host, pid, seen_at, report, owners FROM worker_heartbeats
 WHERE seen_at >= %(since)s ORDER BY host, pid, id;
 
 -- name: add_counts

@@ -75,7 +75,9 @@ CREATE TABLE worker_heartbeats (
     host    TEXT NOT NULL,
     pid     INTEGER NOT NULL,
     seen_at DOUBLE PRECISION NOT NULL,
-    report  TEXT
+    report  TEXT,
+    owners  TEXT
+    -- The keys of the destinations the process delivers, space-separated (0008); NULL: older.
 );
 
 -- members), and the changes waiting for the next flush. Identifiers are stored hashed only.

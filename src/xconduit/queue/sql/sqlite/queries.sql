@@ -180,21 +180,25 @@ GROUP BY status;
 
 -- name: heartbeat
 -- Note a delivery process as alive now.
-INSERT INTO worker_heartbeats (id, kind, host, pid, seen_at, report)
-VALUES (:id, :kind, :host, :pid, :now, :report)
-ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, report = excluded.report;
+INSERT INTO worker_heartbeats (id, kind, host, pid, seen_at, report, owners)
+VALUES (:id, :kind, :host, :pid, :now, :report, :owners)
+ON CONFLICT (id) DO UPDATE
+SET seen_at = excluded.seen_at, report = excluded.report, owners = excluded.owners;
 
 -- name: forget_worker
 -- A delivery process stopped cleanly.
 DELETE FROM worker_heartbeats WHERE id = :id;
 
 -- name: live_workers
--- Delivery processes seen since :since.
-SELECT count(*) FROM worker_heartbeats WHERE seen_at >= :since;
+-- Delivery processes seen since :since that deliver the destination of key :owner (NULL: any;
+-- a process that reports no keys, an older one, delivers any).
+SELECT count(*) FROM worker_heartbeats
+WHERE seen_at >= :since
+  AND (:owner IS NULL OR owners IS NULL OR instr(' ' || owners || ' ', ' ' || :owner || ' ') > 0);
 
 -- name: live_reports
 -- Delivery processes seen since :since, with what each reports.
-SELECT id, kind, host, pid, seen_at, report FROM worker_heartbeats
+SELECT id, kind, host, pid, seen_at, report, owners FROM worker_heartbeats
 WHERE seen_at >= :since ORDER BY host, pid, id;
 
 -- name: seen_events_bulk

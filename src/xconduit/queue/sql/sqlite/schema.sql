@@ -67,7 +67,9 @@ CREATE TABLE worker_heartbeats (
     host    TEXT NOT NULL,
     pid     INTEGER NOT NULL,
     seen_at REAL NOT NULL,
-    report  TEXT
+    report  TEXT,
+    owners  TEXT
+    -- The keys of the destinations the process delivers, space-separated (0008); NULL: older.
 ) WITHOUT ROWID;
 
 -- Custom audiences: which X audience each configured audience is, who X has (delivered

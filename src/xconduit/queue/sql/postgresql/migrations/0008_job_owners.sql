@@ -17,3 +17,8 @@ CREATE INDEX job_state_status ON job_state (status, destination, owner);
 
 -- Untagged jobs waiting to be adopted; a tagged job never enters it.
 CREATE INDEX job_state_untagged ON job_state (destination) WHERE owner = '';
+
+-- The keys of the destinations each delivering process delivers (space-separated), so that
+-- `xconduit sync --wait` and the fleet's alarm count only the processes of their own
+-- configuration. NULL: a process of an older xconduit (it counts for every configuration).
+ALTER TABLE worker_heartbeats ADD COLUMN owners TEXT;
