@@ -50,12 +50,13 @@ AUDIENCE_PREFIX = "audience:"
 class Ownership:
     """Which jobs of a shared outbox are this configuration's.
 
-    A conversion job is ours when its destination and key are one of `keys`, or when it is
-    untagged (made before the outbox kept keys) and its destination is configured here: it is
-    counted as ours, and delivered once adopted (same account and pixel, see
-    `Store.adopt_jobs`). An audience job is ours when its audience is configured here (an
-    audience's members and pending changes are kept by its name, so two configurations sharing
-    a store must not reuse an audience name)."""
+    A conversion job is ours when its destination and key are one of `keys`. An untagged one
+    (made before the outbox kept keys) is not, until a delivering process adopts it (same name,
+    account and pixel, see `Store.adopt_jobs`): one no destination here matches is never sent
+    from here, and is counted with the other configurations' jobs, not hidden among ours. An
+    audience job is ours when its audience is configured here (an audience's members and
+    pending changes are kept by its name, so two configurations sharing a store must not reuse
+    an audience name)."""
 
     keys: Mapping[str, str] = field(default_factory=dict)
     """Conversion destination name → key (`owner_keys`)."""
@@ -66,7 +67,7 @@ class Ownership:
         if destination.startswith(AUDIENCE_PREFIX):
             return destination[len(AUDIENCE_PREFIX) :] in self.audiences
         key = self.keys.get(destination)
-        return key is not None and owner in (key, "")
+        return key is not None and key == owner
 
 
 def ownership(settings: Settings) -> Ownership:
