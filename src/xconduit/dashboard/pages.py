@@ -11,9 +11,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from xconduit.accounts.fleet import NOBODY_DELIVERS, Alarm
+from xconduit.config.identity import ownership
 from xconduit.dashboard import views
 from xconduit.dashboard.html import chart, esc, num, page, table, when
 from xconduit.observability.tally import MATCH_KEYS
+from xconduit.queue import JobStatus
 from xconduit.queue.owners import foreign_line
 
 if TYPE_CHECKING:
@@ -185,7 +187,10 @@ class Pages:
     # -- dead letters ------------------------------------------------------------------------
 
     async def dead(self, request: Request) -> Response:
-        dead = self.ops.store.list_dead(limit=500)
+        listed = self.ops.store.list_dead(limit=500)
+        owns = ownership(self.ops.settings).owns
+        dead = [job for job in listed if owns(job.destination, job.owner)]
+        others = len(listed) - len(dead)
         rows = [
             f'<tr class="dead-letter" id="dead-{job.id}"><td>{job.id}</td>'
             f"<td>{esc(job.destination)}</td><td><code>{esc(job.message_id)}</code></td>"
@@ -211,15 +216,33 @@ class Pages:
             f"<section>{f'<p id=notice>{esc(notice)}</p>' if notice else ''}"
             "<p class=muted>Conversions X refused, or that ran out of retries. Replay sends them "
             f"again (fix the cause first); purge deletes them.</p>{bulk if dead else ''}"
-            f"{table(heads, rows, empty='no dead letter')}</section>"
+            f"{table(heads, rows, empty='no dead letter')}"
+            + (
+                f'<p class="muted" id="foreign-dead">{others} more dead letter(s) in this store '
+                "belong to destinations not in this config: not shown, and left alone by the "
+                "buttons here</p>"
+                if others
+                else ""
+            )
+            + "</section>"
         )
         return self._page("Dead letters", "/dashboard/dead", body)
 
     async def _ids(self, request: Request) -> list[int] | None:
+        """The dead letters a button acts on: the ones asked for, or all (None) when every dead
+        letter in the store is this configuration's; else all of this configuration's listed."""
         form = await request.form()
         if form.get("all"):
-            return None
+            return await asyncio.to_thread(self._own_dead)
         return [int(str(v)) for v in form.getlist("id") if str(v).isdigit()]
+
+    def _own_dead(self) -> list[int] | None:
+        owns = ownership(self.ops.settings).owns
+        others = self.ops.store.job_owners().items()
+        if not any(states.get(JobStatus.DEAD) for (d, o), states in others if not owns(d, o)):
+            return None  # every dead letter is ours: all of them, however many
+        listed = self.ops.store.list_dead(limit=500)
+        return [job.id for job in listed if owns(job.destination, job.owner)]
 
     async def replay(self, request: Request) -> Response:
         if not same_origin(request):

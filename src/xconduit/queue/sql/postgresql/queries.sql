@@ -169,7 +169,7 @@ WHERE s.owner = '' AND s.destination = %(destination)s AND p.id = s.id
 -- Dead letters, oldest first, of one destination or (NULL) all.
 SELECT s.id, p.destination, p.account_id, p.pixel_id, p.message_id, p.conversion_id, p.payload,
     s.status, s.attempts, s.created_at, s.next_attempt_at, s.lease_until, s.last_error,
-    s.delivered_at
+    s.delivered_at, s.owner
 FROM job_state AS s JOIN job_payloads AS p ON p.id = s.id
 WHERE s.status = 'dead' AND (%(destination)s::text IS NULL OR s.destination = %(destination)s)
 ORDER BY s.id

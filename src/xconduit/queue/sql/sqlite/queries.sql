@@ -112,7 +112,7 @@ WHERE owner = '' AND destination = :destination AND account_id = :account_id
 -- name: list_dead
 -- Dead letters, oldest first, of one destination or (:destination NULL) all.
 SELECT id, destination, account_id, pixel_id, message_id, conversion_id, payload, status,
-    attempts, created_at, next_attempt_at, lease_until, last_error, delivered_at
+    attempts, created_at, next_attempt_at, lease_until, last_error, delivered_at, owner
 FROM delivery_jobs
 WHERE status = 'dead' AND (:destination IS NULL OR destination = :destination)
 ORDER BY id
