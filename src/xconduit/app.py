@@ -29,6 +29,7 @@ from xconduit.accounts.monitor import SetupMonitor
 from xconduit.accounts.tokens import TokenVault
 from xconduit.audiences.runner import AudienceRunner, AudienceScheduler
 from xconduit.config import Settings
+from xconduit.config.identity import owner_keys, ownership
 from xconduit.dashboard import OPS_PATHS, OpsApp
 from xconduit.delivery import DeliveryService
 from xconduit.delivery.pause import AccountPauses
@@ -317,6 +318,7 @@ def metered_delivery(
         request_timeout=float(settings.x.timeout),
         clock=clock,
         pauses=pauses,
+        ownership=ownership(settings),
     )
     monitor = SetupMonitor(
         settings=settings,
@@ -329,12 +331,16 @@ def metered_delivery(
     return service, monitor
 
 
-def reporting_heartbeat(store: Store, monitor: SetupMonitor, *, kind: str) -> Heartbeat | None:
+def reporting_heartbeat(
+    store: Store, monitor: SetupMonitor, *, kind: str, settings: Settings
+) -> Heartbeat | None:
     """The heartbeat of a delivery process, carrying its checks and pauses to the store (so every
-    process shows the fleet's alarm), sent again at once when they change."""
+    process of the configuration shows the fleet's alarm), sent again at once when they change,
+    and the keys of the destinations it delivers (what `xconduit sync --wait` looks for)."""
     if not isinstance(store, SyncStore):
         return None
-    heartbeat = Heartbeat(store, kind=kind, report=lambda: report_of(monitor))
+    owners = " ".join(sorted(set(owner_keys(settings).values())))
+    heartbeat = Heartbeat(store, kind=kind, report=lambda: report_of(monitor), owners=owners)
     monitor.on_change = monitor.pauses.on_change = heartbeat.nudge
     return heartbeat
 
@@ -393,7 +399,7 @@ def build_worker(
         sandbox=sandbox,
         monitor=monitor,
         x=client,
-        heartbeat=reporting_heartbeat(store, monitor, kind="worker"),
+        heartbeat=reporting_heartbeat(store, monitor, kind="worker", settings=settings),
     )
 
 
@@ -431,7 +437,9 @@ def build_gateway(
             pauses=service.pauses,
         )
         audiences = AudienceScheduler(runner) if schedules else None
-    heartbeat = reporting_heartbeat(store, monitor, kind="serve") if monitor else None
+    heartbeat = (
+        reporting_heartbeat(store, monitor, kind="serve", settings=settings) if monitor else None
+    )
     ready = threading.Event()
     ops = OpsApp(
         settings=settings,

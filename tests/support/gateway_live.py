@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 from xconduit.app import Gateway, build_gateway
 from xconduit.config import ConversionDestination, Settings, SourceSettings, TagSettings
 from xconduit.config.demo import DEMO_ACCOUNT_ID, DEMO_EVENTS, DEMO_PAGE_EVENT_ID, DEMO_PIXEL_ID
+from xconduit.config.identity import owner_keys
 from xconduit.serving import serve_in_thread
 
 SERVER_KEY = "wk_server_1"
@@ -80,7 +81,10 @@ def stored_conversions(gateway: Gateway, destination: str = "shop") -> list[dict
     """The conversions waiting in the outbox (claims them: use with delivery off)."""
     import orjson
 
-    jobs = gateway.store.claim_batch(destination, limit=10_000, now=1e10, lease_seconds=600)
+    owner = owner_keys(gateway.settings).get(destination, "")
+    jobs = gateway.store.claim_batch(
+        destination, limit=10_000, now=1e10, lease_seconds=600, owner=owner
+    )
     return [orjson.loads(job.payload) for job in jobs]
 
 

@@ -31,9 +31,16 @@ def sha(text: str) -> str:
 
 
 def pending(store: SqliteStore) -> list[dict[str, Any]]:
-    """Every job's conversion, in enqueue order (claims them)."""
-    jobs = store.claim_batch("shop", limit=1_000_000, now=9e12, lease_seconds=60)
-    return [orjson.loads(job.payload) for job in jobs]
+    """Every job's conversion of "shop", whatever its key, in enqueue order (claims them)."""
+    owners = sorted({owner for destination, owner in store.job_owners() if destination == "shop"})
+    jobs = [
+        job
+        for owner in owners
+        for job in store.claim_batch(
+            "shop", limit=1_000_000, now=9e12, lease_seconds=60, owner=owner
+        )
+    ]
+    return [orjson.loads(job.payload) for job in sorted(jobs, key=lambda job: job.id)]
 
 
 def report_lines(folder: Path) -> list[dict[str, str]]:

@@ -191,6 +191,9 @@ class Fleet:
     """This process's heartbeat row, skipped (its monitor is read directly)."""
     clock: Callable[[], float] = time.time
     kind: str = "serve"
+    owners: frozenset[str] | None = None
+    """The keys of this configuration's destinations: only processes delivering one of them
+    count (None: every process on the store)."""
 
     def alarm(self) -> Alarm:
         processes = []
@@ -198,10 +201,20 @@ class Fleet:
             processes.append(own_status(self.monitor, self.pauses, kind=self.kind))
         if not isinstance(self.store, SyncStore):
             return Alarm(processes=processes)
+
         try:
             rows = self.store.live_reports(since=self.clock() - HEARTBEAT_TIMEOUT)
         except XconduitError as exc:
             log.warning("could not read the other processes' heartbeats: %s", exc)
             return Alarm(processes=processes, unread=True)
-        processes += [status_of(row) for row in rows if row.id != self.heartbeat_id]
+        rows = [row for row in rows if row.id != self.heartbeat_id and self._ours(row)]
+        processes += [status_of(row) for row in rows]
         return Alarm(processes=processes)
+
+    def _ours(self, row: ProcessReport) -> bool:
+        """A process of this configuration (another's checks are not this one's alarm)."""
+        if self.owners is None or row.owners is None:
+            return True
+        if not self.owners:  # no conversion destination here: processes without any too
+            return not row.owners.split()
+        return row.delivers_any(self.owners)

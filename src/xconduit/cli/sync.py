@@ -22,8 +22,10 @@ from rich.table import Table
 
 from xconduit.cli._common import ConfigOption
 from xconduit.config import Settings, load_settings
+from xconduit.config.identity import ownership
 from xconduit.errors import XconduitError
 from xconduit.queue.jobs import ACTIVE_STATUSES, JobStatus
+from xconduit.queue.owners import split_owned
 from xconduit.queue.syncs import SyncStore
 from xconduit.sync.cursor import shown
 from xconduit.sync.eta import delivery_seconds, spoken
@@ -115,7 +117,9 @@ def _run_once(
     except XconduitError as exc:
         return _say(exc)
     try:
-        own_delivery = wait and not dry_run and needs_own_delivery(settings, store, now=time.time())
+        own_delivery = (
+            wait and not dry_run and needs_own_delivery(settings, store, now=time.time(), sync=name)
+        )
         result = _with_progress(
             lambda progress: run_sync(
                 settings,
@@ -169,9 +173,10 @@ def _with_progress(run: Callable[[Callable[[SyncResult], None]], SyncResult]) ->
 
 
 def _backlog(settings: Settings, store: SyncStore, account_id: str) -> int:
-    """Conversions not yet delivered for every destination of the account."""
+    """Conversions not yet delivered for every destination of the account (this
+    configuration's jobs only: another's sharing the store are not sent from this account)."""
     names = {d.name for d in settings.conversions if d.account_id == account_id}
-    counts = store.counts()
+    counts = split_owned(store.job_owners(), ownership(settings).owns).own
     return sum(
         count
         for name in names

@@ -20,10 +20,12 @@ from xconduit.accounts.monitor import SetupMonitor
 from xconduit.accounts.tokens import TokenVault
 from xconduit.audiences.listing import audience_lines
 from xconduit.config import Settings
+from xconduit.config.identity import owner_keys, ownership
 from xconduit.dashboard.auth import Access
 from xconduit.dashboard.html import esc
 from xconduit.delivery.pause import AccountPauses
 from xconduit.observability.metrics import CONTENT_TYPE, exposition, gauge
+from xconduit.queue.owners import foreign_active, foreign_line
 from xconduit.xads import XAdsClient
 
 OPS_PATHS = ("/", "/dashboard", "/metrics", "/readyz", "/connect")
@@ -65,6 +67,7 @@ class OpsApp:
             delivers=self.delivers,
             heartbeat_id=self.heartbeat_id,
             clock=self.clock,
+            owners=frozenset(owner_keys(self.settings).values()),
         )
         if not self.listen_host:
             self.listen_host = self.settings.server.listen.rpartition(":")[0]
@@ -134,6 +137,13 @@ class OpsApp:
     def problems(self) -> list[str]:
         return self.alarm().problems()
 
+    def foreign_jobs(self) -> int:
+        """Waiting jobs of destinations not in this configuration (other configurations sharing
+        the store): counted, never shown as this configuration's, never sent from here."""
+        if not hasattr(self.store, "active_job_owners"):
+            return 0
+        return foreign_active(self.store.active_job_owners(), ownership(self.settings).owns)
+
     async def readyz(self, request: Request) -> Response:
         if not self.ready():
             return _json({"status": "starting"}, 503)
@@ -142,20 +152,29 @@ class OpsApp:
             return _json({"status": "starting", "reason": FIRST_CHECK}, 503)
         alarm = self.alarm()
         problems = alarm.problems()
+        # Other configurations' jobs do not make this process unready; they are only said.
+        foreign = self.foreign_jobs()
+        extra = {"foreign_jobs": foreign, "foreign_note": foreign_line(foreign)} if foreign else {}
         if problems:
             reported = [
                 {"problem": problem, "kind": p.kind, "host": p.host, "pid": p.pid}
                 for problem, p in alarm.reported()
             ]
-            body = {"status": "failing", "problems": problems, "reported_by": reported}
+            body = {"status": "failing", "problems": problems, "reported_by": reported, **extra}
             return _json(body, 503)
         if not alarm.delivering:
             # Still ready: a collector keeps the events in the outbox for when delivery is back.
-            return _json({"status": "ready", "delivering": 0, "note": NOBODY_DELIVERS})
-        return _json({"status": "ready"})
+            body = {"status": "ready", "delivering": 0, "note": NOBODY_DELIVERS, **extra}
+            return _json(body)
+        return _json({"status": "ready", **extra})
 
     async def metrics(self, request: Request) -> Response:
-        return Response(exposition(self.store, self.gauges), media_type=CONTENT_TYPE)
+        from xconduit.dashboard.views import own_counts
+
+        def counts() -> dict[str, dict[Any, int]]:
+            return dict(own_counts(self.settings, self.store).own)
+
+        return Response(exposition(self.store, self.gauges, counts), media_type=CONTENT_TYPE)
 
     def gauges(self) -> Iterable[Metric]:
         alarm = self.alarm()
@@ -178,6 +197,12 @@ class OpsApp:
             "Live delivery processes (serve with delivery, worker) on this store",
             [],
             [([], float(alarm.delivering))],
+        )
+        yield gauge(
+            "foreign_jobs",
+            "Waiting jobs of destinations not in this configuration (never sent from here)",
+            [],
+            [([], float(self.foreign_jobs()))],
         )
         checks = alarm.checks()
         yield gauge(

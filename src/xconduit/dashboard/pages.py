@@ -12,11 +12,14 @@ from starlette.routing import Route
 
 from xconduit.accounts.fleet import NOBODY_DELIVERS, Alarm
 from xconduit.audiences.listing import audience_problems
+from xconduit.config.identity import ownership
 from xconduit.dashboard import views
 from xconduit.dashboard.html import chart, esc, num, page, table, when
 from xconduit.errors import XconduitError
 from xconduit.observability.tally import MATCH_KEYS
+from xconduit.queue import JobStatus
 from xconduit.queue.check_runs import CheckRuns
+from xconduit.queue.owners import foreign_line
 
 if TYPE_CHECKING:
     from xconduit.dashboard.app import OpsApp
@@ -52,6 +55,9 @@ class Pages:
     async def overview(self, request: Request) -> Response:
         ops, now = self.ops, self.ops.clock()
         parts = []
+        foreign = ops.foreign_jobs()
+        if foreign:  # never listed as destinations of this configuration, only counted
+            parts.append(f'<p class="muted" id="foreign-jobs">{esc(foreign_line(foreign))}</p>')
         for d in views.overview(ops.settings, ops.store, now=now):
             rows = []
             for span, amounts in (("hour", d.hour), ("day", d.day)):
@@ -179,7 +185,10 @@ class Pages:
     # -- dead letters ------------------------------------------------------------------------
 
     async def dead(self, request: Request) -> Response:
-        dead = self.ops.store.list_dead(limit=500)
+        listed = self.ops.store.list_dead(limit=500)
+        owns = ownership(self.ops.settings).owns
+        dead = [job for job in listed if owns(job.destination, job.owner)]
+        others = len(listed) - len(dead)
         rows = [
             f'<tr class="dead-letter" id="dead-{job.id}"><td>{job.id}</td>'
             f"<td>{esc(job.destination)}</td><td><code>{esc(job.message_id)}</code></td>"
@@ -205,15 +214,33 @@ class Pages:
             f"<section>{f'<p id=notice>{esc(notice)}</p>' if notice else ''}"
             "<p class=muted>Conversions X refused, or that ran out of retries. Replay sends them "
             f"again (fix the cause first); purge deletes them.</p>{bulk if dead else ''}"
-            f"{table(heads, rows, empty='no dead letter')}</section>"
+            f"{table(heads, rows, empty='no dead letter')}"
+            + (
+                f'<p class="muted" id="foreign-dead">{others} more dead letter(s) in this store '
+                "belong to destinations not in this config: not shown, and left alone by the "
+                "buttons here</p>"
+                if others
+                else ""
+            )
+            + "</section>"
         )
         return self._page("Dead letters", "/dashboard/dead", body)
 
     async def _ids(self, request: Request) -> list[int] | None:
+        """The dead letters a button acts on: the ones asked for, or all (None) when every dead
+        letter in the store is this configuration's; else all of this configuration's listed."""
         form = await request.form()
         if form.get("all"):
-            return None
+            return await asyncio.to_thread(self._own_dead)
         return [int(str(v)) for v in form.getlist("id") if str(v).isdigit()]
+
+    def _own_dead(self) -> list[int] | None:
+        owns = ownership(self.ops.settings).owns
+        others = self.ops.store.job_owners().items()
+        if not any(states.get(JobStatus.DEAD) for (d, o), states in others if not owns(d, o)):
+            return None  # every dead letter is ours: all of them, however many
+        listed = self.ops.store.list_dead(limit=500)
+        return [job.id for job in listed if owns(job.destination, job.owner)]
 
     async def replay(self, request: Request) -> Response:
         ids = await self._ids(request)

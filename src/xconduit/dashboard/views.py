@@ -15,9 +15,11 @@ from typing import Any
 import orjson
 
 from xconduit.config import Settings
+from xconduit.config.identity import ownership
 from xconduit.observability.tally import MATCH_KEYS
 from xconduit.queue import JobStatus
 from xconduit.queue.counts import MinuteRow
+from xconduit.queue.owners import OwnedCounts, split_owned
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -65,9 +67,21 @@ _AMOUNT = {
 }
 
 
-def destination_names(settings: Settings, store: Any) -> list[str]:
+def own_counts(settings: Settings, store: Any) -> OwnedCounts:
+    """This configuration's jobs per destination and state, and how many waiting jobs belong
+    to destinations not in it (other configurations sharing the store; never shown as ours)."""
+    if not hasattr(store, "job_owners"):
+        return OwnedCounts(own=store.counts())
+    return split_owned(store.job_owners(), ownership(settings).owns)
+
+
+def destination_names(
+    settings: Settings, store: Any, *, counts: OwnedCounts | None = None
+) -> list[str]:
+    """The configured destinations, then others of this configuration with jobs (audiences)."""
     names = [d.name for d in settings.conversions]
-    return names + sorted(set(store.counts()) - set(names))
+    own = (counts or own_counts(settings, store)).own
+    return names + sorted(set(own) - set(names))
 
 
 def _add(amounts: Amounts, row: MinuteRow) -> None:
@@ -81,10 +95,11 @@ def _add(amounts: Amounts, row: MinuteRow) -> None:
 
 def overview(settings: Settings, store: Any, *, now: float) -> list[DestinationOverview]:
     rows: list[MinuteRow] = store.counter_minutes(now - DAY)
-    states = store.counts()
+    counts = own_counts(settings, store)
+    states = counts.own
     first_hour_minute = int((now - HOUR) // 60)
     out = []
-    for name in destination_names(settings, store):
+    for name in destination_names(settings, store, counts=counts):
         hour, day = Amounts(), Amounts()
         per_minute: dict[int, Amounts] = defaultdict(Amounts)
         for row in rows:
@@ -157,7 +172,7 @@ def rate_budgets(settings: Settings, store: Any, *, now: float) -> list[RateBudg
     window = float(settings.delivery.window)
     allowed = settings.delivery.events_per_window
     rows: list[MinuteRow] = store.counter_minutes(now - window + 60)
-    states = store.counts()
+    states = own_counts(settings, store).own
     accounts = list(dict.fromkeys(d.account_id for d in settings.conversions))
     out = []
     for account_id in accounts:

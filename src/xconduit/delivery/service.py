@@ -9,6 +9,12 @@ threads are enough; `workers > 1` runs more loops per destination, which overlap
 request to X with another's claim and ack (their claims never overlap: the store hands each
 job to one claimant).
 
+Only the configured destinations are delivered, and of each only the jobs carrying its key
+(`xconduit.config.identity`): configurations sharing one outbox never send each other's jobs.
+Jobs this process cannot own are said once in the log (`foreign_line`); untagged jobs (from
+before the outbox kept keys) of a configured destination with the same account and pixel are
+adopted first.
+
 Purging delivered jobs past `delivery.retention` is the outbox's `Maintenance` thread
 (`xconduit.queue.maintenance`), the one owner of every purge.
 """
@@ -22,23 +28,29 @@ import time
 from collections.abc import Callable, Sequence
 
 from xconduit.config import ConversionDestination, DeliverySettings
+from xconduit.config.identity import Ownership
 from xconduit.delivery.batching import BatchRules
 from xconduit.delivery.pause import AccountPauses
 from xconduit.delivery.retry import RetryPolicy
 from xconduit.delivery.shared_budget import SharedBudgets
 from xconduit.delivery.worker import ConversionSender, DestinationWorker, WorkerOptions, WorkerStats
 from xconduit.queue import Store
-from xconduit.queue.audience_jobs import is_audience_destination
+from xconduit.queue.owners import foreign_active, foreign_line
 
 log = logging.getLogger("xconduit.delivery")
+
+FOREIGN_CHECK_SECONDS = 30.0
+"""How often the discovery loop looks for jobs of other configurations (and untagged jobs to
+adopt): it reads the outbox's waiting jobs, so not at every round."""
 
 
 class DeliveryService:
     """Delivery workers: `start()` threads and `stop(timeout)`, or `run_until_idle(timeout)`.
 
-    `delivery` is `[delivery]`; `destinations` the configured conversion destinations (others
-    are found in the store); `request_timeout` is `x.timeout`, which also sets the lease. `clock`
-    and `sleep` are injectable for tests; by default `sleep` wakes early when `stop()` is called.
+    `delivery` is `[delivery]`; `destinations` the configured conversion destinations, the only
+    ones delivered; `ownership` the keys of their jobs (None: untagged jobs, as tests make them);
+    `request_timeout` is `x.timeout`, which also sets the lease. `clock` and `sleep` are
+    injectable for tests; by default `sleep` wakes early when `stop()` is called.
     """
 
     def __init__(
@@ -54,8 +66,15 @@ class DeliveryService:
         lease_seconds: float | None = None,
         poll: float = 0.2,
         pauses: AccountPauses | None = None,
+        ownership: Ownership | None = None,
     ) -> None:
         self._store = store
+        self._configured = list(destinations)
+        self._ownership = ownership or Ownership(
+            keys={d.name: "" for d in destinations}, audiences=frozenset()
+        )
+        self.foreign = 0
+        """Jobs of destinations not in this configuration, when last looked (`foreign_line`)."""
         self._client = client
         self._delivery = delivery
         self._clock = clock
@@ -94,6 +113,7 @@ class DeliveryService:
         worker = DestinationWorker(
             destination=destination,
             account_id=self._accounts.get(destination),
+            owner=self._ownership.keys.get(destination, ""),
             store=self._store,
             sender=self._client,
             budgets=self.budgets,
@@ -108,13 +128,23 @@ class DeliveryService:
         return worker
 
     def _destinations(self) -> list[str]:
-        """Configured destinations, then any other the store holds jobs for."""
-        names = list(self._accounts)
-        return names + [d for d in self._conversion_destinations() if d not in self._accounts]
+        """The configured destinations: jobs of any other are not this process's to send."""
+        return list(self._accounts)
 
-    def _conversion_destinations(self) -> list[str]:
-        """Destinations with work, less custom audiences' (`xconduit.audiences` sends those)."""
-        return [d for d in self._store.destinations() if not is_audience_destination(d)]
+    def tidy(self) -> int:
+        """Adopt untagged jobs of the configured destinations, then count (and say, when they
+        first appear) the jobs this process cannot own; that count."""
+        for d in self._configured:
+            key = self._ownership.keys.get(d.name, "")
+            if key:
+                self._store.adopt_jobs(
+                    d.name, owner=key, account_id=d.account_id, pixel_id=d.pixel_id
+                )
+        foreign = foreign_active(self._store.active_job_owners(), self._ownership.owns)
+        if foreign and not self.foreign:
+            log.warning("delivery: %s", foreign_line(foreign))
+        self.foreign = foreign
+        return foreign
 
     def stats(self) -> dict[str, WorkerStats]:
         """Counters per destination (summed over its loops)."""
@@ -147,7 +177,15 @@ class DeliveryService:
     def _discover(self) -> None:
         """Start loops for every destination, and for new ones found in the store later."""
         started: set[str] = set()
+        checked_at: float | None = None
         while not self._stopping.is_set():
+            try:
+                now = time.monotonic()
+                if checked_at is None or now - checked_at >= FOREIGN_CHECK_SECONDS:
+                    checked_at = now
+                    self.tidy()
+            except Exception:
+                log.exception("delivery: cannot look for other configurations' jobs")
             try:
                 for name in self._destinations():
                     if name not in started:
@@ -203,6 +241,7 @@ class DeliveryService:
         """
         deadline = self._clock() + timeout
         workers: dict[str, DestinationWorker] = {}
+        self.tidy()
         try:
             while True:
                 for name in self._destinations():
@@ -211,7 +250,7 @@ class DeliveryService:
                 wakes = [worker.step() for worker in workers.values()]
                 pending = [w for w in wakes if w is not None]
                 now = self._clock()
-                if not pending and not self._conversion_destinations():
+                if not pending:
                     return True
                 if now >= deadline:
                     return False

@@ -30,9 +30,17 @@ class SharedBudgets:
         )
 
     def claim(
-        self, destination: str, *, account_id: str, limit: int, now: float, lease_seconds: float
+        self,
+        destination: str,
+        *,
+        account_id: str,
+        limit: int,
+        now: float,
+        lease_seconds: float,
+        owner: str = "",
     ) -> tuple[list[DeliveryJob], int | None, bool]:
-        """Claim what the budget allows: (jobs, their hold's id, whether the budget is out)."""
+        """Claim what the budget allows of `owner`'s jobs: (jobs, their hold's id, whether the
+        budget is out)."""
         allowed = [0]
 
         def allow(ledger: Ledger) -> int:
@@ -48,6 +56,7 @@ class SharedBudgets:
             lease_seconds=lease_seconds,
             window=self.window,
             allow=allow,
+            owner=owner,
         )
         return jobs, hold, allowed[0] == 0
 

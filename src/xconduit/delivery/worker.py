@@ -73,13 +73,15 @@ class WorkerStats:
 
 
 class DestinationWorker:
-    """Delivers the jobs of one conversion destination."""
+    """Delivers the jobs of one conversion destination made by `owner` (its key, see
+    `xconduit.config.identity`; another configuration's jobs of the same name are never taken)."""
 
     def __init__(
         self,
         *,
         destination: str,
         account_id: str | None,
+        owner: str = "",
         store: Store,
         sender: ConversionSender,
         budgets: SharedBudgets,
@@ -91,6 +93,7 @@ class DestinationWorker:
     ) -> None:
         self.destination = destination
         self.account_id = account_id
+        self.owner = owner
         self.stats = WorkerStats()
         self._store = store
         self._sender = sender
@@ -128,7 +131,7 @@ class DestinationWorker:
         if budget_empty and self.account_id is not None:
             free = self._budgets.free_at(self.account_id, events=1, now=now)
             return poll_at if free is None else max(free, now)
-        due = self._store.next_due_at(self.destination)
+        due = self._store.next_due_at(self.destination, owner=self.owner)
         return None if due is None else min(max(due, now), poll_at)
 
     def release_held(self) -> int:
@@ -153,7 +156,9 @@ class DestinationWorker:
             # Learn the account from one due job, given straight back (the claim that sends it
             # must take the account's budget).
             lease = self._options.lease_seconds
-            peek = self._store.claim_batch(self.destination, limit=1, now=now, lease_seconds=lease)
+            peek = self._store.claim_batch(
+                self.destination, limit=1, now=now, lease_seconds=lease, owner=self.owner
+            )
             if not peek:
                 return False
             self._store.release([peek[0].id], now=now)
@@ -164,6 +169,7 @@ class DestinationWorker:
             limit=room,
             now=now,
             lease_seconds=self._options.lease_seconds,
+            owner=self.owner,
         )
         if hold is not None:
             for job in jobs:

@@ -145,8 +145,11 @@ def _check_key(raw: Any, write_key: str | None, *, keys_in_events: bool) -> None
         )
 
 
-def jobs_of(results: Sequence[MappingResult], message_id: str) -> tuple[NewJob, ...]:
-    """The delivery jobs of an event's mapping results, one per conversion (its exact bytes).
+def jobs_of(
+    results: Sequence[MappingResult], message_id: str, owners: Mapping[str, str]
+) -> tuple[NewJob, ...]:
+    """The delivery jobs of an event's mapping results, one per conversion (its exact bytes),
+    each tagged with its destination's key in `owners` (`xconduit.config.identity.owner_keys`).
     Warehouse syncs build their jobs with it too, so a row and its Segment event match."""
     return tuple(
         NewJob(
@@ -156,6 +159,7 @@ def jobs_of(results: Sequence[MappingResult], message_id: str) -> tuple[NewJob, 
             message_id=message_id,
             conversion_id=str(result.conversion.get("conversion_id") or message_id),
             payload=orjson.dumps(result.conversion),
+            owner=owners.get(result.destination, ""),
         )
         for result in results
         if result.outcome == "conversion" and result.conversion is not None
@@ -175,8 +179,11 @@ class EventAcceptor:
         *,
         new_id: Callable[[], str] = new_message_id,
         audiences: AudienceEvents | None = None,
+        owners: Mapping[str, str] | None = None,
     ) -> None:
+        """`owners`: the key of each destination (`owner_keys`), carried by its jobs."""
         self._router = router
+        self._owners: Mapping[str, str] = owners or {}
         self._new_id = new_id
         self._audiences = audiences or None  # None when no audience is configured
 
@@ -323,7 +330,7 @@ class EventAcceptor:
         event = parse_event(raw, default_type=default_type)
         message_id = event.message_id or ""
         results = self._router.map(event, source=source)
-        jobs = jobs_of(results, message_id)
+        jobs = jobs_of(results, message_id, self._owners)
         unsendable = [result for result in results if result.outcome == "invalid"]
         changes: tuple[AudienceChange, ...] = ()
         if self._audiences is not None:

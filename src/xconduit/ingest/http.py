@@ -30,6 +30,7 @@ from starlette.types import Receive, Scope, Send
 
 from xconduit.audiences.events import AudienceEvents
 from xconduit.config import Settings
+from xconduit.config.identity import owner_keys
 from xconduit.errors import InvalidEvent, StoreBusy, StoreError
 from xconduit.events import MAX_DEPTH, loads, nests_deeper
 from xconduit.ingest.accept import Accepted, EventAcceptor, new_message_id
@@ -106,6 +107,7 @@ class Collector:
             Router(settings),
             new_id=new_id,
             audiences=AudienceEvents(settings.audiences, settings.suppression),
+            owners=owner_keys(settings),
         )
         self.tags = TagConfigs(settings)
         self.limiter = RateLimiter(clock=monotonic)

@@ -170,10 +170,10 @@ class MeteredStore:
         return getattr(self._store, name)
 
     def claim_batch(
-        self, destination: str, *, limit: int, now: float, lease_seconds: float
+        self, destination: str, *, limit: int, now: float, lease_seconds: float, owner: str = ""
     ) -> list[DeliveryJob]:
         jobs: list[DeliveryJob] = self._store.claim_batch(
-            destination, limit=limit, now=now, lease_seconds=lease_seconds
+            destination, limit=limit, now=now, lease_seconds=lease_seconds, owner=owner
         )
         with self._lock:
             self._claimed.update((job.id, job) for job in jobs)

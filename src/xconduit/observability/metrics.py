@@ -9,7 +9,7 @@ failed checks). Names and labels: docs/reference/metrics.md.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -52,9 +52,17 @@ DESCRIPTIONS = {
 class StoreCollector:
     """A prometheus-client collector reading the store (and gauges from `gauges`)."""
 
-    def __init__(self, store: Any, gauges: Callable[[], Iterable[Metric]] = lambda: ()) -> None:
+    def __init__(
+        self,
+        store: Any,
+        gauges: Callable[[], Iterable[Metric]] = lambda: (),
+        counts: Callable[[], Mapping[str, Mapping[Any, int]]] | None = None,
+    ) -> None:
+        """`counts`: the jobs to show per destination and state (default: the whole store's;
+        the gateway passes only its configuration's)."""
         self._store = store
         self._gauges = gauges
+        self._counts = counts or store.counts
 
     def collect(self) -> Iterator[Metric]:
         rows: list[CounterRow] = self._store.counter_totals()
@@ -68,7 +76,7 @@ class StoreCollector:
             "Delivery jobs in the outbox, by state",
             labels=["destination", "state"],
         )
-        for destination, states in sorted(self._store.counts().items()):
+        for destination, states in sorted(self._counts().items()):
             for state, count in sorted(states.items()):
                 depth.add_metric([destination, str(state)], count)
         yield depth
@@ -123,10 +131,14 @@ def _key(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(labels.items()))
 
 
-def exposition(store: Any, gauges: Callable[[], Iterable[Metric]] = lambda: ()) -> bytes:
+def exposition(
+    store: Any,
+    gauges: Callable[[], Iterable[Metric]] = lambda: (),
+    counts: Callable[[], Mapping[str, Mapping[Any, int]]] | None = None,
+) -> bytes:
     """The whole `/metrics` body."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StoreCollector(store, gauges))
+    registry.register(StoreCollector(store, gauges, counts))
     return generate_latest(registry)
 
 

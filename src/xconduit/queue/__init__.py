@@ -43,9 +43,10 @@ class Store(BudgetStore, CountingStore, Protocol):
         ...
 
     def claim_batch(
-        self, destination: str, *, limit: int, now: float, lease_seconds: float
+        self, destination: str, *, limit: int, now: float, lease_seconds: float, owner: str = ""
     ) -> list[DeliveryJob]:
-        """Claim up to `limit` due jobs of `destination`, longest due first: `pending`,
+        """Claim up to `limit` due jobs of `destination` made by `owner` (its key, see
+        `NewJob.owner`; a job of another owner is never taken), longest due first: `pending`,
         `retry_scheduled` with `next_attempt_at <= now` and `in_flight` whose lease expired.
         They become `in_flight` until `now + lease_seconds`, one more attempt. Sorted by id."""
         ...
@@ -66,8 +67,22 @@ class Store(BudgetStore, CountingStore, Protocol):
         """`in_flight → pending`, due at once, the attempt not counted (for shutdown)."""
         ...
 
-    def next_due_at(self, destination: str) -> float | None:
-        """When the next job of `destination` is due (maybe in the past), None if no work."""
+    def next_due_at(self, destination: str, *, owner: str = "") -> float | None:
+        """When the next job of `destination` made by `owner` is due (maybe in the past), None
+        if no work."""
+        ...
+
+    def job_owners(self) -> dict[tuple[str, str], dict[JobStatus, int]]:
+        """Jobs per (destination, owner) and state, to tell this configuration's from others'."""
+        ...
+
+    def active_job_owners(self) -> dict[tuple[str, str], int]:
+        """Jobs not delivered yet (pending, in flight, retrying) per (destination, owner)."""
+        ...
+
+    def adopt_jobs(self, destination: str, *, owner: str, account_id: str, pixel_id: str) -> int:
+        """Give untagged jobs (owner "", made before the outbox knew owners) of `destination`
+        with this account and pixel to `owner`; how many. Tagged jobs are never changed."""
         ...
 
     def destinations(self) -> list[str]:

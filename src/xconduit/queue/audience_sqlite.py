@@ -196,6 +196,7 @@ class SqliteAudienceMixin:
                         "message_id": job.message_id,
                         "conversion_id": job.conversion_id,
                         "payload": job.payload,
+                        "owner": job.owner,
                         "now": now,
                     }
                     for job in jobs

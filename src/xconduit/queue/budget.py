@@ -80,9 +80,11 @@ class BudgetStore(Protocol):
         lease_seconds: float,
         window: float,
         allow: Callable[[Ledger], int],
+        owner: str = "",
     ) -> tuple[list[DeliveryJob], int | None]:
-        """Claim up to `min(limit, allow(ledger))` jobs and hold that many events on the
-        account until their lease ends; the jobs and the hold's id (None if none claimed)."""
+        """Claim up to `min(limit, allow(ledger))` jobs of `destination` made by `owner` (see
+        `Store.claim_batch`) and hold that many events on the account until their lease ends;
+        the jobs and the hold's id (None if none claimed)."""
         ...
 
     def spend_budget(

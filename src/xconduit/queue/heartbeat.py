@@ -30,8 +30,11 @@ class Heartbeat:
         clock: Callable[[], float] = time.time,
         interval: float = HEARTBEAT_INTERVAL,
         report: Callable[[], str | None] | None = None,
+        owners: str | None = None,
     ) -> None:
+        """`owners`: the keys of the destinations this process delivers, space-separated."""
         self._store = store
+        self._owners = owners
         self._kind = kind
         self._clock = clock
         self._interval = interval
@@ -49,6 +52,7 @@ class Heartbeat:
             pid=os.getpid(),
             now=self._clock(),
             report=self._current_report(),
+            owners=self._owners,
         )
 
     def _current_report(self) -> str | None:

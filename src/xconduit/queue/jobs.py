@@ -61,6 +61,10 @@ class NewJob:
     conversion_id: str
     payload: bytes
     """The conversion object as orjson bytes, identifiers already hashed."""
+    owner: str = ""
+    """The key of the destination that made the job (`xconduit.config.identity`): only a
+    process whose configuration has a destination of this key claims it. Empty: untagged (made
+    before the outbox knew owners), claimed once a process adopts it (`adopt_jobs`)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -108,3 +112,5 @@ class DeliveryJob:
     lease_until: float | None
     last_error: str | None
     delivered_at: float | None
+    owner: str = ""
+    """The key of the job's destination (see `NewJob.owner`)."""

@@ -58,28 +58,39 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger, MemoryCheckRu
                         lease_until=None,
                         last_error=None,
                         delivered_at=None,
+                        owner=new.owner,
                     )
             self._note_events(events, accepted, now)
         return accepted
 
     def claim_batch(
-        self, destination: str, *, limit: int, now: float, lease_seconds: float
+        self, destination: str, *, limit: int, now: float, lease_seconds: float, owner: str = ""
     ) -> list[DeliveryJob]:
         if limit <= 0:
             return []
         with self._lock:
             return self._claim_locked(
-                destination, limit=limit, now=now, lease_seconds=lease_seconds
+                destination, limit=limit, now=now, lease_seconds=lease_seconds, owner=owner
             )
 
     def _claim_locked(
-        self, destination: str, *, limit: int, now: float, lease_seconds: float
+        self,
+        destination: str,
+        *,
+        limit: int,
+        now: float,
+        lease_seconds: float,
+        owner: str = "",
     ) -> list[DeliveryJob]:
         lease_until = now + lease_seconds
         if limit <= 0:
             return []
         due = sorted(
-            (job for job in self._active(destination) if job.next_attempt_at <= now),
+            (
+                job
+                for job in self._active(destination)
+                if job.owner == owner and job.next_attempt_at <= now
+            ),
             key=lambda job: (job.next_attempt_at, job.id),
         )[:limit]
         claimed = []
@@ -154,9 +165,40 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger, MemoryCheckRu
 
         return self._ack([(id_, change) for id_ in ids])
 
-    def next_due_at(self, destination: str) -> float | None:
+    def next_due_at(self, destination: str, *, owner: str = "") -> float | None:
         with self._lock:
-            return min((job.next_attempt_at for job in self._active(destination)), default=None)
+            due = (job.next_attempt_at for job in self._active(destination) if job.owner == owner)
+            return min(due, default=None)
+
+    def job_owners(self) -> dict[tuple[str, str], dict[JobStatus, int]]:
+        owners: dict[tuple[str, str], dict[JobStatus, int]] = {}
+        with self._lock:
+            for job in self._jobs.values():
+                per_status = owners.setdefault((job.destination, job.owner), {})
+                per_status[job.status] = per_status.get(job.status, 0) + 1
+        return owners
+
+    def active_job_owners(self) -> dict[tuple[str, str], int]:
+        owners: dict[tuple[str, str], int] = {}
+        with self._lock:
+            for job in self._active(None):
+                key = (job.destination, job.owner)
+                owners[key] = owners.get(key, 0) + 1
+        return owners
+
+    def adopt_jobs(self, destination: str, *, owner: str, account_id: str, pixel_id: str) -> int:
+        with self._lock:
+            untagged = [
+                job
+                for job in self._jobs.values()
+                if job.owner == ""
+                and job.destination == destination
+                and job.account_id == account_id
+                and job.pixel_id == pixel_id
+            ]
+            for job in untagged:
+                self._put(job, owner=owner)
+        return len(untagged)
 
     def destinations(self) -> list[str]:
         with self._lock:
@@ -269,19 +311,31 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger, MemoryCheckRu
         pid: int,
         now: float,
         report: str | None = None,
+        owners: str | None = None,
     ) -> None:
         with self._lock:
             self._workers[worker_id] = ProcessReport(
-                id=worker_id, kind=kind, host=host, pid=pid, seen_at=now, report=report
+                id=worker_id,
+                kind=kind,
+                host=host,
+                pid=pid,
+                seen_at=now,
+                report=report,
+                owners=owners,
             )
 
     def forget_worker(self, worker_id: str) -> None:
         with self._lock:
             self._workers.pop(worker_id, None)
 
-    def live_workers(self, *, since: float) -> int:
+    def live_workers(self, *, since: float, owner: str | None = None) -> int:
+        keys = () if owner is None else (owner,)
         with self._lock:
-            return sum(1 for w in self._workers.values() if w.seen_at >= since)
+            return sum(
+                1
+                for w in self._workers.values()
+                if w.seen_at >= since and (owner is None or w.delivers_any(keys))
+            )
 
     def live_reports(self, *, since: float) -> list[ProcessReport]:
         with self._lock:

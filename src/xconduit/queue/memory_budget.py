@@ -22,7 +22,13 @@ class MemoryLedger:
         self._spend_ids = itertools.count(1)
 
     def _claim_locked(
-        self, destination: str, *, limit: int, now: float, lease_seconds: float
+        self,
+        destination: str,
+        *,
+        limit: int,
+        now: float,
+        lease_seconds: float,
+        owner: str = "",
     ) -> list[DeliveryJob]:
         raise NotImplementedError
 
@@ -63,11 +69,12 @@ class MemoryLedger:
         lease_seconds: float,
         window: float,
         allow: Callable[[Ledger], int],
+        owner: str = "",
     ) -> tuple[list[DeliveryJob], int | None]:
         with self._lock:
             allowed = min(limit, allow(self._ledger(account_id, now, window)))
             jobs = self._claim_locked(
-                destination, limit=allowed, now=now, lease_seconds=lease_seconds
+                destination, limit=allowed, now=now, lease_seconds=lease_seconds, owner=owner
             )
             if not jobs:
                 return [], None

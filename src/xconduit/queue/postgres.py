@@ -90,6 +90,7 @@ def _job(row: Sequence[Any]) -> DeliveryJob:
         lease_until=row[11],
         last_error=None if row[12] is None else _untext(row[12]),
         delivered_at=row[13],
+        owner=row[14] if len(row) > 14 else "",
     )
 
 
@@ -200,6 +201,7 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCh
             "job_messages": [_text(job.message_id) for _, job in jobs],
             "conversions": [_text(job.conversion_id) for _, job in jobs],
             "payloads": [job.payload for _, job in jobs],
+            "owners": [job.owner for _, job in jobs],
         }
         fresh = {row[0] for row in conn.execute(Q["commit_batch"], params).fetchall()}
         accepted = [n in fresh for n in range(1, len(events) + 1)]
@@ -221,7 +223,7 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCh
                 copy.write_row((id_, *map(_text, texts), _text(job.conversion_id), job.payload))
         with conn.cursor().copy(Q["copy_states"]) as copy:
             for id_, job in zip(ids, jobs, strict=True):
-                copy.write_row((id_, _text(job.destination), "pending", 0, now, now))
+                copy.write_row((id_, _text(job.destination), "pending", 0, now, now, job.owner))
 
     @staticmethod
     def _job_of(row: Sequence[Any]) -> DeliveryJob:
@@ -231,11 +233,11 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCh
         return conn.execute(Q["mark_delivered"], {"ids": ids, "now": now}).rowcount
 
     def claim_batch(
-        self, destination: str, *, limit: int, now: float, lease_seconds: float
+        self, destination: str, *, limit: int, now: float, lease_seconds: float, owner: str = ""
     ) -> list[DeliveryJob]:
         with self._tx() as conn:
             return self._claim_in(
-                conn, destination, limit=limit, now=now, lease_seconds=lease_seconds
+                conn, destination, limit=limit, now=now, lease_seconds=lease_seconds, owner=owner
             )
 
     def _claim_in(
@@ -246,11 +248,13 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCh
         limit: int,
         now: float,
         lease_seconds: float,
+        owner: str = "",
     ) -> list[DeliveryJob]:
         if limit <= 0:
             return []
         params = {
             "destination": _text(destination),
+            "owner": owner,
             "now": now,
             "limit": limit,
             "lease_until": now + lease_seconds,
@@ -277,9 +281,28 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCh
     def release(self, ids: Sequence[int], *, now: float) -> int:
         return self._ack_set(Q["release"], ids, now=now)
 
-    def next_due_at(self, destination: str) -> float | None:
-        due: float | None = self._read(Q["next_due_at"], {"destination": _text(destination)})[0][0]
+    def next_due_at(self, destination: str, *, owner: str = "") -> float | None:
+        params = {"destination": _text(destination), "owner": owner}
+        due: float | None = self._read(Q["next_due_at"], params)[0][0]
         return due
+
+    def job_owners(self) -> dict[tuple[str, str], dict[JobStatus, int]]:
+        owners: dict[tuple[str, str], dict[JobStatus, int]] = {}
+        for destination, owner, status, count in self._read(Q["job_owners"], {}):
+            owners.setdefault((_untext(destination), owner), {})[JobStatus(status)] = count
+        return owners
+
+    def active_job_owners(self) -> dict[tuple[str, str], int]:
+        return {(_untext(d), o): n for d, o, n in self._read(Q["active_job_owners"], {})}
+
+    def adopt_jobs(self, destination: str, *, owner: str, account_id: str, pixel_id: str) -> int:
+        params = {
+            "destination": _text(destination),
+            "owner": owner,
+            "account_id": _text(account_id),
+            "pixel_id": _text(pixel_id),
+        }
+        return self._change(Q["adopt_jobs"], params)
 
     def destinations(self) -> list[str]:
         return [_untext(row[0]) for row in self._read(Q["destinations"], {})]
@@ -374,6 +397,7 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCh
         pid: int,
         now: float,
         report: str | None = None,
+        owners: str | None = None,
     ) -> None:
         params = {
             "id": worker_id,
@@ -382,18 +406,21 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCh
             "pid": pid,
             "now": now,
             "report": report,
+            "owners": owners,
         }
         self._change(Q["heartbeat"], params)
 
     def forget_worker(self, worker_id: str) -> None:
         self._change(Q["forget_worker"], {"id": worker_id})
 
-    def live_workers(self, *, since: float) -> int:
-        return int(self._read(Q["live_workers"], {"since": since})[0][0])
+    def live_workers(self, *, since: float, owner: str | None = None) -> int:
+        return int(self._read(Q["live_workers"], {"since": since, "owner": owner})[0][0])
 
     def live_reports(self, *, since: float) -> list[ProcessReport]:
         rows = self._read(Q["live_reports"], {"since": since})
         return [
-            ProcessReport(id=r[0], kind=r[1], host=r[2], pid=r[3], seen_at=r[4], report=r[5])
+            ProcessReport(
+                id=r[0], kind=r[1], host=r[2], pid=r[3], seen_at=r[4], report=r[5], owners=r[6]
+            )
             for r in rows
         ]

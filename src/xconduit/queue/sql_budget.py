@@ -24,7 +24,14 @@ class SqlLedger:
         raise NotImplementedError
 
     def _claim_in(
-        self, conn: Any, destination: str, *, limit: int, now: float, lease_seconds: float
+        self,
+        conn: Any,
+        destination: str,
+        *,
+        limit: int,
+        now: float,
+        lease_seconds: float,
+        owner: str = "",
     ) -> list[DeliveryJob]:
         raise NotImplementedError
 
@@ -78,11 +85,12 @@ class SqlLedger:
         lease_seconds: float,
         window: float,
         allow: Callable[[Ledger], int],
+        owner: str = "",
     ) -> tuple[list[DeliveryJob], int | None]:
         with self._write() as conn:
             allowed = min(limit, allow(self._ledger(conn, account_id, now, window)))
             jobs = self._claim_in(
-                conn, destination, limit=allowed, now=now, lease_seconds=lease_seconds
+                conn, destination, limit=allowed, now=now, lease_seconds=lease_seconds, owner=owner
             )
             if not jobs:
                 return [], None

@@ -117,6 +117,7 @@ def _claimed(row: tuple[Any, ...]) -> DeliveryJob:
         lease_until=None if lease_until is None else float(lease_until),
         last_error=row[12],
         delivered_at=None if delivered_at is None else float(delivered_at),
+        owner=row[14],
     )
 
 
@@ -152,6 +153,7 @@ def _commit(conn: sqlite3.Connection, events: Sequence[IncomingEvent], now: floa
                     "conversion_id": job.conversion_id,
                     "payload": job.payload,
                     "now": now,
+                    "owner": job.owner,
                 }
                 for job in event.jobs
             )
@@ -191,19 +193,20 @@ def _commit_bulk(
         if fresh:
             seen.add(event.message_id)  # the same id twice in one batch: the first one only
         accepted.append(fresh)
-    # A sync's jobs share one destination: its three columns are parameters, not JSON per row.
-    groups: dict[tuple[str, str, str], list[tuple[str, str, str]]] = {}
+    # A sync's jobs share one destination: its four columns are parameters, not JSON per row.
+    groups: dict[tuple[str, str, str, str], list[tuple[str, str, str]]] = {}
     for event, fresh in zip(events, accepted, strict=True):
         if fresh:
             for j in event.jobs:
-                groups.setdefault((j.destination, j.account_id, j.pixel_id), []).append(
+                groups.setdefault((j.destination, j.account_id, j.pixel_id, j.owner), []).append(
                     (j.message_id, j.conversion_id, j.payload.decode())
                 )
-    for (destination, account_id, pixel_id), rows in groups.items():
+    for (destination, account_id, pixel_id, owner), rows in groups.items():
         params = {
             "destination": destination,
             "account_id": account_id,
             "pixel_id": pixel_id,
+            "owner": owner,
             "jobs": orjson.dumps(rows).decode(),
             "now": now,
         }
@@ -315,13 +318,13 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns)
         return accepted
 
     def claim_batch(
-        self, destination: str, *, limit: int, now: float, lease_seconds: float
+        self, destination: str, *, limit: int, now: float, lease_seconds: float, owner: str = ""
     ) -> list[DeliveryJob]:
         if limit <= 0:
             return []
         with self._write() as conn:
             return self._claim_in(
-                conn, destination, limit=limit, now=now, lease_seconds=lease_seconds
+                conn, destination, limit=limit, now=now, lease_seconds=lease_seconds, owner=owner
             )
 
     def _claim_in(
@@ -332,11 +335,13 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns)
         limit: int,
         now: float,
         lease_seconds: float,
+        owner: str = "",
     ) -> list[DeliveryJob]:
         if limit <= 0:
             return []
         params = {
             "destination": destination,
+            "owner": owner,
             "now": now,
             "limit": limit,
             "lease_until": now + lease_seconds,
@@ -371,9 +376,29 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns)
     def release(self, ids: Sequence[int], *, now: float) -> int:
         return self._ack_set(Q["release"], ids, now=now)
 
-    def next_due_at(self, destination: str) -> float | None:
-        due: float | None = self._read(Q["next_due_at"], {"destination": destination})[0][0]
+    def next_due_at(self, destination: str, *, owner: str = "") -> float | None:
+        params = {"destination": destination, "owner": owner}
+        due: float | None = self._read(Q["next_due_at"], params)[0][0]
         return due
+
+    def job_owners(self) -> dict[tuple[str, str], dict[JobStatus, int]]:
+        owners: dict[tuple[str, str], dict[JobStatus, int]] = {}
+        for destination, owner, status, count in self._read(Q["job_owners"], {}):
+            owners.setdefault((destination, owner), {})[JobStatus(status)] = count
+        return owners
+
+    def active_job_owners(self) -> dict[tuple[str, str], int]:
+        return {(d, o): n for d, o, n in self._read(Q["active_job_owners"], {})}
+
+    def adopt_jobs(self, destination: str, *, owner: str, account_id: str, pixel_id: str) -> int:
+        params = {
+            "destination": destination,
+            "owner": owner,
+            "account_id": account_id,
+            "pixel_id": pixel_id,
+        }
+        with self._write() as conn:
+            return conn.execute(Q["adopt_jobs"], params).rowcount
 
     def destinations(self) -> list[str]:
         return [row[0] for row in self._read(Q["destinations"], {})]
@@ -468,6 +493,7 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns)
         pid: int,
         now: float,
         report: str | None = None,
+        owners: str | None = None,
     ) -> None:
         with self._write() as conn:
             params = {
@@ -477,6 +503,7 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns)
                 "pid": pid,
                 "now": now,
                 "report": report,
+                "owners": owners,
             }
             conn.execute(Q["heartbeat"], params)
 
@@ -484,13 +511,15 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns)
         with self._write() as conn:
             conn.execute(Q["forget_worker"], {"id": worker_id})
 
-    def live_workers(self, *, since: float) -> int:
-        live: int = self._read(Q["live_workers"], {"since": since})[0][0]
+    def live_workers(self, *, since: float, owner: str | None = None) -> int:
+        live: int = self._read(Q["live_workers"], {"since": since, "owner": owner})[0][0]
         return live
 
     def live_reports(self, *, since: float) -> list[ProcessReport]:
         rows = self._read(Q["live_reports"], {"since": since})
         return [
-            ProcessReport(id=r[0], kind=r[1], host=r[2], pid=r[3], seen_at=r[4], report=r[5])
+            ProcessReport(
+                id=r[0], kind=r[1], host=r[2], pid=r[3], seen_at=r[4], report=r[5], owners=r[6]
+            )
             for r in rows
         ]

@@ -8,7 +8,7 @@ heartbeats of `serve` / `worker` processes, so a sync knows whether anything del
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -54,6 +54,13 @@ class ProcessReport:
     pid: int
     seen_at: float
     report: str | None = None
+    owners: str | None = None
+    """The keys of the destinations it delivers, space-separated (`xconduit.config.identity`);
+    None from an older process."""
+
+    def delivers_any(self, keys: Collection[str]) -> bool:
+        """Whether it delivers one of `keys` (an older process, reporting none: yes)."""
+        return self.owners is None or not set(self.owners.split()).isdisjoint(keys)
 
 
 @runtime_checkable
@@ -87,16 +94,19 @@ class SyncStore(Store, Protocol):
         pid: int,
         now: float,
         report: str | None = None,
+        owners: str | None = None,
     ) -> None:
-        """Note a delivery process as alive at `now`, reporting `report` (replaces the last)."""
+        """Note a delivery process as alive at `now`, reporting `report` (replaces the last)
+        and delivering the destinations of the keys in `owners` (space-separated)."""
         ...
 
     def forget_worker(self, worker_id: str) -> None:
         """A delivery process stopped."""
         ...
 
-    def live_workers(self, *, since: float) -> int:
-        """Delivery processes seen at or after `since`."""
+    def live_workers(self, *, since: float, owner: str | None = None) -> int:
+        """Delivery processes seen at or after `since` (that deliver the destination of key
+        `owner`, when given)."""
         ...
 
     def live_reports(self, *, since: float) -> list[ProcessReport]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from xconduit.config import ConversionDestination, Settings, SyncSettings
+from xconduit.config.identity import owner_keys
 from xconduit.errors import ConfigError, InvalidEvent
 from xconduit.events import parse_event
 from xconduit.ingest.accept import jobs_of
@@ -108,6 +109,8 @@ class RowMapper:
         )
         self._template: Template | None = None
         self._job = (dest.name, dest.account_id, dest.pixel_id)
+        # The gateway started from the same configuration delivers these jobs: same keys.
+        self._owners = {dest.name: owner_keys(settings)[dest.name]}
 
     def missing(self, columns: Sequence[str]) -> list[str]:
         return [name for name in self.needed if name not in columns]
@@ -147,6 +150,7 @@ class RowMapper:
         events = out.events
         sync, source, fast = self.shape.sync, self.source, self._fast
         destination, account_id, pixel_id = self._job
+        owner = self._owners[destination]
         checked = False  # the template compared with the core on one plain row of this batch
         for index, cells in enumerate(cells_of):
             if refused and index in refused:
@@ -163,6 +167,7 @@ class RowMapper:
                     message_id=message_id,
                     conversion_id=strings[2],
                     payload=self._template.fill(strings),
+                    owner=owner,
                 )
                 events.append(IncomingEvent(source=source, message_id=message_id, jobs=(job,)))
                 out.fast += 1
@@ -200,7 +205,7 @@ class RowMapper:
         except RowProblem as problem:
             out.rejections.append(self._rejection(number, row, problem.field, problem.rule))
             return None
-        jobs = jobs_of(results, message_id)
+        jobs = jobs_of(results, message_id, self._owners)
         unsendable = [
             result.reason or "invalid" for result in results if result.outcome == "invalid"
         ]

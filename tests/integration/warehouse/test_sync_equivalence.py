@@ -11,6 +11,7 @@ import orjson
 from tests.support.sync_setup import DESTINATION
 from xconduit.app import build_gateway
 from xconduit.config import Settings
+from xconduit.config.identity import owner_keys
 from xconduit.queue.sqlite import SqliteStore
 from xconduit.serving import serve_in_thread
 from xconduit.sync import run_sync
@@ -106,7 +107,11 @@ def test_a_row_and_the_segment_event_give_the_same_bytes(tmp_path: Path) -> None
             assert answer.status_code == 200, answer.text
         result = run_sync(settings, "orders", store, reports=tmp_path / "r", base_dir=tmp_path)
         assert (result.enqueued, result.rejected) == (1, 0)
-        from_event, from_row = store.claim_batch("shop", limit=10, now=9e12, lease_seconds=60)
+        # The collector and the sync tag their jobs alike: one key, one claim.
+        owner = owner_keys(settings)["shop"]
+        from_event, from_row = store.claim_batch(
+            "shop", limit=10, now=9e12, lease_seconds=60, owner=owner
+        )
         assert from_row.payload == from_event.payload
         assert b"hashed_phone_number" in from_row.payload  # the destination's phone region was used
         assert b"Jane" not in from_row.payload

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from xconduit.config import ConversionDestination, DeliverySettings
+from xconduit.config.identity import Ownership
 from xconduit.delivery import DeliveryService
 from xconduit.errors import RateLimited, RetriableDeliveryError
 from xconduit.queue import IncomingEvent, JobStatus, NewJob
@@ -156,3 +157,53 @@ def test_young_jobs_wait_for_the_batch_to_fill_and_are_released_on_stop() -> Non
     assert store.counts() == {"shop": {JobStatus.PENDING: 5}}  # given back, not in flight
     claimed = store.claim_batch("shop", limit=9, now=clock(), lease_seconds=1.0)
     assert [job.attempts for job in claimed] == [1] * 5  # the released claim did not count
+
+
+def tagged(store: MemoryStore, message_id: str, *, destination: str, owner: str) -> None:
+    new = NewJob(
+        destination=destination,
+        account_id=SHOP.account_id,
+        pixel_id=SHOP.pixel_id,
+        message_id=message_id,
+        conversion_id=message_id,
+        payload=orjson.dumps({"conversion_id": message_id}),
+        owner=owner,
+    )
+    store.commit_events([IncomingEvent(source="t", message_id=message_id, jobs=(new,))], now=START)
+
+
+def test_only_this_configuration_s_jobs_are_sent_and_the_rest_is_said_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock, store = Clock(), MemoryStore()
+    x = FakeX(clock)
+    mine = "a1b2c3d4e5f60718"
+    tagged(store, "ours", destination="shop", owner=mine)
+    tagged(store, "same-name-other-x", destination="shop", owner="ffeeddccbbaa9988")
+    tagged(store, "not-configured", destination="crm", owner="0011223344556677")
+    enqueue(store, 1, now=START)  # from before keys: same name, account and pixel: adopted
+    svc = DeliveryService(
+        store=store,
+        client=x,
+        delivery=DeliverySettings(),
+        clock=clock,
+        sleep=clock.sleep,
+        destinations=[SHOP],
+        ownership=Ownership(keys={"shop": mine}),
+    )
+
+    with caplog.at_level(logging.WARNING, logger="xconduit.delivery"):
+        assert svc.run_until_idle(timeout=60.0)  # idle: the others' jobs are not its work
+        assert svc.tidy() == 2
+
+    assert sum(n for _, n in x.sent) == 2
+    states = store.job_owners()
+    assert states[("shop", mine)] == {JobStatus.DELIVERED: 2}
+    assert states[("shop", "ffeeddccbbaa9988")] == {JobStatus.PENDING: 1}
+    assert states[("crm", "0011223344556677")] == {JobStatus.PENDING: 1}
+    lines = [r.getMessage() for r in caplog.records if "not in this config" in r.getMessage()]
+    assert lines == [
+        "delivery: 2 jobs in this store belong to destinations not in this config "
+        "(another configuration's, or a destination since removed or changed): "
+        "never sent from here"
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.support.delivery_helpers import ACCOUNT, conversion, enqueue
 from xconduit.config import Settings
+from xconduit.config.identity import owner_keys
 from xconduit.dashboard.views import rate_budgets
 from xconduit.queue.counts import Count
 from xconduit.queue.memory import MemoryStore
@@ -30,6 +31,13 @@ def settings(allowed: int) -> Settings:
     )
 
 
+def queued(store: MemoryStore, count: int) -> None:
+    """`count` jobs of "shop", adopted by this configuration as a delivering process would."""
+    enqueue(store, [conversion(n) for n in range(count)], now=NOW)
+    key = owner_keys(settings(1))["shop"]
+    store.adopt_jobs("shop", owner=key, account_id=ACCOUNT, pixel_id="oka17")
+
+
 def sent(store: MemoryStore, n: int, *, at: float) -> None:
     store.add_counts([Count(SENT, (("account", ACCOUNT),), n)], now=at)
 
@@ -48,7 +56,7 @@ def test_used_counts_only_the_current_window_and_the_oldest_minute_resets_first(
 def test_a_backlog_within_the_free_budget_drains_now() -> None:
     store = MemoryStore()
     sent(store, 40, at=NOW - 60)
-    enqueue(store, [conversion(n) for n in range(60)], now=NOW)
+    queued(store, 60)
     (budget,) = rate_budgets(settings(100), store, now=NOW)
     assert (budget.backlog, budget.drained_at) == (60, NOW)
 
@@ -56,7 +64,7 @@ def test_a_backlog_within_the_free_budget_drains_now() -> None:
 def test_a_backlog_past_the_budget_waits_for_the_resets() -> None:
     store = MemoryStore()
     sent(store, 100, at=NOW - 60)  # the window is full
-    enqueue(store, [conversion(n) for n in range(250)], now=NOW)
+    queued(store, 250)
     (budget,) = rate_budgets(settings(100), store, now=NOW)
     assert budget.next_reset == NOW + WINDOW
     # 100 at the reset, 100 a window later, the last 50 a window after that.
@@ -65,7 +73,7 @@ def test_a_backlog_past_the_budget_waits_for_the_resets() -> None:
 
 def test_with_nothing_sent_yet_the_backlog_past_one_window_waits_a_window() -> None:
     store = MemoryStore()
-    enqueue(store, [conversion(n) for n in range(150)], now=NOW)
+    queued(store, 150)
     (budget,) = rate_budgets(settings(100), store, now=NOW)
     assert (budget.used, budget.next_reset, budget.backlog) == (0, None, 150)
     # 100 go now; the other 50 once those leave the window.

@@ -23,7 +23,7 @@ INSERT INTO schema_version (version, name) VALUES (%(version)s, %(name)s);
 -- In one statement: note each (source, message_id) as seen, and insert the jobs of the events
 -- that were new (pending, due at once), in the order given; returns the 1-based positions of
 -- the new events (a second copy in the same batch is a duplicate). Job j belongs to event
--- job_events[j].
+-- job_events[j] and to the destination of key owners[j].
 WITH incoming AS (
     SELECT * FROM unnest(%(sources)b::text[], %(message_ids)b::text[])
         WITH ORDINALITY AS e (source, message_id, n)
@@ -37,13 +37,14 @@ WITH incoming AS (
     GROUP BY i.source, i.message_id
 ), jobs AS (
     SELECT nextval('delivery_job_ids') AS id, j.* FROM (
-        SELECT j.destination, j.account_id, j.pixel_id, j.message_id, j.conversion_id, j.payload
+        SELECT j.destination, j.account_id, j.pixel_id, j.message_id, j.conversion_id, j.payload,
+            j.owner
         FROM unnest(
             %(job_events)b::bigint[], %(destinations)b::text[], %(accounts)b::text[],
             %(pixels)b::text[], %(job_messages)b::text[], %(conversions)b::text[],
-            %(payloads)b::bytea[]
+            %(payloads)b::bytea[], %(owners)b::text[]
         ) WITH ORDINALITY AS j (
-            n, destination, account_id, pixel_id, message_id, conversion_id, payload, k
+            n, destination, account_id, pixel_id, message_id, conversion_id, payload, owner, k
         )
         JOIN firsts USING (n)
         ORDER BY j.k
@@ -54,8 +55,10 @@ WITH incoming AS (
     )
     SELECT id, destination, account_id, pixel_id, message_id, conversion_id, payload FROM jobs
 ), states AS (
-    INSERT INTO job_state (id, destination, status, attempts, created_at, next_attempt_at)
-    SELECT id, destination, 'pending', 0, %(now)s, %(now)s FROM jobs
+    INSERT INTO job_state (
+        id, destination, status, attempts, created_at, next_attempt_at, owner
+    )
+    SELECT id, destination, 'pending', 0, %(now)s, %(now)s, owner FROM jobs
 )
 SELECT n FROM firsts;
 
@@ -70,14 +73,17 @@ FROM STDIN;
 
 -- name: copy_states
 -- Bulk-load the state of new jobs.
-COPY job_state (id, destination, status, attempts, created_at, next_attempt_at) FROM STDIN;
+COPY job_state (id, destination, status, attempts, created_at, next_attempt_at, owner)
+FROM STDIN;
 
 -- name: claim_batch
--- Take the due jobs of one destination, longest due first, as in_flight until lease_until;
--- rows another worker is claiming right now are skipped, not waited for.
+-- Take the due jobs of one destination made by :owner (never another owner's), longest due
+-- first, as in_flight until lease_until; rows another worker is claiming right now are
+-- skipped, not waited for.
 WITH due AS (
     SELECT id FROM job_state
     WHERE destination = %(destination)s
+      AND owner = %(owner)s
       AND status IN ('pending', 'retry_scheduled', 'in_flight')
       AND next_attempt_at <= %(now)s
     ORDER BY next_attempt_at, id
@@ -92,11 +98,11 @@ WITH due AS (
     FROM due
     WHERE s.id = due.id
     RETURNING s.id, s.status, s.attempts, s.created_at, s.next_attempt_at, s.lease_until,
-        s.last_error, s.delivered_at
+        s.last_error, s.delivered_at, s.owner
 )
 SELECT c.id, p.destination, p.account_id, p.pixel_id, p.message_id, p.conversion_id, p.payload,
     c.status, c.attempts, c.created_at, c.next_attempt_at, c.lease_until, c.last_error,
-    c.delivered_at
+    c.delivered_at, c.owner
 FROM claimed AS c JOIN job_payloads AS p ON p.id = c.id
 ORDER BY c.id;
 
@@ -127,9 +133,10 @@ SET status = 'pending', attempts = attempts - 1, next_attempt_at = %(now)s, leas
 WHERE id = ANY(%(ids)s) AND status = 'in_flight';
 
 -- name: next_due_at
--- When the next active job of a destination is due.
+-- When the next active job of a destination made by :owner is due.
 SELECT min(next_attempt_at) FROM job_state
-WHERE destination = %(destination)s AND status IN ('pending', 'retry_scheduled', 'in_flight');
+WHERE destination = %(destination)s AND owner = %(owner)s
+  AND status IN ('pending', 'retry_scheduled', 'in_flight');
 
 -- name: destinations
 -- Destinations with active jobs.
@@ -141,11 +148,28 @@ ORDER BY destination;
 -- Jobs per destination and state.
 SELECT destination, status, count(*) FROM job_state GROUP BY destination, status;
 
+-- name: job_owners
+-- Jobs per destination, owner and state.
+SELECT destination, owner, status, count(*) FROM job_state GROUP BY status, destination, owner;
+
+-- name: active_job_owners
+-- Jobs not delivered yet per destination and owner (reads only the partial due index).
+SELECT destination, owner, count(*) FROM job_state
+WHERE status IN ('pending', 'retry_scheduled', 'in_flight')
+GROUP BY destination, owner;
+
+-- name: adopt_jobs
+-- Give the untagged jobs of one destination, account and pixel to :owner.
+UPDATE job_state AS s SET owner = %(owner)s
+FROM job_payloads AS p
+WHERE s.owner = '' AND s.destination = %(destination)s AND p.id = s.id
+  AND p.account_id = %(account_id)s AND p.pixel_id = %(pixel_id)s;
+
 -- name: list_dead
 -- Dead letters, oldest first, of one destination or (NULL) all.
 SELECT s.id, p.destination, p.account_id, p.pixel_id, p.message_id, p.conversion_id, p.payload,
     s.status, s.attempts, s.created_at, s.next_attempt_at, s.lease_until, s.last_error,
-    s.delivered_at
+    s.delivered_at, s.owner
 FROM job_state AS s JOIN job_payloads AS p ON p.id = s.id
 WHERE s.status = 'dead' AND (%(destination)s::text IS NULL OR s.destination = %(destination)s)
 ORDER BY s.id
@@ -212,21 +236,26 @@ GROUP BY status;
 
 -- name: heartbeat
 -- Note a delivery process as alive now.
-INSERT INTO worker_heartbeats (id, kind, host, pid, seen_at, report)
-VALUES (%(id)s, %(kind)s, %(host)s, %(pid)s, %(now)s, %(report)s)
-ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, report = excluded.report;
+INSERT INTO worker_heartbeats (id, kind, host, pid, seen_at, report, owners)
+VALUES (%(id)s, %(kind)s, %(host)s, %(pid)s, %(now)s, %(report)s, %(owners)s)
+ON CONFLICT (id) DO UPDATE
+SET seen_at = excluded.seen_at, report = excluded.report, owners = excluded.owners;
 
 -- name: forget_worker
 -- A delivery process stopped cleanly.
 DELETE FROM worker_heartbeats WHERE id = %(id)s;
 
 -- name: live_workers
--- Delivery processes seen since :since.
-SELECT count(*) FROM worker_heartbeats WHERE seen_at >= %(since)s;
+-- Delivery processes seen since :since that deliver the destination of key :owner (NULL: any;
+-- a process that reports no keys, an older one, delivers any).
+SELECT count(*) FROM worker_heartbeats
+WHERE seen_at >= %(since)s
+  AND (%(owner)s::text IS NULL OR owners IS NULL
+       OR strpos(' ' || owners || ' ', ' ' || %(owner)s::text || ' ') > 0);
 
 -- name: live_reports
 -- Delivery processes seen since :since, with what each reports.
-SELECT id, kind, host, pid, seen_at, report FROM worker_heartbeats
+SELECT id, kind, host, pid, seen_at, report, owners FROM worker_heartbeats
 WHERE seen_at >= %(since)s ORDER BY host, pid, id;
 
 -- name: add_counts

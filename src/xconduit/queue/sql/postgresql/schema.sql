@@ -41,15 +41,20 @@ CREATE TABLE job_state (
     next_attempt_at DOUBLE PRECISION NOT NULL,
     lease_until     DOUBLE PRECISION,
     last_error      TEXT,
-    delivered_at    DOUBLE PRECISION
+    delivered_at    DOUBLE PRECISION,
+    owner           TEXT NOT NULL DEFAULT ''
+    -- The key of the destination that made the job (0008); '': untagged, until adopted.
 ) WITH (fillfactor = 70);
 
--- The claim: due work of one destination in due order. Only active jobs are indexed.
-CREATE INDEX job_state_due ON job_state (destination, next_attempt_at, id)
+-- The claim: due work of one destination and owner in due order. Only active jobs are indexed.
+CREATE INDEX job_state_due ON job_state (destination, owner, next_attempt_at, id)
     WHERE status IN ('pending', 'retry_scheduled', 'in_flight');
 
--- Counts, dead letters and retention.
-CREATE INDEX job_state_status ON job_state (status, destination);
+-- Counts (per destination and owner), dead letters and retention.
+CREATE INDEX job_state_status ON job_state (status, destination, owner);
+
+-- Untagged jobs waiting to be adopted; a tagged job never enters it.
+CREATE INDEX job_state_untagged ON job_state (destination) WHERE owner = '';
 
 
 -- One row per sync. `cursor` (JSON {"type", "value"}; NULL: from the start) advances in the
@@ -70,7 +75,9 @@ CREATE TABLE worker_heartbeats (
     host    TEXT NOT NULL,
     pid     INTEGER NOT NULL,
     seen_at DOUBLE PRECISION NOT NULL,
-    report  TEXT
+    report  TEXT,
+    owners  TEXT
+    -- The keys of the destinations the process delivers, space-separated (0008); NULL: older.
 );
 
 -- members), and the changes waiting for the next flush. Identifiers are stored hashed only.

@@ -22,18 +22,19 @@ VALUES (:source, :message_id, :now)
 ON CONFLICT (source, message_id) DO NOTHING;
 
 -- name: insert_job
--- Enqueue one delivery job, due at once.
+-- Enqueue one delivery job of :owner (its destination's key), due at once.
 INSERT INTO delivery_jobs (
     destination, account_id, pixel_id, message_id, conversion_id, payload,
-    status, attempts, created_at, next_attempt_at
+    status, attempts, created_at, next_attempt_at, owner
 )
 VALUES (
     :destination, :account_id, :pixel_id, :message_id, :conversion_id, :payload,
-    'pending', 0, :now, :now
+    'pending', 0, :now, :now, :owner
 );
 
 -- name: claim_batch
--- Take the due jobs of one destination, longest due first, as in_flight until :lease_until.
+-- Take the due jobs of one destination made by :owner, longest due first, as in_flight until
+-- :lease_until (another owner's jobs are never taken).
 UPDATE delivery_jobs
 SET status = 'in_flight',
     attempts = attempts + 1,
@@ -42,13 +43,14 @@ SET status = 'in_flight',
 WHERE id IN (
     SELECT id FROM delivery_jobs
     WHERE destination = :destination
+      AND owner = :owner
       AND status IN ('pending', 'retry_scheduled', 'in_flight')
       AND next_attempt_at <= :now
     ORDER BY next_attempt_at, id
     LIMIT :limit
 )
 RETURNING id, destination, account_id, pixel_id, message_id, conversion_id, payload, status,
-    attempts, created_at, next_attempt_at, lease_until, last_error, delivered_at;
+    attempts, created_at, next_attempt_at, lease_until, last_error, delivered_at, owner;
 
 -- name: mark_delivered
 -- in_flight -> delivered for every id in the JSON array :ids; no change in any other state.
@@ -75,9 +77,10 @@ SET status = 'pending', attempts = attempts - 1, next_attempt_at = :now, lease_u
 WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'in_flight';
 
 -- name: next_due_at
--- When the next active job of a destination is due.
+-- When the next active job of a destination made by :owner is due.
 SELECT min(next_attempt_at) FROM delivery_jobs
-WHERE destination = :destination AND status IN ('pending', 'retry_scheduled', 'in_flight');
+WHERE destination = :destination AND owner = :owner
+  AND status IN ('pending', 'retry_scheduled', 'in_flight');
 
 -- name: destinations
 -- Destinations with active jobs.
@@ -89,10 +92,27 @@ ORDER BY destination;
 -- Jobs per destination and state.
 SELECT destination, status, count(*) FROM delivery_jobs GROUP BY destination, status;
 
+-- name: job_owners
+-- Jobs per destination, owner and state.
+SELECT destination, owner, status, count(*) FROM delivery_jobs
+GROUP BY status, destination, owner;
+
+-- name: active_job_owners
+-- Jobs not delivered yet per destination and owner (reads only the partial due index).
+SELECT destination, owner, count(*) FROM delivery_jobs
+WHERE status IN ('pending', 'retry_scheduled', 'in_flight')
+GROUP BY destination, owner;
+
+-- name: adopt_jobs
+-- Give the untagged jobs of one destination, account and pixel to :owner.
+UPDATE delivery_jobs SET owner = :owner
+WHERE owner = '' AND destination = :destination AND account_id = :account_id
+  AND pixel_id = :pixel_id;
+
 -- name: list_dead
 -- Dead letters, oldest first, of one destination or (:destination NULL) all.
 SELECT id, destination, account_id, pixel_id, message_id, conversion_id, payload, status,
-    attempts, created_at, next_attempt_at, lease_until, last_error, delivered_at
+    attempts, created_at, next_attempt_at, lease_until, last_error, delivered_at, owner
 FROM delivery_jobs
 WHERE status = 'dead' AND (:destination IS NULL OR destination = :destination)
 ORDER BY id
@@ -160,21 +180,25 @@ GROUP BY status;
 
 -- name: heartbeat
 -- Note a delivery process as alive now.
-INSERT INTO worker_heartbeats (id, kind, host, pid, seen_at, report)
-VALUES (:id, :kind, :host, :pid, :now, :report)
-ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, report = excluded.report;
+INSERT INTO worker_heartbeats (id, kind, host, pid, seen_at, report, owners)
+VALUES (:id, :kind, :host, :pid, :now, :report, :owners)
+ON CONFLICT (id) DO UPDATE
+SET seen_at = excluded.seen_at, report = excluded.report, owners = excluded.owners;
 
 -- name: forget_worker
 -- A delivery process stopped cleanly.
 DELETE FROM worker_heartbeats WHERE id = :id;
 
 -- name: live_workers
--- Delivery processes seen since :since.
-SELECT count(*) FROM worker_heartbeats WHERE seen_at >= :since;
+-- Delivery processes seen since :since that deliver the destination of key :owner (NULL: any;
+-- a process that reports no keys, an older one, delivers any).
+SELECT count(*) FROM worker_heartbeats
+WHERE seen_at >= :since
+  AND (:owner IS NULL OR owners IS NULL OR instr(' ' || owners || ' ', ' ' || :owner || ' ') > 0);
 
 -- name: live_reports
 -- Delivery processes seen since :since, with what each reports.
-SELECT id, kind, host, pid, seen_at, report FROM worker_heartbeats
+SELECT id, kind, host, pid, seen_at, report, owners FROM worker_heartbeats
 WHERE seen_at >= :since ORDER BY host, pid, id;
 
 -- name: seen_events_bulk
@@ -192,16 +216,16 @@ SELECT :source, value, :now FROM json_each(:ids) WHERE true
 ON CONFLICT (source, message_id) DO NOTHING;
 
 -- name: insert_jobs_bulk
--- Enqueue a sync's jobs for one destination, account and pixel, of the JSON array :jobs
+-- Enqueue a sync's jobs for one destination, account, pixel and owner, of the JSON array :jobs
 -- ([message_id, conversion_id, payload text]), due at once, ids in array order; untraced (no
 -- debugger lookup).
 INSERT INTO delivery_jobs (
     destination, account_id, pixel_id, message_id, conversion_id, payload,
-    status, attempts, created_at, next_attempt_at, traced
+    status, attempts, created_at, next_attempt_at, traced, owner
 )
 SELECT :destination, :account_id, :pixel_id, json_extract(value, '$[0]'),
     json_extract(value, '$[1]'), CAST(json_extract(value, '$[2]') AS BLOB),
-    'pending', 0, :now, :now, 0
+    'pending', 0, :now, :now, 0, :owner
 FROM json_each(:jobs);
 
 -- name: add_count

@@ -34,16 +34,21 @@ CREATE TABLE delivery_jobs (
     lease_until     REAL,
     last_error      TEXT,
     delivered_at    REAL,
-    traced          INTEGER NOT NULL DEFAULT 1
+    traced          INTEGER NOT NULL DEFAULT 1,
     -- 1: the debugger may look the job up by (destination, message_id); 0: a sync's (0006).
+    owner           TEXT NOT NULL DEFAULT ''
+    -- The key of the destination that made the job (0008); '': untagged, until adopted.
 );
 
--- The claim: due work of one destination in due order. Only active jobs are indexed.
-CREATE INDEX delivery_jobs_due ON delivery_jobs (destination, next_attempt_at, id)
+-- The claim: due work of one destination and owner in due order. Only active jobs are indexed.
+CREATE INDEX delivery_jobs_due ON delivery_jobs (destination, owner, next_attempt_at, id)
     WHERE status IN ('pending', 'retry_scheduled', 'in_flight');
 
--- Counts, dead letters and retention.
-CREATE INDEX delivery_jobs_status ON delivery_jobs (status, destination);
+-- Counts (per destination and owner), dead letters and retention.
+CREATE INDEX delivery_jobs_status ON delivery_jobs (status, destination, owner);
+
+-- Untagged jobs waiting to be adopted; a tagged job never enters it.
+CREATE INDEX delivery_jobs_untagged ON delivery_jobs (destination) WHERE owner = '';
 
 -- One row per warehouse sync: its cursor (JSON {"type", "value"}; NULL: from the start),
 -- advanced in the transaction that commits the rows' delivery jobs, and its generation
@@ -62,7 +67,9 @@ CREATE TABLE worker_heartbeats (
     host    TEXT NOT NULL,
     pid     INTEGER NOT NULL,
     seen_at REAL NOT NULL,
-    report  TEXT
+    report  TEXT,
+    owners  TEXT
+    -- The keys of the destinations the process delivers, space-separated (0008); NULL: older.
 ) WITHOUT ROWID;
 
 -- Custom audiences: which X audience each configured audience is, who X has (delivered
