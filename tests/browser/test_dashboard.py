@@ -34,6 +34,7 @@ from tests.support.ops_traffic import (
 from tests.support.tag_harness import CHROMIUM, CHROMIUM_ARGS
 from xconduit.app import Gateway, build_gateway
 from xconduit.config import Settings, load_settings
+from xconduit.config.identity import owner_keys
 from xconduit.queue import JobStatus
 from xconduit.queue.counts import CountingStore
 from xconduit.queue.memory import MemoryStore
@@ -269,7 +270,10 @@ def test_a_hostile_page_reads_and_changes_nothing(
     wait_for(lambda: monitor.checked_at is not None, "the first checks")
     checked_at = monitor.checked_at
     # A dead letter for the page to try to purge or replay: the held job, given up by hand.
-    held = gateway.store.claim_batch("shop", limit=10, now=time.time(), lease_seconds=600)
+    owner = owner_keys(gateway.settings)["shop"]
+    held = gateway.store.claim_batch(
+        "shop", limit=10, now=time.time(), lease_seconds=600, owner=owner
+    )
     assert len(held) == EXPECTED["held"]
     gateway.store.dead_letter([(job.id, "given up by the test") for job in held], now=time.time())
     dead = gateway.store.counts()["shop"][JobStatus.DEAD]
