@@ -17,6 +17,7 @@ import pytest
 
 from xconduit.app import Gateway, build_gateway
 from xconduit.config import load_settings
+from xconduit.config.identity import owner_keys
 from xconduit.serving import serve_in_thread
 
 KEY = "wk_server_1"
@@ -109,7 +110,8 @@ def test_map_and_the_gateway_give_the_same_outcome_for_the_same_lines(
         assert response.status_code == 200, response.text
         answers[line["messageId"]] = response.json()
     after = _now()
-    jobs = gw.store.claim_batch("shop", limit=100, now=1e10, lease_seconds=600)
+    owner = owner_keys(gw.settings)["shop"]
+    jobs = gw.store.claim_batch("shop", limit=100, now=1e10, lease_seconds=600, owner=owner)
     stored = {job.message_id: orjson.loads(job.payload) for job in jobs}
 
     assert {m: r["outcome"] for m, r in mapped.items()} == {

@@ -85,7 +85,7 @@ def test_bench_map_prints_the_three_profiles_and_the_floor() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "xconduit", "bench", "map", "--scale", "0.01", "--json"],
         capture_output=True,
-        timeout=120,
+        timeout=900,  # ends a hang only: the bench measures CPU time, a loaded machine stretches it
     )
     assert done.returncode == 0, done.stderr.decode()
     rows = [json.loads(x) for x in done.stdout.decode().splitlines() if x.startswith("{")]

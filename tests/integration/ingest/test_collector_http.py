@@ -580,7 +580,11 @@ def test_concurrent_requests_share_transactions(tmp_path: Path) -> None:
     store = CountingStore()
 
     async def send_all(url: str) -> list[int]:
-        async with httpx.AsyncClient(base_url=url, limits=httpx.Limits(max_connections=50)) as c:
+        # 200 requests over 50 connections: a request may wait for one as long as it takes (no
+        # pool timeout: on a loaded machine 5 s is not enough, and speed is not asserted here).
+        limits = httpx.Limits(max_connections=50)
+        timeout = httpx.Timeout(60.0, pool=None)
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as c:
             responses = await asyncio.gather(
                 *(
                     c.post(
