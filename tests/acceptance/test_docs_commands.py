@@ -214,3 +214,22 @@ def test_a_python_block_whose_events_are_refused_fails(clone: Path, gateway: str
     )
     with pytest.raises(AssertionError, match="an error was logged"):
         run_block(Block("guard", 1, "python", code, None), clone, gateway)
+
+
+# An event id as X's Events Manager lists it in a sandbox seed (`id = "ol288"`) is X's own
+# record, not a spelling the reader writes into a configuration.
+_SEED_ID = re.compile(r'(?:\bid = |SeedEvent\(id=)"ol\d{3}"')
+_BARE_EVENT_ID = re.compile(r"(?<![\w-])ol\d{3}\b")
+
+
+def test_docs_write_one_spelling_of_an_event_id() -> None:
+    # X's pixel takes only `tw-<pixel>-<event>`; the configuration accepts the bare `<event>`
+    # and writes it out so. Every page shows the one form, as both legs send it.
+    pages = [ROOT / "README.md", ROOT / "xconduit.example.toml", *(ROOT / "docs").rglob("*.md")]
+    bare = [
+        f"{page.relative_to(ROOT)}:{n}: {line.strip()}"
+        for page in pages
+        for n, line in enumerate(page.read_text().splitlines(), 1)
+        if _BARE_EVENT_ID.search(_SEED_ID.sub("", line))
+    ]
+    assert not bare, "\n".join(bare)
