@@ -38,6 +38,7 @@ which is this test suite). At most `MAX_SKIPPED` in all.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -248,21 +249,32 @@ class Docs:
 
     def stop(self) -> None:
         for group in self.sessions:
-            _stop_group(group)
+            _stop_group(group, self.cwd)
 
 
-def _stop_group(group: int) -> None:
-    for sig, wait in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(group, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
+def _members(group: int, folder: Path) -> list[int]:
+    """The live processes of process group `group` that run in `folder`: the ones a page
+    started (a group id is a pid, and a pid may be reused once its group is gone)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
             try:
-                os.killpg(group, 0)
-            except ProcessLookupError:
-                return
+                stat = (entry / "stat").read_text()
+                in_group = int(stat.rsplit(")", 1)[1].split()[2]) == group
+                if in_group and Path(os.readlink(entry / "cwd")).is_relative_to(folder):
+                    found.append(int(entry.name))
+            except (OSError, ValueError):
+                pass  # gone, or a zombie (no cwd)
+    return found
+
+
+def _stop_group(group: int, folder: Path) -> None:
+    for sig, wait in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 5.0)):
+        for pid in _members(group, folder):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while _members(group, folder) and time.monotonic() < deadline:
             time.sleep(0.05)
 
 
@@ -367,7 +379,7 @@ def run_block(block: Block, docs: Docs) -> None:
     try:
         stdout, stderr = started.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
-        _stop_group(started.pid)
+        _stop_group(started.pid, docs.cwd)
         stdout, stderr = started.communicate()
         pytest.fail(f"{where}: still running after {TIMEOUT} s:\n{block.code}\n{stderr[-3000:]}")
     shown = f"{where}:\n{block.code}\nstdout:\n{stdout[-3000:]}\nstderr:\n{stderr[-3000:]}"
