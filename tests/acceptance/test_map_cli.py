@@ -64,7 +64,7 @@ def test_config_file_destinations_are_used(tmp_path: Path) -> None:
     lines = [json.loads(x) for x in done.stdout.splitlines()]
     assert [(x["destination"], x["pixel_id"], x["conversion"]["event_id"]) for x in lines] == [
         ("shop", "oka17", "tw-oka17-ol288"),
-        ("brand", "okb22", "ol301"),
+        ("brand", "okb22", "tw-okb22-ol301"),  # a bare id is sent in the pixel's form
     ]
 
 

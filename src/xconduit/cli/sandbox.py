@@ -168,7 +168,7 @@ def banner(sandbox: Sandbox, url: str) -> str:
             lines.append(f"  pixel {pixel.id}")
             for event in pixel.events:
                 label = f"{event.name} ({event.type})" if event.name else event.type
-                lines.append(f"    event {event.id}  tw-{pixel.id}-{event.id}  {label}")
+                lines.append(f"    event tw-{pixel.id}-{event.id}  {label}")
         for audience in account.audiences:
             lines.append(f"  audience {audience.id}  {audience.name}")
     for user in sandbox.state.users.values():

@@ -205,9 +205,12 @@ class ConversionDestination(BaseModel):
     pixel_id: str
     """X pixel (base tag) id; the Conversion API path is `/measurement/conversions/<pixel_id>`."""
     events: dict[str, str] = {}
-    """Event name → X event id (`ol288` or `tw-<pixel>-<event>`). Names match case-insensitively."""
+    """Event name → X event id, `tw-<pixel>-<event>` (a bare `<event>` becomes that, with this
+    destination's `pixel_id`: the form X's pixel takes, sent on both legs). Names match
+    case-insensitively."""
     page_event_id: str = ""
-    """X event id for page views; empty: page events are filtered."""
+    """X event id for page views (`tw-<pixel>-<event>`, or the bare `<event>`); empty: page
+    events are filtered."""
     sources: list[str] = []
     """Sources whose events go to this destination; empty: every source."""
     product_identifier: Literal["product_id", "sku"] = "product_id"
@@ -256,11 +259,9 @@ class ConversionDestination(BaseModel):
     @classmethod
     def _events(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
         pixel_id = info.data.get("pixel_id")
-        for name, event_id in value.items():
-            if not name.strip():
-                raise ValueError("an event name cannot be empty")
-            check_event_id(event_id, pixel_id=pixel_id)
-        return value
+        if any(not name.strip() for name in value):
+            raise ValueError("an event name cannot be empty")
+        return {name: check_event_id(eid, pixel_id=pixel_id) for name, eid in value.items()}
 
     @field_validator("page_event_id")
     @classmethod

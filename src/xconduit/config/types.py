@@ -53,7 +53,12 @@ def check_base36_id(value: str, *, what: str) -> str:
 
 
 def check_event_id(value: str, *, pixel_id: str | None) -> str:
-    """An X event id: "ol288", or "tw-<pixel>-<event>" naming this destination's pixel."""
+    """An X event id, as `tw-<pixel>-<event>` naming this destination's pixel.
+
+    The bare `<event>` ("ol288") is accepted and written out in full: X's pixel takes only the
+    full form, its Conversion API takes both, and X deduplicates the two legs per event, so
+    both legs carry the one spelling both accept.
+    """
     tw = _TW_EVENT_ID.match(value)
     if tw:
         if pixel_id and tw.group(1) != pixel_id:
@@ -63,7 +68,8 @@ def check_event_id(value: str, *, pixel_id: str | None) -> str:
             )
         return value
     if _BASE36_ID.match(value):
-        return value
+        # Without a valid pixel id the destination fails on `pixel_id` anyway.
+        return f"tw-{pixel_id}-{value}" if pixel_id else value
     raise ValueError(
-        f'event id "{value}" is not an X event id (expected "ol288" or "tw-<pixel>-<event>")'
+        f'event id "{value}" is not an X event id (expected "tw-<pixel>-<event>" or "<event>")'
     )

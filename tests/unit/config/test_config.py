@@ -33,7 +33,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_toml_is_read_into_typed_settings(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, SHOP), environ={})
-    assert settings.conversions[0].events["Signed Up"] == "ol289"
+    assert settings.conversions[0].events["Signed Up"] == "tw-oka17-ol289"
     assert settings.delivery.batch_size == 500
     assert settings.delivery.retry_window == 4 * 3600
 
@@ -44,7 +44,7 @@ def test_toml_is_read_into_typed_settings(tmp_path: Path) -> None:
         (
             '[[conversions]]\nname="b"\naccount_id="18ce552mlaq"\npixel_id="oka17"\nevents={A="abc"}\n',
             'xconduit.toml: conversions[1].events: event id "abc" is not an X event id '
-            '(expected "ol288" or "tw-<pixel>-<event>")',
+            '(expected "tw-<pixel>-<event>" or "<event>")',
         ),
         (
             '[[conversions]]\nname="b"\naccount_id="18ce552mlaq"\npixel_id="oka17"\n'
@@ -98,7 +98,7 @@ def test_environment_overrides_the_file_for_every_key(tmp_path: Path) -> None:
     )
     assert settings.delivery.batch_size == 100
     assert settings.conversions[0].pixel_id == "oka18"
-    assert settings.conversions[0].events == {"Lead": "ol290"}
+    assert settings.conversions[0].events == {"Lead": "tw-oka18-ol290"}
     assert settings.x.consumer_key is not None
     assert settings.x.consumer_key.get_secret_value() == "ck-from-env"
 
@@ -183,3 +183,24 @@ def test_a_postgresql_store_is_all_a_user_changes(tmp_path: Path) -> None:
     path.write_text('[server]\nstore = "postgresql://xconduit@db.internal:5432/xconduit"\n')
 
     assert load_settings(path).server.store == "postgresql://xconduit@db.internal:5432/xconduit"
+
+
+@pytest.mark.parametrize(
+    ("events", "page_event_id"),
+    [
+        ('{ "Order Completed" = "ol288" }', '"ol293"'),
+        ('{ "Order Completed" = "tw-oka17-ol288" }', '"tw-oka17-ol293"'),
+    ],
+)
+def test_both_spellings_of_an_event_id_load_as_the_pixel_s_form(
+    tmp_path: Path, events: str, page_event_id: str
+) -> None:
+    # X's pixel takes only `tw-<pixel>-<event>`; the Conversion API takes both. One spelling
+    # on both legs, whichever the file has.
+    text = (
+        '[[conversions]]\nname = "shop"\naccount_id = "18ce552mlaq"\npixel_id = "oka17"\n'
+        f"events = {events}\npage_event_id = {page_event_id}\n"
+    )
+    [shop] = load_settings(write(tmp_path, text), environ={}).conversions
+    assert shop.events == {"Order Completed": "tw-oka17-ol288"}
+    assert shop.page_event_id == "tw-oka17-ol293"

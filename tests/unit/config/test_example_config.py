@@ -22,7 +22,7 @@ def test_the_example_loads_with_the_real_loader() -> None:
     assert settings.x.api == "sandbox"  # runs as is, with no credentials
     assert [s.name for s in settings.sources] == ["backend", "website"]
     [shop] = settings.conversions
-    assert shop.events["Order Completed"] == "ol288"
+    assert shop.events["Order Completed"] == "tw-oka17-ol288"
     assert len(shop.tag) == 1
 
 

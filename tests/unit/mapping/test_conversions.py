@@ -550,8 +550,9 @@ def test_page_events_map_through_page_event_id() -> None:
     assert result.conversion["event_id"] == "ol300"
 
 
-def test_event_id_in_short_form_is_sent_as_configured() -> None:
-    assert conversion(event="Signed Up")["event_id"] == "ol289"
+def test_event_id_in_short_form_is_sent_in_the_pixel_s_form() -> None:
+    # The configuration writes a bare id out in full, so both legs carry one spelling.
+    assert conversion(event="Signed Up")["event_id"] == "tw-oka17-ol289"
 
 
 @pytest.mark.parametrize(
