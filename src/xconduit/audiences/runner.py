@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from xconduit.audiences import flush as flushing
 from xconduit.audiences.identity import event_key
@@ -38,6 +38,7 @@ from xconduit.delivery.retry import RetryPolicy
 from xconduit.errors import ConfigError, XconduitError
 from xconduit.queue.audience_jobs import AudienceChange, AudienceRecord, audience_destination
 from xconduit.queue.audience_store import AudienceStore
+from xconduit.queue.budget import BudgetStore
 
 log = logging.getLogger("xconduit.audiences")
 
@@ -115,7 +116,11 @@ class AudienceRunner:
                 retry_max=float(delivery.retry_max),
                 retry_window=float(delivery.retry_window),
             ),
-            budgets=audience_budgets(),
+            budgets=audience_budgets(
+                cast(BudgetStore, self.store),
+                requests=delivery.audience_requests_per_window,
+                window=float(delivery.audience_window),
+            ),
             clock=self.clock,
             pauses=self.pauses or AccountPauses(),
         )
