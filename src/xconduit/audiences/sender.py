@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from xconduit.audiences.flush import JobBody
+from xconduit.audiences.lifecycle import gone_problem, unknown_audience
 from xconduit.delivery.pause import AccountPauses, refuses_credentials
 from xconduit.delivery.retry import RetryPolicy, describe
 from xconduit.delivery.shared_budget import SharedBudgets
@@ -76,6 +77,8 @@ class SendStats:
     last_error: str | None = None
     refused: str | None = None
     """Why X refused the credentials, while the account is paused (the changes wait)."""
+    gone: str | None = None
+    """X no longer knows the audience (404): why, and the way out (`--recreate`)."""
     unsent: int = 0
     """Members removed without a Delete: other members hold every identifier they have, and X
     would delete those members too."""
@@ -94,9 +97,15 @@ class AudienceSender:
     """Accounts whose credentials X refused (in `serve`, shared with conversion delivery and
     resumed by the setup checks)."""
     stats: dict[str, SendStats] = field(default_factory=dict)
+    gone: dict[str, str] = field(default_factory=dict)
+    """Audience name → the X audience id X answered 404 for: nothing is sent to it (its jobs
+    wait) until the audience is recreated (`move_audience`, maybe by another process)."""
 
     def step(self, name: str) -> float | None:
-        """Send the audience's next due job, if any; when to step again, None when no job."""
+        """Send the audience's next due job, if any; when to step again, None when no job (or
+        X no longer knows the audience)."""
+        if self.is_gone(name):
+            return None
         destination = audience_destination(name)
         now = self.clock()
         job = self.store.claim_audience_job(destination, now=now, lease_seconds=self.lease_seconds)
@@ -142,6 +151,8 @@ class AudienceSender:
                 self.budgets.block_until(key, error.retry_at, now=settled)
             if refuses_credentials(error):
                 self._held(name, job, error)
+            elif unknown_audience(error):
+                self._gone(name, job)
             else:
                 self._failed(name, job, error)
             return self.clock()
@@ -213,6 +224,27 @@ class AudienceSender:
         self.pauses.pause(job.account_id, reason, now=now)
         stats = self.stats.setdefault(name, SendStats())
         stats.refused = stats.last_error = reason
+
+    def is_gone(self, name: str) -> bool:
+        """X answered 404 for the audience, and it was not recreated since (by any process)."""
+        if name not in self.gone:
+            return False
+        record = self.store.audience_record(name)
+        if record is None or record.audience_id == self.gone[name]:
+            return True
+        del self.gone[name]
+        self.stats.setdefault(name, SendStats()).gone = None
+        return False
+
+    def _gone(self, name: str, job: DeliveryJob) -> None:
+        """X answered 404 for the audience: its jobs wait (a dead letter per run would lose
+        nothing but help nobody) and the problem is said once, with the way out."""
+        self.store.release([job.id], now=self.clock())
+        problem = gone_problem(name, job.pixel_id)
+        self.gone[name] = job.pixel_id
+        self.stats.setdefault(name, SendStats()).gone = problem
+        self.store.note_audience_problem(name, problem)
+        log.error("audience %s: %s", name, problem)
 
     def _failed(self, name: str, job: DeliveryJob, error: DeliveryError) -> None:
         now = self.clock()
