@@ -309,8 +309,7 @@ class AudienceRunner:
         problem = gone_problem(name, record.audience_id)
         self.sender.gone[name] = record.audience_id
         self.sender.stats.setdefault(name, SendStats()).gone = problem
-        self.store.note_audience_problem(name, problem)
-        log.error("audience %s: %s", name, problem)
+        self.store.note_audience_problem(name, problem)  # the command says it (SyncReport)
         return False
 
     def _tick_one(self, audience: AudienceSettings, now: float) -> float:
@@ -352,6 +351,9 @@ class AudienceRunner:
             record = record or self.ensure(audience)
             flushing.flush(self.store, audience, record, now=now)
         wake = self.sender.step(audience.name)
+        gone = self.sender.stats.get(audience.name, SendStats()).gone
+        if gone:
+            log.error("audience %s: %s", audience.name, gone)  # once: it then waits (above)
         return now + 1.0 if wake is None else wake
 
 

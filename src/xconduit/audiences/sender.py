@@ -243,8 +243,7 @@ class AudienceSender:
         problem = gone_problem(name, job.pixel_id)
         self.gone[name] = job.pixel_id
         self.stats.setdefault(name, SendStats()).gone = problem
-        self.store.note_audience_problem(name, problem)
-        log.error("audience %s: %s", name, problem)
+        self.store.note_audience_problem(name, problem)  # said by the caller (CLI, serve's log)
 
     def _failed(self, name: str, job: DeliveryJob, error: DeliveryError) -> None:
         now = self.clock()
