@@ -275,3 +275,42 @@ def test_a_rate_limited_request_waits_for_the_reset_and_is_sent_again(
     assert report.sent.last_error is not None
     assert "429" in report.sent.last_error
     assert members(sandbox, report.record.audience_id) == emails_as_members(emails(0, 10))
+
+
+def test_an_audience_gone_while_changes_wait_is_said_once_and_recreate_sends_them(
+    sandbox: Sandbox,
+    base_url: str,
+    http: httpx.Client,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """serve's loop: X answers 404 for the audience; the changes wait (no dead letter), the
+    problem is logged once and noted; `--recreate` sends them and every member to a new one."""
+    snaps = Snapshots()
+    snaps.set_emails(emails(0, 3))
+    run = runner(settings(), tmp_path / "outbox.db", client_for(sandbox, base_url, http), snaps)
+    old = run.sync("vip").record.audience_id
+    sandbox.reset()  # X forgot the audience
+    snaps.set_emails(emails(0, 4))  # compared by serve's schedule: one change waits to be sent
+    audience = run.audience("vip")
+    run.snapshot(audience)
+    assert flushing.flush(run.store, audience, run.ensure(audience), now=time.time()) == 1
+
+    caplog.set_level(logging.ERROR, logger="xconduit.audiences")
+    for _ in range(3):
+        run.tick(["vip"])
+    said = [r.getMessage() for r in caplog.records if "does not know" in r.getMessage()]
+    assert len(said) == 1
+    assert f"custom audience {old}" in said[0]
+    assert "--recreate" in said[0]
+    assert len(user_requests(sandbox)) == 1  # one 404, then nothing until recreated
+    assert run.store.list_dead(destination="audience:vip") == []  # type: ignore[attr-defined]
+    record = run.store.audience_record("vip")
+    assert record is not None
+    assert "--recreate" in (record.problem or "")
+
+    report = run.sync("vip", recreate=True)
+    assert report.record.audience_id != old
+    assert report.record.problem is None
+    assert members(sandbox, report.record.audience_id) == emails_as_members(emails(0, 4))
+    assert run.store.list_dead(destination="audience:vip") == []  # type: ignore[attr-defined]
