@@ -271,7 +271,7 @@ def test_without_numpy_one_line_names_the_extra_and_nothing_is_created_at_x(
     (line,) = done.stderr.strip().splitlines()
     assert "numpy" in line
     assert "audiences extra" in line
-    assert line.endswith(f"Install it with: {install_command('audiences')}")
+    assert line.endswith(f"; install it with: {install_command('audiences')}")
     assert "Traceback" not in done.stdout + done.stderr
     assert sb.audiences() == []
     assert not [r for r in sb.requests() if "custom_audiences" in r["path"]]

@@ -37,7 +37,7 @@ def require_snapshot_packages(audience: AudienceSettings, *, reader: bool = True
     if missing:
         raise ConfigError(
             f"audience {audience.name}: reading its snapshot needs {', '.join(missing)} "
-            f"(the audiences extra), not installed here; nothing was sent to X. Install it "
+            f"(the audiences extra), not installed here; nothing was sent to X; install it "
             f"with: {install_command('audiences')}"
         )
     if not reader:
