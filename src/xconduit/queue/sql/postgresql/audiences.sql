@@ -212,6 +212,8 @@ UPDATE audiences SET audience_id = %(audience_id)s, x_name = %(x_name)s, recorde
 WHERE name = %(name)s;
 
 -- name: move_audience_jobs
--- The audience's requests not delivered yet (waiting or dead) go to the new X audience.
-UPDATE delivery_jobs SET pixel_id = %(audience_id)s
-WHERE destination = %(destination)s AND status <> 'delivered';
+-- The audience's requests not delivered yet (waiting or dead) go to the new X audience (the one
+-- update of job_payloads: a rare, deliberate --recreate).
+UPDATE job_payloads AS p SET pixel_id = %(audience_id)s
+FROM job_state AS s
+WHERE s.id = p.id AND s.destination = %(destination)s AND s.status <> 'delivered';
