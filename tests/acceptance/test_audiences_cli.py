@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from xconduit.extras import install_command
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, serve_sandbox
 from xconduit.sandbox.seed import DEFAULT_USER_ID
 
@@ -240,3 +241,79 @@ def test_watch_compares_again_on_the_schedule_until_interrupted(
         _, err = watching.communicate(timeout=30)
     assert watching.returncode == 0, err
     assert "watching vip" in err
+
+
+def test_without_numpy_one_line_names_the_extra_and_nothing_is_created_at_x(
+    served: tuple[Sandbox, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """numpy not importable (a package on PYTHONPATH that raises ImportError, as a missing one
+    does): the command says which extra and how to install it, before asking X for anything."""
+    sb, url = served
+    sb.reset()
+    config = str(write_config(tmp_path, sb, url))
+    customers(tmp_path, [("ann@example.com", 5000)])
+    hidden = tmp_path / "hidden"
+    (hidden / "numpy").mkdir(parents=True)
+    (hidden / "numpy" / "__init__.py").write_text(
+        "raise ImportError(\"No module named 'numpy' (hidden by the test)\")\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XCONDUIT_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "xconduit", "audiences", "sync", "vip", "-c", config],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**env, "COLUMNS": "200", "PYTHONPATH": str(hidden)},
+    )
+    monkeypatch.chdir(tmp_path)  # the command is printed for the folder it was run in
+    assert done.returncode == 1
+    (line,) = done.stderr.strip().splitlines()
+    assert "numpy" in line
+    assert "audiences extra" in line
+    assert line.endswith(f"; install it with: {install_command('audiences')}")
+    assert "Traceback" not in done.stdout + done.stderr
+    assert sb.audiences() == []
+    assert not [r for r in sb.requests() if "custom_audiences" in r["path"]]
+
+
+def test_an_audience_x_no_longer_knows_is_said_once_and_recreate_sends_every_member(
+    served: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    sb, url = served
+    sb.reset()
+    config = str(write_config(tmp_path, sb, url))
+    rows = [("ann@example.com", 5000), ("cy@x.org", 2000)]
+    customers(tmp_path, rows)
+    assert xconduit(tmp_path, "audiences", "sync", "vip", "-c", config).returncode == 0
+    (old,) = sb.audiences()
+
+    sb.reset()  # a new sandbox (or the audience deleted at X): X does not know it any more
+    customers(tmp_path, [*rows, ("dee@example.com", 3000)])
+    for _ in range(2):  # every run says it, once, and dead-letters nothing
+        gone = xconduit(tmp_path, "audiences", "sync", "vip", "-c", config)
+        assert gone.returncode == 1
+        (line,) = gone.stderr.strip().splitlines()
+        assert f"X does not know custom audience {old['id']}" in line
+        assert "xconduit audiences sync vip --recreate" in line
+        assert "Traceback" not in gone.stdout + gone.stderr
+    assert "audience:vip" not in xconduit(tmp_path, "dlq", "list", "-c", config).stdout
+    assert not [r for r in sb.requests() if r["path"].endswith("/users")]
+    listed = xconduit(tmp_path, "audiences", "list", "-c", config)
+    assert listed.stderr.strip().splitlines() == [f"audience vip: {line.split(': ', 2)[2]}"]
+
+    again = xconduit(tmp_path, "audiences", "sync", "vip", "-c", config, "--recreate")
+    assert again.returncode == 0, again.stderr
+    (new,) = sb.audiences()
+    assert new["id"] != old["id"]
+    assert f"({new['id']})" in again.stdout
+    hashed = {m["email"][0] for m in sb.audience_members(new["id"]) or []}
+    assert hashed == {
+        hashlib.sha256(e.encode()).hexdigest()
+        for e in ("ann@example.com", "cy@x.org", "dee@example.com")
+    }
+    listed = xconduit(tmp_path, "audiences", "list", "-c", config)
+    assert listed.stderr == ""
+    (row,) = [line for line in listed.stdout.splitlines() if new["id"] in line]
+    assert [cell.strip() for cell in row.split("│")[1:-1]][3:5] == ["3", "0"]
+    assert xconduit(tmp_path, "audiences", "sync", "vip", "-c", config).returncode == 0

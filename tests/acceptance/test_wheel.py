@@ -158,3 +158,53 @@ def test_a_missing_optional_part_names_a_command_that_installs_it_as_printed(
     assert done.returncode == 0, done.stderr
     python = str(installed.venv / "bin" / "python")
     assert subprocess.run([python, "-c", "import psycopg"], check=False).returncode == 0
+
+
+@pytest.mark.slow
+def test_an_audience_without_its_extra_names_a_command_that_installs_it_as_printed(
+    installed: Installed, tmp_path: Path
+) -> None:
+    """The wheel alone has no DuckDB, PyArrow or numpy: `audiences sync` says so in one line
+    before asking X for anything, and the command it prints makes the next run work."""
+    from xconduit.sandbox import Sandbox, Seed, SeedAccount, serve_sandbox
+
+    account = "18ce552mlaq"
+    sb = Sandbox(seed=Seed(accounts=(SeedAccount(id=account, name="Wheel"),)))
+    (tmp_path / "vip.csv").write_text("email\nann@example.com\n")
+    c = sb.credentials
+    with serve_sandbox(sb) as url:
+        (tmp_path / "xconduit.toml").write_text(
+            f"""
+[server]
+store = "sqlite:///{tmp_path / "outbox.db"}"
+
+[x]
+api = "{url}"
+oauth_host = "{url}"
+consumer_key = "{c.consumer_key}"
+consumer_secret = "{c.consumer_secret}"
+access_token = "{c.access_token}"
+access_token_secret = "{c.access_token_secret}"
+
+[[audiences]]
+name = "vip"
+account_id = "{account}"
+source = "vip.csv"
+identifiers = {{ email = "email" }}
+"""
+        )
+        refused = installed.run("audiences", "sync", "vip", "-c", "xconduit.toml", cwd=tmp_path)
+        assert refused.returncode == 1
+        (line,) = refused.stderr.strip().splitlines()
+        assert "the audiences extra" in line
+        command = re.search(r"install it with: (.+)$", line)
+        assert command, line
+        assert str(installed.wheel) in command.group(1)
+        assert sb.audiences() == []  # nothing created at X before the packages are there
+
+        done = subprocess.run(command.group(1), shell=True, cwd=tmp_path, capture_output=True)
+        assert done.returncode == 0, done.stderr
+        synced = installed.run("audiences", "sync", "vip", "-c", "xconduit.toml", cwd=tmp_path)
+        assert synced.returncode == 0, synced.stderr
+        (audience,) = sb.audiences()
+        assert len(sb.audience_members(audience["id"]) or []) == 1

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from xconduit.audiences.identity import is_our_audience, x_audience_name
 from xconduit.config import AudienceSettings
-from xconduit.errors import ConfigError, FatalDeliveryError
+from xconduit.errors import ConfigError, DeliveryError, FatalDeliveryError
 from xconduit.queue.audience_jobs import AudienceRecord
 from xconduit.queue.audience_store import AudienceStore
 from xconduit.xads import Audience
@@ -37,6 +37,93 @@ class AudienceDirectory(Protocol):
     def get_audience(self, account_id: str, audience_id: str) -> Audience: ...
 
 
+NOT_FOUND_CODES = frozenset({"TAILORED_AUDIENCE_NOT_FOUND"})
+
+
+def unknown_audience(error: DeliveryError) -> bool:
+    """X answered 404 about the custom audience itself (not a wrong route, not an account the
+    token's user cannot see): X no longer knows it (deleted, or another X or sandbox)."""
+    if error.status != 404:
+        return False
+    return any(
+        e.code in NOT_FOUND_CODES or (e.code == "NOT_FOUND" and e.parameter == "custom_audience_id")
+        for e in error.errors
+    )
+
+
+def gone_problem(name: str, audience_id: str) -> str:
+    """The one line that says an audience is gone at X, and the way out."""
+    return (
+        f"X does not know custom audience {audience_id} any more (404: deleted at X, or another "
+        f"X account or sandbox); nothing is sent to it. Run `xconduit audiences sync {name} "
+        f"--recreate` to create a new audience and send every member to it (or set "
+        f"audiences.{name}.audience_id to another audience, then sync with --recreate)"
+    )
+
+
+def recreate_audience(
+    audience: AudienceSettings,
+    *,
+    client: AudienceDirectory,
+    store: AudienceStore,
+    clock: Callable[[], float],
+) -> AudienceRecord:
+    """Point `audience` at a new X audience (the configured `audience_id` when it is another
+    one, else a new one created like on first use): the jobs not yet delivered go to it, the
+    problem is cleared. The caller queues every member to be sent again."""
+    record = store.audience_record(audience.name)
+    if record is None:
+        return ensure_audience(audience, client=client, store=store, clock=clock)
+    now = clock()
+    if audience.audience_id:
+        if audience.audience_id == record.audience_id:
+            raise ConfigError(
+                f"audiences.{audience.name}.audience_id is {audience.audience_id}, the audience "
+                "to replace: set another audience's id, or empty it to create one"
+            )
+        try:
+            found = client.get_audience(audience.account_id, audience.audience_id)
+        except FatalDeliveryError as exc:
+            raise ConfigError(
+                f"audiences.{audience.name}.audience_id: X has no custom audience "
+                f"{audience.audience_id} in account {audience.account_id} ({exc})"
+            ) from exc
+    else:
+        # Adopt one created by an interrupted --recreate (named after the old one), else create.
+        newer = [
+            a
+            for a in client.iter_audiences(
+                audience.account_id, name_prefix=f"{audience.prefix} {audience.name}", count=1000
+            )
+            if not a.deleted
+            and a.id != record.audience_id
+            and a.name > record.x_name
+            and is_our_audience(a.name, audience.prefix, audience.name)
+        ]
+        if newer:
+            found = min(newer, key=lambda a: (a.name, a.id))
+        else:
+            found = _create(audience, client, now)
+    log.warning(
+        "audience %s: X audience %s (%s) replaces %s; every member is sent again",
+        audience.name,
+        found.id,
+        found.name,
+        record.audience_id,
+    )
+    return store.move_audience(audience.name, audience_id=found.id, x_name=found.name, now=now)
+
+
+def _create(audience: AudienceSettings, client: AudienceDirectory, now: float) -> Audience:
+    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d_%H%M%S")
+    name = x_audience_name(audience.prefix, audience.name, stamp)
+    created = client.create_audience(
+        audience.account_id, name, description=f"Kept by xconduit from audience {audience.name}"
+    )
+    log.info("audience %s: created X audience %s (%s)", audience.name, created.id, created.name)
+    return created
+
+
 def ensure_audience(
     audience: AudienceSettings,
     *,
@@ -50,8 +137,9 @@ def ensure_audience(
         if audience.audience_id and audience.audience_id != record.audience_id:
             raise ConfigError(
                 f"audiences.{audience.name}.audience_id is {audience.audience_id}, but this "
-                f"outbox already syncs {record.audience_id} ({record.x_name}); a new audience "
-                "needs a new audience name"
+                f"outbox already syncs {record.audience_id} ({record.x_name}); run `xconduit "
+                f"audiences sync {audience.name} --recreate` to move to it and send every member "
+                "to it"
             )
         return record
     now = clock()
@@ -81,13 +169,7 @@ def ensure_audience(
             found.name,
         )
         return _record(store, audience, found, now)
-    stamp = datetime.fromtimestamp(now, UTC).strftime("%Y%m%d_%H%M%S")
-    name = x_audience_name(audience.prefix, audience.name, stamp)
-    created = client.create_audience(
-        audience.account_id, name, description=f"Kept by xconduit from audience {audience.name}"
-    )
-    log.info("audience %s: created X audience %s (%s)", audience.name, created.id, created.name)
-    return _record(store, audience, created, now)
+    return _record(store, audience, _create(audience, client, now), now)
 
 
 def _record(

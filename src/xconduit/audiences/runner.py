@@ -17,12 +17,18 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from xconduit.audiences import flush as flushing
 from xconduit.audiences.identity import event_key
-from xconduit.audiences.lifecycle import ensure_audience
+from xconduit.audiences.lifecycle import (
+    ensure_audience,
+    gone_problem,
+    recreate_audience,
+    unknown_audience,
+)
 from xconduit.audiences.listing import waiting_changes
+from xconduit.audiences.packages import require_snapshot_packages
 from xconduit.audiences.sender import AudienceSender, SendStats, audience_budgets
 from xconduit.audiences.snapshot import (
     EmptySnapshot,
@@ -35,9 +41,10 @@ from xconduit.audiences.snapshot import (
 from xconduit.config import AudienceSettings, Settings
 from xconduit.delivery.pause import AccountPauses
 from xconduit.delivery.retry import RetryPolicy
-from xconduit.errors import ConfigError, XconduitError
+from xconduit.errors import ConfigError, DeliveryError, XconduitError
 from xconduit.queue.audience_jobs import AudienceChange, AudienceRecord, audience_destination
 from xconduit.queue.audience_store import AudienceStore
+from xconduit.queue.budget import BudgetStore
 
 log = logging.getLogger("xconduit.audiences")
 
@@ -115,7 +122,11 @@ class AudienceRunner:
                 retry_max=float(delivery.retry_max),
                 retry_window=float(delivery.retry_window),
             ),
-            budgets=audience_budgets(),
+            budgets=audience_budgets(
+                cast(BudgetStore, self.store),
+                requests=delivery.audience_requests_per_window,
+                window=float(delivery.audience_window),
+            ),
             clock=self.clock,
             pauses=self.pauses or AccountPauses(),
         )
@@ -166,14 +177,14 @@ class AudienceRunner:
         self.store.note_audience_problem(audience.name, None)
         return diff
 
-    def refresh(self, audience: AudienceSettings) -> int:
+    def refresh(self, audience: AudienceSettings, *, everyone: bool = False) -> int:
         """Queue members last sent `REFRESH_AFTER` ago (or never recorded as sent: members from
-        before this was kept, whom an older removal may have taken from X) to be sent again."""
+        before this was kept, whom an older removal may have taken from X) to be sent again;
+        `everyone`: every member (a recreated audience is empty at X)."""
         now = self.clock()
         self._refresh_at[audience.name] = now + REFRESH_EVERY
-        queued = self.store.queue_audience_refresh(
-            audience.name, before=now - REFRESH_AFTER, now=now
-        )
+        before = now + 1.0 if everyone else now - REFRESH_AFTER
+        queued = self.store.queue_audience_refresh(audience.name, before=before, now=now)
         if queued:
             log.info("audience %s: %d members queued to be sent again", audience.name, queued)
         return queued
@@ -202,8 +213,9 @@ class AudienceRunner:
         while True:
             wake = self.sender.step(name)
             if wake is None:
-                return True
-            if self.sender.stats.get(name, SendStats()).refused:
+                return name not in self.sender.gone
+            stats = self.sender.stats.get(name, SendStats())
+            if stats.refused or stats.gone:
                 return False
             now = self.clock()
             if until is not None and now >= until:
@@ -221,23 +233,38 @@ class AudienceRunner:
         allow_shrink: bool = False,
         progress: Callable[[int], None] | None = None,
         timeout: float | None = None,
+        recreate: bool = False,
     ) -> SyncReport:
+        """`recreate`: X no longer knows the recorded audience; make a new one (or move to the
+        configured `audience_id`) and send every member to it."""
         audience = self.audience(name)
-        record = self.ensure(audience)
+        require_snapshot_packages(
+            audience, reader=self.snapshots is None
+        )  # before X is asked to create anything
+        known = self.store.audience_record(name) is not None
+        if recreate:
+            record = recreate_audience(
+                audience, client=self.client, store=self.store, clock=self.clock
+            )
+            self.sender.gone.pop(name, None)
+            self.sender.stats.setdefault(name, SendStats()).gone = None
+        else:
+            record = self.ensure(audience)
         until = None if timeout is None else self.clock() + timeout
         diff, suppressed, jobs, refreshed = None, 0, 0, 0
         # Requests an earlier run left (X refused the credentials) go first: the snapshot is
         # compared with what X accepted, so comparing before they are accepted would queue the
         # same changes again.
-        if not self.store.active_audience_jobs(audience_destination(name)) or self.deliver(
-            name, until=until
+        if (recreate or not known or self._still_at_x(name, record)) and (
+            not self.store.active_audience_jobs(audience_destination(name))
+            or self.deliver(name, until=until)
         ):
             if audience.source:
                 diff = self.snapshot(
                     audience, allow_empty=allow_empty, allow_shrink=allow_shrink, progress=progress
                 )
             suppressed = self.suppress(audience)
-            refreshed = self.refresh(audience)
+            refreshed = self.refresh(audience, everyone=recreate)
             jobs = flushing.flush(self.store, audience, record, now=self.clock())
             self.deliver(name, until=until)
         return SyncReport(
@@ -268,7 +295,26 @@ class AudienceRunner:
                 log.error("audience %s: %s", audience.name, exc)
         return wake
 
+    def _still_at_x(self, name: str, record: AudienceRecord) -> bool:
+        """Whether X still knows the recorded audience; if not (404, or deleted), the problem
+        is noted and said once, and nothing is sent to it."""
+        try:
+            found = self.client.get_audience(record.account_id, record.audience_id)
+        except DeliveryError as exc:
+            if not unknown_audience(exc):
+                return True  # not an answer about the audience: the sends will say more
+            found = None
+        if found is not None and not found.deleted:
+            return True
+        problem = gone_problem(name, record.audience_id)
+        self.sender.gone[name] = record.audience_id
+        self.sender.stats.setdefault(name, SendStats()).gone = problem
+        self.store.note_audience_problem(name, problem)  # the command says it (SyncReport)
+        return False
+
     def _tick_one(self, audience: AudienceSettings, now: float) -> float:
+        if self.sender.is_gone(audience.name):
+            return now + 5.0  # X no longer knows it: waits for `audiences sync --recreate`
         record = self.store.audience_record(audience.name)
         schedule = float(audience.schedule)
         waiting = self.store.active_audience_jobs(audience_destination(audience.name))
@@ -281,6 +327,7 @@ class AudienceRunner:
                 # A failed comparison (source down, emptying snapshot) waits before the next
                 # try instead of reading the source every round.
                 self._failed_until[audience.name] = now + min(schedule, RETRY_FAILED_SNAPSHOT)
+                require_snapshot_packages(audience, reader=self.snapshots is None)
                 record = self.ensure(audience)
                 diff = self.snapshot(audience)
                 self._failed_until.pop(audience.name, None)
@@ -304,6 +351,9 @@ class AudienceRunner:
             record = record or self.ensure(audience)
             flushing.flush(self.store, audience, record, now=now)
         wake = self.sender.step(audience.name)
+        gone = self.sender.stats.get(audience.name, SendStats()).gone
+        if gone:
+            log.error("audience %s: %s", audience.name, gone)  # once: it then waits (above)
         return now + 1.0 if wake is None else wake
 
 

@@ -4,7 +4,9 @@ Order matters (a user removed then added again must end added), so an audience h
 flight at most. A request counts only when X's `success_count == total_count ==` users sent;
 otherwise it is retried like a 5xx (X asks for the whole payload again; resending is safe:
 operations are idempotent). Errors, retries, the retry window and dead letters are those of
-conversions (`RetryPolicy`); the rate budget is X's audience limit per ad account. A 401/403
+conversions (`RetryPolicy`). The rate budget is X's audience limit per ad account, kept in the
+store like the conversions' (`SharedBudgets`, a ledger of its own per account): every process
+syncing audiences of one account shares it, and X's 429 stops them all. A 401/403
 (X refused the token or its user's role) is not the changes' fault: the job goes back to
 pending and the account is paused, as for conversions (`xconduit.delivery.pause`).
 
@@ -24,22 +26,21 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from xconduit.audiences.flush import JobBody
+from xconduit.audiences.lifecycle import gone_problem, unknown_audience
 from xconduit.delivery.pause import AccountPauses, refuses_credentials
-from xconduit.delivery.ratelimit import BudgetBook
 from xconduit.delivery.retry import RetryPolicy, describe
+from xconduit.delivery.shared_budget import SharedBudgets
 from xconduit.errors import DeliveryError, RateLimited, RetriableDeliveryError
 from xconduit.observability.metered import dead_reason
 from xconduit.queue.audience_jobs import audience_destination
 from xconduit.queue.audience_store import AudienceStore
+from xconduit.queue.budget import BudgetStore
 from xconduit.queue.counts import Count
 from xconduit.queue.jobs import DeliveryJob
 from xconduit.xads import AudienceUsersResult
 
 log = logging.getLogger("xconduit.audiences")
 x_log = logging.getLogger("xconduit.x")
-
-REQUESTS_PER_MINUTE = 1500
-"""X's limit of audience-users requests per ad account and minute."""
 
 
 class AudienceUsersSender(Protocol):
@@ -50,9 +51,16 @@ class AudienceUsersSender(Protocol):
     ) -> AudienceUsersResult: ...
 
 
-def audience_budgets() -> BudgetBook:
-    # Users per request are not limited by X; only requests are counted.
-    return BudgetBook(events=10**12, requests=REQUESTS_PER_MINUTE, window=60.0)
+def audience_budgets(store: BudgetStore, *, requests: int, window: float) -> SharedBudgets:
+    """X's audience budget per account, in the store. X counts requests only (not users), so
+    each request spends one "event" too: X's `x-rate-limit-*` headers, which count requests,
+    then tighten the same number."""
+    return SharedBudgets(store, events=requests, requests=requests, window=window)
+
+
+def budget_key(account_id: str) -> str:
+    """The ledger of an account's audience requests (apart from its conversions' ledger)."""
+    return f"audiences:{account_id}"
 
 
 @dataclass(kw_only=True)
@@ -69,6 +77,8 @@ class SendStats:
     last_error: str | None = None
     refused: str | None = None
     """Why X refused the credentials, while the account is paused (the changes wait)."""
+    gone: str | None = None
+    """X no longer knows the audience (404): why, and the way out (`--recreate`)."""
     unsent: int = 0
     """Members removed without a Delete: other members hold every identifier they have, and X
     would delete those members too."""
@@ -79,7 +89,7 @@ class AudienceSender:
     store: AudienceStore
     client: AudienceUsersSender
     policy: RetryPolicy
-    budgets: BudgetBook
+    budgets: SharedBudgets
     clock: Callable[[], float]
     lease_seconds: float = 120.0
     poll: float = 0.5
@@ -87,9 +97,15 @@ class AudienceSender:
     """Accounts whose credentials X refused (in `serve`, shared with conversion delivery and
     resumed by the setup checks)."""
     stats: dict[str, SendStats] = field(default_factory=dict)
+    gone: dict[str, str] = field(default_factory=dict)
+    """Audience name → the X audience id X answered 404 for: nothing is sent to it (its jobs
+    wait) until the audience is recreated (`move_audience`, maybe by another process)."""
 
     def step(self, name: str) -> float | None:
-        """Send the audience's next due job, if any; when to step again, None when no job."""
+        """Send the audience's next due job, if any; when to step again, None when no job (or
+        X no longer knows the audience)."""
+        if self.is_gone(name):
+            return None
         destination = audience_destination(name)
         now = self.clock()
         job = self.store.claim_audience_job(destination, now=now, lease_seconds=self.lease_seconds)
@@ -114,13 +130,14 @@ class AudienceSender:
                 job.id, audience=name, added=[], removed=body.unsent, now=now
             )
             return self.clock()
-        budget = self.budgets[job.account_id]
-        with self.budgets.lock:
-            free = budget.free_at(events=users, requests=1, now=now)
-            if free is None or free > now:
-                self.store.release([job.id], now=now)
-                return now + self.poll if free is None else free
-            send_id = budget.spend(events=users, requests=1)
+        key = budget_key(job.account_id)
+        # Until X answers or the claim's lease ends (the latest X can have received it).
+        send_id, free = self.budgets.spend(
+            key, events=1, now=now, until=job.lease_until or now + self.lease_seconds, unhold={}
+        )
+        if send_id is None:
+            self.store.release([job.id], now=now)
+            return now + self.poll if free is None else free
         stats.requests += 1
         stats.users_sent += users
         started = time.monotonic()
@@ -128,23 +145,29 @@ class AudienceSender:
             result = self.client.audience_users(job.account_id, job.pixel_id, body.operations())
         except DeliveryError as error:
             _request_line(job, name, str(error.status or "none"), users, started)
-            with self.budgets.lock:
-                budget.settle(send_id, self.clock())
-                if isinstance(error, RateLimited) and error.status == 429:
-                    budget.block_until(error.retry_at)
+            settled = self.clock()
+            self.budgets.settle(send_id, now=settled)
+            if isinstance(error, RateLimited) and error.status == 429:
+                self.budgets.block_until(key, error.retry_at, now=settled)
             if refuses_credentials(error):
                 self._held(name, job, error)
+            elif unknown_audience(error):
+                self._gone(name, job)
             else:
                 self._failed(name, job, error)
             return self.clock()
         except BaseException:
-            with self.budgets.lock:
-                budget.settle(send_id, self.clock())
+            self.budgets.settle(send_id, now=self.clock())
             self.store.release([job.id], now=self.clock())
             raise
         _request_line(job, name, "200", users, started)
-        with self.budgets.lock:
-            budget.settle(send_id, self.clock())
+        settled = self.clock()
+        self.budgets.settle(send_id, now=settled)
+        if result.rate_limit is not None:
+            limits = result.rate_limit
+            self.budgets.observe(
+                key, limit=limits.limit, remaining=limits.remaining, reset=limits.reset, now=settled
+            )
         stats.success_count += result.success_count
         stats.total_count += result.total_count
         if not result.matched:
@@ -201,6 +224,26 @@ class AudienceSender:
         self.pauses.pause(job.account_id, reason, now=now)
         stats = self.stats.setdefault(name, SendStats())
         stats.refused = stats.last_error = reason
+
+    def is_gone(self, name: str) -> bool:
+        """X answered 404 for the audience, and it was not recreated since (by any process)."""
+        if name not in self.gone:
+            return False
+        record = self.store.audience_record(name)
+        if record is None or record.audience_id == self.gone[name]:
+            return True
+        del self.gone[name]
+        self.stats.setdefault(name, SendStats()).gone = None
+        return False
+
+    def _gone(self, name: str, job: DeliveryJob) -> None:
+        """X answered 404 for the audience: its jobs wait (a dead letter per run would lose
+        nothing but help nobody) and the problem is said once, with the way out."""
+        self.store.release([job.id], now=self.clock())
+        problem = gone_problem(name, job.pixel_id)
+        self.gone[name] = job.pixel_id
+        self.stats.setdefault(name, SendStats()).gone = problem
+        self.store.note_audience_problem(name, problem)  # said by the caller (CLI, serve's log)
 
     def _failed(self, name: str, job: DeliveryJob, error: DeliveryError) -> None:
         now = self.clock()

@@ -72,6 +72,14 @@ def sync_command(
             "its members (refused by default).",
         ),
     ] = False,
+    recreate: Annotated[
+        bool,
+        typer.Option(
+            "--recreate",
+            help="X no longer knows the audience (404): create a new one (or move to the "
+            "configured audience_id) and send every member to it.",
+        ),
+    ] = False,
     watch: Annotated[
         bool,
         typer.Option(
@@ -113,7 +121,10 @@ def sync_command(
                 allow_empty=allow_empty,
                 allow_shrink=allow_shrink,
                 progress=lambda rows: progress.advance(task, rows),
+                recreate=recreate,
             )
+        if report.sent.gone:
+            raise _fail(f"audience {name}: {report.sent.gone}")
         _summary(report)
         if report.sent.refused:
             raise _fail(

@@ -461,6 +461,11 @@ class DeliverySettings(BaseModel):
     """Conversions allowed per ad account per window (X documents 60,000 per 15 minutes)."""
     requests_per_window: int = Field(default=100_000, ge=1)
     """Requests allowed per ad account per window (the other reading of X's documents)."""
+    audience_window: Duration = 60.0
+    """Length of X's rate-limit window for audience changes."""
+    audience_requests_per_window: int = Field(default=1500, ge=1)
+    """Audience-change requests allowed per ad account per `audience_window` (X documents
+    1,500 per minute); every process on one store shares it."""
     retry_window: Duration = 14_400.0
     """Give up (dead letter) once a job has been retried for this long."""
     retry_min: Duration = 10.0

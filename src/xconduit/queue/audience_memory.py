@@ -13,6 +13,7 @@ from xconduit.queue.audience_jobs import (
     AudienceRecord,
     ChangeOp,
     PendingChange,
+    audience_destination,
     next_version,
     user_pairs,
 )
@@ -80,6 +81,25 @@ class MemoryAudienceMixin:
                     recorded_at=now,
                 ),
             )
+
+    def move_audience(
+        self, name: str, *, audience_id: str, x_name: str, now: float
+    ) -> AudienceRecord:
+        destination = audience_destination(name)
+        with self._lock:
+            self._audience_state()
+            record = dataclasses.replace(
+                self._a_records[name],
+                audience_id=audience_id,
+                x_name=x_name,
+                recorded_at=now,
+                problem=None,
+            )
+            self._a_records[name] = record
+            for job_id, job in list(self._jobs.items()):
+                if job.destination == destination and job.status is not JobStatus.DELIVERED:
+                    self._jobs[job_id] = dataclasses.replace(job, pixel_id=audience_id)
+            return record
 
     def note_audience_run(self, name: str, *, now: float) -> None:
         with self._lock:

@@ -19,6 +19,7 @@ from xconduit.queue.audience_jobs import (
     ChangeOp,
     ChangesMoved,
     PendingChange,
+    audience_destination,
     member_id_changes,
     next_version,
 )
@@ -102,6 +103,23 @@ class PostgresAudienceMixin:
         }
         with self._tx() as conn:
             conn.execute(AQ["record_audience"], params)
+            row = conn.execute(AQ["audience_record"], {"name": name}).fetchone()
+        assert row is not None
+        return _record(row)
+
+    def move_audience(
+        self, name: str, *, audience_id: str, x_name: str, now: float
+    ) -> AudienceRecord:
+        params = {
+            "name": name,
+            "audience_id": audience_id,
+            "x_name": x_name,
+            "now": now,
+            "destination": audience_destination(name),
+        }
+        with self._tx() as conn:
+            conn.execute(AQ["move_audience"], params)
+            conn.execute(AQ["move_audience_jobs"], params)
             row = conn.execute(AQ["audience_record"], {"name": name}).fetchone()
         assert row is not None
         return _record(row)

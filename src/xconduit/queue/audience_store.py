@@ -27,6 +27,13 @@ class AudienceStore(Protocol):
         """Record the X audience of `name`; a record already there wins and is returned."""
         ...
 
+    def move_audience(
+        self, name: str, *, audience_id: str, x_name: str, now: float
+    ) -> AudienceRecord:
+        """`name` is now X audience `audience_id` (`--recreate`): its jobs not delivered go
+        there, its problem is cleared."""
+        ...
+
     def note_audience_run(self, name: str, *, now: float) -> None: ...
 
     def enqueue_audience_changes(self, changes: Sequence[AudienceChange], *, now: float) -> None:

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from xconduit.sources.lines import LineProblem
 
-__all__ = ["BadLines", "Source", "SourceError", "open_source"]
+__all__ = ["BadLines", "Source", "SourceError", "check_source", "open_source"]
 
 BadLines = Literal["fail", "report"]
 
@@ -89,6 +89,19 @@ def _kind(source: str) -> type[Source]:
     return AlchemySource
 
 
+def check_source(source: str) -> type[Source]:
+    """The reader of `source`, or `SourceError` naming the package it needs and the command
+    that installs it (checked before anything is done with the source's rows)."""
+    try:
+        return _kind(source)
+    except ModuleNotFoundError as error:
+        extra = "postgres" if error.name == "psycopg" else "warehouse"
+        raise SourceError(
+            f"reading this source needs the {error.name} package; install it with: "
+            f"{install_command(extra)}"
+        ) from None
+
+
 @contextmanager
 def open_source(
     source: str,
@@ -106,15 +119,7 @@ def open_source(
     audience snapshot must not lose a member silently, so it fails)."""
     if batch_rows < 1:
         raise SourceError("batch_rows must be at least 1")
-    try:
-        kind = _kind(source)
-    except ModuleNotFoundError as error:
-        extra = "postgres" if error.name == "psycopg" else "warehouse"
-        raise SourceError(
-            f"reading this source needs the {error.name} package; install it with: "
-            f"{install_command(extra)}"
-        ) from None
-    opened = kind(
+    opened = check_source(source)(
         source,
         query=query,
         params=params,

@@ -275,8 +275,9 @@ class XAdsClient:
         chunks = split_operations(operations, max_operations=max_operations, max_bytes=max_bytes)
         url = f"{self._api}{self._audiences_path(account_id)}/{_segment(audience_id)}/users"
         success = total = sent = 0
+        rate_limit = None
         for chunk in chunks:
-            outcome, _ = self._send(
+            outcome, response = self._send(
                 "audience_users",
                 "POST",
                 url,
@@ -294,8 +295,13 @@ class XAdsClient:
             success += outcome.success_count or 0
             total += outcome.total_count or 0
             sent += chunk.users
+            rate_limit = payloads.parse_rate_limit(response.headers) or rate_limit
         return AudienceUsersResult(
-            success_count=success, total_count=total, sent_users=sent, requests=len(chunks)
+            success_count=success,
+            total_count=total,
+            sent_users=sent,
+            requests=len(chunks),
+            rate_limit=rate_limit,
         )
 
     # -- Accounts and permissions ---------------------------------------------------------------

@@ -127,6 +127,8 @@ class AudienceUsersResult:
     sent_users: int
     requests: int
     """How many HTTP requests the operations were split into."""
+    rate_limit: RateLimitStatus | None = None
+    """X's `x-rate-limit-*` headers on the last request."""
 
     @property
     def matched(self) -> bool:

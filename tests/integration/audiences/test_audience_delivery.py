@@ -25,6 +25,7 @@ from tests.support.audience_helpers import (
 from xconduit.audiences import flush as flushing
 from xconduit.audiences.runner import AudienceRunner
 from xconduit.queue import JobStatus
+from xconduit.queue.audience_jobs import AudienceChange
 from xconduit.sandbox import Sandbox
 from xconduit.sandbox.seed import DEFAULT_USER_ID
 from xconduit.xads import Audience, XAdsClient
@@ -154,27 +155,31 @@ def test_a_request_x_refuses_is_a_dead_letter_in_the_dlq(
     snaps.set_emails(emails(0, 3))
     client = client_for(sandbox, base_url, http)
     run = runner(settings(), tmp_path / "outbox.db", client, snaps)
-    report = run.sync("vip")
-    client.delete_audience("18ce552mlaq", report.record.audience_id)  # someone deleted it at X
+    run.sync("vip")
 
-    snaps.set_emails(emails(0, 4))
-    report = run.sync("vip")
-    assert report.sent.dead == 1
-    assert report.sent.last_error is not None
-    assert "404" in report.sent.last_error
+    # A user object X refuses (400: not an identifier type), as an older gateway could queue.
+    change = AudienceChange(audience="vip", user_key="u-old", op="add", payload=b'{"fax":["1"]}')
+    run.store.enqueue_audience_changes([change], now=time.time())
+    audience = run.audience("vip")
+    flushing.flush(run.store, audience, run.ensure(audience), now=time.time())
+    assert run.deliver("vip")
+    sent = run.sender.stats["vip"]
+    assert sent.dead == 1
+    assert sent.last_error is not None
+    assert "400" in sent.last_error
     (dead,) = run.store.list_dead(destination="audience:vip")  # type: ignore[attr-defined]
     assert dead.conversion_id == "1 added, 0 removed"
-    assert report.members == 3  # X never took the fourth: the next sync sends it again
+    assert run.store.audience_member_count("vip") == 3  # X never took it
     vip = (("audience", "vip"),)
     assert counters(run) == {
         ("audience_users_added", vip): 3,
-        ("audience_dead", (("audience", "vip"), ("reason", "NOT_FOUND"))): 1,
+        ("audience_dead", (("audience", "vip"), ("reason", "INVALID_PARAMETER"))): 1,
     }
     # One log line per request to X, as for conversions: status, users, latency.
     lines = [r.x_request for r in caplog.records if hasattr(r, "x_request")]
     assert [(x["endpoint"], x["status"], x["users"]) for x in lines] == [
         ("audience_users", "200", 3),
-        ("audience_users", "404", 1),
+        ("audience_users", "400", 1),
     ]
     assert all(x["latency_ms"] >= 0 for x in lines)
 
@@ -270,3 +275,42 @@ def test_a_rate_limited_request_waits_for_the_reset_and_is_sent_again(
     assert report.sent.last_error is not None
     assert "429" in report.sent.last_error
     assert members(sandbox, report.record.audience_id) == emails_as_members(emails(0, 10))
+
+
+def test_an_audience_gone_while_changes_wait_is_said_once_and_recreate_sends_them(
+    sandbox: Sandbox,
+    base_url: str,
+    http: httpx.Client,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """serve's loop: X answers 404 for the audience; the changes wait (no dead letter), the
+    problem is logged once and noted; `--recreate` sends them and every member to a new one."""
+    snaps = Snapshots()
+    snaps.set_emails(emails(0, 3))
+    run = runner(settings(), tmp_path / "outbox.db", client_for(sandbox, base_url, http), snaps)
+    old = run.sync("vip").record.audience_id
+    sandbox.reset()  # X forgot the audience
+    snaps.set_emails(emails(0, 4))  # compared by serve's schedule: one change waits to be sent
+    audience = run.audience("vip")
+    run.snapshot(audience)
+    assert flushing.flush(run.store, audience, run.ensure(audience), now=time.time()) == 1
+
+    caplog.set_level(logging.ERROR, logger="xconduit.audiences")
+    for _ in range(3):
+        run.tick(["vip"])
+    said = [r.getMessage() for r in caplog.records if "does not know" in r.getMessage()]
+    assert len(said) == 1
+    assert f"custom audience {old}" in said[0]
+    assert "--recreate" in said[0]
+    assert len(user_requests(sandbox)) == 1  # one 404, then nothing until recreated
+    assert run.store.list_dead(destination="audience:vip") == []  # type: ignore[attr-defined]
+    record = run.store.audience_record("vip")
+    assert record is not None
+    assert "--recreate" in (record.problem or "")
+
+    report = run.sync("vip", recreate=True)
+    assert report.record.audience_id != old
+    assert report.record.problem is None
+    assert members(sandbox, report.record.audience_id) == emails_as_members(emails(0, 4))
+    assert run.store.list_dead(destination="audience:vip") == []  # type: ignore[attr-defined]

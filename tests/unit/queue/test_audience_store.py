@@ -229,3 +229,27 @@ def test_the_payloads_of_waiting_jobs_are_read(store: AudienceStore) -> None:
     assert claimed is not None
     store.dead_letter([(claimed.id, "gone")], now=2.0)
     assert store.active_audience_payloads("audience:vip") == [b"{}"]
+
+
+def test_a_moved_audience_takes_its_jobs_not_delivered_and_loses_its_problem(
+    store: AudienceStore,
+) -> None:
+    store.record_audience(name="vip", account_id="acc", audience_id="aud", x_name="x 1", now=1.0)
+    store.audience_changes_to_jobs("vip", [], [job(1), job(2), job(3)], now=1.0)
+    delivered = store.claim_audience_job("audience:vip", now=1.0, lease_seconds=60)
+    assert delivered is not None
+    store.audience_delivered(delivered.id, audience="vip", added=[], removed=[], now=2.0)
+    dead = store.claim_audience_job("audience:vip", now=2.0, lease_seconds=60)
+    assert dead is not None
+    store.dead_letter([(dead.id, "NOT_FOUND")], now=3.0)
+    store.note_audience_problem("vip", "X does not know custom audience aud any more")
+
+    moved = store.move_audience("vip", audience_id="new", x_name="x 2", now=4.0)
+
+    assert (moved.audience_id, moved.x_name, moved.problem) == ("new", "x 2", None)
+    assert store.audience_record("vip") == moved
+    waiting = store.claim_audience_job("audience:vip", now=5.0, lease_seconds=60)
+    assert waiting is not None
+    assert waiting.pixel_id == "new"
+    (dead_job,) = store.list_dead(destination="audience:vip")  # type: ignore[attr-defined]
+    assert dead_job.pixel_id == "new"  # a replay goes to the audience X knows

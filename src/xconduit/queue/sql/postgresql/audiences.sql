@@ -203,3 +203,17 @@ WHERE m.audience = %(audience)s
 SELECT p.payload FROM job_state AS s JOIN job_payloads AS p ON p.id = s.id
 WHERE s.destination = %(destination)s AND s.status IN ('pending', 'retry_scheduled', 'in_flight')
 ORDER BY s.id;
+
+-- name: move_audience
+-- --recreate: the audience is now another X audience; its problem (X no longer knew the old
+-- one) is solved.
+UPDATE audiences SET audience_id = %(audience_id)s, x_name = %(x_name)s, recorded_at = %(now)s,
+    problem = NULL
+WHERE name = %(name)s;
+
+-- name: move_audience_jobs
+-- The audience's requests not delivered yet (waiting or dead) go to the new X audience (the one
+-- update of job_payloads: a rare, deliberate --recreate).
+UPDATE job_payloads AS p SET pixel_id = %(audience_id)s
+FROM job_state AS s
+WHERE s.id = p.id AND s.destination = %(destination)s AND s.status <> 'delivered';

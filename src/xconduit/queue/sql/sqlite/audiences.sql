@@ -191,3 +191,15 @@ WHERE m.audience = :audience
 SELECT payload FROM delivery_jobs
 WHERE destination = :destination AND status IN ('pending', 'retry_scheduled', 'in_flight')
 ORDER BY id;
+
+-- name: move_audience
+-- --recreate: the audience is now another X audience; its problem (X no longer knew the old
+-- one) is solved.
+UPDATE audiences SET audience_id = :audience_id, x_name = :x_name, recorded_at = :now,
+    problem = NULL
+WHERE name = :name;
+
+-- name: move_audience_jobs
+-- The audience's requests not delivered yet (waiting or dead) go to the new X audience.
+UPDATE delivery_jobs SET pixel_id = :audience_id
+WHERE destination = :destination AND status <> 'delivered';
