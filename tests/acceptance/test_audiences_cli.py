@@ -192,6 +192,7 @@ def test_a_snapshot_that_would_remove_most_members_stops_and_says_how_to_go_on(
     assert len(sb.audience_members(audience["id"]) or []) == 10
     listed = xconduit(tmp_path, "audiences", "list", "-c", config)
     assert "would remove 9 of the 10 members" in listed.stderr
+    assert listed.stderr.count("audience vip:") == 1, listed.stderr  # named once, not twice
 
     allowed = xconduit(tmp_path, "audiences", "sync", "vip", "-c", config, "--allow-shrink")
     assert allowed.returncode == 0, allowed.stderr

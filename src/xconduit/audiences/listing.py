@@ -47,10 +47,16 @@ def audience_problems(settings: Settings, store: AudienceStore | None) -> list[s
         return []
     names = {a.name for a in settings.audiences}
     return [
-        f"audience {r.name}: {r.problem}"
+        problem_line(r.name, r.problem)
         for r in store.audience_records()
         if r.problem and r.name in names
     ]
+
+
+def problem_line(name: str, problem: str) -> str:
+    """`audience <name>: <problem>`, once: most stored problems already start with it."""
+    prefix = f"audience {name}: "
+    return problem if problem.startswith(prefix) else prefix + problem
 
 
 def audience_lines(settings: Settings, store: AudienceStore | None) -> list[AudienceLine]:

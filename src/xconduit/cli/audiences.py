@@ -194,7 +194,7 @@ def _summary(report: SyncReport) -> None:
 @audiences.command("list")
 def list_command(config: ConfigOption = None) -> None:
     """Each configured audience: its X id and name, members sent, pending changes, last flush."""
-    from xconduit.audiences.listing import audience_lines
+    from xconduit.audiences.listing import audience_lines, problem_line
     from xconduit.queue.open import open_store, store_exists
 
     settings = _settings(config)
@@ -236,6 +236,6 @@ def list_command(config: ConfigOption = None) -> None:
             line.problem or "-",
         )
     Console(width=200).print(table)
-    problems = [line for line in lines if line.problem]
-    for line in problems:
-        typer.echo(f"audience {line.name}: {line.problem}", err=True)
+    for line in lines:
+        if line.problem:
+            typer.echo(problem_line(line.name, line.problem), err=True)
