@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 from playwright.sync_api import Error as PlaywrightError
@@ -27,6 +28,7 @@ from tests.support.ops_traffic import (
     EMAILS,
     EXPECTED,
     PHONE,
+    WRITE_KEY,
     config_text,
     send_known_traffic,
     wait_for,
@@ -34,6 +36,7 @@ from tests.support.ops_traffic import (
 from tests.support.tag_harness import CHROMIUM, CHROMIUM_ARGS
 from xconduit.app import Gateway, build_gateway
 from xconduit.config import Settings, load_settings
+from xconduit.config.identity import owner_keys
 from xconduit.queue import JobStatus
 from xconduit.queue.counts import CountingStore
 from xconduit.queue.memory import MemoryStore
@@ -137,21 +140,24 @@ def test_dashboard_shows_the_store_resumes_and_leaks_nothing(
     # The debugger's rows of a burst are written up to RECENT_EVERY after its last commit.
     wait_for(lambda: len(store.recent_events(limit=1000)) == EXPECTED["received"], "debugger")
     page.goto(url + "/dashboard/debugger")
-    assert page.locator("tr.debug-line").count() == EXPECTED["received"]
-    # A field left out of a conversion is named with its rule in the event's entry.
-    ops_3 = page.locator("tr.debug-line", has_text="ops-3").inner_text()
-    assert "dropped email (not an email address)" in ops_3
+    assert page.locator(".debug-line").count() == EXPECTED["received"]
+    # A field left out of a conversion is named with its rule in the event's line.
+    ops_3 = page.locator(".debug-line", has_text="ops-3")
+    ops_3.locator("summary").click()
+    assert "dropped email (not an email address)" in ops_3.inner_text()
     page.fill("input[name=event]", "Broken Thing")
     page.click("#filters button")
-    assert page.locator("tr.debug-line").count() == 1
-    held_line = page.locator("tr.debug-line").inner_text()
+    assert page.locator(".debug-line").count() == 1
+    page.locator(".debug-line summary").click()
+    held_line = page.locator(".debug-line").inner_text()
     assert "ops-7" in held_line
     assert re.search(r'"hashed_email": "[0-9a-f]{64}"', held_line)
     page.fill("input[name=event]", "Product Viewed")
     page.click("#filters button")
-    assert page.locator("tr.debug-line").count() == 1
-    assert page.locator("tr.debug-line").get_attribute("data-outcome") == "filtered"
-    assert "ops-4" in page.locator("tr.debug-line").inner_text()
+    assert page.locator(".debug-line").count() == 1
+    assert page.locator(".debug-line").get_attribute("data-outcome") == "filtered"
+    page.locator(".debug-line summary").click()
+    assert "ops-4" in page.locator(".debug-line").inner_text()
 
     html_of = {}
     for name, path in PAGES.items():
@@ -269,7 +275,10 @@ def test_a_hostile_page_reads_and_changes_nothing(
     wait_for(lambda: monitor.checked_at is not None, "the first checks")
     checked_at = monitor.checked_at
     # A dead letter for the page to try to purge or replay: the held job, given up by hand.
-    held = gateway.store.claim_batch("shop", limit=10, now=time.time(), lease_seconds=600)
+    owner = owner_keys(gateway.settings)["shop"]
+    held = gateway.store.claim_batch(
+        "shop", limit=10, now=time.time(), lease_seconds=600, owner=owner
+    )
     assert len(held) == EXPECTED["held"]
     gateway.store.dead_letter([(job.id, "given up by the test") for job in held], now=time.time())
     dead = gateway.store.counts()["shop"][JobStatus.DEAD]
@@ -296,3 +305,81 @@ def test_a_hostile_page_reads_and_changes_nothing(
         assert "xconduit_" not in text, path  # no metric either
     assert gateway.store.counts()["shop"][JobStatus.DEAD] == dead  # neither purged nor replayed
     assert monitor.checked_at == checked_at  # the checks did not run
+
+
+def _hundred_events() -> list[dict[str, Any]]:
+    """100 events: delivered (an email), filtered (not mapped) and invalid (no identifier)."""
+    out = []
+    for n in range(100):
+        kind = n % 3
+        event = "Product Viewed" if kind == 1 else "Order Completed"
+        properties: dict[str, Any] = {"order_id": f"order-{n}", "revenue": n}
+        if kind != 2:
+            properties["email"] = EMAILS[n % len(EMAILS)]
+        out.append(
+            {
+                "type": "track",
+                "messageId": f"many-{n}",
+                "userId": f"user-{n}",
+                "event": event,
+                "properties": properties,
+            }
+        )
+    return out
+
+
+def test_the_debugger_fits_100_events_in_two_screens_and_opens_a_payload_on_click(
+    live: tuple[Sandbox, Gateway, str], browser: Browser, tmp_path: Path
+) -> None:
+    _, gateway, url = live
+    shots = DOCS_IMG if os.environ.get("XCONDUIT_SCREENSHOTS") else tmp_path
+    with httpx.Client(base_url=url, auth=(WRITE_KEY, ""), timeout=10) as http:
+        answer = http.post("/v1/batch", json={"batch": _hundred_events()})
+        assert answer.json()["accepted"] == 100
+    wait_for(lambda: settled(gateway, sum(1 for n in range(100) if n % 3 == 0)), "delivery")
+    wait_for(lambda: len(gateway.store.recent_events(limit=1000)) == 100, "the debugger's rows")
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        page = context.new_page()
+        page.goto(url + "/dashboard/debugger")
+        lines = page.locator(".debug-line")
+        assert lines.count() == 100
+        page.screenshot(path=str(tmp_path / "dashboard-debugger-100.png"), full_page=True)
+        height = page.evaluate("document.documentElement.scrollHeight")
+        assert height <= 2 * 768, f"100 events take {height} px"
+        # One line each: time, source, event, destination, outcome, reason; no payload shown yet.
+        first = lines.first
+        assert first.locator("summary").bounding_box()["height"] <= 20  # type: ignore[index]
+        assert "hashed_email" not in page.inner_text("#debugger")
+        # A click opens the exact payload X gets; its hashes wrap inside the panel.
+        delivered = page.locator('.debug-line[data-outcome="delivered"]').first
+        delivered.locator("summary").click()
+        payload = delivered.locator("pre.payload")
+        assert payload.is_visible()
+        assert re.search(r'"hashed_email": "[0-9a-f]{64}"', payload.inner_text())
+        fits = (
+            "e => e.scrollWidth <= e.clientWidth && e.getBoundingClientRect().right <= innerWidth"
+        )
+        assert payload.evaluate(fits)
+        page.screenshot(path=str(shots / "dashboard-debugger-open.png"))
+        # The keyboard gets there too: Tab to a line, Enter opens it.
+        filtered = page.locator('.debug-line[data-outcome="filtered"]').first
+        filtered.locator("summary").focus()
+        page.keyboard.press("Enter")
+        assert filtered.evaluate("e => e.open")
+        assert "Nothing goes to X" in filtered.inner_text()
+        assert_no_personal_data(page.content())
+        # The filters are query parameters: a reload (or a shared link) keeps them.
+        page.select_option("select[name=outcome]", "invalid")
+        page.fill("input[name=event]", "Order Completed")
+        page.click("#filters button")
+        invalid = sum(1 for n in range(100) if n % 3 == 2)
+        assert page.locator(".debug-line").count() == invalid
+        assert "outcome=invalid" in page.url
+        page.reload()
+        assert page.locator(".debug-line").count() == invalid
+        assert page.input_value("input[name=event]") == "Order Completed"
+        assert page.input_value("select[name=outcome]") == "invalid"
+        assert_no_personal_data(page.content())
+    finally:
+        context.close()

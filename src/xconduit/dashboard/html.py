@@ -20,7 +20,7 @@ header { background: #14171a; color: #fff; padding: .6em 1.5em; display: flex; g
   align-items: baseline }
 header a { color: #cfd9de; text-decoration: none } header a.on { color: #fff; font-weight: 600 }
 header b { font-size: 1.1em; margin-right: 1em }
-main { padding: 1em 1.5em; max-width: 80em }
+main { padding: .6em 1.5em; max-width: 90em } h1 { font-size: 1.3em; margin: .2em 0 .5em }
 section { background: #fff; border: 1px solid #e1e8ed; border-radius: 6px; padding: .6em 1em;
   margin: 0 0 1em }
 h2 { font-size: 1.1em; margin: .3em 0 .6em } h3 { font-size: 1em; margin: .8em 0 .3em }
@@ -28,10 +28,29 @@ table { border-collapse: collapse; width: 100% } th, td { text-align: left; padd
   border-bottom: 1px solid #eef1f3; vertical-align: top } th { color: #536471; font-weight: 500 }
 td.n { text-align: right; font-variant-numeric: tabular-nums }
 .ok { color: #00875a } .fail { color: #c62828; font-weight: 600 } .skip { color: #8899a6 }
-.banner { background: #fdecea; border: 1px solid #f5c2c0; padding: .6em 1em; border-radius: 6px;
-  margin-bottom: 1em } pre { background: #f6f8fa; padding: .5em; margin: 0; font-size: 12px;
+.banner { background: #fdecea; border: 1px solid #f5c2c0; padding: .4em 1em; border-radius: 6px;
+  margin-bottom: .8em } .banner ul { margin: .2em 0; padding-left: 1.2em }
+pre { background: #f6f8fa; padding: .5em; margin: 0; font-size: 12px;
   white-space: pre-wrap; max-width: 46em } .muted { color: #8899a6 }
 button { cursor: pointer } form.inline { display: inline }
+.debug-lines { font: 12px/13px ui-monospace, monospace; border-top: 1px solid #e1e8ed }
+.debug-head, .debug-line > summary { display: grid; gap: .8em; padding: 0 .4em;
+  grid-template-columns: 5.5em 6em minmax(8em, 1.2fr) 7em 8em minmax(10em, 3fr) }
+.debug-head { color: #536471; border-bottom: 1px solid #e1e8ed }
+.debug-head span, .debug-line > summary > * { overflow: hidden; white-space: nowrap;
+  text-overflow: ellipsis }
+.debug-line > summary { cursor: pointer; list-style: none }
+.debug-line > summary::-webkit-details-marker { display: none }
+.debug-line:nth-of-type(even) > summary { background: #f6f8fa }
+.debug-line > summary:hover, .debug-line[open] > summary { background: #e8f1fb }
+.debug-line > summary:focus-visible { outline: 2px solid #1d9bf0; outline-offset: -2px }
+.debug-body { padding: .3em .6em .6em 6.3em; font: 13px/1.45 system-ui, sans-serif;
+  border-bottom: 1px solid #e1e8ed } .debug-body p { margin: .2em 0 }
+.outcome.delivered { color: #00875a } .outcome.dead, .outcome.invalid { color: #c62828 }
+.outcome.filtered, .outcome.purged { color: #8899a6 }
+pre.payload { max-width: 60em; word-break: break-all; overflow-wrap: anywhere }
+#filters { margin: 0 0 .4em } .hint { font-size: 12px } #debugger { padding: .4em .8em }
+#filters label { margin-right: .6em }
 """
 
 
@@ -43,6 +62,11 @@ def when(ts: float | None) -> str:
     if ts is None:
         return "–"
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def clock_time(ts: float) -> str:
+    """The time of day (UTC) of a timestamp, for compact lines (the full date in a title)."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%S")
 
 
 def num(value: float, metric: str = "") -> str:
@@ -69,14 +93,14 @@ def page(title: str, path: str, body: str, *, banner: Sequence[str] = ()) -> str
     if banner:
         items = "".join(f"<li>{esc(b)}</li>" for b in banner)
         alarm = (
-            f'<div class="banner" id="alarm"><b>Needs attention</b><ul>{items}</ul>'
-            '<a href="/dashboard/connection">see the checks</a></div>'
+            '<div class="banner" id="alarm"><b>Needs attention</b> · '
+            f'<a href="/dashboard/connection">see the checks</a><ul>{items}</ul></div>'
         )
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)} · '
         f"xconduit</title><meta name=viewport content='width=device-width'>"
         f"<style>{_STYLE}</style></head><body><header><b>xconduit</b>{nav}</header>"
-        f"<main><h1 style='font-size:1.3em'>{esc(title)}</h1>{alarm}{body}</main></body></html>"
+        f"<main><h1>{esc(title)}</h1>{alarm}{body}</main></body></html>"
     )
 
 

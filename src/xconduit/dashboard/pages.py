@@ -13,6 +13,7 @@ from starlette.routing import Route
 from xconduit.accounts.fleet import NOBODY_DELIVERS, Alarm
 from xconduit.audiences.listing import audience_problems
 from xconduit.config.identity import ownership
+from xconduit.dashboard import debugger as debug
 from xconduit.dashboard import views
 from xconduit.dashboard.html import chart, esc, num, page, table, when
 from xconduit.errors import XconduitError
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
 
 MATCH_LABELS = {"twclid": "twclid", "email": "email", "phone": "phone", "ip_ua": "IP + UA"}
 CHECK_HEADS = ["", "subject", "check", "result", "fix"]
-OUTCOMES = ("pending", "in_flight", "retry_scheduled", "delivered", "dead", "filtered", "invalid")
 
 
 class Pages:
@@ -141,45 +141,8 @@ class Pages:
         lines = views.debugger(self.ops.store, source=source, event=event, outcome=outcome)
         lines = views.per_source(lines, 100)
         sources = [s.name for s in self.ops.settings.sources]
-
-        def options(values: list[str], chosen: str | None) -> str:
-            opts = ['<option value="">all</option>']
-            opts += [
-                f"<option{' selected' if v == chosen else ''}>{esc(v)}</option>" for v in values
-            ]
-            return "".join(opts)
-
-        form = (
-            '<form method="get" id="filters">'
-            f'source <select name="source">{options(sources, source)}</select> '
-            f'event <input name="event" value="{esc(event or "")}" placeholder="any"> '
-            f'outcome <select name="outcome">{options(list(OUTCOMES), outcome)}</select> '
-            "<button>Filter</button></form>"
-        )
-        rows = [
-            f'<tr class="debug-line" data-outcome="{esc(line.outcome)}">'
-            f"<td>{when(line.received_at)}</td><td>{esc(line.source)}</td>"
-            f"<td>{esc(line.event)}</td><td><code>{esc(line.message_id)}</code></td>"
-            f"<td>{esc(line.destination)}</td><td>{esc(line.outcome)}</td>"
-            f"<td>{esc(line.reason)}{_dropped(line.dropped)}</td>"
-            f"<td>{f'<pre>{esc(line.payload)}</pre>' if line.payload else ''}</td></tr>"
-            for line in lines
-        ]
-        heads = [
-            "received",
-            "source",
-            "event",
-            "messageId",
-            "destination",
-            "outcome",
-            "why",
-            "payload to X (hashed)",
-        ]
-        body = (
-            "<section><p class=muted>The last 100 events per source and what became of them. "
-            "The payload is exactly what X gets: identifiers are hashed.</p>"
-            f"{form}{table(heads, rows, empty='no event yet')}</section>"
-        )
+        form = debug.filters(sources, source=source, event=event, outcome=outcome)
+        body = debug.body(lines, form)
         return self._page("Live debugger", "/dashboard/debugger", body)
 
     # -- dead letters ------------------------------------------------------------------------
@@ -329,8 +292,3 @@ def _delivering(alarm: Alarm) -> str:
     if not alarm.processes:
         return esc(NOBODY_DELIVERS)
     return esc(", ".join(p.name for p in alarm.processes))
-
-
-def _dropped(pairs: list[list[str]]) -> str:
-    shown = ", ".join(f"{kind} ({rule})" for kind, rule in pairs)
-    return f" · dropped {esc(shown)}" if pairs else ""

@@ -14,9 +14,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.support.delivery_helpers import DESTINATION, conversion, enqueue
+from tests.support.delivery_helpers import ACCOUNT, DESTINATION, PIXEL, conversion, enqueue
 from xconduit.app import build_gateway
 from xconduit.config import Settings
+from xconduit.config.identity import owner_keys
 from xconduit.dashboard.auth import FAILED_LIMIT, PROXY_LIMIT
 from xconduit.queue import JobStatus
 from xconduit.queue.memory import MemoryStore
@@ -24,6 +25,8 @@ from xconduit.serving import serve_in_thread
 
 TOKEN = "s3cret-admin-token"
 REBIND = "attacker-rebind.example"
+CONVERSIONS = {"name": DESTINATION, "account_id": ACCOUNT, "pixel_id": PIXEL}
+KEY = owner_keys(Settings.model_validate({"conversions": [CONVERSIONS]}))[DESTINATION]
 
 
 def served(
@@ -36,7 +39,9 @@ def served(
     dashboard: dict[str, object] = {"admin_token": token}
     if allowed_hosts:
         dashboard["allowed_hosts"] = list(allowed_hosts)
-    settings = Settings.model_validate({"server": {"listen": listen}, "dashboard": dashboard})
+    settings = Settings.model_validate(
+        {"server": {"listen": listen}, "dashboard": dashboard, "conversions": [CONVERSIONS]}
+    )
     gateway = build_gateway(settings, delivery=False, store=store or MemoryStore())
     host = listen.rpartition(":")[0]
     with serve_in_thread(gateway.app, host=host) as url:
@@ -125,7 +130,8 @@ def dead_store() -> MemoryStore:
     store = MemoryStore()
     now = time.time()
     enqueue(store, [conversion(n) for n in range(3)], now=now)
-    jobs = store.claim_batch(DESTINATION, limit=10, now=now, lease_seconds=60)
+    store.adopt_jobs(DESTINATION, owner=KEY, account_id=ACCOUNT, pixel_id=PIXEL)
+    jobs = store.claim_batch(DESTINATION, limit=10, now=now, lease_seconds=60, owner=KEY)
     store.dead_letter([(job.id, "X 400 INVALID_PARAMETER") for job in jobs], now=now)
     return store
 
