@@ -383,3 +383,48 @@ def test_the_debugger_fits_100_events_in_two_screens_and_opens_a_payload_on_clic
         assert_no_personal_data(page.content())
     finally:
         context.close()
+
+
+def test_a_wrong_pixel_is_one_problem_line_in_the_words_of_the_config(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """The pixel's check, the event id's check (it belongs to the right pixel) and the pause
+    of the destination are one cause: one line, naming the destination and the key."""
+    sandbox = Sandbox()
+    with serve_sandbox(sandbox) as x_url:
+        config = tmp_path / "xconduit.toml"
+        text = config_text(x_url, tmp_path / "outbox.db")
+        text = text.replace('pixel_id = "oka17"', 'pixel_id = "okz99"')
+        config.write_text(text.replace(', "Broken Thing" = "ol999"', ""))
+        gateway = build_gateway(load_settings(config))
+        gateway.start()
+        try:
+            with serve_in_thread(gateway.app) as url:
+                send_known_traffic(url)  # 3 orders to send; the rest filtered or invalid
+                ops = gateway.ops
+                assert ops is not None
+                wait_for(lambda: len(ops.alarm().paused()) == 1, "the destination's pause")
+                wait_for(lambda: ops.alarm().checked_at() is not None, "the checks")
+                pending = {JobStatus.PENDING: 3}
+                wait_for(lambda: gateway.store.counts()["shop"] == pending, "3 held")
+                context = browser.new_context(viewport={"width": 1366, "height": 768})
+                try:
+                    page = context.new_page()
+                    page.goto(url + "/")
+                    problems = page.locator("#alarm li")
+                    assert problems.count() == 1, problems.all_inner_texts()
+                    line = problems.inner_text()
+                    assert 'conversion destination "shop": pixel_id' in line
+                    assert "conversions[0]" not in line
+                    assert "3 events wait on it" in line
+                    assert problems.locator(".waiting").get_attribute("data-waiting") == "3"
+                    page.screenshot(path=str(tmp_path / "dashboard-problem.png"))
+                    problems.locator("a", has_text="the check").click()
+                    page.wait_for_url("**/dashboard/connection#check-*")
+                    found = page.locator(":target")
+                    assert "pixel okz99" in found.inner_text()
+                    assert "✗" in found.inner_text()
+                finally:
+                    context.close()
+        finally:
+            gateway.stop()

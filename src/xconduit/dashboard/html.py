@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from xconduit.dashboard.problems import RootCause
+
 NAV = (
     ("/", "Overview"),
     ("/dashboard/debugger", "Live debugger"),
@@ -20,7 +22,9 @@ header { background: #14171a; color: #fff; padding: .6em 1.5em; display: flex; g
   align-items: baseline }
 header a { color: #cfd9de; text-decoration: none } header a.on { color: #fff; font-weight: 600 }
 header b { font-size: 1.1em; margin-right: 1em }
-main { padding: .6em 1.5em; max-width: 90em } h1 { font-size: 1.3em; margin: .2em 0 .5em }
+main { padding: .8em 1.5em; max-width: 90em }
+/* The header's highlighted link names the page; the title stays for screen readers. */
+h1 { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%) }
 section { background: #fff; border: 1px solid #e1e8ed; border-radius: 6px; padding: .6em 1em;
   margin: 0 0 1em }
 h2 { font-size: 1.1em; margin: .3em 0 .6em } h3 { font-size: 1em; margin: .8em 0 .3em }
@@ -50,7 +54,8 @@ button { cursor: pointer } form.inline { display: inline }
 .outcome.filtered, .outcome.purged { color: #8899a6 }
 pre.payload { max-width: 60em; word-break: break-all; overflow-wrap: anywhere }
 #filters { margin: 0 0 .4em } .hint { font-size: 12px } #debugger { padding: .4em .8em }
-#filters label { margin-right: .6em }
+#filters label { margin-right: .6em } tr:target { background: #fff3c4 }
+.banner li.problem .what { font-weight: 600 }
 """
 
 
@@ -84,14 +89,44 @@ def table(headers: Sequence[str], rows: Iterable[str], *, empty: str = "nothing 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def page(title: str, path: str, body: str, *, banner: Sequence[str] = ()) -> str:
+def events(n: int) -> str:
+    return f"{n:,} event" if n == 1 else f"{n:,} events"
+
+
+def problem_line(cause: RootCause) -> str:
+    """One root cause: the setting, what is wrong, the fix, the events waiting, the check."""
+    why = f" — {esc(cause.why)}" if cause.why else ""
+    fix = f". <b>Fix:</b> {esc(cause.fix)}" if cause.fix else ""
+    wait = (
+        f' · <span class="waiting" data-waiting="{cause.waiting}">{events(cause.waiting)} '
+        f"wait{'s' if cause.waiting == 1 else ''} on it</span>"
+        if cause.waiting
+        else ""
+    )
+    who = f' title="reported by {esc(", ".join(cause.reported_by))}"' if cause.reported_by else ""
+    return (
+        f'<li class="problem"{who}><b class="what">{esc(cause.what)}</b>{why}{fix}{wait} · '
+        f'<a href="{esc(cause.link)}">the check</a></li>'
+    )
+
+
+def page(
+    title: str,
+    path: str,
+    body: str,
+    *,
+    causes: Sequence[RootCause] = (),
+    notes: Sequence[str] = (),
+) -> str:
+    """`causes`: the problems, one per root cause; `notes`: other lines for the banner."""
     nav = "".join(
-        f'<a href="{href}"{" class=on" if href == path else ""}>{esc(label)}</a>'
+        f'<a href="{href}"{" class=on aria-current=page" if href == path else ""}>{esc(label)}</a>'
         for href, label in NAV
     )
     alarm = ""
-    if banner:
-        items = "".join(f"<li>{esc(b)}</li>" for b in banner)
+    if causes or notes:
+        items = "".join(problem_line(c) for c in causes)
+        items += "".join(f'<li class="note">{esc(n)}</li>' for n in notes)
         alarm = (
             '<div class="banner" id="alarm"><b>Needs attention</b> · '
             f'<a href="/dashboard/connection">see the checks</a><ul>{items}</ul></div>'

@@ -10,12 +10,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from xconduit.accounts.fleet import NOBODY_DELIVERS, Alarm
+from xconduit.accounts.fleet import NOBODY_DELIVERS, STORE_UNREAD, Alarm
 from xconduit.audiences.listing import audience_problems
 from xconduit.config.identity import ownership
 from xconduit.dashboard import debugger as debug
 from xconduit.dashboard import views
 from xconduit.dashboard.html import chart, esc, num, page, table, when
+from xconduit.dashboard.problems import check_anchor, in_config_words, pause_anchor, root_causes
 from xconduit.errors import XconduitError
 from xconduit.observability.tally import MATCH_KEYS
 from xconduit.queue import JobStatus
@@ -47,8 +48,17 @@ class Pages:
     def _page(self, title: str, path: str, body: str) -> Response:
         ops = self.ops
         store = ops.store if hasattr(ops.store, "audience_records") else None
-        banner = [*ops.alarm().banner(), *audience_problems(ops.settings, store)]
-        return HTMLResponse(page(title, path, body, banner=banner))
+        alarm = ops.alarm()
+        causes = root_causes(
+            settings=ops.settings,
+            checks=alarm.checks(),
+            pauses=[p for p, _ in alarm.paused()],
+            problems=[(problem, p.name) for problem, p in alarm.reported()],
+            waiting=views.waiting(ops.settings, ops.store),
+        )
+        notes = [STORE_UNREAD] if alarm.unread else [] if alarm.processes else [NOBODY_DELIVERS]
+        notes += audience_problems(ops.settings, store)
+        return HTMLResponse(page(title, path, body, causes=causes, notes=notes))
 
     # -- overview --------------------------------------------------------------------------
 
@@ -229,9 +239,13 @@ class Pages:
         rows = [f"<tr><td>X</td><td>{esc(target)}</td></tr>"]
         rows.append(f"<tr><td>token</td><td id=token>{esc(ops.token_status())}</td></tr>")
         alarm = ops.alarm()
+
+        def words(fix: str) -> str:
+            return in_config_words(fix, ops.settings)
+
         rows += [
-            f'<tr><td>paused</td><td class="fail">{esc(p.subject)} since '
-            f"{when(p.since)}: {esc(p.reason)}{esc('; fix: ' + p.fix if p.fix else '')} "
+            f'<tr id="{pause_anchor(p)}"><td>paused</td><td class="fail">{esc(p.subject)} since '
+            f"{when(p.since)}: {esc(p.reason)}{esc('; fix: ' + words(p.fix) if p.fix else '')} "
             f"({esc(who.name)})</td></tr>"
             for p, who in alarm.paused()
         ]
@@ -256,9 +270,10 @@ class Pages:
             )
         )
         check_rows = [
-            f'<tr class="check {c.status.value}"><td class="{c.status.value}">{c.mark}</td>'
+            f'<tr class="check {c.status.value}" id="{check_anchor(c)}">'
+            f'<td class="{c.status.value}">{c.mark}</td>'
             f"<td>{esc(c.subject)}</td><td>{esc(c.item)}</td><td>{esc(c.detail)}</td>"
-            f"<td>{esc(c.fix)}</td></tr>"
+            f"<td>{esc(words(c.fix))}</td></tr>"
             for c in alarm.checks()
         ]
         body = (

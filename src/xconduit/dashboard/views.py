@@ -75,6 +75,18 @@ def own_counts(settings: Settings, store: Any) -> OwnedCounts:
     return split_owned(store.job_owners(), ownership(settings).owns)
 
 
+WAITING = (JobStatus.PENDING, JobStatus.IN_FLIGHT, JobStatus.RETRY_SCHEDULED)
+"""The states of a job not yet sent for good (delivered) nor given up (dead)."""
+
+
+def waiting(settings: Settings, store: Any) -> dict[str, int]:
+    """This configuration's events waiting to be sent, per destination."""
+    return {
+        name: sum(n for s, n in states.items() if s in WAITING)
+        for name, states in own_counts(settings, store).own.items()
+    }
+
+
 def destination_names(
     settings: Settings, store: Any, *, counts: OwnedCounts | None = None
 ) -> list[str]:
