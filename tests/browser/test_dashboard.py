@@ -51,7 +51,10 @@ PAGES = {
     "debugger": "/dashboard/debugger",
     "dead-letters": "/dashboard/dead",
     "connection": "/dashboard/connection",
+    "engine": "/dashboard/engine",
 }
+ENGINE_WORDS = ("retry_scheduled", "in_flight", "outbox", "jobs", "messageId", "pid")
+"""The delivery engine's words: on its own page, never on the overview."""
 
 
 @pytest.fixture
@@ -118,7 +121,8 @@ def test_dashboard_shows_the_store_resumes_and_leaks_nothing(
     totals = {(r.name, tuple(sorted(r.labels.items()))): r.value for r in counters.counter_totals()}
     shop = (("destination", "shop"),)
 
-    page.goto(url + "/")
+    # The engine's own words and states: on the delivery engine page.
+    page.goto(url + "/dashboard/engine")
     for key in ("received", "filtered", "invalid", "delivered", "dead"):
         assert shown(page, f"shop.day.{key}") == EXPECTED[key], key
         assert shown(page, f"shop.hour.{key}") == EXPECTED[key], key
@@ -127,6 +131,33 @@ def test_dashboard_shows_the_store_resumes_and_leaks_nothing(
         stored = sum(v for (n, labels), v in totals.items() if n == counter and shop[0] in labels)
         assert shown(page, f"shop.day.{key}") == stored
     assert shown(page, "shop.now.dead") == 0
+    assert shown(page, "shop.now.pending") == EXPECTED["held"]
+
+    # The overview in a marketer's words: every received event is sent, not sent (and why),
+    # waiting (and what holds it) or failed.
+    page.goto(url + "/")
+    got = {k: shown(page, f"shop.day.{k}") for k in ("received", "sent", "not_sent", "failed")}
+    got["waiting"] = shown(page, "shop.now.waiting")
+    assert got == {
+        "received": EXPECTED["received"],
+        "sent": EXPECTED["delivered"],
+        "not_sent": EXPECTED["filtered"] + EXPECTED["invalid"],
+        "waiting": EXPECTED["held"],
+        "failed": EXPECTED["dead"],
+    }
+    assert got["received"] == got["sent"] + got["not_sent"] + got["waiting"] + got["failed"]
+    assert shown(page, "shop.not_sent.not mapped to an X event") == EXPECTED["filtered"]
+    assert shown(page, "shop.not_sent.no email, phone or click id") == EXPECTED["invalid"]
+    held_by = page.locator("#dest-shop .waiting-note").inner_text()
+    assert 'held until this is fixed: conversion destination "shop": events["Broken Thing"]' in (
+        held_by
+    )
+    visible = page.inner_text("main")
+    for word in ENGINE_WORDS:
+        assert not re.search(rf"\b{word}\b", visible, re.IGNORECASE), word
+    page.click("text=Delivery engine")
+    assert "Now in the outbox" in page.inner_text("main")
+    page.goto(url + "/")
     assert shown(page, "shop.match.delivered") == 3
     assert shown(page, "shop.match.email") == 67  # ops-3's email was dropped
     assert shown(page, "shop.match.phone") == 67  # 2 of 3
@@ -178,8 +209,9 @@ def test_dashboard_shows_the_store_resumes_and_leaks_nothing(
     wait_for(lambda: store.counts()["shop"] == {JobStatus.DELIVERED: 4}, "the held one")
     assert "order-7" in {c["conversion_id"] for c in sandbox.conversions()}
     page.goto(url + "/")
-    assert shown(page, "shop.day.delivered") == 4
-    assert shown(page, "shop.now.dead") == 0
+    assert shown(page, "shop.day.sent") == 4
+    assert shown(page, "shop.now.waiting") == 0
+    assert shown(page, "shop.day.failed") == 0
     assert_no_personal_data(page.content())
 
 

@@ -14,6 +14,7 @@ NAV = (
     ("/dashboard/debugger", "Live debugger"),
     ("/dashboard/dead", "Dead letters"),
     ("/dashboard/connection", "Connection and checks"),
+    ("/dashboard/engine", "Delivery engine"),
 )
 
 _STYLE = """
@@ -140,7 +141,7 @@ def page(
 
 
 def chart(series: Sequence[tuple[int, float, float, float]], *, label: str) -> str:
-    """Last hour per minute: received (grey bars), delivered (green bars), dead (red bars)."""
+    """Last hour per minute: received (grey bars), sent to X (green bars), failed (red bars)."""
     width, height, pad = 600, 120, 18
     peak = max([max(r, d, x) for _, r, d, x in series] + [1.0])
     step = (width - 2 * pad) / max(len(series), 1)
@@ -164,7 +165,7 @@ def chart(series: Sequence[tuple[int, float, float, float]], *, label: str) -> s
         f'<text x="{pad}" y="{height - 4}" font-size="10" fill="#536471">60 min ago</text>'
         f'<text x="{width - pad - 20}" y="{height - 4}" font-size="10" fill="#536471">now</text>'
         f'<text x="{pad}" y="12" font-size="10" fill="#536471">max {peak:,.0f}/min · '
-        "received (grey) delivered (green) dead (red)</text>"
+        "received (grey) sent to X (green) failed (red)</text>"
     )
     return (
         f'<svg role="img" aria-label="{esc(label)}" viewBox="0 0 {width} {height}" '

@@ -15,8 +15,15 @@ from xconduit.audiences.listing import audience_problems
 from xconduit.config.identity import ownership
 from xconduit.dashboard import debugger as debug
 from xconduit.dashboard import views
-from xconduit.dashboard.html import chart, esc, num, page, table, when
-from xconduit.dashboard.problems import check_anchor, in_config_words, pause_anchor, root_causes
+from xconduit.dashboard.html import esc, num, page, table, when
+from xconduit.dashboard.overview import destination_section
+from xconduit.dashboard.problems import (
+    RootCause,
+    check_anchor,
+    in_config_words,
+    pause_anchor,
+    root_causes,
+)
 from xconduit.errors import XconduitError
 from xconduit.observability.tally import MATCH_KEYS
 from xconduit.queue import JobStatus
@@ -42,20 +49,26 @@ class Pages:
             Route("/dashboard/dead/replay", self.replay, methods=["POST"]),
             Route("/dashboard/dead/purge", self.purge, methods=["POST"]),
             Route("/dashboard/connection", self.connection, methods=["GET"]),
+            Route("/dashboard/engine", self.engine, methods=["GET"]),
             Route("/dashboard/checks", self.run_checks, methods=["POST"]),
         ]
 
-    def _page(self, title: str, path: str, body: str) -> Response:
+    def _causes(self, alarm: Alarm | None = None) -> list[RootCause]:
         ops = self.ops
-        store = ops.store if hasattr(ops.store, "audience_records") else None
-        alarm = ops.alarm()
-        causes = root_causes(
+        alarm = alarm or ops.alarm()
+        return root_causes(
             settings=ops.settings,
             checks=alarm.checks(),
             pauses=[p for p, _ in alarm.paused()],
             problems=[(problem, p.name) for problem, p in alarm.reported()],
             waiting=views.waiting(ops.settings, ops.store),
         )
+
+    def _page(self, title: str, path: str, body: str) -> Response:
+        ops = self.ops
+        store = ops.store if hasattr(ops.store, "audience_records") else None
+        alarm = ops.alarm()
+        causes = self._causes(alarm)
         notes = [STORE_UNREAD] if alarm.unread else [] if alarm.processes else [NOBODY_DELIVERS]
         notes += audience_problems(ops.settings, store)
         return HTMLResponse(page(title, path, body, causes=causes, notes=notes))
@@ -67,25 +80,26 @@ class Pages:
         parts = []
         foreign = ops.foreign_jobs()
         if foreign:  # never listed as destinations of this configuration, only counted
-            parts.append(f'<p class="muted" id="foreign-jobs">{esc(foreign_line(foreign))}</p>')
-        for d in views.overview(ops.settings, ops.store, now=now):
-            rows = []
-            for span, amounts in (("hour", d.hour), ("day", d.day)):
-                cells = "".join(
-                    num(getattr(amounts, k), f"{d.name}.{span}.{k}")
-                    for k in ("received", "filtered", "invalid", "delivered", "retried", "dead")
-                )
-                rows.append(f"<tr><td>last {span}</td>{cells}</tr>")
-            heads = ["", "received", "filtered", "invalid", "delivered", "retried", "dead"]
-            states = "".join(
-                f"<tr><td>{esc(s)}</td>{num(d.states.get(s, 0), f'{d.name}.now.{s}')}</tr>"
-                for s in ("pending", "in_flight", "retry_scheduled", "dead")
-            )
             parts.append(
-                f'<section id="dest-{esc(d.name)}"><h2>Destination {esc(d.name)}</h2>'
-                f"{table(heads, rows)}"
-                f"<h3>Now in the outbox</h3>{table(['state', 'jobs'], [states])}"
-                f"<h3>Last hour</h3>{chart(d.series, label=f'{d.name}, last hour')}</section>"
+                f'<p class="muted" id="foreign-events">{foreign:,} events in this store belong '
+                "to other configurations: not shown here, never sent from here (see the "
+                '<a href="/dashboard/engine">delivery engine</a>).</p>'
+            )
+        settings, store = ops.settings, ops.store
+        budgets = {b.account_id: b for b in views.rate_budgets(settings, store, now=now)}
+        accounts = {d.name: d.account_id for d in settings.conversions}
+        causes = self._causes()
+        series = {d.name: d for d in views.overview(settings, store, now=now)}
+        for o in views.outcomes(settings, store, now=now):
+            account = accounts.get(o.name)
+            parts.append(
+                destination_section(
+                    o,
+                    series[o.name],
+                    budget=budgets.get(account) if account else None,
+                    holds=[c for c in causes if o.name in c.destinations],
+                    now=now,
+                )
             )
         parts.append(self._match_quality(now))
         parts.append(self._rate_budget(now))
@@ -130,7 +144,14 @@ class Pages:
                 f"{num(b.backlog, f'{b.account_id}.budget.backlog')}<td>{drained}</td></tr>"
             )
         window = int(self.ops.settings.delivery.window // 60)
-        heads = ["account", "used", "allowed", "next reset", "backlog", "drained by"]
+        heads = [
+            "account",
+            "sent in the window",
+            "allowed",
+            "window frees up",
+            "waiting",
+            "all sent by",
+        ]
         return (
             f'<section id="budget"><h2>Rate budget per account ({window}-minute window)</h2>'
             f"{table(heads, rows)}</section>"
@@ -140,6 +161,37 @@ class Pages:
         from xconduit.dashboard.syncs import SyncsSection
 
         return SyncsSection(self.ops).html()
+
+    # -- delivery engine (the operator's view) -------------------------------------------------
+
+    async def engine(self, request: Request) -> Response:
+        ops, now = self.ops, self.ops.clock()
+        parts = [
+            "<p class=muted>The outbox as the delivery processes see it: the counters by "
+            "outcome and the jobs by state. The overview says the same in a marketer's words.</p>"
+        ]
+        foreign = ops.foreign_jobs()
+        if foreign:  # never listed as destinations of this configuration, only counted
+            parts.append(f'<p class="muted" id="foreign-jobs">{esc(foreign_line(foreign))}</p>')
+        for d in views.overview(ops.settings, ops.store, now=now):
+            rows = []
+            for span, amounts in (("hour", d.hour), ("day", d.day)):
+                cells = "".join(
+                    num(getattr(amounts, k), f"{d.name}.{span}.{k}")
+                    for k in ("received", "filtered", "invalid", "delivered", "retried", "dead")
+                )
+                rows.append(f"<tr><td>last {span}</td>{cells}</tr>")
+            heads = ["", "received", "filtered", "invalid", "delivered", "retried", "dead"]
+            states = "".join(
+                f"<tr><td>{esc(s)}</td>{num(d.states.get(s, 0), f'{d.name}.now.{s}')}</tr>"
+                for s in ("pending", "in_flight", "retry_scheduled", "dead")
+            )
+            parts.append(
+                f'<section id="engine-{esc(d.name)}"><h2>Destination {esc(d.name)}</h2>'
+                f"{table(heads, rows)}"
+                f"<h3>Now in the outbox</h3>{table(['state', 'jobs'], [states])}</section>"
+            )
+        return self._page("Delivery engine", "/dashboard/engine", "".join(parts))
 
     # -- live debugger -----------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ class RootCause:
     waiting: int
     """Events of its destinations waiting to be sent (held until it is fixed)."""
     reported_by: tuple[str, ...] = ()
+    destinations: tuple[str, ...] = ()
+    """The conversion destinations it holds."""
 
     @property
     def link(self) -> str:
@@ -196,6 +198,7 @@ def root_causes(
             anchor=c.anchor,
             waiting=sum(waiting.get(d, 0) for d in c.destinations),
             reported_by=tuple(dict.fromkeys(n for p in c.problems for n in who.get(p, ()))),
+            destinations=tuple(sorted(c.destinations)),
         )
         for c in causes.values()
     ]

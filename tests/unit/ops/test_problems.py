@@ -154,6 +154,7 @@ def test_the_fix_names_the_destination_and_key_and_links_to_the_check() -> None:
         anchor="check-conversions-shop-pixel-okz99",
         waiting=4,
         reported_by=("serve on vm pid 1",),
+        destinations=("shop",),
     )
     assert cause.link == "/dashboard/connection#check-conversions-shop-pixel-okz99"
 
