@@ -59,11 +59,22 @@ def _not_sent(o: Outcomes) -> str:
     )
 
 
+def failed_words(reason: str) -> str:
+    """A dead letter's counted reason (observability.metered.dead_reason) as a sentence."""
+    if reason == "retry_window_exhausted":
+        return "X did not take them before the retries ran out (X down or too slow for hours)"
+    if reason.startswith("http_"):
+        return f"X answered HTTP {reason.removeprefix('http_')}"
+    if not reason or reason == "other":
+        return "for another reason (the Dead letters page has X's words)"
+    return f"X said: {reason}"
+
+
 def _failed(o: Outcomes) -> str:
     if not o.failed:
         return ""
     items = "".join(
-        f"<li>{n:,.0f} — X said: {esc(reason or 'no reason given')}</li>"
+        f"<li>{n:,.0f} — {esc(failed_words(reason))}</li>"
         for reason, n in sorted(o.failed_why.items(), key=lambda item: -item[1])
     )
     return (
