@@ -183,6 +183,10 @@ def test_dashboard_shows_the_store_resumes_and_leaks_nothing(
     page.locator(".debug-line summary").click()
     held_line = page.locator(".debug-line").inner_text()
     assert "ops-7" in held_line
+    # A waiting event says what holds it.
+    assert 'held until this is fixed: conversion destination "shop": events["Broken Thing"]' in (
+        page.locator(".debug-line summary").inner_text()
+    )
     assert re.search(r'"hashed_email": "[0-9a-f]{64}"', held_line)
     page.fill("input[name=event]", "Product Viewed")
     page.click("#filters button")

@@ -9,7 +9,7 @@ filters are a GET form, so they live in the URL and survive a reload or a shared
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from xconduit.dashboard.html import clock_time, esc, when
 from xconduit.dashboard.views import DebugLine
@@ -41,8 +41,14 @@ def _dropped(pairs: list[list[str]]) -> str:
     return f"dropped {shown}" if pairs else ""
 
 
-def line(d: DebugLine) -> str:
-    why = "; ".join(part for part in (d.reason, _dropped(d.dropped)) if part)
+WAITING = ("pending", "in_flight", "retry_scheduled")
+
+
+def line(d: DebugLine, held: Mapping[str, str] | None = None) -> str:
+    """`held`: per destination, what holds its waiting events (a problem of the banner)."""
+    waits = (held or {}).get(d.destination) if d.outcome in WAITING else None
+    hold = f"held until this is fixed: {waits}" if waits else ""
+    why = "; ".join(part for part in (d.reason, hold, _dropped(d.dropped)) if part)
     if d.payload:
         sent = (
             "<p>The payload X gets (hashed identifiers):</p>"
@@ -63,10 +69,10 @@ def line(d: DebugLine) -> str:
     )
 
 
-def body(lines: Sequence[DebugLine], form: str) -> str:
+def body(lines: Sequence[DebugLine], form: str, held: Mapping[str, str] | None = None) -> str:
     head = (
         '<div class="debug-head" aria-hidden="true"><span title="UTC">time</span>'
         "<span>source</span><span>event</span><span>destination</span><span>outcome</span><span>why</span></div>"
     )
-    rows = "".join(line(d) for d in lines) or '<p class="muted">no event yet</p>'
+    rows = "".join(line(d, held) for d in lines) or '<p class="muted">no event yet</p>'
     return f'<section id="debugger">{form}<div class="debug-lines">{head}{rows}</div></section>'

@@ -204,7 +204,11 @@ class Pages:
         lines = views.per_source(lines, 100)
         sources = [s.name for s in self.ops.settings.sources]
         form = debug.filters(sources, source=source, event=event, outcome=outcome)
-        body = debug.body(lines, form)
+        held: dict[str, str] = {}
+        for cause in self._causes():
+            for name in cause.destinations:
+                held[name] = "; ".join(filter(None, (held.get(name), cause.what)))
+        body = debug.body(lines, form, held)
         return self._page("Live debugger", "/dashboard/debugger", body)
 
     # -- dead letters ------------------------------------------------------------------------
