@@ -7,11 +7,14 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from xconduit.dashboard.problems import RootCause
+
 NAV = (
     ("/", "Overview"),
     ("/dashboard/debugger", "Live debugger"),
     ("/dashboard/dead", "Dead letters"),
     ("/dashboard/connection", "Connection and checks"),
+    ("/dashboard/engine", "Delivery engine"),
 )
 
 _STYLE = """
@@ -20,7 +23,9 @@ header { background: #14171a; color: #fff; padding: .6em 1.5em; display: flex; g
   align-items: baseline }
 header a { color: #cfd9de; text-decoration: none } header a.on { color: #fff; font-weight: 600 }
 header b { font-size: 1.1em; margin-right: 1em }
-main { padding: 1em 1.5em; max-width: 80em }
+main { padding: .8em 1.5em; max-width: 90em }
+/* The header's highlighted link names the page; the title stays for screen readers. */
+h1 { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%) }
 section { background: #fff; border: 1px solid #e1e8ed; border-radius: 6px; padding: .6em 1em;
   margin: 0 0 1em }
 h2 { font-size: 1.1em; margin: .3em 0 .6em } h3 { font-size: 1em; margin: .8em 0 .3em }
@@ -28,10 +33,30 @@ table { border-collapse: collapse; width: 100% } th, td { text-align: left; padd
   border-bottom: 1px solid #eef1f3; vertical-align: top } th { color: #536471; font-weight: 500 }
 td.n { text-align: right; font-variant-numeric: tabular-nums }
 .ok { color: #00875a } .fail { color: #c62828; font-weight: 600 } .skip { color: #8899a6 }
-.banner { background: #fdecea; border: 1px solid #f5c2c0; padding: .6em 1em; border-radius: 6px;
-  margin-bottom: 1em } pre { background: #f6f8fa; padding: .5em; margin: 0; font-size: 12px;
+.banner { background: #fdecea; border: 1px solid #f5c2c0; padding: .4em 1em; border-radius: 6px;
+  margin-bottom: .8em } .banner ul { margin: .2em 0; padding-left: 1.2em }
+pre { background: #f6f8fa; padding: .5em; margin: 0; font-size: 12px;
   white-space: pre-wrap; max-width: 46em } .muted { color: #8899a6 }
 button { cursor: pointer } form.inline { display: inline }
+.debug-lines { font: 12px/13px ui-monospace, monospace; border-top: 1px solid #e1e8ed }
+.debug-head, .debug-line > summary { display: grid; gap: .8em; padding: 0 .4em;
+  grid-template-columns: 5.5em 6em minmax(8em, 1.2fr) 7em 8em minmax(10em, 3fr) }
+.debug-head { color: #536471; border-bottom: 1px solid #e1e8ed }
+.debug-head span, .debug-line > summary > * { overflow: hidden; white-space: nowrap;
+  text-overflow: ellipsis }
+.debug-line > summary { cursor: pointer; list-style: none }
+.debug-line > summary::-webkit-details-marker { display: none }
+.debug-line:nth-of-type(even) > summary { background: #f6f8fa }
+.debug-line > summary:hover, .debug-line[open] > summary { background: #e8f1fb }
+.debug-line > summary:focus-visible { outline: 2px solid #1d9bf0; outline-offset: -2px }
+.debug-body { padding: .3em .6em .6em 6.3em; font: 13px/1.45 system-ui, sans-serif;
+  border-bottom: 1px solid #e1e8ed } .debug-body p { margin: .2em 0 }
+.outcome.delivered { color: #00875a } .outcome.dead, .outcome.invalid { color: #c62828 }
+.outcome.filtered, .outcome.purged { color: #8899a6 }
+pre.payload { max-width: 60em; word-break: break-all; overflow-wrap: anywhere }
+#filters { margin: 0 0 .4em } .hint { font-size: 12px } #debugger { padding: .4em .8em }
+#filters label { margin-right: .6em } tr:target { background: #fff3c4 }
+.banner li.problem .what { font-weight: 600 }
 """
 
 
@@ -43,6 +68,11 @@ def when(ts: float | None) -> str:
     if ts is None:
         return "–"
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def clock_time(ts: float) -> str:
+    """The time of day (UTC) of a timestamp, for compact lines (the full date in a title)."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%H:%M:%S")
 
 
 def num(value: float, metric: str = "") -> str:
@@ -60,28 +90,58 @@ def table(headers: Sequence[str], rows: Iterable[str], *, empty: str = "nothing 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def page(title: str, path: str, body: str, *, banner: Sequence[str] = ()) -> str:
+def events(n: int) -> str:
+    return f"{n:,} event" if n == 1 else f"{n:,} events"
+
+
+def problem_line(cause: RootCause) -> str:
+    """One root cause: the setting, what is wrong, the fix, the events waiting, the check."""
+    why = f" — {esc(cause.why)}" if cause.why else ""
+    fix = f". <b>Fix:</b> {esc(cause.fix)}" if cause.fix else ""
+    wait = (
+        f' · <span class="waiting" data-waiting="{cause.waiting}">{events(cause.waiting)} '
+        f"wait{'s' if cause.waiting == 1 else ''} on it</span>"
+        if cause.waiting
+        else ""
+    )
+    who = f' title="reported by {esc(", ".join(cause.reported_by))}"' if cause.reported_by else ""
+    return (
+        f'<li class="problem"{who}><b class="what">{esc(cause.what)}</b>{why}{fix}{wait} · '
+        f'<a href="{esc(cause.link)}">the check</a></li>'
+    )
+
+
+def page(
+    title: str,
+    path: str,
+    body: str,
+    *,
+    causes: Sequence[RootCause] = (),
+    notes: Sequence[str] = (),
+) -> str:
+    """`causes`: the problems, one per root cause; `notes`: other lines for the banner."""
     nav = "".join(
-        f'<a href="{href}"{" class=on" if href == path else ""}>{esc(label)}</a>'
+        f'<a href="{href}"{" class=on aria-current=page" if href == path else ""}>{esc(label)}</a>'
         for href, label in NAV
     )
     alarm = ""
-    if banner:
-        items = "".join(f"<li>{esc(b)}</li>" for b in banner)
+    if causes or notes:
+        items = "".join(problem_line(c) for c in causes)
+        items += "".join(f'<li class="note">{esc(n)}</li>' for n in notes)
         alarm = (
-            f'<div class="banner" id="alarm"><b>Needs attention</b><ul>{items}</ul>'
-            '<a href="/dashboard/connection">see the checks</a></div>'
+            '<div class="banner" id="alarm"><b>Needs attention</b> · '
+            f'<a href="/dashboard/connection">see the checks</a><ul>{items}</ul></div>'
         )
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{esc(title)} · '
         f"xconduit</title><meta name=viewport content='width=device-width'>"
         f"<style>{_STYLE}</style></head><body><header><b>xconduit</b>{nav}</header>"
-        f"<main><h1 style='font-size:1.3em'>{esc(title)}</h1>{alarm}{body}</main></body></html>"
+        f"<main><h1>{esc(title)}</h1>{alarm}{body}</main></body></html>"
     )
 
 
 def chart(series: Sequence[tuple[int, float, float, float]], *, label: str) -> str:
-    """Last hour per minute: received (grey bars), delivered (green bars), dead (red bars)."""
+    """Last hour per minute: received (grey bars), sent to X (green bars), failed (red bars)."""
     width, height, pad = 600, 120, 18
     peak = max([max(r, d, x) for _, r, d, x in series] + [1.0])
     step = (width - 2 * pad) / max(len(series), 1)
@@ -105,7 +165,7 @@ def chart(series: Sequence[tuple[int, float, float, float]], *, label: str) -> s
         f'<text x="{pad}" y="{height - 4}" font-size="10" fill="#536471">60 min ago</text>'
         f'<text x="{width - pad - 20}" y="{height - 4}" font-size="10" fill="#536471">now</text>'
         f'<text x="{pad}" y="12" font-size="10" fill="#536471">max {peak:,.0f}/min · '
-        "received (grey) delivered (green) dead (red)</text>"
+        "received (grey) sent to X (green) failed (red)</text>"
     )
     return (
         f'<svg role="img" aria-label="{esc(label)}" viewBox="0 0 {width} {height}" '

@@ -10,11 +10,20 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from xconduit.accounts.fleet import NOBODY_DELIVERS, Alarm
+from xconduit.accounts.fleet import NOBODY_DELIVERS, STORE_UNREAD, Alarm
 from xconduit.audiences.listing import audience_problems
 from xconduit.config.identity import ownership
+from xconduit.dashboard import debugger as debug
 from xconduit.dashboard import views
-from xconduit.dashboard.html import chart, esc, num, page, table, when
+from xconduit.dashboard.html import esc, num, page, table, when
+from xconduit.dashboard.overview import destination_section
+from xconduit.dashboard.problems import (
+    RootCause,
+    check_anchor,
+    in_config_words,
+    pause_anchor,
+    root_causes,
+)
 from xconduit.errors import XconduitError
 from xconduit.observability.tally import MATCH_KEYS
 from xconduit.queue import JobStatus
@@ -26,7 +35,6 @@ if TYPE_CHECKING:
 
 MATCH_LABELS = {"twclid": "twclid", "email": "email", "phone": "phone", "ip_ua": "IP + UA"}
 CHECK_HEADS = ["", "subject", "check", "result", "fix"]
-OUTCOMES = ("pending", "in_flight", "retry_scheduled", "delivered", "dead", "filtered", "invalid")
 
 
 class Pages:
@@ -41,14 +49,29 @@ class Pages:
             Route("/dashboard/dead/replay", self.replay, methods=["POST"]),
             Route("/dashboard/dead/purge", self.purge, methods=["POST"]),
             Route("/dashboard/connection", self.connection, methods=["GET"]),
+            Route("/dashboard/engine", self.engine, methods=["GET"]),
             Route("/dashboard/checks", self.run_checks, methods=["POST"]),
         ]
+
+    def _causes(self, alarm: Alarm | None = None) -> list[RootCause]:
+        ops = self.ops
+        alarm = alarm or ops.alarm()
+        return root_causes(
+            settings=ops.settings,
+            checks=alarm.checks(),
+            pauses=[p for p, _ in alarm.paused()],
+            problems=[(problem, p.name) for problem, p in alarm.reported()],
+            waiting=views.waiting(ops.settings, ops.store),
+        )
 
     def _page(self, title: str, path: str, body: str) -> Response:
         ops = self.ops
         store = ops.store if hasattr(ops.store, "audience_records") else None
-        banner = [*ops.alarm().banner(), *audience_problems(ops.settings, store)]
-        return HTMLResponse(page(title, path, body, banner=banner))
+        alarm = ops.alarm()
+        causes = self._causes(alarm)
+        notes = [STORE_UNREAD] if alarm.unread else [] if alarm.processes else [NOBODY_DELIVERS]
+        notes += audience_problems(ops.settings, store)
+        return HTMLResponse(page(title, path, body, causes=causes, notes=notes))
 
     # -- overview --------------------------------------------------------------------------
 
@@ -57,25 +80,26 @@ class Pages:
         parts = []
         foreign = ops.foreign_jobs()
         if foreign:  # never listed as destinations of this configuration, only counted
-            parts.append(f'<p class="muted" id="foreign-jobs">{esc(foreign_line(foreign))}</p>')
-        for d in views.overview(ops.settings, ops.store, now=now):
-            rows = []
-            for span, amounts in (("hour", d.hour), ("day", d.day)):
-                cells = "".join(
-                    num(getattr(amounts, k), f"{d.name}.{span}.{k}")
-                    for k in ("received", "filtered", "invalid", "delivered", "retried", "dead")
-                )
-                rows.append(f"<tr><td>last {span}</td>{cells}</tr>")
-            heads = ["", "received", "filtered", "invalid", "delivered", "retried", "dead"]
-            states = "".join(
-                f"<tr><td>{esc(s)}</td>{num(d.states.get(s, 0), f'{d.name}.now.{s}')}</tr>"
-                for s in ("pending", "in_flight", "retry_scheduled", "dead")
-            )
             parts.append(
-                f'<section id="dest-{esc(d.name)}"><h2>Destination {esc(d.name)}</h2>'
-                f"{table(heads, rows)}"
-                f"<h3>Now in the outbox</h3>{table(['state', 'jobs'], [states])}"
-                f"<h3>Last hour</h3>{chart(d.series, label=f'{d.name}, last hour')}</section>"
+                f'<p class="muted" id="foreign-events">{foreign:,} events in this store belong '
+                "to other configurations: not shown here, never sent from here (see the "
+                '<a href="/dashboard/engine">delivery engine</a>).</p>'
+            )
+        settings, store = ops.settings, ops.store
+        budgets = {b.account_id: b for b in views.rate_budgets(settings, store, now=now)}
+        accounts = {d.name: d.account_id for d in settings.conversions}
+        causes = self._causes()
+        series = {d.name: d for d in views.overview(settings, store, now=now)}
+        for o in views.outcomes(settings, store, now=now):
+            account = accounts.get(o.name)
+            parts.append(
+                destination_section(
+                    o,
+                    series[o.name],
+                    budget=budgets.get(account) if account else None,
+                    holds=[c for c in causes if o.name in c.destinations],
+                    now=now,
+                )
             )
         parts.append(self._match_quality(now))
         parts.append(self._rate_budget(now))
@@ -120,7 +144,14 @@ class Pages:
                 f"{num(b.backlog, f'{b.account_id}.budget.backlog')}<td>{drained}</td></tr>"
             )
         window = int(self.ops.settings.delivery.window // 60)
-        heads = ["account", "used", "allowed", "next reset", "backlog", "drained by"]
+        heads = [
+            "account",
+            "sent in the window",
+            "allowed",
+            "window frees up",
+            "waiting",
+            "all sent by",
+        ]
         return (
             f'<section id="budget"><h2>Rate budget per account ({window}-minute window)</h2>'
             f"{table(heads, rows)}</section>"
@@ -130,6 +161,37 @@ class Pages:
         from xconduit.dashboard.syncs import SyncsSection
 
         return SyncsSection(self.ops).html()
+
+    # -- delivery engine (the operator's view) -------------------------------------------------
+
+    async def engine(self, request: Request) -> Response:
+        ops, now = self.ops, self.ops.clock()
+        parts = [
+            "<p class=muted>The outbox as the delivery processes see it: the counters by "
+            "outcome and the jobs by state. The overview says the same in a marketer's words.</p>"
+        ]
+        foreign = ops.foreign_jobs()
+        if foreign:  # never listed as destinations of this configuration, only counted
+            parts.append(f'<p class="muted" id="foreign-jobs">{esc(foreign_line(foreign))}</p>')
+        for d in views.overview(ops.settings, ops.store, now=now):
+            rows = []
+            for span, amounts in (("hour", d.hour), ("day", d.day)):
+                cells = "".join(
+                    num(getattr(amounts, k), f"{d.name}.{span}.{k}")
+                    for k in ("received", "filtered", "invalid", "delivered", "retried", "dead")
+                )
+                rows.append(f"<tr><td>last {span}</td>{cells}</tr>")
+            heads = ["", "received", "filtered", "invalid", "delivered", "retried", "dead"]
+            states = "".join(
+                f"<tr><td>{esc(s)}</td>{num(d.states.get(s, 0), f'{d.name}.now.{s}')}</tr>"
+                for s in ("pending", "in_flight", "retry_scheduled", "dead")
+            )
+            parts.append(
+                f'<section id="engine-{esc(d.name)}"><h2>Destination {esc(d.name)}</h2>'
+                f"{table(heads, rows)}"
+                f"<h3>Now in the outbox</h3>{table(['state', 'jobs'], [states])}</section>"
+            )
+        return self._page("Delivery engine", "/dashboard/engine", "".join(parts))
 
     # -- live debugger -----------------------------------------------------------------------
 
@@ -141,45 +203,12 @@ class Pages:
         lines = views.debugger(self.ops.store, source=source, event=event, outcome=outcome)
         lines = views.per_source(lines, 100)
         sources = [s.name for s in self.ops.settings.sources]
-
-        def options(values: list[str], chosen: str | None) -> str:
-            opts = ['<option value="">all</option>']
-            opts += [
-                f"<option{' selected' if v == chosen else ''}>{esc(v)}</option>" for v in values
-            ]
-            return "".join(opts)
-
-        form = (
-            '<form method="get" id="filters">'
-            f'source <select name="source">{options(sources, source)}</select> '
-            f'event <input name="event" value="{esc(event or "")}" placeholder="any"> '
-            f'outcome <select name="outcome">{options(list(OUTCOMES), outcome)}</select> '
-            "<button>Filter</button></form>"
-        )
-        rows = [
-            f'<tr class="debug-line" data-outcome="{esc(line.outcome)}">'
-            f"<td>{when(line.received_at)}</td><td>{esc(line.source)}</td>"
-            f"<td>{esc(line.event)}</td><td><code>{esc(line.message_id)}</code></td>"
-            f"<td>{esc(line.destination)}</td><td>{esc(line.outcome)}</td>"
-            f"<td>{esc(line.reason)}{_dropped(line.dropped)}</td>"
-            f"<td>{f'<pre>{esc(line.payload)}</pre>' if line.payload else ''}</td></tr>"
-            for line in lines
-        ]
-        heads = [
-            "received",
-            "source",
-            "event",
-            "messageId",
-            "destination",
-            "outcome",
-            "why",
-            "payload to X (hashed)",
-        ]
-        body = (
-            "<section><p class=muted>The last 100 events per source and what became of them. "
-            "The payload is exactly what X gets: identifiers are hashed.</p>"
-            f"{form}{table(heads, rows, empty='no event yet')}</section>"
-        )
+        form = debug.filters(sources, source=source, event=event, outcome=outcome)
+        held: dict[str, str] = {}
+        for cause in self._causes():
+            for name in cause.destinations:
+                held[name] = "; ".join(filter(None, (held.get(name), cause.what)))
+        body = debug.body(lines, form, held)
         return self._page("Live debugger", "/dashboard/debugger", body)
 
     # -- dead letters ------------------------------------------------------------------------
@@ -266,9 +295,13 @@ class Pages:
         rows = [f"<tr><td>X</td><td>{esc(target)}</td></tr>"]
         rows.append(f"<tr><td>token</td><td id=token>{esc(ops.token_status())}</td></tr>")
         alarm = ops.alarm()
+
+        def words(fix: str) -> str:
+            return in_config_words(fix, ops.settings)
+
         rows += [
-            f'<tr><td>paused</td><td class="fail">{esc(p.subject)} since '
-            f"{when(p.since)}: {esc(p.reason)}{esc('; fix: ' + p.fix if p.fix else '')} "
+            f'<tr id="{pause_anchor(p)}"><td>paused</td><td class="fail">{esc(p.subject)} since '
+            f"{when(p.since)}: {esc(p.reason)}{esc('; fix: ' + words(p.fix) if p.fix else '')} "
             f"({esc(who.name)})</td></tr>"
             for p, who in alarm.paused()
         ]
@@ -293,9 +326,10 @@ class Pages:
             )
         )
         check_rows = [
-            f'<tr class="check {c.status.value}"><td class="{c.status.value}">{c.mark}</td>'
+            f'<tr class="check {c.status.value}" id="{check_anchor(c)}">'
+            f'<td class="{c.status.value}">{c.mark}</td>'
             f"<td>{esc(c.subject)}</td><td>{esc(c.item)}</td><td>{esc(c.detail)}</td>"
-            f"<td>{esc(c.fix)}</td></tr>"
+            f"<td>{esc(words(c.fix))}</td></tr>"
             for c in alarm.checks()
         ]
         body = (
@@ -329,8 +363,3 @@ def _delivering(alarm: Alarm) -> str:
     if not alarm.processes:
         return esc(NOBODY_DELIVERS)
     return esc(", ".join(p.name for p in alarm.processes))
-
-
-def _dropped(pairs: list[list[str]]) -> str:
-    shown = ", ".join(f"{kind} ({rule})" for kind, rule in pairs)
-    return f" · dropped {esc(shown)}" if pairs else ""

@@ -75,6 +75,18 @@ def own_counts(settings: Settings, store: Any) -> OwnedCounts:
     return split_owned(store.job_owners(), ownership(settings).owns)
 
 
+WAITING = (JobStatus.PENDING, JobStatus.IN_FLIGHT, JobStatus.RETRY_SCHEDULED)
+"""The states of a job not yet sent for good (delivered) nor given up (dead)."""
+
+
+def waiting(settings: Settings, store: Any) -> dict[str, int]:
+    """This configuration's events waiting to be sent, per destination."""
+    return {
+        name: sum(n for s, n in states.items() if s in WAITING)
+        for name, states in own_counts(settings, store).own.items()
+    }
+
+
 def destination_names(
     settings: Settings, store: Any, *, counts: OwnedCounts | None = None
 ) -> list[str]:
@@ -116,6 +128,59 @@ def overview(settings: Settings, store: Any, *, now: float) -> list[DestinationO
         now_states = {str(s): n for s, n in states.get(name, {}).items()}
         out.append(
             DestinationOverview(name=name, hour=hour, day=day, states=now_states, series=series)
+        )
+    return out
+
+
+@dataclass(kw_only=True)
+class Outcomes:
+    """What became of one destination's events, in the words of the overview."""
+
+    name: str
+    received: float
+    """Over the last day (duplicates not counted)."""
+    sent: float
+    """X accepted them (last day)."""
+    not_sent: dict[str, float]
+    """Filtered or invalid (last day), by why in plain words (observability.tally)."""
+    waiting: int
+    """Not sent yet, now."""
+    failed: float
+    """Given up (last day): X refused them or their retries ran out."""
+    failed_why: dict[str, float]
+
+
+def outcomes(settings: Settings, store: Any, *, now: float) -> list[Outcomes]:
+    rows: list[MinuteRow] = store.counter_minutes(now - DAY)
+    counts = own_counts(settings, store)
+    held = waiting(settings, store)
+    out = []
+    for name in destination_names(settings, store, counts=counts):
+        day = Amounts()
+        why: dict[str, float] = defaultdict(float)
+        failed_why: dict[str, float] = defaultdict(float)
+        for row in rows:
+            if row.labels.get("destination") != name:
+                continue
+            _add(day, row)
+            if row.name == "conversions_not_sent":
+                why[row.labels.get("why", "")] += row.value
+            elif row.name == "conversions_dead":
+                failed_why[row.labels.get("reason", "")] += row.value
+        # Counted before the reasons were (an older version): said, not left out.
+        unsorted = day.filtered + day.invalid - sum(why.values())
+        if unsorted > 0:
+            why["for a reason not recorded (counted by an older version)"] += unsorted
+        out.append(
+            Outcomes(
+                name=name,
+                received=day.received,
+                sent=day.delivered,
+                not_sent=dict(why),
+                waiting=held.get(name, 0),
+                failed=day.dead,
+                failed_why=dict(failed_why),
+            )
         )
     return out
 

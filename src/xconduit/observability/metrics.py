@@ -32,6 +32,7 @@ DESCRIPTIONS = {
     "conversions_queued": "Conversions queued for delivery to X",
     "conversions_filtered": "Events a destination does not send (not mapped, no consent, ...)",
     "conversions_invalid": "Events X would reject (no usable identifier, bad value, ...)",
+    "conversions_not_sent": "Filtered and invalid events, by why in plain words",
     "identifiers_dropped": "Identifiers present but unusable, by kind",
     "fields_dropped": "Other fields left out of a conversion (not a count, control character)",
     "conversions_delivered": "Conversions X accepted",

@@ -2,6 +2,8 @@
 
     events_received{source}                         the event itself
     conversions_queued|filtered|invalid{destination} its outcome per destination
+    conversions_not_sent{destination,why}           a filtered or invalid one, why in plain
+                                                    words (a few fixed phrases: why_not_sent)
     identifiers_dropped{destination,kind,rule}      an identifier present but unusable
                                                     (kind: email, phone, twclid, ip_address,
                                                     user_agent; the rule: docs/reference/mapping.md)
@@ -24,6 +26,7 @@ from typing import Any
 import orjson
 
 from xconduit.mapping import MappingResult
+from xconduit.normalize.conversion import MISSING_IDENTIFIER
 from xconduit.normalize.redact import redact
 from xconduit.queue.counts import Count, RecentEvent
 
@@ -32,6 +35,34 @@ _OUTCOME_COUNTER = {
     "filtered": "conversions_filtered",
     "invalid": "conversions_invalid",
 }
+
+NOT_MAPPED = "not mapped to an X event"
+NOT_A_CONVERSION = "not a conversion (identify, group, …)"
+NO_IDENTIFIER = "no email, phone or click id"
+CONSENT_DENIED = "consent denied"
+SUPPRESSED = "suppressed (the user opted out)"
+NO_TIME = "no time of the event"
+BAD_VALUE = "a value X would refuse"
+
+
+def why_not_sent(outcome: str, reason: str | None) -> str:
+    """A filtered or invalid event's reason as one of a few phrases a marketer reads (the
+    dashboard groups by them; the exact reason stays in the live debugger)."""
+    text = reason or ""
+    if outcome == "filtered":
+        if text.startswith("consent:"):
+            return CONSENT_DENIED
+        if text == "suppressed":
+            return SUPPRESSED
+        if text.endswith("events are not conversions"):
+            return NOT_A_CONVERSION
+        return NOT_MAPPED
+    if MISSING_IDENTIFIER in text:
+        return NO_IDENTIFIER
+    if text.startswith("conversion_time"):
+        return NO_TIME
+    return BAD_VALUE
+
 
 IDENTIFIER_KINDS = frozenset(("twclid", "email", "phone", "ip_address", "user_agent"))
 """The `MappingResult.dropped` names that are identifiers; other names are field paths."""
@@ -48,6 +79,9 @@ def tally(
     for result in results:
         dest = (("destination", result.destination),)
         counts.append(Count(_OUTCOME_COUNTER[result.outcome], dest))
+        if result.outcome != "conversion":
+            why = why_not_sent(result.outcome, result.reason)
+            counts.append(Count("conversions_not_sent", (*dest, ("why", why))))
         for field, rule in result.dropped:
             if field in IDENTIFIER_KINDS:
                 counts.append(

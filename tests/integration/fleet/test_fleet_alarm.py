@@ -64,8 +64,12 @@ def test_a_worker_s_refused_token_shows_on_a_collector_until_the_worker_stops(
             wait_until(named, "the collector's /readyz to name the worker's pause")
             assert paused_accounts(url) == {ACCOUNT: 1.0}
             dashboard = httpx.get(url + "/").text
-            assert f"delivery to account {ACCOUNT} paused" in dashboard
-            assert f"pid {refused.pid}" in dashboard
+            # One line for the account: its pause, or the failed check that explains it.
+            alarm = dashboard[dashboard.index('id="alarm"') :]
+            assert f"account {ACCOUNT}</b> — delivery paused" in alarm or (
+                f"account {ACCOUNT}: credentials" in alarm
+            )
+            assert f"pid {refused.pid}" in alarm  # who reports it (the line's title)
 
             sender = Generator([url], 50)
             sender.run()

@@ -105,7 +105,11 @@ def test_failing_checks_and_refused_credentials_raise_the_alarm_until_fixed(
     )
     for page in ("/", "/dashboard/connection"):
         html = httpx.get(url + page).text
-        assert PAUSED in html[html.index('id="alarm"') :], page
+        # A line for the account's pause (the role is not checked again yet), and the events
+        # it holds.
+        shown = html[html.index('id="alarm"') :]
+        assert f"account {ACCOUNT}</b> — delivery paused" in shown, page
+        assert "3 events wait on it" in shown, page
     connection = httpx.get(url + "/dashboard/connection").text
     assert f"account {ACCOUNT} since" in connection  # the connection table's paused row
 

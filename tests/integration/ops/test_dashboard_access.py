@@ -23,10 +23,10 @@ from xconduit.queue import JobStatus
 from xconduit.queue.memory import MemoryStore
 from xconduit.serving import serve_in_thread
 
-SHOP = {"name": DESTINATION, "account_id": ACCOUNT, "pixel_id": PIXEL}
-
 TOKEN = "s3cret-admin-token"
 REBIND = "attacker-rebind.example"
+CONVERSIONS = {"name": DESTINATION, "account_id": ACCOUNT, "pixel_id": PIXEL}
+KEY = owner_keys(Settings.model_validate({"conversions": [CONVERSIONS]}))[DESTINATION]
 
 
 def served(
@@ -40,7 +40,7 @@ def served(
     if allowed_hosts:
         dashboard["allowed_hosts"] = list(allowed_hosts)
     settings = Settings.model_validate(
-        {"server": {"listen": listen}, "dashboard": dashboard, "conversions": [SHOP]}
+        {"server": {"listen": listen}, "dashboard": dashboard, "conversions": [CONVERSIONS]}
     )
     gateway = build_gateway(settings, delivery=False, store=store or MemoryStore())
     host = listen.rpartition(":")[0]
@@ -130,9 +130,8 @@ def dead_store() -> MemoryStore:
     store = MemoryStore()
     now = time.time()
     enqueue(store, [conversion(n) for n in range(3)], now=now)
-    key = owner_keys(Settings.model_validate({"conversions": [SHOP]}))[DESTINATION]
-    store.adopt_jobs(DESTINATION, owner=key, account_id=ACCOUNT, pixel_id=PIXEL)
-    jobs = store.claim_batch(DESTINATION, limit=10, now=now, lease_seconds=60, owner=key)
+    store.adopt_jobs(DESTINATION, owner=KEY, account_id=ACCOUNT, pixel_id=PIXEL)
+    jobs = store.claim_batch(DESTINATION, limit=10, now=now, lease_seconds=60, owner=KEY)
     store.dead_letter([(job.id, "X 400 INVALID_PARAMETER") for job in jobs], now=now)
     return store
 

@@ -110,7 +110,7 @@ def test_a_worker_s_paused_account_shows_on_a_collector_until_it_clears(
         assert gauges(url, "xconduit_delivering_processes") == {(): 1.0}
         for page in ("/", "/dashboard/connection"):
             shown = banner(httpx.get(url + page).text)
-            assert PAUSED in shown, page
+            assert f"account {ACCOUNT}</b> — delivery paused: {REASON}" in shown, page
             assert f"worker on {socket.gethostname()} pid {os.getpid()}" in shown, page
         connection = httpx.get(url + "/dashboard/connection").text
         assert f"account {ACCOUNT} since" in connection  # the connection table's paused row
@@ -133,7 +133,7 @@ def test_a_worker_s_paused_account_shows_on_a_collector_until_it_clears(
         assert httpx.get(url + "/readyz").json()["delivering"] == 0
         assert gauges(url, "xconduit_account_paused") == {}
         shown = banner(httpx.get(url + "/").text)
-        assert PAUSED not in shown
+        assert "delivery paused" not in shown
         assert NOBODY_DELIVERS in shown
     finally:
         store.close()

@@ -1,0 +1,110 @@
+"""The overview's destination sections, in a marketer's words.
+
+Per destination over the last day: received, sent to X, not sent (grouped by why in plain
+words), waiting (and when it reaches X at the account's budget, or what holds it) and failed
+(X's reason, what to do, replay). received = sent + not sent + waiting + failed for events of
+the last day. The engine's states (jobs by state, retries) are on the delivery engine page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
+from xconduit.dashboard.html import chart, esc, events, num, table, when
+from xconduit.dashboard.problems import RootCause
+from xconduit.dashboard.views import DestinationOverview, Outcomes, RateBudget
+
+HEADS = ["", "received", "sent to X", "not sent", "waiting", "failed"]
+
+
+def _debugger(**query: str) -> str:
+    return "/dashboard/debugger?" + urlencode(query)
+
+
+def _waiting(
+    o: Outcomes, *, budget: RateBudget | None, holds: Sequence[RootCause], now: float
+) -> str:
+    if not o.waiting:
+        return ""
+    what = f"{events(o.waiting)} waiting"
+    if holds:
+        causes = "; ".join(c.what for c in holds)
+        return (
+            f'<p class="waiting-note">{what}: held until this is fixed: <b>{esc(causes)}</b> '
+            "(see Needs attention above). Nothing is lost: they are sent once it is fixed.</p>"
+        )
+    if budget is None or budget.drained_at is None or budget.drained_at <= now + 60:
+        return f'<p class="waiting-note">{what}: being sent now.</p>'
+    minutes = int(budget.window // 60)
+    return (
+        f'<p class="waiting-note">{what}: all reach X by {when(budget.drained_at)} at the '
+        f"account's budget ({budget.allowed:,} per {minutes} minutes).</p>"
+    )
+
+
+def _not_sent(o: Outcomes) -> str:
+    if not o.not_sent:
+        return ""
+    items = "".join(
+        f'<li><span data-metric="{esc(o.name)}.not_sent.{esc(why)}">{n:,.0f}</span> {esc(why)}</li>'
+        for why, n in sorted(o.not_sent.items(), key=lambda item: -item[1])
+    )
+    link = _debugger(outcome="filtered")
+    invalid = _debugger(outcome="invalid")
+    return (
+        f"<h3>Not sent, and why</h3><ul class=why>{items}</ul>"
+        f'<p class=muted>Each one, with its exact reason: <a href="{link}">filtered</a> and '
+        f'<a href="{invalid}">invalid</a> events in the live debugger.</p>'
+    )
+
+
+def failed_words(reason: str) -> str:
+    """A dead letter's counted reason (observability.metered.dead_reason) as a sentence."""
+    if reason == "retry_window_exhausted":
+        return "X did not take them before the retries ran out (X down or too slow for hours)"
+    if reason.startswith("http_"):
+        return f"X answered HTTP {reason.removeprefix('http_')}"
+    if not reason or reason == "other":
+        return "for another reason (the Dead letters page has X's words)"
+    return f"X said: {reason}"
+
+
+def _failed(o: Outcomes) -> str:
+    if not o.failed:
+        return ""
+    items = "".join(
+        f"<li>{n:,.0f} — {esc(failed_words(reason))}</li>"
+        for reason, n in sorted(o.failed_why.items(), key=lambda item: -item[1])
+    )
+    return (
+        f"<h3>Failed, and X's reason</h3><ul class=why>{items}</ul>"
+        "<p>What to do: fix what X names (the mapping or the data), then send them again with "
+        '<b>Replay</b> on the <a href="/dashboard/dead">Dead letters</a> page.</p>'
+    )
+
+
+def destination_section(
+    o: Outcomes,
+    d: DestinationOverview,
+    *,
+    budget: RateBudget | None,
+    holds: Sequence[RootCause],
+    now: float,
+) -> str:
+    name = o.name
+    cells = (
+        num(o.received, f"{name}.day.received")
+        + num(o.sent, f"{name}.day.sent")
+        + num(sum(o.not_sent.values()), f"{name}.day.not_sent")
+        + num(o.waiting, f"{name}.now.waiting")
+        + num(o.failed, f"{name}.day.failed")
+    )
+    return (
+        f'<section id="dest-{esc(name)}"><h2>Destination {esc(name)}</h2>'
+        f"{table(HEADS, [f'<tr><td>last 24 hours</td>{cells}</tr>'])}"
+        "<p class=muted>Waiting is now; the rest over the last 24 hours. Each received event is "
+        "sent, not sent, waiting or failed.</p>"
+        f"{_waiting(o, budget=budget, holds=holds, now=now)}{_not_sent(o)}{_failed(o)}"
+        f"<h3>Last hour</h3>{chart(d.series, label=f'{name}, last hour')}</section>"
+    )
