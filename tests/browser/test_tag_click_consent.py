@@ -89,7 +89,7 @@ def test_denied_advertising_consent_fires_nothing_and_writes_no_cookie(
     tag_page.track("Signed Up", {"revenue": 3}, per_call(DENIED))
     tag_page.track("Order Completed", {"order_id": "o-1"}, per_call(DENIED))
     assert tag_page.twq() == []
-    assert tag_page.uwt_loads == 0
+    assert tag_page.uwt_count(0) == 0
     assert tag_page.adsct(0) == []
     assert tag_page.cookie("_twclid") is None
     events = tag_page.events()
@@ -106,7 +106,7 @@ def test_granted_advertising_consent_fires(tag_page: TagPage, tag: dict[str, Any
     tag_page.page_view(per_call(GRANTED))
     tag_page.track("Signed Up", {}, per_call(GRANTED))
     assert tag_page.twq() != []
-    assert tag_page.uwt_loads == 1
+    assert tag_page.uwt_count(1) == 1
     assert tag_page.cookie("_twclid") is not None
     assert [e["context"]["twclid"] for e in tag_page.events()] == ["abc", "abc"]
 

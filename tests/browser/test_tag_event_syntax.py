@@ -31,7 +31,7 @@ def test_page_view_configures_the_pixel(tag_page: TagPage) -> None:
     tag_page.page_view()
     tag_page.page_view()  # a single-page app's route change records another page view
     assert tag_page.twq() == [["config", "uni1"], ["config", "uni1"]]
-    assert tag_page.uwt_loads == 1
+    assert tag_page.uwt_count(1) == 1
     page = {"txn_id": "pp1", "p_id": "Twitter", "tw_sale_amount": "0", "tw_order_quantity": "0"}
     assert tag_page.adsct(2) == [page, page]
 
@@ -41,7 +41,7 @@ def test_without_a_pixel_nothing_loads(tag_page: TagPage) -> None:
     tag_page.page_view()
     tag_page.track("Order Completed", {"order_id": "o-1", "revenue": 5})
     assert tag_page.twq() == []
-    assert tag_page.uwt_loads == 0
+    assert tag_page.uwt_count(0) == 0
     assert tag_page.adsct(0) == []
 
 
@@ -108,7 +108,7 @@ def test_unmapped_and_prototype_names_fire_nothing(tag_page: TagPage, name: str)
     tag_page.open(event_tag(single_event_tags={"Signed Up": ["s1"]}))
     tag_page.track(name, {"value": 3})
     assert tag_page.twq() == []
-    assert tag_page.uwt_loads == 0
+    assert tag_page.uwt_count(0) == 0
     assert tag_page.adsct(0) == []
     [sent] = tag_page.events()
     assert sent["event"] == name

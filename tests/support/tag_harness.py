@@ -315,6 +315,13 @@ class TagPage:
         )
         return [body for _, body in self._mine()]
 
+    def uwt_count(self, expected: int) -> int:
+        """How often uwt.js was loaded, once `expected` loads have happened: the pixel's script
+        tag loads it asynchronously, and the route handler only runs while Playwright waits."""
+        if expected:
+            wait_for(lambda: self.uwt_loads >= expected, "uwt.js", sleep=self._pump)
+        return self.uwt_loads
+
     def _pump(self, seconds: float) -> None:
         # Route handlers (the image recorder) only run while Playwright's sync API is waiting.
         self.page.wait_for_timeout(seconds * 1000)

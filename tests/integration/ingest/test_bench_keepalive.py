@@ -40,7 +40,7 @@ def _run(tmp_path: Path, path: str, per_request: int, clients: int) -> tuple[int
         http = serving.server(gateway.app)
         http.config.http = CountingProtocol
         with serving.running(http, serving.listen("127.0.0.1", 0), name="bench-test") as url:
-            seconds = 0.5
+            seconds = 3.0  # long enough for several requests per client on a loaded machine
             figures = measure_keepalive(
                 url, path, HEADERS, _body, per_request=per_request, clients=clients, seconds=seconds
             )

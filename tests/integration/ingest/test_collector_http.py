@@ -582,7 +582,9 @@ def test_concurrent_requests_share_transactions(tmp_path: Path) -> None:
     async def send_all(url: str) -> list[int]:
         # 200 requests over 50 connections: a request may wait for one as long as it takes (no
         # pool timeout: on a loaded machine 5 s is not enough, and speed is not asserted here).
-        limits = httpx.Limits(max_connections=50)
+        # No connection is reused: one idle past the server's keep-alive timeout while the
+        # machine is busy would be closed under a request (a race of the client, not a result).
+        limits = httpx.Limits(max_connections=50, max_keepalive_connections=0)
         timeout = httpx.Timeout(60.0, pool=None)
         async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as c:
             responses = await asyncio.gather(
