@@ -138,4 +138,4 @@ class DeliveryJob:
     priority: int = DEFAULT_PRIORITY
     """See `NewJob.priority` (kept by the in-memory store; SQL stores do not read it back)."""
     conversion_time: str = ""
-    """See `NewJob.conversion_time` (as `priority`)."""
+    """See `NewJob.conversion_time` (a claim reads it back; other reads may not)."""

@@ -91,6 +91,7 @@ def _job(row: Sequence[Any]) -> DeliveryJob:
         last_error=None if row[12] is None else _untext(row[12]),
         delivered_at=row[13],
         owner=row[14] if len(row) > 14 else "",
+        conversion_time=row[15] if len(row) > 15 else "",
     )
 
 

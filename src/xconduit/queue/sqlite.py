@@ -118,6 +118,7 @@ def _claimed(row: tuple[Any, ...]) -> DeliveryJob:
         last_error=row[12],
         delivered_at=None if delivered_at is None else float(delivered_at),
         owner=row[14],
+        conversion_time=row[15],
     )
 
 

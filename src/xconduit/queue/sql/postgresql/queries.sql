@@ -117,11 +117,11 @@ WITH oldest AS (
     FROM due
     WHERE s.id = due.id
     RETURNING s.id, s.status, s.attempts, s.created_at, s.next_attempt_at, s.lease_until,
-        s.last_error, s.delivered_at, s.owner
+        s.last_error, s.delivered_at, s.owner, s.conversion_time
 )
 SELECT c.id, p.destination, p.account_id, p.pixel_id, p.message_id, p.conversion_id, p.payload,
     c.status, c.attempts, c.created_at, c.next_attempt_at, c.lease_until, c.last_error,
-    c.delivered_at, c.owner
+    c.delivered_at, c.owner, c.conversion_time
 FROM claimed AS c JOIN job_payloads AS p ON p.id = c.id
 ORDER BY c.id;
 

@@ -77,7 +77,8 @@ WHERE id IN (
     )
 )
 RETURNING id, destination, account_id, pixel_id, message_id, conversion_id, payload, status,
-    attempts, created_at, next_attempt_at, lease_until, last_error, delivered_at, owner;
+    attempts, created_at, next_attempt_at, lease_until, last_error, delivered_at, owner,
+    conversion_time;
 
 -- name: mark_delivered
 -- in_flight -> delivered for every id in the JSON array :ids; no change in any other state.
