@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import psycopg
+import pytest
+
+from tests.support.pgtemp import temp_schema
 from xconduit.queue import IncomingEvent, NewJob, Store
 from xconduit.queue.jobs import oldest_share
+from xconduit.queue.postgres import PostgresStore
+from xconduit.queue.postgres import Q as PQ
 
 
 def job(n: int, *, priority: int, time: str) -> IncomingEvent:
@@ -73,3 +79,27 @@ def test_a_small_backlog_is_claimed_whole(store: Store) -> None:
 
 def test_the_share_of_the_longest_due() -> None:
     assert [oldest_share(n) for n in (0, 1, 2, 9, 10, 25, 500)] == [0, 0, 1, 1, 1, 2, 50]
+
+
+@pytest.mark.postgres
+def test_the_postgresql_claim_walks_the_priority_index() -> None:
+    """No sort of the whole backlog at each claim: the priority order is an index scan."""
+    with temp_schema() as url:
+        store = PostgresStore(url)
+        for first in range(0, 20_000, 5000):
+            batch = [job(n, priority=n % 10, time=at(n % 60)) for n in range(first, first + 5000)]
+            store.commit_events(batch, now=1.0)
+        params = {
+            "destination": "shop",
+            "owner": "",
+            "now": 2.0,
+            "limit": 500,
+            "oldest": 50,
+            "lease_until": 3.0,
+        }
+        with psycopg.connect(url) as conn:
+            conn.execute("ANALYZE job_state")
+            plan = "\n".join(row[0] for row in conn.execute("EXPLAIN " + PQ["claim_batch"], params))
+        store.close()
+    assert "Index Scan using job_state_priority" in plan, plan
+    assert "Index Scan using job_state_due" in plan, plan

@@ -46,7 +46,7 @@ CREATE TABLE job_state (
     -- The key of the destination that made the job (0008); '': untagged, until adopted.
     priority        SMALLINT NOT NULL DEFAULT 4,
     -- Claim order when the backlog is large, 0 first (0013).
-    conversion_time TEXT NOT NULL DEFAULT ''
+    conversion_time TEXT COLLATE "C" NOT NULL DEFAULT ''
     -- The conversion's time in X's form: freshest first within a priority (0013).
 ) WITH (fillfactor = 70);
 

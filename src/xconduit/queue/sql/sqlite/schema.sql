@@ -56,7 +56,7 @@ CREATE INDEX delivery_jobs_untagged ON delivery_jobs (destination) WHERE owner =
 
 -- The claim in priority order (0013).
 CREATE INDEX delivery_jobs_priority ON delivery_jobs
-    (destination, owner, priority, conversion_time DESC, id)
+    (destination, owner, priority, conversion_time DESC)
     WHERE status IN ('pending', 'retry_scheduled', 'in_flight');
 
 -- One row per warehouse sync: its cursor (JSON {"type", "value"}; NULL: from the start),

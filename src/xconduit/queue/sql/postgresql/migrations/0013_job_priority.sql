@@ -4,7 +4,7 @@
 -- (xconduit.delivery.priority). Jobs from before 0013 take the default priority (4) and no
 -- time (''): after the dated jobs of their priority. Constant defaults: no table rewrite.
 ALTER TABLE job_state ADD COLUMN priority SMALLINT NOT NULL DEFAULT 4;
-ALTER TABLE job_state ADD COLUMN conversion_time TEXT NOT NULL DEFAULT '';
+ALTER TABLE job_state ADD COLUMN conversion_time TEXT COLLATE "C" NOT NULL DEFAULT '';
 
 -- The claim in priority order, an index scan like the due-order one (job_state_due, still used
 -- for the share of each claim that goes to the longest-waiting jobs).

@@ -7,7 +7,9 @@ ALTER TABLE delivery_jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 4;
 ALTER TABLE delivery_jobs ADD COLUMN conversion_time TEXT NOT NULL DEFAULT '';
 
 -- The claim in priority order, an index scan like the due-order one (delivery_jobs_due, still
--- used for the share of each claim that goes to the longest-waiting jobs).
+-- used for the share of each claim that goes to the longest-waiting jobs). No `id` column: the
+-- rowid ends every SQLite index key, so ties already go in id order (and each new job writes
+-- one index entry the fewer bytes: the collector's commit pays for this index).
 CREATE INDEX delivery_jobs_priority ON delivery_jobs
-    (destination, owner, priority, conversion_time DESC, id)
+    (destination, owner, priority, conversion_time DESC)
     WHERE status IN ('pending', 'retry_scheduled', 'in_flight');
