@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Literal
 from urllib.parse import urlsplit
 
 from phonenumbers import SUPPORTED_REGIONS as PHONE_REGIONS
@@ -227,7 +227,7 @@ class ConversionDestination(BaseModel):
     """Extra field paths for identifiers, read before the defaults of the mapping rules."""
     tag: list[TagSettings] = []
     """Browser side of the same pixel (`[[conversions.tag]]`)."""
-    priority: dict[str, Annotated[int, Field(ge=0, le=9)]] = {}
+    priority: dict[str, int] = {}
     """Event name (`page`: page views) → delivery priority, 0 first to 9 last, used when the
     account's backlog is more than its rate budget sends in one window. Events not named here:
     Order Completed (and Purchase, Purchased, Checkout Completed) 0, page views 8, others 4.
@@ -265,6 +265,16 @@ class ConversionDestination(BaseModel):
             if not name.strip():
                 raise ValueError("an event name cannot be empty")
             check_event_id(event_id, pixel_id=pixel_id)
+        return value
+
+    @field_validator("priority")
+    @classmethod
+    def _priorities(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, rank in value.items():
+            if not name.strip():
+                raise ValueError("an event name cannot be empty")
+            if not 0 <= rank <= 9:
+                raise ValueError(f'"{name}": a priority is 0 (first) to 9 (last), not {rank}')
         return value
 
     @field_validator("page_event_id")

@@ -8,9 +8,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import pyarrow as pa
 import pytest
 
 from tests.unit.delivery.test_delivery_service import SHOP, START, Clock, FakeX, service
+from tests.unit.sync.test_sync_fast import _map as sync_map
+from tests.unit.sync.test_sync_fast import _plain as sync_rows
 from xconduit.config import ConversionDestination
 from xconduit.delivery.expiry import EXPIRED_REASON
 from xconduit.events import parse_event
@@ -96,7 +99,7 @@ def test_a_conversion_too_old_to_attribute_is_dead_with_the_reason_never_sent() 
     assert svc.stats()["shop"].expired == 2
 
 
-def test_a_job_stored_without_its_time_is_checked_from_its_payload() -> None:
+def test_a_job_queued_before_the_outbox_kept_its_time_is_sent_as_before() -> None:
     clock, store = Clock(), MemoryStore()
     x = RecordingX(clock)
     old = x_time(START - timedelta(days=120).total_seconds())
@@ -111,8 +114,8 @@ def test_a_job_stored_without_its_time_is_checked_from_its_payload() -> None:
     )
     store.commit_events([IncomingEvent(source="t", message_id="legacy", jobs=(new,))], now=START)
     assert service(store, x, clock).run_until_idle(timeout=100.0)
-    assert x.arrived == {}
-    assert [j.last_error for j in store.list_dead()] == [EXPIRED_REASON]
+    assert list(x.arrived) == ["legacy"]
+    assert store.counts() == {"shop": {JobStatus.DELIVERED: 1}}
 
 
 PIXEL = {"name": "shop", "account_id": "18ce552mlaq", "pixel_id": "oka17"}
@@ -147,3 +150,29 @@ def test_the_priority_of_a_mapped_event(
     event: dict[str, Any], settings: dict[str, Any], priority: int
 ) -> None:
     assert mapped_priority(event, **settings) == priority
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_syncs_rows_go_last_unless_the_sync_sets_a_priority(fast: bool) -> None:
+    batch = pa.RecordBatch.from_pydict(sync_rows(3))
+    default = sync_map(batch, fast=fast)
+    ranked = sync_map(batch, fast=fast, priority=2)
+    assert [j.priority for e in default.events for j in e.jobs] == [9, 9, 9]
+    assert [j.priority for e in ranked.events for j in e.jobs] == [2, 2, 2]
+    times = [j.conversion_time for e in default.events for j in e.jobs]
+    assert times == [
+        "2026-03-01T10:15:30.250Z",
+        "2026-03-01T10:15:31.250Z",
+        "2026-03-01T10:15:32.250Z",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("table", "rule"),
+    [({"page": 10}, r"\"page\": a priority is 0 \(first\) to 9"), ({" ": 1}, "empty")],
+)
+def test_a_priority_out_of_range_is_refused_naming_the_event(
+    table: dict[str, int], rule: str
+) -> None:
+    with pytest.raises(ValueError, match=rule):
+        ConversionDestination(**PIXEL, priority=table)
