@@ -45,10 +45,8 @@ class JobStatus(StrEnum):
 
 
 DEFAULT_PRIORITY = 4
-"""The priority of a job made without one (and of jobs stored before priorities existed)."""
-
-LOWEST_PRIORITY = 9
-"""The last priority: a sync's rows unless its `priority` says otherwise."""
+"""The priority of a job made without one (and of jobs stored before priorities existed): the
+middle, as `xconduit.config.priority.EVENT` (the outbox does not import the configuration)."""
 
 OLDEST_SHARE = 10
 """One job in this many of every claim is the longest due, whatever its priority."""
@@ -82,7 +80,7 @@ class NewJob:
     process whose configuration has a destination of this key claims it. Empty: untagged (made
     before the outbox knew owners), claimed once a process adopts it (`adopt_jobs`)."""
     priority: int = DEFAULT_PRIORITY
-    """Claim order when the backlog is large: 0 first, 9 last (`xconduit.delivery.priority`)."""
+    """Claim order when the backlog is large: 0 first, 9 last (`xconduit.config.priority`)."""
     conversion_time: str = ""
     """The conversion's time in X's form (`yyyy-MM-ddTHH:mm:ss.SSSZ`, sorts as text): within a
     priority the freshest is claimed first. Empty: unknown (claimed after the dated ones)."""

@@ -14,11 +14,12 @@ import pytest
 from tests.unit.delivery.test_delivery_service import SHOP, START, Clock, FakeX, service
 from tests.unit.sync.test_sync_fast import _map as sync_map
 from tests.unit.sync.test_sync_fast import _plain as sync_rows
-from xconduit.config import ConversionDestination
+from xconduit.config import ConversionDestination, priority
 from xconduit.delivery.expiry import EXPIRED_REASON
 from xconduit.events import parse_event
 from xconduit.mapping.conversions import ConversionMapper
 from xconduit.queue import IncomingEvent, JobStatus, NewJob
+from xconduit.queue.jobs import DEFAULT_PRIORITY
 from xconduit.queue.memory import MemoryStore
 from xconduit.xads import ConversionsResult
 
@@ -176,3 +177,9 @@ def test_a_priority_out_of_range_is_refused_naming_the_event(
 ) -> None:
     with pytest.raises(ValueError, match=rule):
         ConversionDestination(**PIXEL, priority=table)
+
+
+def test_the_outbox_default_is_the_configurations_middle_priority() -> None:
+    assert DEFAULT_PRIORITY == priority.EVENT
+    assert priority.FIRST <= priority.PURCHASE < priority.EVENT < priority.PAGE < priority.SYNC
+    assert priority.SYNC == priority.LAST

@@ -85,7 +85,7 @@ COPY job_state (
 -- name: claim_batch
 -- Take due jobs of one destination made by :owner (never another owner's) as in_flight until
 -- lease_until: :oldest of them longest due first, the rest by priority, the freshest conversion
--- first within one (xconduit.delivery.priority); rows another worker is claiming right now are
+-- first within one (xconduit.config.priority); rows another worker is claiming right now are
 -- skipped, not waited for.
 WITH oldest AS (
     SELECT id FROM job_state

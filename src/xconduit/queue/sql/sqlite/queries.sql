@@ -47,7 +47,7 @@ VALUES (
 -- name: claim_batch
 -- Take due jobs of one destination made by :owner (another owner's jobs are never taken) as
 -- in_flight until :lease_until: :oldest of them longest due first, the rest by priority, the
--- freshest conversion first within one (xconduit.delivery.priority).
+-- freshest conversion first within one (xconduit.config.priority).
 UPDATE delivery_jobs
 SET status = 'in_flight',
     attempts = attempts + 1,

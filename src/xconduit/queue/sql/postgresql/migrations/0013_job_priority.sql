@@ -1,7 +1,7 @@
 -- Delivery by priority when an account's backlog outgrows its rate budget: each job keeps a
 -- small priority (0 first, 9 last) and its conversion's time (X's `yyyy-MM-ddTHH:mm:ss.SSSZ`,
 -- which sorts as text), so a claim takes the most urgent, freshest conversions first
--- (xconduit.delivery.priority). Jobs from before 0013 take the default priority (4) and no
+-- (xconduit.config.priority). Jobs from before 0013 take the default priority (4) and no
 -- time (''): after the dated jobs of their priority. Constant defaults: no table rewrite.
 ALTER TABLE job_state ADD COLUMN priority SMALLINT NOT NULL DEFAULT 4;
 ALTER TABLE job_state ADD COLUMN conversion_time TEXT COLLATE "C" NOT NULL DEFAULT '';
