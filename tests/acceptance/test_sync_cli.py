@@ -41,7 +41,8 @@ columns = {{ email = "email", value = "total", conversion_id = "order_id", conve
 batch_rows = {batch_rows}
 {extra}
 """
-T0 = datetime(2026, 3, 1, tzinfo=UTC)
+# Recent: a conversion more than 90 days old is not sent (xconduit.delivery.expiry).
+T0 = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=2)
 
 
 def _env() -> dict[str, str]:

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -81,9 +82,18 @@ def _client(http: httpx.Client, url: str) -> XAdsClient:
     return XAdsClient(http=http, credentials=credentials, base_url=url)
 
 
+def _recent() -> str:
+    """An hour ago in X's form: recent enough to be sent (an older than 90 days one is not)."""
+    moment = datetime.fromtimestamp(time.time() - 3600, UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+_TIME = _recent()
+
+
 def _conversion(n: int) -> dict[str, object]:
     return {
-        "conversion_time": "2024-05-01T12:00:00.000Z",
+        "conversion_time": _TIME,
         "event_id": EVENT,
         "identifiers": [{"hashed_email": f"{n:064x}"}],
         "conversion_id": f"bench-{n}",

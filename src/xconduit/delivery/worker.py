@@ -25,6 +25,7 @@ import orjson
 
 from xconduit.delivery.batching import Batcher, BatchRules
 from xconduit.delivery.bisect import BisectResult, send_bisecting
+from xconduit.delivery.expiry import EXPIRED_REASON, MAX_AGE_DAYS, expired
 from xconduit.delivery.pause import AccountPauses, destination_fix, held_for_setup
 from xconduit.delivery.retry import RetryPolicy, describe
 from xconduit.delivery.shared_budget import SharedBudgets
@@ -70,6 +71,8 @@ class WorkerStats:
     released: int = 0
     rate_limited: int = 0
     """429 answers (the budget should keep this at zero)."""
+    expired: int = 0
+    """Conversions dead-lettered unsent: too old to be attributed (expiry.py)."""
 
 
 class DestinationWorker:
@@ -174,8 +177,29 @@ class DestinationWorker:
         if hold is not None:
             for job in jobs:
                 self._holds[job.id] = hold
+        too_old = expired(jobs, now=now)
+        if too_old:
+            jobs = self._expire(jobs, too_old, now)
         self._batcher.add(jobs)
         return empty
+
+    def _expire(
+        self, jobs: list[DeliveryJob], too_old: list[DeliveryJob], now: float
+    ) -> list[DeliveryJob]:
+        """Dead-letter the conversions X can no longer attribute (expiry.py), giving their
+        budget back; the jobs left to send."""
+        self._budgets.unhold(self._unhold(too_old))
+        self.stats.expired += self._store.dead_letter(
+            [(job.id, EXPIRED_REASON) for job in too_old], now=now
+        )
+        log.warning(
+            "delivery %s: %d conversion(s) older than %d days not sent (dead letters)",
+            self.destination,
+            len(too_old),
+            MAX_AGE_DAYS,
+        )
+        gone = {job.id for job in too_old}
+        return [job for job in jobs if job.id not in gone]
 
     def _unhold(self, jobs: Sequence[DeliveryJob]) -> dict[int, int]:
         """The ledger holds counting `jobs` (hold id -> events), forgotten here."""

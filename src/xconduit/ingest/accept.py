@@ -146,11 +146,16 @@ def _check_key(raw: Any, write_key: str | None, *, keys_in_events: bool) -> None
 
 
 def jobs_of(
-    results: Sequence[MappingResult], message_id: str, owners: Mapping[str, str]
+    results: Sequence[MappingResult],
+    message_id: str,
+    owners: Mapping[str, str],
+    *,
+    priority: int | None = None,
 ) -> tuple[NewJob, ...]:
     """The delivery jobs of an event's mapping results, one per conversion (its exact bytes),
-    each tagged with its destination's key in `owners` (`xconduit.config.identity.owner_keys`).
-    Warehouse syncs build their jobs with it too, so a row and its Segment event match."""
+    each tagged with its destination's key in `owners` (`xconduit.config.identity.owner_keys`)
+    and claimed in its priority (`priority`: every job's, instead of the mapping's). Warehouse
+    syncs build their jobs with it too, so a row and its Segment event match."""
     return tuple(
         NewJob(
             destination=result.destination,
@@ -160,6 +165,8 @@ def jobs_of(
             conversion_id=str(result.conversion.get("conversion_id") or message_id),
             payload=orjson.dumps(result.conversion),
             owner=owners.get(result.destination, ""),
+            priority=result.priority if priority is None else priority,
+            conversion_time=str(result.conversion.get("conversion_time", "")),
         )
         for result in results
         if result.outcome == "conversion" and result.conversion is not None

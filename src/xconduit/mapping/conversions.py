@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from xconduit.config.model import ConversionDestination, IdentifierPathSettings
+from xconduit.config.priority import EVENT, default_priority, fold, priority_table
 from xconduit.events import Event, parse_time
 from xconduit.mapping.outcome import MappingResult
 from xconduit.mapping.policy import consent_refusal, suppressed
@@ -43,11 +44,6 @@ PRE_PURCHASE = frozenset(
     )
 )
 """Events before the purchase: they must not attribute revenue (docs/reference/mapping.md §4.2)."""
-
-
-def fold(name: str) -> str:
-    """Event names match case-insensitively, ignoring surrounding spaces."""
-    return name.strip().casefold()
 
 
 def conversion_time(text: str) -> str:
@@ -89,6 +85,7 @@ class ConversionMapper:
         self._now = now
         self._latest_cache: tuple[str | None, str | None] = (None, None)
         self._events = {fold(name): event_id for name, event_id in destination.events.items()}
+        self._priorities = priority_table(destination.priority)
         self._paths = _paths(destination)
         self._region = destination.phone_region
         self._user_ids = frozenset(suppressed_user_ids)
@@ -142,8 +139,16 @@ class ConversionMapper:
         description = event.properties.get("description")
         if isinstance(description, str) and description.strip():
             conversion["description"] = redact(description.strip())
+        priority = self._priorities.get(name)
+        if priority is None:
+            priority = self._priorities[name] = default_priority(name)
         return self._result(
-            event, "conversion", conversion=conversion, dropped=ids.dropped, fields=fields
+            event,
+            "conversion",
+            conversion=conversion,
+            dropped=ids.dropped,
+            fields=fields,
+            priority=priority,
         )
 
     def _time_refusal(self, event: Event, moment: str, when: str) -> str | None:
@@ -223,6 +228,7 @@ class ConversionMapper:
         reason: str | None = None,
         dropped: tuple[str, ...] = (),
         fields: Dropped | None = None,
+        priority: int = EVENT,
     ) -> MappingResult:
         """`dropped`: the identifier kinds left out; `fields`: the other fields left out, as
         (field, rule)."""
@@ -239,6 +245,7 @@ class ConversionMapper:
             conversion,
             reason,
             why,
+            priority,
         )
 
 

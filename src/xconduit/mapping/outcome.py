@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, NamedTuple
 
+from xconduit.config.priority import EVENT
+
 Outcome = Literal["conversion", "filtered", "invalid"]
 
 
@@ -25,6 +27,8 @@ class MappingResult(NamedTuple):
     """Fields present in the event but left out of the conversion, as (field, rule) pairs:
     identifiers by kind (`("twclid", "not an X click id")`), other fields by their path
     (`("properties.quantity", "not a whole number above zero")`). Never the value."""
+    priority: int = EVENT
+    """The conversion's delivery priority, 0 first (`xconduit.config.priority`)."""
 
     def as_line(self) -> dict[str, Any]:
         """The `xconduit map` output shape."""

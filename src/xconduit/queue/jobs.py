@@ -44,6 +44,20 @@ class JobStatus(StrEnum):
     DEAD = "dead"
 
 
+DEFAULT_PRIORITY = 4
+"""The priority of a job made without one (and of jobs stored before priorities existed): the
+middle, as `xconduit.config.priority.EVENT` (the outbox does not import the configuration)."""
+
+OLDEST_SHARE = 10
+"""One job in this many of every claim is the longest due, whatever its priority."""
+
+
+def oldest_share(limit: int) -> int:
+    """How many of a claim of `limit` jobs go to the longest-due ones, not by priority: a tenth,
+    and at least one in any claim of two or more, so that no priority starves another."""
+    return 0 if limit < 2 else max(1, limit // OLDEST_SHARE)
+
+
 ACTIVE_STATUSES: frozenset[JobStatus] = frozenset(
     (JobStatus.PENDING, JobStatus.IN_FLIGHT, JobStatus.RETRY_SCHEDULED)
 )
@@ -65,6 +79,11 @@ class NewJob:
     """The key of the destination that made the job (`xconduit.config.identity`): only a
     process whose configuration has a destination of this key claims it. Empty: untagged (made
     before the outbox knew owners), claimed once a process adopts it (`adopt_jobs`)."""
+    priority: int = DEFAULT_PRIORITY
+    """Claim order when the backlog is large: 0 first, 9 last (`xconduit.config.priority`)."""
+    conversion_time: str = ""
+    """The conversion's time in X's form (`yyyy-MM-ddTHH:mm:ss.SSSZ`, sorts as text): within a
+    priority the freshest is claimed first. Empty: unknown (claimed after the dated ones)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -114,3 +133,7 @@ class DeliveryJob:
     delivered_at: float | None
     owner: str = ""
     """The key of the job's destination (see `NewJob.owner`)."""
+    priority: int = DEFAULT_PRIORITY
+    """See `NewJob.priority` (kept by the in-memory store; SQL stores do not read it back)."""
+    conversion_time: str = ""
+    """See `NewJob.conversion_time` (a claim reads it back; other reads may not)."""

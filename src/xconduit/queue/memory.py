@@ -9,7 +9,13 @@ from collections.abc import Callable, Sequence
 
 from xconduit.queue.audience_memory import MemoryAudienceMixin
 from xconduit.queue.check_runs import MemoryCheckRuns
-from xconduit.queue.jobs import ACTIVE_STATUSES, DeliveryJob, IncomingEvent, JobStatus
+from xconduit.queue.jobs import (
+    ACTIVE_STATUSES,
+    DeliveryJob,
+    IncomingEvent,
+    JobStatus,
+    oldest_share,
+)
 from xconduit.queue.memory_budget import MemoryLedger
 from xconduit.queue.memory_counts import MemoryCounts
 from xconduit.queue.syncs import ProcessReport, SyncCommit, SyncState
@@ -59,6 +65,8 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger, MemoryCheckRu
                         last_error=None,
                         delivered_at=None,
                         owner=new.owner,
+                        priority=new.priority,
+                        conversion_time=new.conversion_time,
                     )
             self._note_events(events, accepted, now)
         return accepted
@@ -85,14 +93,17 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger, MemoryCheckRu
         lease_until = now + lease_seconds
         if limit <= 0:
             return []
-        due = sorted(
-            (
-                job
-                for job in self._active(destination)
-                if job.owner == owner and job.next_attempt_at <= now
-            ),
-            key=lambda job: (job.next_attempt_at, job.id),
-        )[:limit]
+        ready = [
+            job
+            for job in self._active(destination)
+            if job.owner == owner and job.next_attempt_at <= now
+        ]
+        # As the SQL stores: the longest due share, the rest by priority, freshest first.
+        oldest = oldest_share(limit)
+        by_due = sorted(ready, key=lambda job: (job.next_attempt_at, job.id))[:oldest]
+        taken = {job.id for job in by_due}
+        rest = sorted((job for job in ready if job.id not in taken), key=_urgency)
+        due = by_due + rest[: limit - oldest]
         claimed = []
         for job in due:
             claimed.append(
@@ -341,3 +352,9 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger, MemoryCheckRu
         with self._lock:
             live = [w for w in self._workers.values() if w.seen_at >= since]
         return sorted(live, key=lambda w: (w.host, w.pid, w.id))
+
+
+def _urgency(job: DeliveryJob) -> tuple[int, tuple[int, ...], int]:
+    """The claim order by priority: lower priority first, then the later conversion time (text
+    in X's form, compared by code points descending), then the lower id."""
+    return (job.priority, (*(-ord(c) for c in job.conversion_time), 1), job.id)

@@ -25,7 +25,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from xconduit.errors import StoreError
 from xconduit.queue.audience_postgres import PostgresAudienceMixin, enqueue_changes
 from xconduit.queue.check_runs import PostgresCheckRuns
-from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob
+from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob, oldest_share
 from xconduit.queue.pg_text import pg_text as _text
 from xconduit.queue.pg_text import pg_untext as _untext
 from xconduit.queue.postgres_counts import PostgresCounts, note_events
@@ -91,6 +91,7 @@ def _job(row: Sequence[Any]) -> DeliveryJob:
         last_error=None if row[12] is None else _untext(row[12]),
         delivered_at=row[13],
         owner=row[14] if len(row) > 14 else "",
+        conversion_time=row[15] if len(row) > 15 else "",
     )
 
 
@@ -202,6 +203,8 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCh
             "conversions": [_text(job.conversion_id) for _, job in jobs],
             "payloads": [job.payload for _, job in jobs],
             "owners": [job.owner for _, job in jobs],
+            "priorities": [job.priority for _, job in jobs],
+            "times": [job.conversion_time for _, job in jobs],
         }
         fresh = {row[0] for row in conn.execute(Q["commit_batch"], params).fetchall()}
         accepted = [n in fresh for n in range(1, len(events) + 1)]
@@ -223,7 +226,8 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCh
                 copy.write_row((id_, *map(_text, texts), _text(job.conversion_id), job.payload))
         with conn.cursor().copy(Q["copy_states"]) as copy:
             for id_, job in zip(ids, jobs, strict=True):
-                copy.write_row((id_, _text(job.destination), "pending", 0, now, now, job.owner))
+                state = (id_, _text(job.destination), "pending", 0, now, now, job.owner)
+                copy.write_row((*state, job.priority, job.conversion_time))
 
     @staticmethod
     def _job_of(row: Sequence[Any]) -> DeliveryJob:
@@ -257,6 +261,7 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCh
             "owner": owner,
             "now": now,
             "limit": limit,
+            "oldest": oldest_share(limit),
             "lease_until": now + lease_seconds,
         }
         return [_job(row) for row in conn.execute(Q["claim_batch"], params).fetchall()]

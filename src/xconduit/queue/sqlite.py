@@ -24,7 +24,7 @@ import orjson
 from xconduit.errors import ConfigError, StoreBusy, StoreError
 from xconduit.queue.audience_sqlite import SqliteAudienceMixin, enqueue_changes
 from xconduit.queue.check_runs import SqliteCheckRuns
-from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus
+from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, oldest_share
 from xconduit.queue.sql import load_migrations, load_queries
 from xconduit.queue.sql_budget import SqlLedger
 from xconduit.queue.sqlite_counts import SqliteCounts, note_events
@@ -118,6 +118,7 @@ def _claimed(row: tuple[Any, ...]) -> DeliveryJob:
         last_error=row[12],
         delivered_at=None if delivered_at is None else float(delivered_at),
         owner=row[14],
+        conversion_time=row[15],
     )
 
 
@@ -154,11 +155,13 @@ def _commit(conn: sqlite3.Connection, events: Sequence[IncomingEvent], now: floa
                     "payload": job.payload,
                     "now": now,
                     "owner": job.owner,
+                    "priority": job.priority,
+                    "conversion_time": job.conversion_time,
                 }
                 for job in event.jobs
             )
             enqueue_changes(conn, event.audience_changes, now)
-    conn.executemany(Q["insert_job"], jobs)
+    conn.executemany(Q["insert_conversion_job"], jobs)
     return accepted
 
 
@@ -194,12 +197,18 @@ def _commit_bulk(
             seen.add(event.message_id)  # the same id twice in one batch: the first one only
         accepted.append(fresh)
     # A sync's jobs share one destination: its four columns are parameters, not JSON per row.
-    groups: dict[tuple[str, str, str, str], list[tuple[str, str, str]]] = {}
+    groups: dict[tuple[str, str, str, str], list[tuple[str, str, str, int, str]]] = {}
     for event, fresh in zip(events, accepted, strict=True):
         if fresh:
             for j in event.jobs:
                 groups.setdefault((j.destination, j.account_id, j.pixel_id, j.owner), []).append(
-                    (j.message_id, j.conversion_id, j.payload.decode())
+                    (
+                        j.message_id,
+                        j.conversion_id,
+                        j.payload.decode(),
+                        j.priority,
+                        j.conversion_time,
+                    )
                 )
     for (destination, account_id, pixel_id, owner), rows in groups.items():
         params = {
@@ -344,6 +353,7 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns)
             "owner": owner,
             "now": now,
             "limit": limit,
+            "oldest": oldest_share(limit),
             "lease_until": now + lease_seconds,
         }
         cursor = conn.cursor()

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from xconduit.config import ConversionDestination, Settings, SyncSettings
 from xconduit.config.identity import owner_keys
+from xconduit.config.priority import SYNC, fold
 from xconduit.errors import ConfigError, InvalidEvent
 from xconduit.events import parse_event
 from xconduit.ingest.accept import jobs_of
 from xconduit.mapping import MappingResult, Router
-from xconduit.mapping.conversions import fold
 from xconduit.normalize import MISSING_IDENTIFIER
 from xconduit.queue import IncomingEvent, NewJob
 from xconduit.sync.columns import pylist
@@ -111,6 +111,8 @@ class RowMapper:
         self._job = (dest.name, dest.account_id, dest.pixel_id)
         # The gateway started from the same configuration delivers these jobs: same keys.
         self._owners = {dest.name: owner_keys(settings)[dest.name]}
+        # A sync's rows wait behind live traffic unless the sync says otherwise.
+        self._priority = SYNC if sync.priority is None else sync.priority
 
     def missing(self, columns: Sequence[str]) -> list[str]:
         return [name for name in self.needed if name not in columns]
@@ -168,6 +170,8 @@ class RowMapper:
                     conversion_id=strings[2],
                     payload=self._template.fill(strings),
                     owner=owner,
+                    priority=self._priority,
+                    conversion_time=strings[0],
                 )
                 events.append(IncomingEvent(source=source, message_id=message_id, jobs=(job,)))
                 out.fast += 1
@@ -205,7 +209,7 @@ class RowMapper:
         except RowProblem as problem:
             out.rejections.append(self._rejection(number, row, problem.field, problem.rule))
             return None
-        jobs = jobs_of(results, message_id, self._owners)
+        jobs = jobs_of(results, message_id, self._owners, priority=self._priority)
         unsendable = [
             result.reason or "invalid" for result in results if result.outcome == "invalid"
         ]

@@ -93,9 +93,19 @@ def test_the_claim_uses_the_partial_due_index(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "q.db")
     plan = store._conn.execute(
         "EXPLAIN QUERY PLAN " + Q["claim_batch"],
-        {"destination": "shop", "owner": "k", "now": 1.0, "limit": 500, "lease_until": 2.0},
+        {
+            "destination": "shop",
+            "owner": "k",
+            "now": 1.0,
+            "limit": 500,
+            "oldest": 50,
+            "lease_until": 2.0,
+        },
     ).fetchall()
     assert any("USING INDEX delivery_jobs_due" in row[3] for row in plan), plan
     # Both equalities are index columns: the claim reads no other owner's rows.
     assert any("destination=? AND owner=? AND next_attempt_at<?" in row[3] for row in plan), plan
+    # The priority order walks its own index: no sort of the whole backlog at each claim.
+    assert any("USING INDEX delivery_jobs_priority" in row[3] for row in plan), plan
+    assert not any("TEMP B-TREE" in row[3] for row in plan), plan
     store.close()

@@ -38,13 +38,15 @@ WITH incoming AS (
 ), jobs AS (
     SELECT nextval('delivery_job_ids') AS id, j.* FROM (
         SELECT j.destination, j.account_id, j.pixel_id, j.message_id, j.conversion_id, j.payload,
-            j.owner
+            j.owner, j.priority, j.conversion_time
         FROM unnest(
             %(job_events)b::bigint[], %(destinations)b::text[], %(accounts)b::text[],
             %(pixels)b::text[], %(job_messages)b::text[], %(conversions)b::text[],
-            %(payloads)b::bytea[], %(owners)b::text[]
+            %(payloads)b::bytea[], %(owners)b::text[], %(priorities)b::smallint[],
+            %(times)b::text[]
         ) WITH ORDINALITY AS j (
-            n, destination, account_id, pixel_id, message_id, conversion_id, payload, owner, k
+            n, destination, account_id, pixel_id, message_id, conversion_id, payload, owner,
+            priority, conversion_time, k
         )
         JOIN firsts USING (n)
         ORDER BY j.k
@@ -56,9 +58,11 @@ WITH incoming AS (
     SELECT id, destination, account_id, pixel_id, message_id, conversion_id, payload FROM jobs
 ), states AS (
     INSERT INTO job_state (
-        id, destination, status, attempts, created_at, next_attempt_at, owner
+        id, destination, status, attempts, created_at, next_attempt_at, owner, priority,
+        conversion_time
     )
-    SELECT id, destination, 'pending', 0, %(now)s, %(now)s, owner FROM jobs
+    SELECT id, destination, 'pending', 0, %(now)s, %(now)s, owner, priority, conversion_time
+    FROM jobs
 )
 SELECT n FROM firsts;
 
@@ -73,22 +77,37 @@ FROM STDIN;
 
 -- name: copy_states
 -- Bulk-load the state of new jobs.
-COPY job_state (id, destination, status, attempts, created_at, next_attempt_at, owner)
-FROM STDIN;
+COPY job_state (
+    id, destination, status, attempts, created_at, next_attempt_at, owner, priority,
+    conversion_time
+) FROM STDIN;
 
 -- name: claim_batch
--- Take the due jobs of one destination made by :owner (never another owner's), longest due
--- first, as in_flight until lease_until; rows another worker is claiming right now are
+-- Take due jobs of one destination made by :owner (never another owner's) as in_flight until
+-- lease_until: :oldest of them longest due first, the rest by priority, the freshest conversion
+-- first within one (xconduit.config.priority); rows another worker is claiming right now are
 -- skipped, not waited for.
-WITH due AS (
+WITH oldest AS (
     SELECT id FROM job_state
     WHERE destination = %(destination)s
       AND owner = %(owner)s
       AND status IN ('pending', 'retry_scheduled', 'in_flight')
       AND next_attempt_at <= %(now)s
     ORDER BY next_attempt_at, id
-    LIMIT %(limit)s
+    LIMIT %(oldest)s
     FOR UPDATE SKIP LOCKED
+), urgent AS (
+    SELECT id FROM job_state
+    WHERE destination = %(destination)s
+      AND owner = %(owner)s
+      AND status IN ('pending', 'retry_scheduled', 'in_flight')
+      AND next_attempt_at <= %(now)s
+      AND id NOT IN (SELECT id FROM oldest)
+    ORDER BY priority, conversion_time DESC, id
+    LIMIT %(limit)s - %(oldest)s
+    FOR UPDATE SKIP LOCKED
+), due AS (
+    SELECT id FROM oldest UNION ALL SELECT id FROM urgent
 ), claimed AS (
     UPDATE job_state AS s
     SET status = 'in_flight',
@@ -98,11 +117,11 @@ WITH due AS (
     FROM due
     WHERE s.id = due.id
     RETURNING s.id, s.status, s.attempts, s.created_at, s.next_attempt_at, s.lease_until,
-        s.last_error, s.delivered_at, s.owner
+        s.last_error, s.delivered_at, s.owner, s.conversion_time
 )
 SELECT c.id, p.destination, p.account_id, p.pixel_id, p.message_id, p.conversion_id, p.payload,
     c.status, c.attempts, c.created_at, c.next_attempt_at, c.lease_until, c.last_error,
-    c.delivered_at, c.owner
+    c.delivered_at, c.owner, c.conversion_time
 FROM claimed AS c JOIN job_payloads AS p ON p.id = c.id
 ORDER BY c.id;
 

@@ -42,8 +42,12 @@ CREATE TABLE job_state (
     lease_until     DOUBLE PRECISION,
     last_error      TEXT,
     delivered_at    DOUBLE PRECISION,
-    owner           TEXT NOT NULL DEFAULT ''
+    owner           TEXT NOT NULL DEFAULT '',
     -- The key of the destination that made the job (0008); '': untagged, until adopted.
+    priority        SMALLINT NOT NULL DEFAULT 4,
+    -- Claim order when the backlog is large, 0 first (0013).
+    conversion_time TEXT COLLATE "C" NOT NULL DEFAULT ''
+    -- The conversion's time in X's form: freshest first within a priority (0013).
 ) WITH (fillfactor = 70);
 
 -- The claim: due work of one destination and owner in due order. Only active jobs are indexed.
@@ -55,6 +59,11 @@ CREATE INDEX job_state_status ON job_state (status, destination, owner);
 
 -- Untagged jobs waiting to be adopted; a tagged job never enters it.
 CREATE INDEX job_state_untagged ON job_state (destination) WHERE owner = '';
+
+-- The claim in priority order (0013).
+CREATE INDEX job_state_priority ON job_state
+    (destination, owner, priority, conversion_time DESC, id)
+    WHERE status IN ('pending', 'retry_scheduled', 'in_flight');
 
 
 -- One row per sync. `cursor` (JSON {"type", "value"}; NULL: from the start) advances in the

@@ -22,7 +22,8 @@ VALUES (:source, :message_id, :now)
 ON CONFLICT (source, message_id) DO NOTHING;
 
 -- name: insert_job
--- Enqueue one delivery job of :owner (its destination's key), due at once.
+-- Enqueue one delivery job of :owner (its destination's key), due at once (an audience's:
+-- the default priority, unused by its claim).
 INSERT INTO delivery_jobs (
     destination, account_id, pixel_id, message_id, conversion_id, payload,
     status, attempts, created_at, next_attempt_at, owner
@@ -32,25 +33,52 @@ VALUES (
     'pending', 0, :now, :now, :owner
 );
 
+-- name: insert_conversion_job
+-- Enqueue one conversion's delivery job of :owner, due at once, with its claim order.
+INSERT INTO delivery_jobs (
+    destination, account_id, pixel_id, message_id, conversion_id, payload,
+    status, attempts, created_at, next_attempt_at, owner, priority, conversion_time
+)
+VALUES (
+    :destination, :account_id, :pixel_id, :message_id, :conversion_id, :payload,
+    'pending', 0, :now, :now, :owner, :priority, :conversion_time
+);
+
 -- name: claim_batch
--- Take the due jobs of one destination made by :owner, longest due first, as in_flight until
--- :lease_until (another owner's jobs are never taken).
+-- Take due jobs of one destination made by :owner (another owner's jobs are never taken) as
+-- in_flight until :lease_until: :oldest of them longest due first, the rest by priority, the
+-- freshest conversion first within one (xconduit.config.priority).
 UPDATE delivery_jobs
 SET status = 'in_flight',
     attempts = attempts + 1,
     lease_until = :lease_until,
     next_attempt_at = :lease_until
 WHERE id IN (
-    SELECT id FROM delivery_jobs
-    WHERE destination = :destination
-      AND owner = :owner
-      AND status IN ('pending', 'retry_scheduled', 'in_flight')
-      AND next_attempt_at <= :now
-    ORDER BY next_attempt_at, id
-    LIMIT :limit
+    WITH oldest AS (
+        SELECT id FROM delivery_jobs
+        WHERE destination = :destination
+          AND owner = :owner
+          AND status IN ('pending', 'retry_scheduled', 'in_flight')
+          AND next_attempt_at <= :now
+        ORDER BY next_attempt_at, id
+        LIMIT :oldest
+    )
+    SELECT id FROM oldest
+    UNION ALL
+    SELECT id FROM (
+        SELECT id FROM delivery_jobs
+        WHERE destination = :destination
+          AND owner = :owner
+          AND status IN ('pending', 'retry_scheduled', 'in_flight')
+          AND +next_attempt_at <= :now  -- "+": walk delivery_jobs_priority, no sort
+          AND id NOT IN (SELECT id FROM oldest)
+        ORDER BY priority, conversion_time DESC, id
+        LIMIT :limit - :oldest
+    )
 )
 RETURNING id, destination, account_id, pixel_id, message_id, conversion_id, payload, status,
-    attempts, created_at, next_attempt_at, lease_until, last_error, delivered_at, owner;
+    attempts, created_at, next_attempt_at, lease_until, last_error, delivered_at, owner,
+    conversion_time;
 
 -- name: mark_delivered
 -- in_flight -> delivered for every id in the JSON array :ids; no change in any other state.
@@ -217,15 +245,15 @@ ON CONFLICT (source, message_id) DO NOTHING;
 
 -- name: insert_jobs_bulk
 -- Enqueue a sync's jobs for one destination, account, pixel and owner, of the JSON array :jobs
--- ([message_id, conversion_id, payload text]), due at once, ids in array order; untraced (no
--- debugger lookup).
+-- ([message_id, conversion_id, payload text, priority, conversion_time]), due at once, ids in
+-- array order; untraced (no debugger lookup).
 INSERT INTO delivery_jobs (
     destination, account_id, pixel_id, message_id, conversion_id, payload,
-    status, attempts, created_at, next_attempt_at, traced, owner
+    status, attempts, created_at, next_attempt_at, traced, owner, priority, conversion_time
 )
 SELECT :destination, :account_id, :pixel_id, json_extract(value, '$[0]'),
     json_extract(value, '$[1]'), CAST(json_extract(value, '$[2]') AS BLOB),
-    'pending', 0, :now, :now, 0, :owner
+    'pending', 0, :now, :now, 0, :owner, json_extract(value, '$[3]'), json_extract(value, '$[4]')
 FROM json_each(:jobs);
 
 -- name: add_count

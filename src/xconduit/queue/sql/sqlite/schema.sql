@@ -36,8 +36,12 @@ CREATE TABLE delivery_jobs (
     delivered_at    REAL,
     traced          INTEGER NOT NULL DEFAULT 1,
     -- 1: the debugger may look the job up by (destination, message_id); 0: a sync's (0006).
-    owner           TEXT NOT NULL DEFAULT ''
+    owner           TEXT NOT NULL DEFAULT '',
     -- The key of the destination that made the job (0008); '': untagged, until adopted.
+    priority        INTEGER NOT NULL DEFAULT 4,
+    -- Claim order when the backlog is large, 0 first (0013).
+    conversion_time TEXT NOT NULL DEFAULT ''
+    -- The conversion's time in X's form: freshest first within a priority (0013).
 );
 
 -- The claim: due work of one destination and owner in due order. Only active jobs are indexed.
@@ -49,6 +53,11 @@ CREATE INDEX delivery_jobs_status ON delivery_jobs (status, destination, owner);
 
 -- Untagged jobs waiting to be adopted; a tagged job never enters it.
 CREATE INDEX delivery_jobs_untagged ON delivery_jobs (destination) WHERE owner = '';
+
+-- The claim in priority order (0013).
+CREATE INDEX delivery_jobs_priority ON delivery_jobs
+    (destination, owner, priority, conversion_time DESC)
+    WHERE status IN ('pending', 'retry_scheduled', 'in_flight');
 
 -- One row per warehouse sync: its cursor (JSON {"type", "value"}; NULL: from the start),
 -- advanced in the transaction that commits the rows' delivery jobs, and its generation
