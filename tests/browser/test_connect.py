@@ -92,7 +92,8 @@ def test_connect_from_the_dashboard(
         with serve_in_thread(gateway.app) as url:
             page.goto(url + "/dashboard/connection")
             assert "none: connect an X account" in page.inner_text("#token")
-            page.click("text=Connect X account")
+            # The button: the banner's fix also says "Connect X account on the dashboard".
+            page.get_by_role("button", name="Connect X account").click()
             assert page.url.startswith(x_url + "/oauth/authorize")
             page.click("button:text('Authorize app')")
             page.wait_for_url(url + "/dashboard/connection*")
