@@ -33,7 +33,7 @@ from rich.progress import Progress
 
 from xconduit.bench.registry import MIN_SECONDS, Row, benchmark
 from xconduit.config import ConversionDestination, DeliverySettings
-from xconduit.delivery import DeliveryService
+from xconduit.delivery import ConversionSender, DeliveryService
 from xconduit.queue import IncomingEvent, JobStatus, NewJob, Store
 from xconduit.queue.sqlite import SqliteStore
 from xconduit.sandbox import SandboxCredentials
@@ -123,14 +123,18 @@ def _backlog(store: Store, count: int, *, first: int = 0, chunk: int = 10_000) -
         store.commit_events(events, now=now)
 
 
-def _run_service(
+def run_service(
     store: Store,
-    client: XAdsClient,
+    client: ConversionSender,
     settings: DeliverySettings,
     count: int,
     progress: Progress,
     label: str,
+    *,
+    poll: float = 0.05,
 ) -> tuple[float, DeliveryService]:
+    """Deliver `count` jobs of SHOP from `store` through `client`: the seconds it took, and the
+    stopped service (its stats); raises unless the store holds exactly `count` delivered."""
     task = progress.add_task(label, total=count)
     service = DeliveryService(store=store, client=client, delivery=settings, destinations=[SHOP])
     start = time.perf_counter()
@@ -143,7 +147,7 @@ def _run_service(
             progress.update(task, completed=done)
             if done >= count:
                 break
-            time.sleep(0.05)
+            time.sleep(poll)
         elapsed = time.perf_counter() - start
     finally:
         service.stop(timeout=30)
@@ -172,7 +176,7 @@ def run_deliver(progress: Progress, scale: float) -> list[Row]:
             rounds += 1
             store = SqliteStore(Path(folder) / f"outbox-{rounds}.db", synchronous="NORMAL")
             _backlog(store, backlog, first=delivered)
-            spent, _ = _run_service(store, client, settings, backlog, progress, "deliver")
+            spent, _ = run_service(store, client, settings, backlog, progress, "deliver")
             store.close()
             delivered, elapsed = delivered + backlog, elapsed + spent
             backlog = max(count, int(delivered / elapsed * (MIN_SECONDS - elapsed) * 1.1))
@@ -227,7 +231,7 @@ def run_rate_budget(progress: Progress, scale: float) -> list[Row]:
         store = SqliteStore(Path(folder) / "outbox.db", synchronous="NORMAL")
         _backlog(store, count)
         settings = DeliverySettings(events_per_window=limit, window=window)
-        elapsed, service = _run_service(
+        elapsed, service = run_service(
             store, _client(http, url), settings, count, progress, "rate-budget"
         )
         stats = service.stats()[SHOP.name]
