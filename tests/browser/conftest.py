@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests.support.tag_harness import (
     CHROMIUM,
@@ -18,6 +18,10 @@ from tests.support.tag_harness import (
     build_ajs_bundle,
     serve,
 )
+
+
+# A loaded machine renders slowly; expect() waits on the condition up to this long.
+expect.set_options(timeout=20_000)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import Error as PlaywrightError
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
@@ -167,19 +167,19 @@ def test_dashboard_shows_the_store_resumes_and_leaks_nothing(
         shown(page, "18ce552mlaq.budget.used")
         == totals[("x_conversions_sent", (("account", "18ce552mlaq"),))]
     )
-    assert page.locator("svg[role=img]").count() == 1
+    expect(page.locator("svg[role=img]")).to_have_count(1)
 
     # The debugger's rows of a burst are written up to RECENT_EVERY after its last commit.
     wait_for(lambda: len(store.recent_events(limit=1000)) == EXPECTED["received"], "debugger")
     page.goto(url + "/dashboard/debugger")
-    assert page.locator(".debug-line").count() == EXPECTED["received"]
+    expect(page.locator(".debug-line")).to_have_count(EXPECTED["received"])
     # A field left out of a conversion is named with its rule in the event's line.
     ops_3 = page.locator(".debug-line", has_text="ops-3")
     ops_3.locator("summary").click()
     assert "dropped email (not an email address)" in ops_3.inner_text()
     page.fill("input[name=event]", "Broken Thing")
     page.click("#filters button")
-    assert page.locator(".debug-line").count() == 1
+    expect(page.locator(".debug-line")).to_have_count(1)
     page.locator(".debug-line summary").click()
     held_line = page.locator(".debug-line").inner_text()
     assert "ops-7" in held_line
@@ -190,7 +190,7 @@ def test_dashboard_shows_the_store_resumes_and_leaks_nothing(
     assert re.search(r'"hashed_email": "[0-9a-f]{64}"', held_line)
     page.fill("input[name=event]", "Product Viewed")
     page.click("#filters button")
-    assert page.locator(".debug-line").count() == 1
+    expect(page.locator(".debug-line")).to_have_count(1)
     assert page.locator(".debug-line").get_attribute("data-outcome") == "filtered"
     page.locator(".debug-line summary").click()
     assert "ops-4" in page.locator(".debug-line").inner_text()
@@ -380,7 +380,7 @@ def test_the_debugger_fits_100_events_in_two_screens_and_opens_a_payload_on_clic
         page = context.new_page()
         page.goto(url + "/dashboard/debugger")
         lines = page.locator(".debug-line")
-        assert lines.count() == 100
+        expect(lines).to_have_count(100)
         page.screenshot(path=str(tmp_path / "dashboard-debugger-100.png"), full_page=True)
         height = page.evaluate("document.documentElement.scrollHeight")
         assert height <= 2 * 768, f"100 events take {height} px"
@@ -411,10 +411,10 @@ def test_the_debugger_fits_100_events_in_two_screens_and_opens_a_payload_on_clic
         page.fill("input[name=event]", "Order Completed")
         page.click("#filters button")
         invalid = sum(1 for n in range(100) if n % 3 == 2)
-        assert page.locator(".debug-line").count() == invalid
+        expect(page.locator(".debug-line")).to_have_count(invalid)
         assert "outcome=invalid" in page.url
         page.reload()
-        assert page.locator(".debug-line").count() == invalid
+        expect(page.locator(".debug-line")).to_have_count(invalid)
         assert page.input_value("input[name=event]") == "Order Completed"
         assert page.input_value("select[name=outcome]") == "invalid"
         assert_no_personal_data(page.content())
@@ -495,5 +495,5 @@ def test_the_overview_says_why_an_event_failed_and_what_to_do(
     assert "1 — X said: INVALID_PARAMETER" in section  # X's error code
     assert "Replay on the Dead letters page" in section
     page.locator("#dest-shop").get_by_role("link", name="Dead letters").click()
-    assert page.locator("tr.dead-letter").count() == 1
-    assert page.locator("tr.dead-letter button", has_text="Replay").count() == 1
+    expect(page.locator("tr.dead-letter")).to_have_count(1)
+    expect(page.locator("tr.dead-letter button", has_text="Replay")).to_have_count(1)
