@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests.support.ops_traffic import WRITE_KEY, wait_for
 from xconduit.accounts.tokens import SECRET_NAME, new_key
@@ -94,7 +94,7 @@ def test_connect_from_the_dashboard(
             assert "none: connect an X account" in page.inner_text("#token")
             # The button: the banner's fix also says "Connect X account on the dashboard".
             page.get_by_role("button", name="Connect X account").click()
-            assert page.url.startswith(x_url + "/oauth/authorize")
+            page.wait_for_url(x_url + "/oauth/authorize*")
             page.click("button:text('Authorize app')")
             page.wait_for_url(url + "/dashboard/connection*")
             assert "connected as @sandbox_admin" in page.inner_text("#notice")
@@ -119,7 +119,7 @@ def test_connect_from_the_dashboard(
             wait_for(lambda: len(sb.conversions()) == 1, "delivery with the stored token")
 
             page.click("button:text('Disconnect')")
-            assert "disconnected" in page.inner_text("#notice")
+            expect(page.locator("#notice")).to_contain_text("disconnected")
             assert "none: connect an X account" in page.inner_text("#token")
             assert gateway.store.get_secret(SECRET_NAME) is None
     finally:

@@ -157,7 +157,7 @@ def test_dashboard_shows_the_store_resumes_and_leaks_nothing(
     for word in ENGINE_WORDS:
         assert not re.search(rf"\b{word}\b", visible, re.IGNORECASE), word
     page.click("text=Delivery engine")
-    assert "Now in the outbox" in page.inner_text("main")
+    expect(page.locator("main")).to_contain_text("Now in the outbox")
     page.goto(url + "/")
     assert shown(page, "shop.match.delivered") == 3
     assert shown(page, "shop.match.email") == 67  # ops-3's email was dropped
@@ -209,7 +209,8 @@ def test_dashboard_shows_the_store_resumes_and_leaks_nothing(
     # The cause is fixed in Events Manager; the checks run from the page resume delivery.
     sandbox.create_event("oka17", SeedEvent(id="ol999", name="Broken Thing"))
     page.goto(url + "/dashboard/connection")
-    page.click("button:text('Run the checks now')")
+    with page.expect_navigation():
+        page.click("button:text('Run the checks now')")
     assert "✗" not in page.locator("#checks").inner_text()
     wait_for(lambda: store.counts()["shop"] == {JobStatus.DELIVERED: 4}, "the held one")
     assert "order-7" in {c["conversion_id"] for c in sandbox.conversions()}
