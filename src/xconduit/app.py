@@ -35,6 +35,7 @@ from xconduit.delivery import DeliveryService
 from xconduit.delivery.pause import AccountPauses
 from xconduit.errors import ConfigError
 from xconduit.ingest import Collector
+from xconduit.observability.event_names import EventNames
 from xconduit.observability.metered import CountSink, MeteredSender, MeteredStore
 from xconduit.queue import Store
 from xconduit.queue.audience_store import AudienceStore
@@ -311,7 +312,8 @@ def metered_delivery(
     sink = CountSink(store.add_counts, clock)
     pixels = {d.pixel_id: d.account_id for d in settings.conversions}
     service = DeliveryService(
-        store=cast(Store, MeteredStore(store, sink)),  # every Store method, acks counted
+        # Every Store method, acks counted (per configured event).
+        store=cast(Store, MeteredStore(store, sink, EventNames.of(settings))),
         client=MeteredSender(client, sink, accounts=pixels),
         delivery=settings.delivery,
         destinations=settings.conversions,

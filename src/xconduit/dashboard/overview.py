@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
+from xconduit.dashboard.event_views import EventOutcome
 from xconduit.dashboard.html import chart, esc, events, num, table, when
 from xconduit.dashboard.problems import RootCause
 from xconduit.dashboard.views import DestinationOverview, Outcomes, RateBudget
 
-HEADS = ["", "received", "sent to X", "not sent", "waiting", "failed"]
+HEADS = ["", "received", "sent to X", "not sent", "waiting", "failed", "why not sent"]
 
 
 def _debugger(**query: str) -> str:
@@ -84,6 +85,19 @@ def _failed(o: Outcomes) -> str:
     )
 
 
+def _event_row(name: str, e: EventOutcome) -> str:
+    key = f"{name}.event.{e.event}"
+    why = "; ".join(
+        f"{n:,.0f} {w}" for w, n in sorted(e.not_sent.items(), key=lambda item: -item[1])
+    )
+    return (
+        f'<tr class="event-row"><td>{esc(e.event)}</td>'
+        f"{num(e.received, f'{key}.received')}{num(e.sent, f'{key}.sent')}"
+        f"{num(e.not_sent_total, f'{key}.not_sent')}{num(e.waiting, f'{key}.waiting')}"
+        f"{num(e.failed, f'{key}.failed')}<td>{esc(why)}</td></tr>"
+    )
+
+
 def destination_section(
     o: Outcomes,
     d: DestinationOverview,
@@ -100,11 +114,15 @@ def destination_section(
         + num(o.waiting, f"{name}.now.waiting")
         + num(o.failed, f"{name}.day.failed")
     )
+    rows = [f"<tr><td><b>all events</b></td>{cells}<td></td></tr>"]
+    rows += [_event_row(name, e) for e in o.events]
     return (
         f'<section id="dest-{esc(name)}"><h2>Destination {esc(name)}</h2>'
-        f"{table(HEADS, [f'<tr><td>last 24 hours</td>{cells}</tr>'])}"
-        "<p class=muted>Waiting is now; the rest over the last 24 hours. Each received event is "
-        "sent, not sent, waiting or failed.</p>"
+        f"{table(HEADS, rows)}"
+        "<p class=muted>Over the last 24 hours; the waiting of all events is now, an event's "
+        "waiting is what arrived in those 24 hours and has not reached X yet. Each received "
+        "event is sent, not sent, waiting or failed. Events the configuration does not map are "
+        "counted as <i>(not mapped)</i>.</p>"
         f"{_waiting(o, budget=budget, holds=holds, now=now)}{_not_sent(o)}{_failed(o)}"
         f"<h3>Last hour</h3>{chart(d.series, label=f'{name}, last hour')}</section>"
     )

@@ -16,6 +16,7 @@ import orjson
 
 from xconduit.config import Settings
 from xconduit.config.identity import ownership
+from xconduit.dashboard.event_views import EventOutcome, event_outcomes
 from xconduit.observability.tally import MATCH_KEYS
 from xconduit.queue import JobStatus
 from xconduit.queue.counts import MinuteRow
@@ -148,6 +149,8 @@ class Outcomes:
     failed: float
     """Given up (last day): X refused them or their retries ran out."""
     failed_why: dict[str, float]
+    events: list[EventOutcome] = field(default_factory=list)
+    """The same per event (last day; waiting: queued in it, not yet sent nor failed)."""
 
 
 def outcomes(settings: Settings, store: Any, *, now: float) -> list[Outcomes]:
@@ -180,6 +183,7 @@ def outcomes(settings: Settings, store: Any, *, now: float) -> list[Outcomes]:
                 waiting=held.get(name, 0),
                 failed=day.dead,
                 failed_why=dict(failed_why),
+                events=event_outcomes(rows, name),
             )
         )
     return out

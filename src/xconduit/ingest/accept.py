@@ -25,6 +25,7 @@ from xconduit.events import MAX_DEPTH, nests_deeper, parse_event
 from xconduit.ingest.body import KB, MAX_EVENT_BYTES
 from xconduit.mapping import MappingResult, Router
 from xconduit.normalize.redact import private_id
+from xconduit.observability.event_names import EventNames
 from xconduit.observability.tally import tally
 from xconduit.queue import IncomingEvent, NewJob
 from xconduit.queue.audience_jobs import AudienceChange
@@ -190,6 +191,7 @@ class EventAcceptor:
     ) -> None:
         """`owners`: the key of each destination (`owner_keys`), carried by its jobs."""
         self._router = router
+        self._names = EventNames(mapper.destination for _, mapper in router.mappers)
         self._owners: Mapping[str, str] = owners or {}
         self._new_id = new_id
         self._audiences = audiences or None  # None when no audience is configured
@@ -346,7 +348,7 @@ class EventAcceptor:
                 MappingResult("invalid", f"audience:{name}", "", "", message_id, reason=reason)
                 for name, reason in problems
             ]
-        counts, recent = tally(source, message_id, event.event or event.type, results)
+        counts, recent = tally(source, message_id, event.event or event.type, results, self._names)
         incoming = IncomingEvent(
             source=source,
             message_id=message_id,

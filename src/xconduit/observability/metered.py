@@ -11,11 +11,13 @@ conversions, latency, debug_id) and counts
 
 `MeteredStore` wraps the outbox the delivery workers use and counts their acks:
 
-    conversions_delivered{destination}              delivered
-    conversions_delivered_with{destination,key}     delivered carrying twclid / email / phone /
-                                                    ip_ua (match quality)
+    conversions_delivered{destination,event}        delivered (event: see event_names)
+    conversions_delivered_with{destination,event,key}
+                                                    delivered carrying twclid / email / phone /
+                                                    ip_ua (match quality); only_ip_ua: that and
+                                                    nothing else (the advice's weak ones)
     conversions_retried{destination}                scheduled for a retry
-    conversions_dead{destination,reason}            dead, by X's error code (or the cause)
+    conversions_dead{destination,event,reason}      dead, by X's error code (or the cause)
 
 The counts are written right after the ack, in their own transaction.
 """
@@ -32,7 +34,8 @@ from typing import Any
 import orjson
 
 from xconduit.errors import DeliveryError
-from xconduit.observability.tally import match_keys
+from xconduit.observability.event_names import UNMAPPED, EventNames
+from xconduit.observability.tally import ONLY_IP_UA, match_keys
 from xconduit.queue import DeliveryJob
 from xconduit.queue.counts import Count
 from xconduit.xads import ConversionsResult
@@ -160,9 +163,11 @@ class MeteredSender:
 class MeteredStore:
     """The outbox as delivery uses it, counting what the acks do."""
 
-    def __init__(self, store: Any, sink: CountSink) -> None:
+    def __init__(self, store: Any, sink: CountSink, names: EventNames | None = None) -> None:
+        """`names`: the `event` label's (None: every conversion is `(not mapped)`)."""
         self._store = store
         self._sink = sink
+        self._names = names
         self._lock = threading.Lock()
         self._claimed: dict[int, DeliveryJob] = {}
 
@@ -199,14 +204,20 @@ class MeteredStore:
         counts = []
         for job in self._take(ids):
             _event_line(logging.DEBUG, job, "delivered")
-            dest = (("destination", job.destination),)
+            conversion = orjson.loads(job.payload)
+            dest = (("destination", job.destination), ("event", self._label(job, conversion)))
             counts.append(Count("conversions_delivered", dest))
-            counts += [
-                Count("conversions_delivered_with", (*dest, ("key", key)))
-                for key in match_keys(orjson.loads(job.payload))
-            ]
+            keys = match_keys(conversion)
+            if keys == ["ip_ua"]:
+                keys.append(ONLY_IP_UA)
+            counts += [Count("conversions_delivered_with", (*dest, ("key", key))) for key in keys]
         self._sink(counts)
         return moved
+
+    def _label(self, job: DeliveryJob, conversion: Any) -> str:
+        if self._names is None or not isinstance(conversion, dict):
+            return UNMAPPED
+        return self._names.of_conversion(job.destination, conversion)
 
     def schedule_retry(self, ids: Sequence[int], *, at: float, error: str, now: float) -> int:
         moved: int = self._store.schedule_retry(ids, at=at, error=error, now=now)
@@ -224,7 +235,11 @@ class MeteredStore:
             [
                 Count(
                     "conversions_dead",
-                    (("destination", j.destination), ("reason", dead_reason(reasons[j.id]))),
+                    (
+                        ("destination", j.destination),
+                        ("event", self._label(j, orjson.loads(j.payload))),
+                        ("reason", dead_reason(reasons[j.id])),
+                    ),
                 )
                 for j in jobs
             ]

@@ -1,10 +1,12 @@
 """What one accepted event adds to the store's counters and to the live debugger (pure).
 
     events_received{source}                         the event itself
-    conversions_queued|filtered|invalid{destination} its outcome per destination
-    conversions_not_sent{destination,why}           a filtered or invalid one, why in plain
+    conversions_queued|filtered|invalid{destination,event}
+                                                    its outcome per destination and event
+                                                    (the configured name: event_names)
+    conversions_not_sent{destination,event,why}     a filtered or invalid one, why in plain
                                                     words (a few fixed phrases: why_not_sent)
-    identifiers_dropped{destination,kind,rule}      an identifier present but unusable
+    identifiers_dropped{destination,event,kind,rule} an identifier present but unusable
                                                     (kind: email, phone, twclid, ip_address,
                                                     user_agent; the rule: docs/reference/mapping.md)
     fields_dropped{destination,field,rule}          another field left out of a conversion
@@ -28,6 +30,7 @@ import orjson
 from xconduit.mapping import MappingResult
 from xconduit.normalize.conversion import MISSING_IDENTIFIER
 from xconduit.normalize.redact import redact
+from xconduit.observability.event_names import UNMAPPED, EventNames
 from xconduit.queue.counts import Count, RecentEvent
 
 _OUTCOME_COUNTER = {
@@ -70,14 +73,36 @@ _INDEX = re.compile(r"\[[0-9]+\]")
 
 MATCH_KEYS = ("twclid", "email", "phone", "ip_ua")
 """The identifier kinds of match quality: click id, hashed email, hashed phone, IP + user agent."""
+ONLY_IP_UA = "only_ip_ua"
+"""The `key` of delivered conversions whose only identifiers are IP + user agent."""
 
 
 def tally(
-    source: str, message_id: str, event: str, results: Sequence[MappingResult]
+    source: str,
+    message_id: str,
+    event: str,
+    results: Sequence[MappingResult],
+    names: EventNames | None = None,
 ) -> tuple[tuple[Count, ...], RecentEvent]:
+    """`names`: the `event` label's (None: every event is `(not mapped)`)."""
+    counts = outcome_counts(source, event, results, names)
+    recent = RecentEvent(
+        source=source,
+        message_id=message_id,
+        event=redact(event),
+        results=partial(_lines, tuple(results)),
+    )
+    return tuple(counts), recent
+
+
+def outcome_counts(
+    source: str, event: str, results: Sequence[MappingResult], names: EventNames | None
+) -> list[Count]:
+    """The counts of one event (a sync's row too), without the debugger's copy."""
     counts = [Count("events_received", (("source", source),))]
     for result in results:
-        dest = (("destination", result.destination),)
+        label = UNMAPPED if names is None else names.of_name(result.destination, event)
+        dest = (("destination", result.destination), ("event", label))
         counts.append(Count(_OUTCOME_COUNTER[result.outcome], dest))
         if result.outcome != "conversion":
             why = why_not_sent(result.outcome, result.reason)
@@ -88,15 +113,10 @@ def tally(
                     Count("identifiers_dropped", (*dest, ("kind", field), ("rule", rule)))
                 )
             else:
-                label = _INDEX.sub("[]", field)
-                counts.append(Count("fields_dropped", (*dest, ("field", label), ("rule", rule))))
-    recent = RecentEvent(
-        source=source,
-        message_id=message_id,
-        event=redact(event),
-        results=partial(_lines, tuple(results)),
-    )
-    return tuple(counts), recent
+                path = _INDEX.sub("[]", field)
+                where = dest[:1]  # per destination only: fields are many
+                counts.append(Count("fields_dropped", (*where, ("field", path), ("rule", rule))))
+    return counts
 
 
 def _lines(results: Sequence[MappingResult]) -> bytes:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple, Protocol
 
 import orjson
@@ -42,7 +43,9 @@ class Count:
         return labels_json(self.labels)
 
 
+@lru_cache(maxsize=4096)
 def labels_json(labels: Labels) -> str:
+    """Cached: the labels are few and repeat on every event (a sync's row pays ~0.1 µs)."""
     return orjson.dumps(dict(sorted(labels))).decode()
 
 

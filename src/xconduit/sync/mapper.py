@@ -2,8 +2,9 @@
 bytes (`parse_event`, `Router`, `jobs_of`, as `EventAcceptor` uses them), so a row and the
 equivalent Segment event give byte-identical conversions; and the rows that cannot be sent.
 
-A sync's events carry no counters or debugger copy: the outbox keeps those for the collector's
-events only, and building them cost a third of the mapping time."""
+A sync's events carry no debugger copy (building it cost a third of the mapping time), but they
+are counted as the collector's are, under their own source (`sync:<name>`): a plain row shares
+one prebuilt tuple of counts, a row through the core gets `outcome_counts`."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from xconduit.events import parse_event
 from xconduit.ingest.accept import jobs_of
 from xconduit.mapping import MappingResult, Router
 from xconduit.normalize import MISSING_IDENTIFIER
+from xconduit.observability.event_names import EventNames
+from xconduit.observability.tally import outcome_counts
 from xconduit.queue import IncomingEvent, NewJob
 from xconduit.sync.columns import pylist
 from xconduit.sync.fast import FastRows, Template
@@ -113,6 +116,16 @@ class RowMapper:
         self._owners = {dest.name: owner_keys(settings)[dest.name]}
         # A sync's rows wait behind live traffic unless the sync says otherwise.
         self._priority = SYNC if sync.priority is None else sync.priority
+        self._names = EventNames([dest])
+        # A plain row's counts: one event, queued (the template serves no event column).
+        self._counts = tuple(
+            outcome_counts(
+                self.source,
+                sync.event,
+                [MappingResult("conversion", dest.name, dest.pixel_id, dest.account_id, None)],
+                self._names,
+            )
+        )
 
     def missing(self, columns: Sequence[str]) -> list[str]:
         return [name for name in self.needed if name not in columns]
@@ -173,7 +186,11 @@ class RowMapper:
                     priority=self._priority,
                     conversion_time=strings[0],
                 )
-                events.append(IncomingEvent(source=source, message_id=message_id, jobs=(job,)))
+                events.append(
+                    IncomingEvent(
+                        source=source, message_id=message_id, jobs=(job,), counts=self._counts
+                    )
+                )
                 out.fast += 1
                 continue
             event = self._map_row(out, first_row + index, cells, message_id, digest)
@@ -223,7 +240,10 @@ class RowMapper:
                 ]
         if not jobs and not unsendable:
             out.skipped += 1
-        event = IncomingEvent(source=self.source, message_id=message_id, jobs=jobs)
+        counts = outcome_counts(self.source, str(raw.get("event") or ""), results, self._names)
+        event = IncomingEvent(
+            source=self.source, message_id=message_id, jobs=jobs, counts=tuple(counts)
+        )
         out.events.append(event)
         return event
 

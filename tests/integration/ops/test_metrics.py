@@ -37,6 +37,16 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return out
 
 
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def shop_total(got: Samples, name: str) -> float:
+    """A counter of destination "shop", summed over its `event` labels."""
+    return sum(
+        v for (n, labels), v in got.items() if n == name and ("destination", "shop") in labels
+    )
+
+
 def settled(store: SqliteStore) -> bool:
     states = store.counts().get("shop", {})
     return states == {
@@ -75,12 +85,15 @@ def test_metrics_equal_the_store_with_a_separate_worker_process(
         gateway.stop()
 
     got = samples(text)
-    shop = (("destination", "shop"),)
     assert got[("xconduit_events_received_total", (("source", "web"),))] == EXPECTED["received"]
-    assert got[("xconduit_conversions_queued_total", shop)] == EXPECTED["queued"]
-    assert got[("xconduit_conversions_filtered_total", shop)] == EXPECTED["filtered"]
-    assert got[("xconduit_conversions_invalid_total", shop)] == EXPECTED["invalid"]
+    for outcome in ("queued", "filtered", "invalid", "delivered"):
+        assert shop_total(got, f"xconduit_conversions_{outcome}_total") == EXPECTED[outcome]
+    # Per configured event, the rest under one label: as few labels as the config has events.
+    events = {value for (_, labels), _ in got.items() for key, value in labels if key == "event"}
+    assert events == {"Order Completed", "Broken Thing", "(not mapped)"}
+    shop = (("destination", "shop"), ("event", "Order Completed"))
     assert got[("xconduit_conversions_delivered_total", shop)] == EXPECTED["delivered"]
+    assert got[("xconduit_conversions_filtered_total", (*shop[:1], ("event", "(not mapped)")))] == 2
     dead = {k: v for k, v in got.items() if k[0] == "xconduit_conversions_dead_total"}
     assert sum(dead.values()) == EXPECTED["dead"]
     dropped_email = sum(
@@ -89,7 +102,7 @@ def test_metrics_equal_the_store_with_a_separate_worker_process(
         if name == "xconduit_identifiers_dropped_total" and ("kind", "email") in labels
     )
     assert dropped_email == EXPECTED["dropped_email"]
-    phone = (("destination", "shop"), ("key", "phone"))
+    phone = (*shop, ("key", "phone"))
     assert got[("xconduit_conversions_delivered_with_total", phone)] == 2
 
     # Every stored counter is in /metrics with its value; the queue gauge is the jobs table.

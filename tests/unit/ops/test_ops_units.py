@@ -19,12 +19,16 @@ from xconduit.errors import (
     XErrorDetail,
 )
 from xconduit.mapping import MappingResult
+from xconduit.observability.event_names import EventNames
 from xconduit.observability.logs import mask
 from xconduit.observability.metered import dead_reason, histogram
 from xconduit.observability.tally import match_keys, tally
 from xconduit.queue.memory import MemoryStore
 from xconduit.xads import AccessToken, Audience, UserAccess, WebEventTag
 
+SHOP = ConversionDestination(
+    name="shop", account_id="18ce552mlaq", pixel_id="oka17", events={"Order Completed": "ol288"}
+)
 NO_ACCESS = XErrorDetail(code="NOT_FOUND", message="User 1 does not have access to account a")
 
 
@@ -122,11 +126,12 @@ def test_tally_counts_outcomes_and_dropped_identifiers() -> None:
         ),
         MappingResult("filtered", "other", "p2", "acct", "m1", None, "not mapped"),
     ]
-    counts, recent = tally("web", "m1", "Order Completed", results)
+    counts, recent = tally("web", "m1", "Order Completed", results, EventNames([SHOP]))
     names = sorted((c.name, c.labels) for c in counts)
-    assert ("conversions_queued", (("destination", "shop"),)) in names
-    assert ("conversions_filtered", (("destination", "other"),)) in names
-    dropped = (("destination", "shop"), ("kind", "phone"), ("rule", "not a possible phone number"))
+    shop = (("destination", "shop"), ("event", "Order Completed"))
+    assert ("conversions_queued", shop) in names
+    assert ("conversions_filtered", (("destination", "other"), ("event", "(not mapped)"))) in names
+    dropped = (*shop, ("kind", "phone"), ("rule", "not a possible phone number"))
     assert ("identifiers_dropped", dropped) in names
     assert ("events_received", (("source", "web"),)) in names
     assert b"e" * 64 in recent.results
@@ -186,7 +191,12 @@ def test_tally_counts_dropped_fields_by_path_without_the_product_index() -> None
     names = [(c.name, dict(c.labels)) for c in counts]
     assert (
         "identifiers_dropped",
-        {"destination": "shop", "kind": "email", "rule": "not an email address"},
+        {
+            "destination": "shop",
+            "event": "(not mapped)",
+            "kind": "email",
+            "rule": "not an email address",
+        },
     ) in names
     rule = "not a whole number above zero"
     for field in ("properties.quantity", "properties.products[].quantity"):
