@@ -16,6 +16,7 @@ from xconduit.config.identity import ownership
 from xconduit.dashboard import debugger as debug
 from xconduit.dashboard import views
 from xconduit.dashboard.html import esc, num, page, table, when
+from xconduit.dashboard.match_page import match_section
 from xconduit.dashboard.overview import destination_section
 from xconduit.dashboard.problems import (
     RootCause,
@@ -25,7 +26,6 @@ from xconduit.dashboard.problems import (
     root_causes,
 )
 from xconduit.errors import XconduitError
-from xconduit.observability.tally import MATCH_KEYS
 from xconduit.queue import JobStatus
 from xconduit.queue.check_runs import CheckRuns
 from xconduit.queue.owners import foreign_line
@@ -33,7 +33,6 @@ from xconduit.queue.owners import foreign_line
 if TYPE_CHECKING:
     from xconduit.dashboard.app import OpsApp
 
-MATCH_LABELS = {"twclid": "twclid", "email": "email", "phone": "phone", "ip_ua": "IP + UA"}
 CHECK_HEADS = ["", "subject", "check", "result", "fix"]
 
 
@@ -107,32 +106,7 @@ class Pages:
         return self._page("Overview", "/", "".join(parts))
 
     def _match_quality(self, now: float) -> str:
-        rows = []
-        dropped_rows = []
-        for m in views.match_quality(self.ops.settings, self.ops.store, now=now):
-            cells = "".join(
-                f'<td class="n" data-metric="{esc(m.destination)}.match.{k}">'
-                f"{m.share[k] * 100:.0f}%</td>"
-                for k in MATCH_KEYS
-            )
-            rows.append(
-                f"<tr><td>{esc(m.destination)}</td>"
-                f"{num(m.delivered, f'{m.destination}.match.delivered')}{cells}</tr>"
-            )
-            dropped_rows += [
-                f"<tr><td>{esc(m.destination)}</td><td>{esc(kind)}</td>"
-                f"{num(n, f'{m.destination}.dropped.{kind}')}"
-                f"<td>{esc(rule or views.DROP_WHY.get(kind, ''))}</td></tr>"
-                for (kind, rule), n in sorted(m.dropped.items())
-            ]
-        heads = ["destination", "delivered", *(MATCH_LABELS[k] for k in MATCH_KEYS)]
-        return (
-            '<section id="match"><h2>Match quality (last day)</h2>'
-            "<p class=muted>Share of delivered conversions carrying each identifier.</p>"
-            f"{table(heads, rows)}<h3>Identifiers dropped, and why</h3>"
-            f"{table(['destination', 'identifier', 'dropped', 'why'], dropped_rows, empty='none')}"
-            "</section>"
-        )
+        return match_section(self.ops.settings, self.ops.store, now=now)
 
     def _rate_budget(self, now: float) -> str:
         rows = []
