@@ -42,6 +42,7 @@ from xconduit.queue.audience_store import AudienceStore
 from xconduit.queue.check_runs import CheckRuns
 from xconduit.queue.group_commit import GroupCommitter
 from xconduit.queue.heartbeat import Heartbeat
+from xconduit.queue.legs import LegRecorder, LegStore
 from xconduit.queue.maintenance import Maintenance
 from xconduit.queue.open import STARTUP_WAIT, open_store, sync_reports
 from xconduit.queue.syncs import SyncStore
@@ -236,6 +237,8 @@ class Gateway:
     """Runs the warehouse syncs that have a `schedule`."""
     audiences: AudienceScheduler | None = None
     """Snapshots on schedule and flushes of event-fed audience changes."""
+    legs: LegRecorder | None = None
+    """Writes which leg (tag or server) brought each conversion id (queue/legs.py)."""
 
     @property
     def app(self) -> ASGIApp:
@@ -263,6 +266,8 @@ class Gateway:
 
     def start(self) -> None:
         self.committer.start()
+        if self.legs is not None:
+            self.legs.start()
         if self.delivery is not None:
             self.delivery.start()
         if self.audiences is not None:
@@ -286,6 +291,8 @@ class Gateway:
         if self.heartbeat is not None:
             self.heartbeat.stop()
         self.committer.stop(timeout)
+        if self.legs is not None:
+            self.legs.stop()
         self.maintenance.stop()
         if self.audiences is not None:
             self.audiences.stop(timeout)
@@ -459,17 +466,21 @@ def build_gateway(
     syncs = None
     if schedules and isinstance(store, SyncStore) and any(s.schedule > 0 for s in settings.syncs):
         syncs = SyncScheduler(settings, store, reports=reports, clock=clock)
+    collector = Collector(
+        settings=settings,
+        committer=committer,
+        clock=clock,
+        ready=ready.is_set,
+        count=CountSink(store.add_counts, clock),
+    )
+    legs = LegRecorder(store, clock=clock) if isinstance(store, LegStore) else None
+    collector.acceptor.legs = legs
     return Gateway(
         settings=settings,
         store=store,
         committer=committer,
-        collector=Collector(
-            settings=settings,
-            committer=committer,
-            clock=clock,
-            ready=ready.is_set,
-            count=CountSink(store.add_counts, clock),
-        ),
+        collector=collector,
+        legs=legs,
         delivery=service,
         maintenance=Maintenance(store, retention=settings.delivery.retention, clock=clock),
         sandbox=sandbox,

@@ -16,6 +16,7 @@ from xconduit.config.identity import ownership
 from xconduit.dashboard import debugger as debug
 from xconduit.dashboard import views
 from xconduit.dashboard.html import esc, num, page, table, when
+from xconduit.dashboard.legs import legs_section
 from xconduit.dashboard.match_page import match_section
 from xconduit.dashboard.overview import destination_section
 from xconduit.dashboard.problems import (
@@ -101,6 +102,7 @@ class Pages:
                 )
             )
         parts.append(self._match_quality(now))
+        parts.append(legs_section(settings, store, now=now))
         parts.append(self._rate_budget(now))
         parts.append(self._syncs_and_audiences())
         return self._page("Overview", "/", "".join(parts))

@@ -29,6 +29,7 @@ from xconduit.observability.event_names import EventNames
 from xconduit.observability.tally import tally
 from xconduit.queue import IncomingEvent, NewJob
 from xconduit.queue.audience_jobs import AudienceChange
+from xconduit.queue.legs import LegRecorder
 
 log = logging.getLogger("xconduit.ingest")
 
@@ -192,6 +193,7 @@ class EventAcceptor:
         """`owners`: the key of each destination (`owner_keys`), carried by its jobs."""
         self._router = router
         self._names = EventNames(mapper.destination for _, mapper in router.mappers)
+        self.legs: LegRecorder | None = None  # set by the gateway: the both-legs figures
         self._owners: Mapping[str, str] = owners or {}
         self._new_id = new_id
         self._audiences = audiences or None  # None when no audience is configured
@@ -348,6 +350,8 @@ class EventAcceptor:
                 MappingResult("invalid", f"audience:{name}", "", "", message_id, reason=reason)
                 for name, reason in problems
             ]
+        if self.legs is not None:
+            self.legs.note(results, pixel=_from_browser(raw))
         counts, recent = tally(source, message_id, event.event or event.type, results, self._names)
         incoming = IncomingEvent(
             source=source,

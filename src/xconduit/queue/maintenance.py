@@ -14,6 +14,7 @@ from collections.abc import Callable
 from xconduit.errors import XconduitError
 from xconduit.queue import DEDUP_WINDOW_SECONDS, Store
 from xconduit.queue.counts import MINUTES_KEPT
+from xconduit.queue.legs import LEGS_KEPT, LegStore
 
 log = logging.getLogger("xconduit.queue")
 
@@ -47,6 +48,8 @@ class Maintenance:
         purge_minutes = getattr(self._store, "purge_counter_minutes", None)
         if purge_minutes is not None:  # the dashboard's per-minute counts (queue/counts.py)
             purge_minutes(now - MINUTES_KEPT)
+        if isinstance(self._store, LegStore):  # the both-legs figures (queue/legs.py)
+            self._store.purge_legs(now - LEGS_KEPT)
         return delivered, dedup
 
     def _run(self) -> None:

@@ -16,12 +16,13 @@ from xconduit.queue.jobs import (
     JobStatus,
     oldest_share,
 )
+from xconduit.queue.legs import MemoryLegs
 from xconduit.queue.memory_budget import MemoryLedger
 from xconduit.queue.memory_counts import MemoryCounts
 from xconduit.queue.syncs import ProcessReport, SyncCommit, SyncState
 
 
-class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger, MemoryCheckRuns):
+class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger, MemoryCheckRuns, MemoryLegs):
     """The outbox in a dict (see `xconduit.queue.Store` for each method)."""
 
     def __init__(self) -> None:

@@ -26,6 +26,7 @@ from xconduit.errors import StoreError
 from xconduit.queue.audience_postgres import PostgresAudienceMixin, enqueue_changes
 from xconduit.queue.check_runs import PostgresCheckRuns
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob, oldest_share
+from xconduit.queue.legs import PostgresLegs
 from xconduit.queue.pg_text import pg_text as _text
 from xconduit.queue.pg_text import pg_untext as _untext
 from xconduit.queue.postgres_counts import PostgresCounts, note_events
@@ -125,7 +126,9 @@ def _readable(fd: int) -> bool:
     return bool(select.select([fd], [], [], 0)[0])
 
 
-class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCheckRuns):
+class PostgresStore(
+    PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCheckRuns, PostgresLegs
+):
     """The outbox in a PostgreSQL database (see `xconduit.queue.Store` for each method)."""
 
     _BQ = load_queries("postgresql", "budget.sql")

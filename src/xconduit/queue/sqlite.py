@@ -25,6 +25,7 @@ from xconduit.errors import ConfigError, StoreBusy, StoreError
 from xconduit.queue.audience_sqlite import SqliteAudienceMixin, enqueue_changes
 from xconduit.queue.check_runs import SqliteCheckRuns
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, oldest_share
+from xconduit.queue.legs import SqliteLegs
 from xconduit.queue.sql import load_migrations, load_queries
 from xconduit.queue.sql_budget import SqlLedger
 from xconduit.queue.sqlite_counts import SqliteCounts, note_events
@@ -223,7 +224,7 @@ def _commit_bulk(
     return accepted
 
 
-class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns):
+class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns, SqliteLegs):
     """The outbox in one SQLite file (see `xconduit.queue.Store` for each method)."""
 
     _BQ = load_queries("sqlite", "budget.sql")

@@ -27,6 +27,7 @@ from xconduit.errors import ConfigError, SourceError
 from xconduit.mapping import format_time
 from xconduit.mapping.conversions import FUTURE_SLACK
 from xconduit.queue.counts import Count
+from xconduit.queue.legs import note_server_jobs
 from xconduit.queue.syncs import SyncState, SyncStore
 from xconduit.sources.params import placeholders
 from xconduit.sync.columns import pylist
@@ -418,6 +419,7 @@ def _commit(
 ) -> None:
     events = [event for mapped in group for event in mapped.events]
     commit = store.commit_sync_batch(result.name, events, state=state, now=now)
+    note_server_jobs(store, events, commit.accepted, now)  # the both-legs figures
     for event, fresh in zip(events, commit.accepted, strict=True):
         ids.append(hash(event.message_id))
         if fresh:

@@ -213,3 +213,14 @@ CREATE TABLE check_runs (
     runs   BIGINT NOT NULL,
     ran_at DOUBLE PRECISION NOT NULL
 );
+
+-- Both legs (0014): when the pixel and the server first brought each hashed conversion id.
+CREATE TABLE conversion_legs (
+    destination TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    pixel_at    DOUBLE PRECISION,
+    server_at   DOUBLE PRECISION,
+    first_at    DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (destination, key)
+);
+CREATE INDEX conversion_legs_first ON conversion_legs (first_at);

@@ -207,3 +207,14 @@ CREATE TABLE check_runs (
     runs   INTEGER NOT NULL,
     ran_at REAL NOT NULL
 );
+
+-- Both legs (0014): when the pixel and the server first brought each hashed conversion id.
+CREATE TABLE conversion_legs (
+    destination TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    pixel_at    REAL,
+    server_at   REAL,
+    first_at    REAL NOT NULL,
+    PRIMARY KEY (destination, key)
+) WITHOUT ROWID;
+CREATE INDEX conversion_legs_first ON conversion_legs (first_at);

@@ -1,0 +1,230 @@
+"""Both legs: which conversion ids reached the gateway from the website tag (the pixel leg: the
+browser fired X's pixel with the same id) and which from the server (a write key, a sync), so
+that the overview can show the share X saw on both legs and deduplicated (migration 0014).
+
+The collector notes each conversion's leg in memory (`LegRecorder.note`: a hash and an append,
+~1 µs); a thread writes them every second in one transaction. Only a SHA-256 of the destination
+and conversion id is stored, never the id: it may be an email. Rows are purged `LEGS_KEPT`
+after they were first seen (queue/maintenance.py). Mixins of the three stores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+from xconduit.queue.sql import load_queries
+
+log = logging.getLogger("xconduit.queue")
+
+LEGS_KEPT = 48 * 3600.0
+"""Seconds a conversion id's legs are remembered (the dashboard shows the last 24 h)."""
+FLUSH_EVERY = 1.0
+
+
+def leg_key(destination: str, conversion_id: str) -> str:
+    """What is stored of a conversion id: a SHA-256 (hex, 128 bits), never the id."""
+    digest = hashlib.sha256(f"{destination}\x1f{conversion_id}".encode())
+    return digest.hexdigest()[:32]
+
+
+class LegRow(NamedTuple):
+    destination: str
+    key: str
+    pixel: bool
+    """True: from the website tag; False: from the server."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LegShares:
+    both: int
+    pixel_only: int
+    server_only: int
+
+    @property
+    def total(self) -> int:
+        return self.both + self.pixel_only + self.server_only
+
+    def share(self, n: int) -> float:
+        return n / self.total if self.total else 0.0
+
+
+@runtime_checkable
+class LegStore(Protocol):
+    def note_legs(self, rows: Sequence[LegRow], *, now: float) -> None: ...
+
+    def leg_shares(self, since: float) -> dict[str, LegShares]: ...
+
+    def purge_legs(self, older_than: float) -> int: ...
+
+
+def _params(rows: Sequence[LegRow], now: float) -> Iterator[dict[str, Any]]:
+    for row in rows:
+        yield {
+            "destination": row.destination,
+            "key": row.key,
+            "pixel_at": now if row.pixel else None,
+            "server_at": None if row.pixel else now,
+            "now": now,
+        }
+
+
+def _shares(rows: Sequence[Sequence[Any]]) -> dict[str, LegShares]:
+    return {
+        str(r[0]): LegShares(both=int(r[1]), pixel_only=int(r[2]), server_only=int(r[3]))
+        for r in rows
+    }
+
+
+class SqliteLegs:
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        raise NotImplementedError
+
+    def _read(self, query: str, params: dict[str, Any]) -> list[Any]:
+        raise NotImplementedError
+
+    def note_legs(self, rows: Sequence[LegRow], *, now: float) -> None:
+        if rows:
+            with self._write() as conn:
+                conn.executemany(load_queries("sqlite", "legs.sql")["note_leg"], _params(rows, now))
+
+    def leg_shares(self, since: float) -> dict[str, LegShares]:
+        return _shares(
+            self._read(load_queries("sqlite", "legs.sql")["leg_shares"], {"since": since})
+        )
+
+    def purge_legs(self, older_than: float) -> int:
+        with self._write() as conn:
+            query = load_queries("sqlite", "legs.sql")["purge_legs"]
+            return conn.execute(query, {"since": older_than}).rowcount
+
+
+class PostgresLegs:
+    def _tx(self, *, pipeline: bool = False) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _read(self, query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def note_legs(self, rows: Sequence[LegRow], *, now: float) -> None:
+        if rows:
+            query = load_queries("postgresql", "legs.sql")["note_leg"]
+            with self._tx() as conn, conn.cursor() as cursor:
+                cursor.executemany(query, list(_params(rows, now)))
+
+    def leg_shares(self, since: float) -> dict[str, LegShares]:
+        query = load_queries("postgresql", "legs.sql")["leg_shares"]
+        return _shares(self._read(query, {"since": since}))
+
+    def purge_legs(self, older_than: float) -> int:
+        with self._tx() as conn:
+            query = load_queries("postgresql", "legs.sql")["purge_legs"]
+            return int(conn.execute(query, {"since": older_than}).rowcount)
+
+
+class MemoryLegs:
+    _legs_lock = threading.Lock()
+
+    def _legs(self) -> dict[tuple[str, str], list[float | None]]:
+        table: dict[tuple[str, str], list[float | None]] | None = self.__dict__.get("_leg_rows")
+        if table is None:
+            table = self.__dict__.setdefault("_leg_rows", {})
+        return table
+
+    def note_legs(self, rows: Sequence[LegRow], *, now: float) -> None:
+        with self._legs_lock:
+            table = self._legs()
+            for row in rows:
+                seen = table.setdefault((row.destination, row.key), [None, None, now])
+                seen[0 if row.pixel else 1] = seen[0 if row.pixel else 1] or now
+
+    def leg_shares(self, since: float) -> dict[str, LegShares]:
+        counts: dict[str, list[int]] = {}
+        with self._legs_lock:
+            for (destination, _), (pixel, server, first) in self._legs().items():
+                if first is None or first < since:
+                    continue
+                n = counts.setdefault(destination, [0, 0, 0])
+                n[0 if pixel and server else 1 if pixel else 2] += 1
+        return {
+            d: LegShares(both=b, pixel_only=p, server_only=s) for d, (b, p, s) in counts.items()
+        }
+
+    def purge_legs(self, older_than: float) -> int:
+        with self._legs_lock:
+            table = self._legs()
+            old = [k for k, (_, _, first) in table.items() if first is None or first < older_than]
+            for k in old:
+                del table[k]
+        return len(old)
+
+
+def note_server_jobs(
+    store: object, events: Sequence[Any], fresh: Sequence[bool], now: float
+) -> None:
+    """A sync's committed rows, on the server leg (in their own transaction, after the rows')."""
+    if not isinstance(store, LegStore):
+        return
+    rows = [
+        LegRow(job.destination, leg_key(job.destination, job.conversion_id), pixel=False)
+        for event, new in zip(events, fresh, strict=True)
+        if new
+        for job in event.jobs
+        if job.conversion_id
+    ]
+    try:
+        store.note_legs(rows, now=now)
+    except Exception:  # a dashboard figure must never cost a sync
+        log.exception("cannot store the legs of %d conversions", len(rows))
+
+
+class LegRecorder:
+    """The collector's notes of each conversion's leg, written every `FLUSH_EVERY` seconds."""
+
+    def __init__(self, store: LegStore, *, clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._clock = clock
+        self._rows: list[LegRow] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def note(self, results: Iterable[Any], *, pixel: bool) -> None:
+        """One event's mapping results (`destination`, `conversion`), from the tag or not."""
+        rows = [
+            LegRow(r.destination, leg_key(r.destination, cid), pixel)
+            for r in results
+            if r.conversion is not None and (cid := r.conversion.get("conversion_id"))
+        ]
+        if rows:
+            with self._lock:
+                self._rows += rows
+
+    def flush(self) -> None:
+        with self._lock:
+            rows, self._rows = self._rows, []
+        try:
+            self._store.note_legs(rows, now=self._clock())
+        except Exception:  # a dashboard figure must never cost a conversion
+            log.exception("cannot store the legs of %d conversions", len(rows))
+
+    def _run(self) -> None:
+        while not self._stop.wait(FLUSH_EVERY):
+            self.flush()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="conversion-legs", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.flush()

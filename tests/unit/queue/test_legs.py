@@ -1,0 +1,63 @@
+"""Both legs in each store: which conversion ids came from the website tag, which from the
+server, counted once per id over a window, purged after 48 h, and stored as a hash only."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from xconduit.queue import IncomingEvent, NewJob, Store
+from xconduit.queue.legs import LEGS_KEPT, LegRecorder, LegRow, LegShares, leg_key, note_server_jobs
+from xconduit.queue.maintenance import Maintenance
+from xconduit.queue.sqlite import SqliteStore
+
+NOW = 1_800_000_000.0
+
+
+class Result(NamedTuple):
+    destination: str
+    conversion: dict[str, Any] | None
+
+
+def test_shares_of_both_legs_pixel_only_and_server_only(store: Store) -> None:
+    recorder = LegRecorder(store, clock=lambda: NOW)  # type: ignore[arg-type]
+    recorder.note([Result("shop", {"conversion_id": "o-1"})], pixel=True)
+    recorder.note([Result("shop", {"conversion_id": "o-2"})], pixel=True)
+    recorder.note([Result("shop", {"conversion_id": "o-1"}), Result("b", None)], pixel=False)
+    recorder.note([Result("shop", {"conversion_id": "o-1"})], pixel=False)  # a resend
+    recorder.flush()
+    # A sync's rows: server leg; a duplicate row (not fresh) is not noted.
+    job = NewJob(
+        destination="shop",
+        account_id="a",
+        pixel_id="p",
+        message_id="s-1",
+        conversion_id="o-2",
+        payload=b"{}",
+    )
+    rows = [IncomingEvent(source="sync:x", message_id="s-1", jobs=(job,))]
+    note_server_jobs(store, rows, [True], NOW)
+    note_server_jobs(store, [IncomingEvent(source="sync:x", message_id="s-3")], [True], NOW)
+    store.note_legs([LegRow("shop", leg_key("shop", "o-4"), pixel=False)], now=NOW + 1)  # type: ignore[attr-defined]
+
+    shares = store.leg_shares(NOW - 60)  # type: ignore[attr-defined]
+    assert shares == {"shop": LegShares(both=2, pixel_only=0, server_only=1)}
+    assert shares["shop"].share(2) == 2 / 3
+    assert store.leg_shares(NOW + 0.5) == {"shop": LegShares(both=0, pixel_only=0, server_only=1)}  # type: ignore[attr-defined]
+
+    # Purged with the other old rows, 48 h after first seen.
+    Maintenance(store, retention=3600, clock=lambda: NOW + LEGS_KEPT + 0.5).run_once()
+    assert store.leg_shares(0) == {"shop": LegShares(both=0, pixel_only=0, server_only=1)}  # type: ignore[attr-defined]
+
+
+def test_only_a_hash_of_the_conversion_id_is_stored(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "q.db")
+    recorder = LegRecorder(store, clock=lambda: NOW)
+    recorder.note([Result("shop", {"conversion_id": "jane@example.com"})], pixel=True)
+    recorder.stop()  # flushes what is noted
+    store.close()
+    data = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert b"jane@example.com" not in data
+    keys = sqlite3.connect(tmp_path / "q.db").execute("SELECT key FROM conversion_legs").fetchall()
+    assert keys == [(leg_key("shop", "jane@example.com"),)]
