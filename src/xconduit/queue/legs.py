@@ -2,8 +2,8 @@
 browser fired X's pixel with the same id) and which from the server (a write key, a sync), so
 that the overview can show the share X saw on both legs and deduplicated (migration 0014).
 
-The collector notes each conversion's leg in memory (`LegRecorder.note`: a hash and an append,
-~1 µs); a thread writes them every second in one transaction. Only a SHA-256 of the destination
+The collector notes each conversion's leg in memory (`LegRecorder.note`: an append); a thread
+hashes and writes them every second in one transaction. Only a SHA-256 of the destination
 and conversion id is stored, never the id: it may be an email. Rows are purged `LEGS_KEPT`
 after they were first seen (queue/maintenance.py). Mixins of the three stores.
 """
@@ -15,6 +15,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -186,30 +187,30 @@ def note_server_jobs(
 
 
 class LegRecorder:
-    """The collector's notes of each conversion's leg, written every `FLUSH_EVERY` seconds."""
+    """The collector's notes of each conversion's leg, written every `FLUSH_EVERY` seconds.
+
+    `note` only appends to a deque (thread-safe, no lock): the hash is made by the writer."""
 
     def __init__(self, store: LegStore, *, clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._clock = clock
-        self._rows: list[LegRow] = []
-        self._lock = threading.Lock()
+        self._noted: deque[tuple[str, str, bool]] = deque()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def note(self, results: Iterable[Any], *, pixel: bool) -> None:
         """One event's mapping results (`destination`, `conversion`), from the tag or not."""
-        rows = [
-            LegRow(r.destination, leg_key(r.destination, cid), pixel)
-            for r in results
-            if r.conversion is not None and (cid := r.conversion.get("conversion_id"))
-        ]
-        if rows:
-            with self._lock:
-                self._rows += rows
+        for r in results:
+            conversion = r.conversion
+            if conversion is not None and (cid := conversion.get("conversion_id")):
+                self._noted.append((r.destination, cid, pixel))
 
     def flush(self) -> None:
-        with self._lock:
-            rows, self._rows = self._rows, []
+        noted = self._noted
+        rows = []
+        while noted:
+            destination, cid, pixel = noted.popleft()
+            rows.append(LegRow(destination, leg_key(destination, cid), pixel))
         try:
             self._store.note_legs(rows, now=self._clock())
         except Exception:  # a dashboard figure must never cost a conversion

@@ -378,6 +378,7 @@ class PostgresStore(
     ) -> SyncCommit:
         with self._tx(pipeline=True) as conn:
             accepted = self._commit_in(conn, events, now) if events else []
+            note_events(conn, events, accepted, now)  # a sync's rows are counted too
             params = {
                 "name": name,
                 "cursor": state.cursor,

@@ -478,6 +478,7 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns,
     ) -> SyncCommit:
         with self._write() as conn:
             accepted = _commit_bulk(conn, events, now) if events else []
+            note_events(conn, events, accepted, now)  # a sync's rows are counted too
             conn.execute(
                 Q["put_sync_state"],
                 {"name": name, "cursor": state.cursor, "generation": state.generation, "now": now},
