@@ -74,6 +74,16 @@ def _pct(share: float) -> str:
     return f"{share * 100:.0f} %"
 
 
+def _without(m: EventMatch, key: str, what: str) -> str:
+    """ "None of the Purchase conversions carries an email" or "40 % of … carry no email"."""
+    if m.share(key) == 0:
+        return f"None of the {m.event} conversions carries {what}"
+    return f"{_pct(1 - m.share(key))} of {m.event} conversions carry no {what.split(' ', 1)[1]}"
+
+
+_DROPPED = {"email": ("email", "emails"), "phone": ("phone number", "phone numbers")}
+
+
 def advice(m: EventMatch) -> list[str]:
     """What would raise the score, most points first; one sentence when nothing would."""
     event = m.event
@@ -86,23 +96,23 @@ def advice(m: EventMatch) -> list[str]:
         )
     if m.share("twclid") <= 1 - ADVISE_FROM:
         out.append(
-            f"{_pct(1 - m.share('twclid'))} of {event} conversions carry no click id (twclid): "
-            "add the website tag to your pages, it keeps the click id of the ad the visitor "
-            "came from."
+            f"{_without(m, 'twclid', 'a click id (twclid)')}: add the website tag to your "
+            "pages, it keeps the click id of the ad the visitor came from."
         )
     if m.share("email") <= 1 - ADVISE_FROM and weak < ADVISE_FROM:
         out.append(
-            f"{_pct(1 - m.share('email'))} of {event} conversions carry no email: "
-            "send the customer's email (properties.email or traits.email) when you know it."
+            f"{_without(m, 'email', 'an email')}: send the customer's email "
+            "(properties.email or traits.email) when you know it."
         )
     if m.share("phone") <= 1 - ADVISE_FROM and m.share("email") < 1 - ADVISE_FROM:
         out.append(f"Add the phone number to {event} when you have it: X matches it too.")
     for kind, n in sorted(m.dropped.items()):
-        what = {"email": "emails", "phone": "phone numbers", "twclid": "click ids"}.get(kind)
-        if what and n:
+        one, many = _DROPPED.get(kind, (kind, kind))
+        if n and kind in _DROPPED:
             out.append(
-                f"{n:,.0f} {what} of {event} were unusable and left out: check what you send "
-                "in that field (the live debugger names the rule)."
+                f"{n:,.0f} {one if n == 1 else many} of {event} "
+                f"{'was' if n == 1 else 'were'} unusable and left out: check what you send in "
+                "that field (the live debugger names the rule)."
             )
     if m.score >= GOOD or not out:
         return [f"{event}: good match quality; nothing important is missing.", *out[:1]]

@@ -57,3 +57,17 @@ def test_score_shares_and_advice_per_event() -> None:
     assert 'data-metric="shop.match.delivered">110<' in html
     assert "audience:vip" not in html
     assert "docs/explanation/match-quality.md" in html
+
+
+def test_advice_says_none_and_counts_one_dropped_identifier_in_the_singular() -> None:
+    store = MemoryStore()
+    _delivered(store, "Lead", 4, "email", "phone")
+    dropped = (("destination", "shop"), ("event", "Lead"), ("kind", "email"), ("rule", "no @"))
+    store.add_counts([Count("identifiers_dropped", dropped)], now=NOW)
+    [lead] = event_matches(store.counter_minutes(NOW - 60), ["shop"])
+    assert advice(lead) == [
+        "None of the Lead conversions carries a click id (twclid): add the website tag to your "
+        "pages, it keeps the click id of the ad the visitor came from.",
+        "1 email of Lead was unusable and left out: check what you send in that field (the live "
+        "debugger names the rule).",
+    ]
