@@ -74,10 +74,12 @@ def server_traffic() -> list[dict[str, Any]]:
 
 
 def tag_traffic() -> list[dict[str, Any]]:
-    """The website tag's events: o-1 and o-2 also came from the server, o-9 and o-10 not."""
-    emails = ("ann@example.com", "bob@example.com", "fay@example.com", "gus@example.com")
-    orders = ("o-1", "o-2", "o-9", "o-10")
-    return [_track(o, email=e, context=TAG) for o, e in zip(orders, emails, strict=True)]
+    """The website tag's events: o-1 and o-2 also came from the server, o-9 from the sync."""
+    emails = ("ann@", "bob@", "fay@", "gus@", "kim@")
+    orders = ("o-1", "o-2", "o-9", "o-10", "o-11")
+    return [
+        _track(o, email=f"{e}example.com", context=TAG) for o, e in zip(orders, emails, strict=True)
+    ]
 
 
 def post(url: str, events: list[dict[str, Any]]) -> None:
@@ -89,6 +91,11 @@ def post(url: str, events: list[dict[str, Any]]) -> None:
 def counted(gateway: Gateway, name: str) -> float:
     rows = cast(CountingStore, gateway.store).counter_totals()
     return sum(r.value for r in rows if r.name == name and r.labels.get("destination") == "shop")
+
+
+def legs(gateway: Gateway) -> LegShares:
+    none = LegShares(both=0, pixel_only=0, server_only=0)
+    return cast(Any, gateway.store).leg_shares(0).get("shop", none)  # type: ignore[no-any-return]
 
 
 def sent_and_counted(gateway: Gateway, n: int) -> bool:
@@ -133,8 +140,8 @@ def run_the_sync(gateway: Gateway, folder: Path) -> None:
     now = datetime.now(UTC).replace(tzinfo=None)
     table = pa.table(
         {
-            "order_id": ["o-2", "sy-1"],
-            "email": ["bob@example.com", "hal@example.com"],
+            "order_id": ["o-9", "sy-1"],  # o-9: the tag's too; sy-1: no tag saw it
+            "email": ["fay@example.com", "hal@example.com"],
             "ts": [now, now],
         }
     )
@@ -178,19 +185,13 @@ def test_the_overview_adds_up_per_event_advises_and_shows_both_legs(
     _, gateway, url = live
     post(url, server_traffic())
     post(url, tag_traffic())
-    wait_for(lambda: sent_and_counted(gateway, 8), "the server's and the tag's conversions")
+    wait_for(lambda: sent_and_counted(gateway, 9), "the server's and the tag's conversions")
+    # The collector's legs are written a second after it notes them; the sync's in its commit.
+    wait_for(lambda: legs(gateway).total == 7, "the tag's and the server's legs written")
     run_the_sync(gateway, tmp_path)
-    wait_for(lambda: sent_and_counted(gateway, 10), "the sync's rows")
+    wait_for(lambda: sent_and_counted(gateway, 11), "the sync's rows")
     fail_one_and_hold_one(gateway, url)
-    # The legs are written a second after the collector notes them.
-    legs = cast(Any, gateway.store)
-    wait_for(
-        lambda: (
-            legs.leg_shares(0).get("shop", LegShares(both=0, pixel_only=0, server_only=0)).total
-            == 9
-        ),
-        "the legs written",
-    )
+    wait_for(lambda: legs(gateway).total == 9, "the Broken Thing events' legs written")
 
     page.goto(url + "/")
     section = page.locator("#dest-shop")
@@ -198,14 +199,14 @@ def test_the_overview_adds_up_per_event_advises_and_shows_both_legs(
     heads = ("received", "sent", "not_sent", "waiting", "failed")
     total = {k: shown(page, f"shop.day.{k}") for k in heads if k != "waiting"}
     total["waiting"] = shown(page, "shop.now.waiting")
-    assert total == {"received": 15, "sent": 10, "not_sent": 3, "waiting": 1, "failed": 1}
+    assert total == {"received": 16, "sent": 11, "not_sent": 3, "waiting": 1, "failed": 1}
     rows = {
         event: {k: shown(page, f"shop.event.{event}.{k}") for k in heads}
         for event in ("Order Completed", "Signed Up", "Broken Thing", "(not mapped)")
     }
     assert rows == {
-        # 5 from the server (2 not sent), 4 from the website tag, 2 rows of the sync
-        "Order Completed": {"received": 11, "sent": 9, "not_sent": 2, "waiting": 0, "failed": 0},
+        # 5 from the server (2 not sent), 5 from the website tag, 2 rows of the sync
+        "Order Completed": {"received": 12, "sent": 10, "not_sent": 2, "waiting": 0, "failed": 0},
         "Signed Up": {"received": 1, "sent": 1, "not_sent": 0, "waiting": 0, "failed": 0},
         "Broken Thing": {"received": 2, "sent": 0, "not_sent": 0, "waiting": 1, "failed": 1},
         "(not mapped)": {"received": 1, "sent": 0, "not_sent": 1, "waiting": 0, "failed": 0},
@@ -217,23 +218,24 @@ def test_the_overview_adds_up_per_event_advises_and_shows_both_legs(
     expect(section).to_contain_text("consent denied")
     expect(section).to_contain_text("not mapped to an X event")
 
-    # Match quality: 1 of the 9 sent Order Completed carries only IP + user agent.
-    assert shown(page, "shop.event.Order Completed.match.only_ip_ua") == 11
-    assert shown(page, "shop.event.Order Completed.match.email") == 89
-    assert shown(page, "shop.event.Order Completed.match.score") == 3.2  # 3 × 8/9 + 1 × 5/9
+    # Match quality: 1 of the 10 sent Order Completed carries only IP + user agent.
+    assert shown(page, "shop.event.Order Completed.match.only_ip_ua") == 10
+    assert shown(page, "shop.event.Order Completed.match.email") == 90
+    assert shown(page, "shop.event.Order Completed.match.score") == 3.3  # 3 × 0.9 + 1 × 0.6
     advice = page.locator('[data-advice="shop.Order Completed"]')
     expect(advice.first).to_have_text(
-        "11 % of Order Completed conversions carry only IP + user agent: send the email from "
+        "10 % of Order Completed conversions carry only IP + user agent: send the email from "
         "your checkout (or sign-up form) with the event."
     )
     page.locator("#match-how summary").click()
     expect(page.locator("#match-how")).to_contain_text("click id 4, email 3, phone 2, IP + UA 1")
 
-    # Both legs: of 9 conversion ids, o-1 and o-2 came from the tag and the server.
+    # Both legs, of 9 conversion ids (sy-1, which no tag saw, is not kept): o-1 and o-2 came
+    # from the tag and a write key, o-9 from the tag and the sync.
     assert shown(page, "shop.legs.total") == 9
-    assert shown(page, "shop.legs.both") == 22  # 2 of 9
-    assert shown(page, "shop.legs.pixel") == 22  # o-9, o-10
-    assert shown(page, "shop.legs.server") == 56  # o-3, s-1, sy-1, bt-1, bt-2
+    assert shown(page, "shop.legs.both") == 33  # 3 of 9
+    assert shown(page, "shop.legs.pixel") == 22  # o-10, o-11
+    assert shown(page, "shop.legs.server") == 44  # o-3, s-1, bt-1, bt-2
 
     visible = page.locator("main").inner_text()
     for word in ENGINE_WORDS:

@@ -39,7 +39,8 @@ def legs_section(settings: Settings, store: Any, *, now: float) -> str:
         "<b>Both legs</b>: the website tag's pixel and the server both sent it; X keeps one "
         "and drops the other, so a purchase is not counted twice. <b>Website tag only</b>: the "
         "server never sent it (add the server's events to catch what ad blockers stop). "
-        "<b>Server only</b>: no pixel saw it (a sync, an order by phone, or a page without the "
-        "tag).</p>"
+        "<b>Server only</b>: no pixel saw it (a page without the tag, a blocked pixel). A "
+        "sync's rows count for the ids the tag brought; offline orders no tag saw are left out."
+        "</p>"
         f"{table(HEADS, rows, empty='no conversion with a conversion id yet')}</section>"
     )

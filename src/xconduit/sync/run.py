@@ -420,12 +420,17 @@ def _commit(
     events = [event for mapped in group for event in mapped.events]
     commit = store.commit_sync_batch(result.name, events, state=state, now=now)
     note_server_jobs(store, events, commit.accepted, now)  # the both-legs figures
+    plain = 0  # new rows of the template, counted here (the core's carry their counts)
     for event, fresh in zip(events, commit.accepted, strict=True):
         ids.append(hash(event.message_id))
         if fresh:
             result.enqueued += len(event.jobs)
+            plain += not event.counts
         else:
             result.already_sent += 1
+    if plain and group[0].fast_counts:
+        counts = [Count(c.name, c.labels, c.value * plain) for c in group[0].fast_counts]
+        store.add_counts(counts, now=now)
     result.last_job_id = commit.last_job_id
     result.cursor_after = state.cursor
 

@@ -39,6 +39,9 @@ def test_shares_of_both_legs_pixel_only_and_server_only(store: Store) -> None:
     rows = [IncomingEvent(source="sync:x", message_id="s-1", jobs=(job,))]
     note_server_jobs(store, rows, [True], NOW)
     note_server_jobs(store, [IncomingEvent(source="sync:x", message_id="s-3")], [True], NOW)
+    untagged = NewJob(**{**{f: getattr(job, f) for f in job.__slots__}, "conversion_id": "o-7"})
+    rows = [IncomingEvent(source="sync:x", message_id="s-7", jobs=(untagged,))]
+    note_server_jobs(store, rows, [True], NOW)  # no tag brought o-7: not kept
     store.note_legs([LegRow("shop", leg_key("shop", "o-4"), pixel=False)], now=NOW + 1)  # type: ignore[attr-defined]
 
     shares = store.leg_shares(NOW - 60)  # type: ignore[attr-defined]
@@ -61,3 +64,19 @@ def test_only_a_hash_of_the_conversion_id_is_stored(tmp_path: Path) -> None:
     assert b"jane@example.com" not in data
     keys = sqlite3.connect(tmp_path / "q.db").execute("SELECT key FROM conversion_legs").fetchall()
     assert keys == [(leg_key("shop", "jane@example.com"),)]
+
+
+def test_a_sync_without_the_tag_keeps_nothing(store: Store) -> None:
+    job = NewJob(
+        destination="shop",
+        account_id="a",
+        pixel_id="p",
+        message_id="s-1",
+        conversion_id="o-1",
+        payload=b"{}",
+    )
+    note_server_jobs(
+        store, [IncomingEvent(source="sync:x", message_id="s-1", jobs=(job,))], [True], NOW
+    )
+    assert not store.has_pixel_legs()  # type: ignore[attr-defined]
+    assert store.leg_shares(0) == {}  # type: ignore[attr-defined]

@@ -1,8 +1,8 @@
 -- name: note_leg
 -- One conversion id seen on a leg; the first time of each leg is kept.
-INSERT INTO conversion_legs (destination, key, pixel_at, server_at, first_at)
-VALUES (%(destination)s, %(key)s, %(pixel_at)s, %(server_at)s, %(now)s)
-ON CONFLICT (destination, key) DO UPDATE SET
+INSERT INTO conversion_legs (key, destination, pixel_at, server_at, first_at)
+VALUES (%(key)s, %(destination)s, %(pixel_at)s, %(server_at)s, %(now)s)
+ON CONFLICT (key) DO UPDATE SET
     pixel_at = coalesce(conversion_legs.pixel_at, excluded.pixel_at),
     server_at = coalesce(conversion_legs.server_at, excluded.server_at);
 
@@ -18,3 +18,11 @@ FROM conversion_legs WHERE first_at >= %(since)s GROUP BY destination ORDER BY d
 -- name: purge_legs
 -- Forget the ids first seen before :since (48 h ago).
 DELETE FROM conversion_legs WHERE first_at < %(since)s;
+
+-- name: has_pixel_legs
+-- Whether the website tag brought any conversion id kept (the partial index answers).
+SELECT 1 FROM conversion_legs WHERE pixel_at IS NOT NULL LIMIT 1;
+
+-- name: note_server_of_tagged
+-- A sync's row, on the server leg of an id the tag brought (an id no tag brought is not kept).
+UPDATE conversion_legs SET server_at = %(now)s WHERE key = %(key)s AND server_at IS NULL;

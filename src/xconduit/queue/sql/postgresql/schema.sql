@@ -216,11 +216,12 @@ CREATE TABLE check_runs (
 
 -- Both legs (0014): when the pixel and the server first brought each hashed conversion id.
 CREATE TABLE conversion_legs (
+    key         BIGINT PRIMARY KEY,
     destination TEXT NOT NULL,
-    key         TEXT NOT NULL,
     pixel_at    DOUBLE PRECISION,
     server_at   DOUBLE PRECISION,
-    first_at    DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (destination, key)
+    first_at    DOUBLE PRECISION NOT NULL
 );
 CREATE INDEX conversion_legs_first ON conversion_legs (first_at);
+-- Whether the tag brought any id, in one step (a sync skips its legs if not).
+CREATE INDEX conversion_legs_pixel ON conversion_legs (first_at) WHERE pixel_at IS NOT NULL;

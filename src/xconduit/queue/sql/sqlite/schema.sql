@@ -210,11 +210,12 @@ CREATE TABLE check_runs (
 
 -- Both legs (0014): when the pixel and the server first brought each hashed conversion id.
 CREATE TABLE conversion_legs (
+    key         INTEGER PRIMARY KEY,
     destination TEXT NOT NULL,
-    key         TEXT NOT NULL,
     pixel_at    REAL,
     server_at   REAL,
-    first_at    REAL NOT NULL,
-    PRIMARY KEY (destination, key)
-) WITHOUT ROWID;
+    first_at    REAL NOT NULL
+);
 CREATE INDEX conversion_legs_first ON conversion_legs (first_at);
+-- Whether the tag brought any id, in one step (a sync skips its legs if not).
+CREATE INDEX conversion_legs_pixel ON conversion_legs (first_at) WHERE pixel_at IS NOT NULL;
