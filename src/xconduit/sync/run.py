@@ -149,7 +149,8 @@ def run_sync(
     report = RejectedReport(reports, name, started=now)
     result.first_job_id = store.last_job_id() + 1
     result.last_job_id = result.first_job_id - 1
-    params = {"cursor": tracker.start}
+    # :now lets a query bound its rows by the run's time (X attributes conversions up to 90 days).
+    params = {"cursor": tracker.start, "now": now}
     complete = True
     try:
         with open_source(
