@@ -24,7 +24,8 @@ import httpx
 import orjson
 import pytest
 
-from tests.support.fleet import ACCOUNT, environment, free_port, received, sandbox, wait_ready
+from tests.support.fleet import ACCOUNT, environment, received, sandbox
+from tests.support.net import free_port, wait_ready
 
 pytestmark = pytest.mark.slow
 
