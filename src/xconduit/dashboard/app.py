@@ -89,9 +89,15 @@ class OpsApp:
 
         self.connect = Connect(self)
         from xconduit.dashboard.syncs import SyncsSection
+        from xconduit.dashboard.syncs_page import SyncsPage
 
         self.add_routes(
-            [*Pages(self).routes(), *self.connect.routes(), *SyncsSection(self).routes()]
+            [
+                *Pages(self).routes(),
+                *self.connect.routes(),
+                *SyncsSection(self).routes(),
+                *SyncsPage(self).routes(),
+            ]
         )
 
     def add_routes(self, routes: Iterable[Route]) -> None:

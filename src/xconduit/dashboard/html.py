@@ -12,6 +12,7 @@ from xconduit.dashboard.problems import RootCause
 NAV = (
     ("/", "Overview"),
     ("/dashboard/debugger", "Live debugger"),
+    ("/dashboard/syncs", "Syncs"),
     ("/dashboard/dead", "Dead letters"),
     ("/dashboard/connection", "Connection and checks"),
     ("/dashboard/engine", "Delivery engine"),
@@ -57,6 +58,7 @@ pre.payload { max-width: 60em; word-break: break-all; overflow-wrap: anywhere }
 #filters { margin: 0 0 .4em } .hint { font-size: 12px } #debugger { padding: .4em .8em }
 #filters label { margin-right: .6em } tr:target { background: #fff3c4 }
 .banner li.problem .what { font-weight: 600 }
+.wide { overflow-x: auto } .nowrap { white-space: nowrap } .why { font-size: 12px }
 """
 
 

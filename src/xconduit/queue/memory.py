@@ -18,10 +18,11 @@ from xconduit.queue.jobs import (
 )
 from xconduit.queue.memory_budget import MemoryLedger
 from xconduit.queue.memory_counts import MemoryCounts
+from xconduit.queue.sync_runs import MemorySyncRuns
 from xconduit.queue.syncs import ProcessReport, SyncCommit, SyncState
 
 
-class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger, MemoryCheckRuns):
+class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger, MemoryCheckRuns, MemorySyncRuns):
     """The outbox in a dict (see `xconduit.queue.Store` for each method)."""
 
     def __init__(self) -> None:

@@ -31,6 +31,7 @@ from xconduit.queue.pg_text import pg_untext as _untext
 from xconduit.queue.postgres_counts import PostgresCounts, note_events
 from xconduit.queue.sql import load_migrations, load_queries
 from xconduit.queue.sql_budget import SqlLedger
+from xconduit.queue.sync_runs import PostgresSyncRuns
 from xconduit.queue.syncs import ProcessReport, SyncCommit, SyncState
 
 _PURGE_CHUNK = 5000  # rows per delete transaction, as in the SQLite store
@@ -125,7 +126,9 @@ def _readable(fd: int) -> bool:
     return bool(select.select([fd], [], [], 0)[0])
 
 
-class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCheckRuns):
+class PostgresStore(
+    PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCheckRuns, PostgresSyncRuns
+):
     """The outbox in a PostgreSQL database (see `xconduit.queue.Store` for each method)."""
 
     _BQ = load_queries("postgresql", "budget.sql")

@@ -28,6 +28,7 @@ from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, oldest_sh
 from xconduit.queue.sql import load_migrations, load_queries
 from xconduit.queue.sql_budget import SqlLedger
 from xconduit.queue.sqlite_counts import SqliteCounts, note_events
+from xconduit.queue.sync_runs import SqliteSyncRuns
 from xconduit.queue.syncs import ProcessReport, SyncCommit, SyncState
 
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
@@ -223,7 +224,7 @@ def _commit_bulk(
     return accepted
 
 
-class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns):
+class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns, SqliteSyncRuns):
     """The outbox in one SQLite file (see `xconduit.queue.Store` for each method)."""
 
     _BQ = load_queries("sqlite", "budget.sql")

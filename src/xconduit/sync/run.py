@@ -34,6 +34,7 @@ from xconduit.sync.cursor import CursorGuard, CursorTracker, decode, encode
 from xconduit.sync.mapper import MappedBatch, RowMapper, destination_of
 from xconduit.sync.parallel import map_batches
 from xconduit.sync.report import RejectedReport, Rejection
+from xconduit.sync.runs import note_run
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -78,6 +79,8 @@ class SyncResult:
     preview: list[dict[str, Any]] = field(default_factory=list)
     """The first conversions, as `xconduit map` prints them (dry runs)."""
     notes: list[str] = field(default_factory=list)
+    stopped: bool = False
+    """Stopped before the last row (`should_stop`)."""
     error: str | None = None
     """Why the run stopped early (the source failed mid-read); what was committed stays."""
 
@@ -117,13 +120,9 @@ def run_sync(
     """Run sync `name` once. Raises `ConfigError` or `SourceError` when it cannot start; a source
     failing mid-read ends the run with `result.error` set. `should_stop` is asked after each
     batch: True ends the run there (the cursor stays where the committed rows leave it)."""
-    from xconduit.sources import open_source
-
     sync = find_sync(settings, name)
     dest = destination_of(settings, sync)
     started = clock()
-    received_at = format_time(datetime.fromtimestamp(started, UTC))
-    mapper = RowMapper(settings, sync, received_at=received_at)
     state = store.sync_state(name) or SyncState()
     result = SyncResult(
         name=name,
@@ -132,6 +131,51 @@ def run_sync(
         dry_run=dry_run,
         cursor_before=state.cursor,
     )
+    try:
+        _run(
+            settings,
+            sync,
+            store,
+            result,
+            state,
+            started=started,
+            reports=reports,
+            full=full,
+            base_dir=base_dir,
+            clock=clock,
+            on_progress=on_progress,
+            should_stop=should_stop,
+        )
+    except Exception as error:  # a run that could not start or stopped on an error
+        result.seconds = clock() - started
+        if not dry_run:
+            note_run(store, result, started=started, failed=str(error))
+        raise
+    if not dry_run:
+        note_run(store, result, started=started)
+    return result
+
+
+def _run(
+    settings: Settings,
+    sync: SyncSettings,
+    store: SyncStore,
+    result: SyncResult,
+    state: SyncState,
+    *,
+    started: float,
+    reports: Path,
+    full: bool,
+    base_dir: Path | None,
+    clock: Callable[[], float],
+    on_progress: Progress | None,
+    should_stop: Callable[[], bool] | None,
+) -> None:
+    from xconduit.sources import open_source
+
+    name, dry_run = sync.name, result.dry_run
+    received_at = format_time(datetime.fromtimestamp(started, UTC))
+    mapper = RowMapper(settings, sync, received_at=received_at)
     if full:
         state = SyncState(cursor=None, generation=state.generation + 1)
         result.notes.append(
@@ -215,6 +259,7 @@ def run_sync(
                         on_progress(result)
                     if should_stop is not None and should_stop():
                         complete = False
+                        result.stopped = True
                         result.notes.append("stopped before the last row; the next run resumes")
                         break
             except SourceError as error:
@@ -241,7 +286,6 @@ def run_sync(
     result.seconds = clock() - started
     if not dry_run:
         _record(store, result, clock())
-    return result
 
 
 def _unreadable(result: SyncResult, report: RejectedReport, problems: list[LineProblem]) -> None:

@@ -1,0 +1,129 @@
+"""The syncs, audiences and connection pages in Chromium, on a gateway whose store holds real
+sync runs (finished with rejected rows and a duplicate line, one that read nothing, one that
+failed) and audience members; and every page's layout at 390 px and at 1366x768."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from xconduit.app import build_gateway
+from xconduit.config import Settings
+from xconduit.errors import SourceError
+from xconduit.queue.open import store_path, sync_reports
+from xconduit.queue.sqlite import SqliteStore
+from xconduit.serving import serve_in_thread
+from xconduit.sync import run_sync
+
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+DESTINATION = {
+    "name": "shop",
+    "account_id": "18ce552mlaq",
+    "pixel_id": "oka17",
+    "events": {"Order Completed": "tw-oka17-ol288"},
+}
+COLUMNS = {"email": "email", "value": "total", "conversion_id": "order_id", "conversion_time": "ts"}
+ORDERS = (
+    "order_id,email,total,ts\n"
+    "1,buyer.one@example.com,10.00,2026-03-01 09:00:00\n"
+    "2,buyer.two@example.com,lots,2026-03-01 09:01:00\n"
+    "3,buyer.three@example.com,5,2026-03-01 09:02:00\n"
+    "3,buyer.three@example.com,5,2026-03-01 09:02:00\n"
+)
+PERSONAL = ("buyer.one@example.com", "buyer.two@example.com", "buyer.three@example.com")
+
+
+def config(tmp_path: Path) -> Settings:
+    sync = {"destination": "shop", "event": "Order Completed", "columns": COLUMNS}
+    return Settings.model_validate(
+        {
+            "server": {"store": f"sqlite:///{tmp_path}/outbox.db"},
+            "x": {"api": "sandbox"},
+            "conversions": [DESTINATION],
+            "syncs": [
+                {**sync, "name": "orders", "source": "orders.csv", "cursor": "order_id"},
+                {**sync, "name": "refunds", "source": "refunds.csv", "schedule": "15m"},
+            ],
+        }
+    )
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Settings, str]]:
+    settings = config(tmp_path)
+    gateway = build_gateway(settings, workdir=tmp_path, delivery=False, schedules=False)
+    with serve_in_thread(gateway.app, host="127.0.0.1") as url:
+        yield settings, url
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def shots(tmp_path: Path) -> Path:
+    return DOCS_IMG if os.environ.get("XCONDUIT_SCREENSHOTS") else tmp_path
+
+
+def run_syncs(settings: Settings, tmp_path: Path) -> SqliteStore:
+    """orders: a run with a rejected row and a repeated line, then one that reads nothing;
+    refunds: a run whose file is missing (failed)."""
+    store = SqliteStore(store_path(settings.server.store, workdir=tmp_path))
+    reports = sync_reports(settings.server.store, workdir=tmp_path)
+    (tmp_path / "orders.csv").write_text(ORDERS)
+    for _ in range(2):
+        run_sync(settings, "orders", store, reports=reports, base_dir=tmp_path)
+    with pytest.raises(SourceError):
+        run_sync(settings, "refunds", store, reports=reports, base_dir=tmp_path)
+    return store
+
+
+def test_the_syncs_page_lists_each_runs_figures_and_why(
+    served: tuple[Settings, str], page: Page, tmp_path: Path
+) -> None:
+    settings, url = served
+    store = run_syncs(settings, tmp_path)
+    page.goto(url + "/")
+    page.click("header >> text=Syncs")
+    page.wait_for_url(url + "/dashboard/syncs")
+    orders = page.locator("#sync-orders")
+    runs = orders.locator("tr.run")
+    expect(runs).to_have_count(2)
+    newest, first = runs.nth(0), runs.nth(1)  # newest first
+    cells = [c.strip() for c in first.locator("td").all_inner_texts()]
+    assert cells[2:6] == ["4", "2", "1", "1"]  # read, sent, rejected, duplicates in the file
+    assert cells[6] == "(start) → 3"
+    assert "✓ finished" in cells[7]
+    expect(newest).to_contain_text("◐ read nothing")
+    expect(newest).to_contain_text("read 0 rows: none is past the cursor 3")
+    expect(orders.locator(".next-run")).to_contain_text("runs when you run xconduit sync orders")
+
+    refunds = page.locator("#sync-refunds")
+    expect(refunds.locator("tr.run")).to_have_count(1)
+    expect(refunds.locator("tr.run")).to_contain_text("✗ failed")
+    expect(refunds.locator("tr.run")).to_contain_text("refunds.csv")
+    expect(refunds.locator(".next-run")).to_contain_text("every 15 min while xconduit serve runs")
+
+    # The report of the first run downloads masked; nothing personal on the page.
+    link = first.locator("a", has_text="download")
+    href = link.get_attribute("href")
+    assert href is not None
+    assert href.startswith("/dashboard/reports/orders-rejected-")
+    report = httpx.get(url + href)
+    assert report.status_code == 200
+    assert "lots" in report.text
+    html = page.content()
+    for email in PERSONAL:
+        assert email not in html
+        assert email not in report.text
+    page.screenshot(path=str(shots(tmp_path) / "dashboard-syncs.png"), full_page=True)
+    store.close()
