@@ -45,7 +45,8 @@ from xconduit.sandbox import Sandbox, SeedEvent, serve_sandbox
 from xconduit.serving import serve_in_thread
 
 # The docs' screenshots are refreshed with XCONDUIT_SCREENSHOTS=1 (not on every run: the repository
-# stays clean); otherwise they go to the test's temporary folder.
+# stays clean); otherwise they go to the test's temporary folder. The syncs and audiences pages'
+# come from test_dashboard_pages.py (a store with sync runs and audiences): run both files.
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 PAGES = {
     "overview": "/",

@@ -5,6 +5,7 @@ failed) and audience members; and every page's layout at 390 px and at 1366x768.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +14,11 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from xconduit.app import build_gateway
+from xconduit.audiences.lifecycle import gone_problem
 from xconduit.config import Settings
 from xconduit.errors import SourceError
+from xconduit.queue.audience_jobs import AudienceChange
+from xconduit.queue.jobs import NewJob
 from xconduit.queue.open import store_path, sync_reports
 from xconduit.queue.sqlite import SqliteStore
 from xconduit.serving import serve_in_thread
@@ -48,6 +52,15 @@ def config(tmp_path: Path) -> Settings:
             "syncs": [
                 {**sync, "name": "orders", "source": "orders.csv", "cursor": "order_id"},
                 {**sync, "name": "refunds", "source": "refunds.csv", "schedule": "15m"},
+            ],
+            "audiences": [
+                {
+                    "name": "vip",
+                    "account_id": "18ce552mlaq",
+                    "source": "members.csv",
+                    "identifiers": {"email": "email", "phone_number": "phone"},
+                },
+                {"name": "churned", "account_id": "18ce552mlaq", "identifiers": {"email": "e"}},
             ],
         }
     )
@@ -126,4 +139,73 @@ def test_the_syncs_page_lists_each_runs_figures_and_why(
         assert email not in html
         assert email not in report.text
     page.screenshot(path=str(shots(tmp_path) / "dashboard-syncs.png"), full_page=True)
+    store.close()
+
+
+def job(audience: str, n: int) -> NewJob:
+    return NewJob(
+        destination=f"audience:{audience}",
+        account_id="18ce552mlaq",
+        pixel_id="aud",
+        message_id=f"flush-{audience}-{n}",
+        conversion_id="",
+        payload=b"{}",
+    )
+
+
+def seed_audiences(store: SqliteStore) -> None:
+    """vip: 3 members at X (email; one also phone), 2 adds and 1 remove waiting; churned: X no
+    longer knows it, and X refused one request."""
+    t = time.time() - 3600
+    store.record_audience(
+        name="vip", account_id="18ce552mlaq", audience_id="aud1", x_name="VIPs", now=t
+    )
+    store.audience_changes_to_jobs("vip", [], [job("vip", 0)], now=t)
+    claimed = store.claim_audience_job("audience:vip", now=t + 30, lease_seconds=60)
+    assert claimed is not None
+    both = b'{"email":["e1"],"phone_number":["p1"]}'
+    added = [("a", both), ("b", b'{"email":["e2"]}'), ("c", b'{"email":["e3"]}')]
+    store.audience_delivered(claimed.id, audience="vip", added=added, removed=[], now=t + 60)
+    store.enqueue_audience_changes(
+        [
+            AudienceChange(audience="vip", user_key=k, op=op, payload=b'{"email":["x"]}')
+            for k, op in (("a", "remove"), ("x", "add"), ("y", "add"))
+        ],
+        now=t + 120,
+    )
+    store.record_audience(
+        name="churned", account_id="18ce552mlaq", audience_id="aud2", x_name="Gone", now=t
+    )
+    store.note_audience_problem("churned", gone_problem("churned", "aud2"))
+    store.audience_changes_to_jobs("churned", [], [job("churned", 0)], now=t)
+    refused = store.claim_audience_job("audience:churned", now=t + 30, lease_seconds=60)
+    assert refused is not None
+    store.dead_letter([(refused.id, "X answered 400")], now=t + 60)
+
+
+def test_the_audiences_page_shows_members_per_identifier_waiting_changes_and_fixes(
+    served: tuple[Settings, str], page: Page, tmp_path: Path
+) -> None:
+    settings, url = served
+    store = SqliteStore(store_path(settings.server.store, workdir=tmp_path))
+    seed_audiences(store)
+    page.goto(url + "/")
+    expect(page.locator("#audiences-summary")).to_contain_text("2 audiences: 3 members at X")
+    page.click("#audiences-summary a")
+    page.wait_for_url(url + "/dashboard/audiences")
+    vip = page.locator("#audience-vip")
+    expect(vip).to_contain_text("✓ no failure")
+    expect(vip.locator('[data-metric="audience.vip.members"]')).to_have_text("3")
+    expect(vip.locator('[data-metric="audience.vip.members.email"]')).to_have_text("3")
+    expect(vip.locator('[data-metric="audience.vip.members.phone_number"]')).to_have_text("1")
+    expect(vip.locator('[data-metric="audience.vip.adds"]')).to_have_text("2")
+    expect(vip.locator('[data-metric="audience.vip.removes"]')).to_have_text("1")
+    expect(vip).to_contain_text("aud1 · VIPs")
+    expect(vip).to_contain_text("next flushdue now")  # a table row: no space between cells
+    churned = page.locator("#audience-churned")
+    expect(churned.locator(".failures li")).to_have_count(2)
+    expect(churned).to_contain_text("xconduit audiences sync churned --recreate")
+    expect(churned).to_contain_text("replay them on the Dead letters page")
+    expect(churned).to_contain_text("none: the audience follows events as they arrive")
+    page.screenshot(path=str(shots(tmp_path) / "dashboard-audiences.png"), full_page=True)
     store.close()

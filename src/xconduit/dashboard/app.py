@@ -88,6 +88,7 @@ class OpsApp:
         from xconduit.dashboard.pages import Pages
 
         self.connect = Connect(self)
+        from xconduit.dashboard.audiences_page import AudiencesPage
         from xconduit.dashboard.syncs import SyncsSection
         from xconduit.dashboard.syncs_page import SyncsPage
 
@@ -97,6 +98,7 @@ class OpsApp:
                 *self.connect.routes(),
                 *SyncsSection(self).routes(),
                 *SyncsPage(self).routes(),
+                *AudiencesPage(self).routes(),
             ]
         )
 

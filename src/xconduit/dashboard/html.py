@@ -13,6 +13,7 @@ NAV = (
     ("/", "Overview"),
     ("/dashboard/debugger", "Live debugger"),
     ("/dashboard/syncs", "Syncs"),
+    ("/dashboard/audiences", "Audiences"),
     ("/dashboard/dead", "Dead letters"),
     ("/dashboard/connection", "Connection and checks"),
     ("/dashboard/engine", "Delivery engine"),
@@ -58,7 +59,8 @@ pre.payload { max-width: 60em; word-break: break-all; overflow-wrap: anywhere }
 #filters { margin: 0 0 .4em } .hint { font-size: 12px } #debugger { padding: .4em .8em }
 #filters label { margin-right: .6em } tr:target { background: #fff3c4 }
 .banner li.problem .what { font-weight: 600 }
-.wide { overflow-x: auto } .nowrap { white-space: nowrap } .why { font-size: 12px }
+.wide { overflow-x: auto } .compact table { width: auto; min-width: 18em }
+.nowrap { white-space: nowrap } .why { font-size: 12px }
 """
 
 

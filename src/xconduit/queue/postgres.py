@@ -23,6 +23,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from xconduit.errors import StoreError
+from xconduit.queue.audience_breakdown import PostgresBreakdown
 from xconduit.queue.audience_postgres import PostgresAudienceMixin, enqueue_changes
 from xconduit.queue.check_runs import PostgresCheckRuns
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob, oldest_share
@@ -127,7 +128,12 @@ def _readable(fd: int) -> bool:
 
 
 class PostgresStore(
-    PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCheckRuns, PostgresSyncRuns
+    PostgresCounts,
+    PostgresAudienceMixin,
+    SqlLedger,
+    PostgresCheckRuns,
+    PostgresSyncRuns,
+    PostgresBreakdown,
 ):
     """The outbox in a PostgreSQL database (see `xconduit.queue.Store` for each method)."""
 

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from xconduit.errors import ConfigError, StoreBusy, StoreError
+from xconduit.queue.audience_breakdown import SqliteBreakdown
 from xconduit.queue.audience_sqlite import SqliteAudienceMixin, enqueue_changes
 from xconduit.queue.check_runs import SqliteCheckRuns
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, oldest_share
@@ -224,7 +225,9 @@ def _commit_bulk(
     return accepted
 
 
-class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns, SqliteSyncRuns):
+class SqliteStore(
+    SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns, SqliteSyncRuns, SqliteBreakdown
+):
     """The outbox in one SQLite file (see `xconduit.queue.Store` for each method)."""
 
     _BQ = load_queries("sqlite", "budget.sql")
