@@ -204,7 +204,7 @@ def test_dashboard_shows_the_store_resumes_and_leaks_nothing(
         assert_no_personal_data(html_of[name])
     assert "✗" in html_of["connection"]  # the unknown event id fails its check
     assert "ol999" in html_of["connection"]
-    assert "conversions.shop (account 18ce552mlaq) since" in html_of["connection"]  # paused
+    assert 'conversion destination "shop" (account 18ce552mlaq) since' in html_of["connection"]
     assert "no dead letter" in html_of["dead-letters"]
 
     # The cause is fixed in Events Manager; the checks run from the page resume delivery.

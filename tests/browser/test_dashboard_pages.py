@@ -5,6 +5,7 @@ failed) and audience members; and every page's layout at 390 px and at 1366x768.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -209,3 +210,29 @@ def test_the_audiences_page_shows_members_per_identifier_waiting_changes_and_fix
     expect(churned).to_contain_text("none: the audience follows events as they arrive")
     page.screenshot(path=str(shots(tmp_path) / "dashboard-audiences.png"), full_page=True)
     store.close()
+
+
+def test_the_connection_page_speaks_the_configs_words_and_the_sandbox_is_not_x(
+    page: Page, tmp_path: Path
+) -> None:
+    settings = config(tmp_path)
+    gateway = build_gateway(settings, workdir=tmp_path)
+    gateway.start()
+    try:
+        with serve_in_thread(gateway.app, host="127.0.0.1") as url:
+            page.goto(url + "/dashboard/connection")
+            checks = page.locator("#checks tr.check")
+            expect(checks.first).to_be_visible()
+            expect(page.locator("#checks")).to_contain_text("tw-oka17-ol288")
+            marks = {t.strip() for t in checks.locator("td:first-child").all_inner_texts()}
+            assert marks == {"◐"}  # the built-in sandbox holds what the config names
+            expect(checks.first).to_contain_text("not checked against X")
+            shop = page.locator("#checks tr.check", has_text="Order Completed")
+            expect(shop).to_contain_text('conversion destination "shop"')
+            visible = page.inner_text("main")
+            assert "conversions.shop" not in visible
+            assert not re.search(r"\bpid\b", visible)
+            assert "conversions[" not in visible
+            page.screenshot(path=str(shots(tmp_path) / "dashboard-connection-sandbox.png"))
+    finally:
+        gateway.stop()
