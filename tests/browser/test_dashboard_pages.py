@@ -40,6 +40,7 @@ ORDERS = (
     "3,buyer.three@example.com,5,2026-03-01 09:02:00\n"
     "3,buyer.three@example.com,5,2026-03-01 09:02:00\n"
 )
+WRITE_KEY = "wk_layout_test"
 PERSONAL = ("buyer.one@example.com", "buyer.two@example.com", "buyer.three@example.com")
 
 
@@ -49,6 +50,7 @@ def config(tmp_path: Path) -> Settings:
         {
             "server": {"store": f"sqlite:///{tmp_path}/outbox.db"},
             "x": {"api": "sandbox"},
+            "sources": [{"name": "web", "write_keys": [WRITE_KEY]}],
             "conversions": [DESTINATION],
             "syncs": [
                 {**sync, "name": "orders", "source": "orders.csv", "cursor": "order_id"},
@@ -71,8 +73,12 @@ def config(tmp_path: Path) -> Settings:
 def served(tmp_path: Path) -> Iterator[tuple[Settings, str]]:
     settings = config(tmp_path)
     gateway = build_gateway(settings, workdir=tmp_path, delivery=False, schedules=False)
-    with serve_in_thread(gateway.app, host="127.0.0.1") as url:
-        yield settings, url
+    gateway.start()
+    try:
+        with serve_in_thread(gateway.app, host="127.0.0.1") as url:
+            yield settings, url
+    finally:
+        gateway.stop()
 
 
 @pytest.fixture
@@ -192,6 +198,7 @@ def test_the_audiences_page_shows_members_per_identifier_waiting_changes_and_fix
     seed_audiences(store)
     page.goto(url + "/")
     expect(page.locator("#audiences-summary")).to_contain_text("2 audiences: 3 members at X")
+    expect(page.locator("#audiences-summary")).to_contain_text("✗ 1 with a failure")
     page.click("#audiences-summary a")
     page.wait_for_url(url + "/dashboard/audiences")
     vip = page.locator("#audience-vip")
@@ -236,3 +243,91 @@ def test_the_connection_page_speaks_the_configs_words_and_the_sandbox_is_not_x(
             page.screenshot(path=str(shots(tmp_path) / "dashboard-connection-sandbox.png"))
     finally:
         gateway.stop()
+
+
+PAGES = (
+    "/",
+    "/dashboard/debugger",
+    "/dashboard/syncs",
+    "/dashboard/audiences",
+    "/dashboard/dead",
+    "/dashboard/connection",
+    "/dashboard/engine",
+)
+
+
+def send_traffic(url: str) -> None:
+    """Events of every kind for the overview and the debugger (waiting: nobody delivers)."""
+    batch = [
+        {
+            "type": "track",
+            "messageId": f"layout-{n}",
+            "userId": f"user-{n}",
+            "event": event,
+            "properties": {"order_id": f"order-{n}", "revenue": 10 + n, **extra},
+        }
+        for n, (event, extra) in enumerate(
+            [
+                ("Order Completed", {"email": "buyer.one@example.com"}),
+                ("Order Completed", {"email": "not-an-email"}),
+                ("Product Viewed", {"email": "buyer.two@example.com"}),
+                ("Order Completed", {}),
+            ]
+        )
+    ]
+    answer = httpx.post(url + "/v1/batch", json={"batch": batch}, auth=(WRITE_KEY, ""))
+    assert answer.status_code == 200, answer.text
+
+
+FOCUS = """() => { const e = document.activeElement; const s = getComputedStyle(e);
+  return [e.tagName, (e.innerText || "").trim(), s.outlineStyle, s.outlineWidth]; }"""
+
+
+def test_every_page_fits_390_px_and_1366_px_and_works_with_the_keyboard(
+    served: tuple[Settings, str], browser: Browser, tmp_path: Path
+) -> None:
+    settings, url = served
+    store = run_syncs(settings, tmp_path)
+    seed_audiences(store)
+    send_traffic(url)
+    for width, height in ((390, 844), (1366, 768)):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        try:
+            page = context.new_page()
+            for path in PAGES:
+                page.goto(url + path)
+                wide = page.evaluate("document.documentElement.scrollWidth")
+                assert wide <= width, (path, width, wide)
+                name = f"{width}{path.replace('/', '-')}.png"
+                page.screenshot(path=str(tmp_path / name), full_page=True)  # to look at
+                # A colour always has a text or a symbol beside it.
+                for text in page.locator(".ok, .fail, .skip, .outcome").all_inner_texts():
+                    assert text.strip(), path
+            if width == 390:
+                page.goto(url + "/dashboard/debugger")
+                expect(page.locator(".debug-line")).to_have_count(4)
+                page.screenshot(path=str(shots(tmp_path) / "dashboard-debugger-390.png"))
+        finally:
+            context.close()
+
+    # Tab alone reaches every link of the header and the page's buttons, each visibly focused.
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        page = context.new_page()
+        page.goto(url + "/dashboard/connection")
+        expect(page.locator("button", has_text="Run the checks now")).to_have_count(1)
+        reached = []
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            tag, text, outline, thickness = page.evaluate(FOCUS)
+            if tag in ("A", "BUTTON"):
+                assert outline != "none", (text, outline)
+                assert thickness != "0px", (text, thickness)
+                reached.append(text)
+        labels = page.locator("header a").all_inner_texts()
+        assert len(labels) == 7
+        assert set(labels) <= set(reached), (labels, reached)
+        assert "Run the checks now" in reached
+    finally:
+        context.close()
+    store.close()

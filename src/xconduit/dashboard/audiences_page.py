@@ -50,7 +50,7 @@ def summary(ops: OpsApp) -> str:
         return ""
     members = sum(a.members for a in found)
     pending = sum(a.pending for a in found)
-    problems = sum(1 for a in found if a.problem) + sum(1 for a in found if dead(ops, a.name))
+    problems = sum(1 for a in found if a.problem or dead(ops, a.name))
     trouble = f" · ✗ {problems} with a failure" if problems else " · ✓ no failure"
     return (
         f'<p id="audiences-summary">{len(found)} audience{"s" if len(found) != 1 else ""}: '

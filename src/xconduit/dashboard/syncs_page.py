@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from xconduit.config import Settings, SyncSettings
-from xconduit.dashboard.html import esc, num, table, when
+from xconduit.dashboard.html import esc, table, when
 from xconduit.dashboard.syncs import report_file
 from xconduit.queue.sync_runs import SyncRun, SyncRuns
 from xconduit.sync.cursor import shown
@@ -69,14 +69,24 @@ def run_row(run: SyncRun, settings: Settings, reports: Path | None) -> str:
     kind = "empty" if run.outcome == "finished" and not run.rows_read else run.outcome
     outcome = OUTCOME.get(kind, esc(kind))
     why = f'<div class="why">{esc(run.why)}</div>' if run.why else ""
-    return (
-        f'<tr class="run {esc(kind)}"><td class="nowrap">{when(run.started_at)}</td>'
-        f'<td class="nowrap">{run.seconds:,.1f} s</td>{num(run.rows_read)}{num(run.enqueued)}'
-        f"{num(run.rejected)}{num(run.repeated)}"
-        f"<td><code>{esc(shown(run.cursor_before))}</code> → "
-        f"<code>{esc(shown(run.cursor_after))}</code></td>"
-        f'<td><span class="{CLASS.get(kind, "")}">{outcome}</span>{why}</td><td>{report}</td></tr>'
+    cells = [
+        (when(run.started_at), "nowrap"),
+        (f"{run.seconds:,.1f} s", "nowrap"),
+        *((f"{n:,}", "n") for n in (run.rows_read, run.enqueued, run.rejected, run.repeated)),
+        (
+            f"<code>{esc(shown(run.cursor_before))}</code> → "
+            f"<code>{esc(shown(run.cursor_after))}</code>",
+            "",
+        ),
+        (f'<span class="{CLASS.get(kind, "")}">{outcome}</span>{why}', ""),
+        (report, ""),
+    ]
+    # Each cell names its column: on a narrow screen a run is a card of labelled lines.
+    tds = "".join(
+        f'<td class="{cls}" data-label="{esc(head)}">{content}</td>'
+        for head, (content, cls) in zip(HEADS, cells, strict=True)
     )
+    return f'<tr class="run {esc(kind)}">{tds}</tr>'
 
 
 def sync_section(ops: OpsApp, sync: SyncSettings, now: float) -> str:
@@ -88,7 +98,7 @@ def sync_section(ops: OpsApp, sync: SyncSettings, now: float) -> str:
         f'<section id="{esc(anchor)}" class="sync"><h2>Sync {esc(sync.name)} → '
         f"{esc(sync.destination)}</h2>"
         f'<p>Next run: <span class="next-run">{next_run(sync, runs, now)}</span></p>'
-        f'<div class="wide">{table(HEADS, rows, empty="no run yet")}</div></section>'
+        f'<div class="runs">{table(HEADS, rows, empty="no run yet")}</div></section>'
     )
 
 
