@@ -18,7 +18,7 @@ from xconduit.app import build_gateway
 from xconduit.audiences.lifecycle import gone_problem
 from xconduit.config import Settings
 from xconduit.errors import SourceError
-from xconduit.queue.audience_jobs import AudienceChange
+from xconduit.queue.audience_jobs import AudienceChange, ChangeOp
 from xconduit.queue.jobs import NewJob
 from xconduit.queue.open import store_path, sync_reports
 from xconduit.queue.sqlite import SqliteStore
@@ -173,10 +173,11 @@ def seed_audiences(store: SqliteStore) -> None:
     both = b'{"email":["e1"],"phone_number":["p1"]}'
     added = [("a", both), ("b", b'{"email":["e2"]}'), ("c", b'{"email":["e3"]}')]
     store.audience_delivered(claimed.id, audience="vip", added=added, removed=[], now=t + 60)
+    changes: list[tuple[str, ChangeOp]] = [("a", "remove"), ("x", "add"), ("y", "add")]
     store.enqueue_audience_changes(
         [
             AudienceChange(audience="vip", user_key=k, op=op, payload=b'{"email":["x"]}')
-            for k, op in (("a", "remove"), ("x", "add"), ("y", "add"))
+            for k, op in changes
         ],
         now=t + 120,
     )
