@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.support.sync_setup import COLUMNS, DESTINATION
 from xconduit.app import build_gateway
 from xconduit.audiences.lifecycle import gone_problem
 from xconduit.config import Settings
@@ -26,13 +27,6 @@ from xconduit.serving import serve_in_thread
 from xconduit.sync import run_sync
 
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
-DESTINATION = {
-    "name": "shop",
-    "account_id": "18ce552mlaq",
-    "pixel_id": "oka17",
-    "events": {"Order Completed": "tw-oka17-ol288"},
-}
-COLUMNS = {"email": "email", "value": "total", "conversion_id": "order_id", "conversion_time": "ts"}
 ORDERS = (
     "order_id,email,total,ts\n"
     "1,buyer.one@example.com,10.00,2026-03-01 09:00:00\n"
