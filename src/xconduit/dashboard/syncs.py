@@ -119,7 +119,7 @@ class SyncsSection:
                 f"<tr><td>{esc(s.name)}</td><td>{when(s.last_run)}</td>"
                 f"<td><code>{esc(s.cursor)}</code></td>{cells}<td>{link}</td></tr>"
             )
-        heads = ["sync", "last run", "cursor", "rows read", "enqueued", "rejected", "report"]
+        heads = ["sync", "last run", "cursor", "rows read", "sent", "rejected", "report"]
         return (
             '<section id="syncs"><h2>Syncs and audiences</h2>'
             "<p class=muted>Rows are totals over every run; the report lists the newest run's "
