@@ -208,6 +208,7 @@ def test_the_audiences_page_shows_members_per_identifier_waiting_changes_and_fix
     churned = page.locator("#audience-churned")
     expect(churned.locator(".failures li")).to_have_count(2)
     expect(churned).to_contain_text("xconduit audiences sync churned --recreate")
+    expect(churned).to_contain_text('set audience "churned": audience_id to another audience')
     expect(churned).to_contain_text("replay them on the Dead letters page")
     expect(churned).to_contain_text("none: the audience follows events as they arrive")
     page.screenshot(path=str(shots(tmp_path) / "dashboard-audiences.png"), full_page=True)
