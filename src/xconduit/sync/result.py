@@ -42,6 +42,8 @@ class SyncResult:
     preview: list[dict[str, Any]] = field(default_factory=list)
     """The first conversions, as `xconduit map` prints them (dry runs)."""
     notes: list[str] = field(default_factory=list)
+    stopped: bool = False
+    """Stopped before the last row (`should_stop`)."""
     error: str | None = None
     """Why the run stopped early (the source failed mid-read); what was committed stays."""
 

@@ -29,6 +29,7 @@ from xconduit.sync.mapper import MappedBatch, RowMapper, destination_of
 from xconduit.sync.parallel import map_batches
 from xconduit.sync.report import RejectedReport, Rejection
 from xconduit.sync.result import Progress, SyncResult
+from xconduit.sync.runs import note_run
 from xconduit.sync.sinks import OutboxSink, PreviewSink, Sink
 
 if TYPE_CHECKING:
@@ -79,12 +80,21 @@ def run_sync(
         if dry_run
         else OutboxSink(store, run.result, clock, run.state.generation)
     )
-    run.start(sink, full=full, reports=reports)
-    with closing(run.report), run.source(base_dir) as src:
-        run.batches(src, sink, on_progress=on_progress, should_stop=should_stop)
-        _unreadable(run.result, run.report, src.problems)
-        run.result.notes.extend(src.notes)
-    return run.finish(sink)
+    try:
+        run.start(sink, full=full, reports=reports)
+        with closing(run.report), run.source(base_dir) as src:
+            run.batches(src, sink, on_progress=on_progress, should_stop=should_stop)
+            _unreadable(run.result, run.report, src.problems)
+            run.result.notes.extend(src.notes)
+        result = run.finish(sink)
+    except Exception as error:  # a run that could not start or stopped on an error
+        run.result.seconds = clock() - run.started
+        if not dry_run:
+            note_run(store, run.result, started=run.started, failed=str(error))
+        raise
+    if not dry_run:
+        note_run(store, result, started=run.started)
+    return result
 
 
 class _Run:
@@ -192,6 +202,7 @@ class _Run:
                     on_progress(result)
                 if should_stop is not None and should_stop():
                     self.complete = False
+                    result.stopped = True
                     result.notes.append("stopped before the last row; the next run resumes")
                     break
         except SourceError as error:
