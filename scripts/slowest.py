@@ -1,4 +1,5 @@
-"""Print the slowest tests of one or more JUnit XML reports: `slowest.py N report.xml ...`."""
+"""Print the slowest tests of JUnit XML reports, by wall time and by CPU time, and the CPU total:
+`slowest.py N report.xml ...`. CPU seconds come from tests/support/cpu_time.py."""
 
 from __future__ import annotations
 
@@ -7,14 +8,29 @@ import sys
 import xml.etree.ElementTree as ET
 
 count, *paths = sys.argv[1:]
-cases = [
-    (float(case.get("time", 0)), f"{case.get('classname', '')}::{case.get('name', '')}")
-    for path in paths
-    if os.path.exists(path)  # a run that stopped before its report leaves none
-    for case in ET.parse(path).iter("testcase")
-    if case.get("classname")  # xdist adds one nameless entry per worker
-]
-cases.sort(reverse=True)
-print(f"slowest {count} of {len(cases)} tests (seconds, setup + call + teardown):")
-for seconds, name in cases[: int(count)]:
-    print(f"{seconds:8.2f}  {name}")
+top = int(count)
+cases = []
+for path in paths:
+    if not os.path.exists(path):  # a run that stopped before its report leaves none
+        continue
+    for case in ET.parse(path).iter("testcase"):
+        if not case.get("classname"):  # xdist adds one nameless entry per worker
+            continue
+        cpu = next(
+            (
+                float(p.get("value", 0))
+                for p in case.iter("property")
+                if p.get("name") == "cpu_seconds"
+            ),
+            0.0,
+        )
+        name = f"{case.get('classname', '')}::{case.get('name', '')}"
+        cases.append((float(case.get("time", 0)), cpu, name))
+
+print(f"slowest {top} of {len(cases)} tests (seconds, setup + call + teardown):")
+for wall, _, name in sorted(cases, reverse=True)[:top]:
+    print(f"{wall:8.2f}  {name}")
+total = sum(cpu for _, cpu, _ in cases)
+print(f"\ncostliest {top} in CPU seconds (of {total:,.0f} s for all tests, children included):")
+for _, cpu, name in sorted(cases, key=lambda c: -c[1])[:top]:
+    print(f"{cpu:8.2f}  {name}")

@@ -6,6 +6,8 @@ import pytest
 
 from tests.support.pgtemp import temp_schema
 
+pytest_plugins = ["tests.support.cpu_time"]
+
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:

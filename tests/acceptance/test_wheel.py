@@ -19,6 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
+# One worker runs this module, so the wheel is built and installed once (`--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("wheel")
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

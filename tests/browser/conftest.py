@@ -19,7 +19,6 @@ from tests.support.tag_harness import (
     serve,
 )
 
-
 # A loaded machine renders slowly; expect() waits on the condition up to this long.
 expect.set_options(timeout=20_000)
 

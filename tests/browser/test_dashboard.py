@@ -45,7 +45,8 @@ from xconduit.sandbox import Sandbox, SeedEvent, serve_sandbox
 from xconduit.serving import serve_in_thread
 
 # The docs' screenshots are refreshed with XCONDUIT_SCREENSHOTS=1 (not on every run: the repository
-# stays clean); otherwise they go to the test's temporary folder.
+# stays clean); otherwise they go to the test's temporary folder. The syncs and audiences pages'
+# come from test_dashboard_pages.py (a store with sync runs and audiences): run both files.
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 PAGES = {
     "overview": "/",
@@ -203,7 +204,7 @@ def test_dashboard_shows_the_store_resumes_and_leaks_nothing(
         assert_no_personal_data(html_of[name])
     assert "✗" in html_of["connection"]  # the unknown event id fails its check
     assert "ol999" in html_of["connection"]
-    assert "conversions.shop (account 18ce552mlaq) since" in html_of["connection"]  # paused
+    assert 'conversion destination "shop" (account 18ce552mlaq) since' in html_of["connection"]
     assert "no dead letter" in html_of["dead-letters"]
 
     # The cause is fixed in Events Manager; the checks run from the page resume delivery.

@@ -7,7 +7,6 @@ kills and counts what really arrived and when.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -22,31 +21,11 @@ from typing import Any
 import httpx
 import orjson
 
+from tests.support.net import free_port, wait_ready
 from xconduit.sandbox import SandboxCredentials
 
 KEY = "wk_fleet_1"
 ACCOUNT = "18ce552mlaq"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], path: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
-        try:
-            if httpx.get(url + path, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{url} did not get ready")
 
 
 def environment() -> dict[str, str]:

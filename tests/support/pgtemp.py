@@ -1,7 +1,7 @@
 """Throwaway PostgreSQL schemas on the shared test server (started by scripts/test-env).
 
 Every test gets its own schema with a random name and drops it after, so engineers and test runs
-sharing the server never see one another's rows.
+sharing the server never see one another's rows. `XCONDUIT_TEST_PG` names another server.
 """
 
 from __future__ import annotations
@@ -46,3 +46,11 @@ def temp_schema(server: str = SERVER) -> Iterator[str]:
     finally:
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+
+@contextmanager
+def pg_schema() -> Iterator[tuple[str, psycopg.Connection]]:
+    """(`temp_schema`'s URL, an autocommit connection whose search_path is that schema), for
+    tests that write the tables a sync reads."""
+    with temp_schema() as url, psycopg.connect(url, autocommit=True) as conn:
+        yield url, conn

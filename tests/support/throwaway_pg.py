@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fleet import free_port
+from tests.support.net import free_port
 
 
 def _bin(name: str) -> str:

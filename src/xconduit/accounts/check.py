@@ -101,6 +101,23 @@ def seeded_from_config(checks: Iterable[Check]) -> list[Check]:
     ]
 
 
+def destination_key(name: str, key: str) -> str:
+    """A destination's setting as the user wrote it: `conversion destination "shop": pixel_id`
+    (the wording of the dashboard's problems, never `conversions[0].pixel_id`)."""
+    return f'conversion destination "{name}": {key}'
+
+
+def shown_subject(subject: str) -> str:
+    """`conversions.shop` → `conversion destination "shop"`, `audiences.vip` → `audience
+    "vip"`; any other subject (`account 18ce552mlaq`) as it is."""
+    kind, dot, rest = subject.partition(".")
+    words = {"conversions": "conversion destination", "audiences": "audience"}.get(kind)
+    if not dot or words is None:
+        return subject
+    name, space, tail = rest.partition(" ")
+    return f'{words} "{name}"{space}{tail}'
+
+
 def bare_event_id(event_id: str) -> str:
     """`tw-oka17-ol288` → `ol288` (the id web_event_tags lists)."""
     return event_id.rsplit("-", 1)[-1]
@@ -122,7 +139,7 @@ def run_checks(settings: Settings, x: XReader) -> list[Check]:
         if all(c.ok for c in account_checks):
             usable.add(account_id)
     tags: dict[str, list[WebEventTag] | Check] = {}
-    for i, dest in enumerate(settings.conversions):
+    for dest in settings.conversions:
         subject = f"conversions.{dest.name}"
         if dest.account_id not in usable:
             checks.append(_skipped(subject, dest.account_id, f"pixel {dest.pixel_id}"))
@@ -136,8 +153,10 @@ def run_checks(settings: Settings, x: XReader) -> list[Check]:
         events = {**dest.events}
         if dest.page_event_id:
             events["Page view (page_event_id)"] = dest.page_event_id
-        checks += _pixel_and_events(subject, i, dest.account_id, dest.pixel_id, events, found)
-    for i, audience in enumerate(settings.audiences):
+        checks += _pixel_and_events(
+            subject, dest.name, dest.account_id, dest.pixel_id, events, found
+        )
+    for audience in settings.audiences:
         subject = f"audiences.{audience.name}"
         if not audience.audience_id:
             item = "audience (new)"
@@ -148,7 +167,9 @@ def run_checks(settings: Settings, x: XReader) -> list[Check]:
                 _skipped(subject, audience.account_id, f"audience {audience.audience_id}")
             )
         else:
-            checks.append(_audience(subject, i, audience.account_id, audience.audience_id, x))
+            checks.append(
+                _audience(subject, audience.name, audience.account_id, audience.audience_id, x)
+            )
     return checks
 
 
@@ -231,7 +252,7 @@ def _event_tags(subject: str, account_id: str, x: XReader) -> list[WebEventTag] 
 
 def _pixel_and_events(
     subject: str,
-    index: int,
+    name: str,
     account_id: str,
     pixel_id: str,
     events: dict[str, str],
@@ -247,27 +268,28 @@ def _pixel_and_events(
         detail = f"account {account_id} has no pixel {pixel_id}"
         known = ", ".join(pixels) or "none"
         fix = (
-            f"set conversions[{index}].pixel_id to the pixel id of Events Manager's base code "
-            f"(pixels of this account: {known})"
+            f"set {destination_key(name, 'pixel_id')} to the pixel id of Events Manager's base "
+            f"code (pixels of this account: {known})"
         )
         out = [_check(subject, account_id, f"pixel {pixel_id}", Status.FAIL, detail, fix)]
-    for name, event_id in events.items():
+    for event, event_id in events.items():
         bare = bare_event_id(event_id)
-        item = f"event {name} ({bare})"
+        tw = f"tw-{pixel_id}-{bare}"
+        item = f"event {event} ({tw})"
         tag = everything.get(bare)
-        key = (
-            f"conversions[{index}].page_event_id"
-            if name.endswith("(page_event_id)")
-            else f'conversions[{index}].events["{name}"]'
+        key = destination_key(
+            name,
+            "page_event_id" if event.endswith("(page_event_id)") else f'events["{event}"]',
         )
         if tag is None:
-            ids = ", ".join(sorted(mine)) or "none"
-            detail = f"no event {bare} in web_event_tags of account {account_id}"
+            ids = ", ".join(f"tw-{pixel_id}-{t}" for t in sorted(mine)) or "none"
+            detail = f"no event {tw} in web_event_tags of account {account_id}"
             fix = f"create the event in Events Manager, or fix {key} (events of this pixel: {ids})"
             out.append(_check(subject, account_id, item, Status.FAIL, detail, fix))
         elif tag.website_tag_id != pixel_id:
-            detail = f"event {bare} belongs to pixel {tag.website_tag_id}, not {pixel_id}"
-            fix = f"fix {key} or conversions[{index}].pixel_id so that they match"
+            other = f"tw-{tag.website_tag_id}-{bare}"
+            detail = f"event {other} belongs to pixel {tag.website_tag_id}, not {pixel_id}"
+            fix = f"fix {key} or {destination_key(name, 'pixel_id')} so that they match"
             out.append(_check(subject, account_id, item, Status.FAIL, detail, fix))
         else:
             detail = f"{tag.name or bare}, {tag.status or 'status unknown'}"
@@ -275,18 +297,18 @@ def _pixel_and_events(
     return out
 
 
-def _audience(subject: str, index: int, account_id: str, audience_id: str, x: XReader) -> Check:
+def _audience(subject: str, name: str, account_id: str, audience_id: str, x: XReader) -> Check:
     item = f"audience {audience_id}"
     try:
         audience = x.get_audience(account_id, audience_id)
     except DeliveryError as error:
         detail = f"{_error_text(error)}: no audience {audience_id} in account {account_id}"
         fix = (
-            f"set audiences[{index}].audience_id to an audience of account {account_id}, or "
+            f'set audience "{name}": audience_id to an audience of account {account_id}, or '
             "leave it empty to create one"
         )
         return _check(subject, account_id, item, Status.FAIL, detail, fix)
     if audience.deleted:
-        fix = f"leave audiences[{index}].audience_id empty to create a new audience"
+        fix = f'leave audience "{name}": audience_id empty to create a new audience'
         return _check(subject, account_id, item, Status.FAIL, "the audience is deleted", fix)
     return _check(subject, account_id, item, Status.OK, audience.name)

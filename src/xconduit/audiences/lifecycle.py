@@ -57,7 +57,7 @@ def gone_problem(name: str, audience_id: str) -> str:
         f"X does not know custom audience {audience_id} any more (404: deleted at X, or another "
         f"X account or sandbox); nothing is sent to it. Run `xconduit audiences sync {name} "
         f"--recreate` to create a new audience and send every member to it (or set "
-        f"audiences.{name}.audience_id to another audience, then sync with --recreate)"
+        f'audience "{name}": audience_id to another audience, then sync with --recreate)'
     )
 
 

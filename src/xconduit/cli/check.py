@@ -15,7 +15,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from xconduit.accounts.check import SEEDED, Check, Status, failed, run_checks, seeded_from_config
+from xconduit.accounts.check import (
+    SEEDED,
+    Check,
+    Status,
+    failed,
+    run_checks,
+    seeded_from_config,
+    shown_subject,
+)
 from xconduit.cli._common import ConfigOption, settings_or_exit
 from xconduit.config import Settings
 from xconduit.errors import XconduitError
@@ -99,6 +107,10 @@ def check_table(checks: Sequence[Check]) -> Table:
     for check in checks:
         style = _STYLE[check.status]
         table.add_row(
-            f"[{style}]{check.mark}[/]", check.subject, check.item, check.detail, check.fix
+            f"[{style}]{check.mark}[/]",
+            shown_subject(check.subject),
+            check.item,
+            check.detail,
+            check.fix,
         )
     return table

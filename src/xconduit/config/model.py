@@ -328,6 +328,7 @@ class SyncSettings(BaseModel):
     """SQL run where the data lives. `:cursor` is bound (never pasted) to the greatest cursor
     value sent so far; on the first run and after `--full` it is `cursor_start`, NULL when that
     is not set: write `where :cursor is null or updated_at > :cursor order by updated_at`.
+    `:now` is bound to the run's start (UTC), e.g. to leave out rows past X's 90 days.
     Files are the table `source`; empty for files: every row (only the new ones when `cursor`
     is set). Required for databases."""
     cursor: str = ""

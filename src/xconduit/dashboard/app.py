@@ -88,10 +88,18 @@ class OpsApp:
         from xconduit.dashboard.pages import Pages
 
         self.connect = Connect(self)
+        from xconduit.dashboard.audiences_page import AudiencesPage
         from xconduit.dashboard.syncs import SyncsSection
+        from xconduit.dashboard.syncs_page import SyncsPage
 
         self.add_routes(
-            [*Pages(self).routes(), *self.connect.routes(), *SyncsSection(self).routes()]
+            [
+                *Pages(self).routes(),
+                *self.connect.routes(),
+                *SyncsSection(self).routes(),
+                *SyncsPage(self).routes(),
+                *AudiencesPage(self).routes(),
+            ]
         )
 
     def add_routes(self, routes: Iterable[Route]) -> None:

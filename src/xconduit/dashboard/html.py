@@ -12,6 +12,8 @@ from xconduit.dashboard.problems import RootCause
 NAV = (
     ("/", "Overview"),
     ("/dashboard/debugger", "Live debugger"),
+    ("/dashboard/syncs", "Syncs"),
+    ("/dashboard/audiences", "Audiences"),
     ("/dashboard/dead", "Dead letters"),
     ("/dashboard/connection", "Connection and checks"),
     ("/dashboard/engine", "Delivery engine"),
@@ -57,6 +59,21 @@ pre.payload { max-width: 60em; word-break: break-all; overflow-wrap: anywhere }
 #filters { margin: 0 0 .4em } .hint { font-size: 12px } #debugger { padding: .4em .8em }
 #filters label { margin-right: .6em } tr:target { background: #fff3c4 }
 .banner li.problem .what { font-weight: 600 }
+.wide { overflow-x: auto } .compact table { width: auto; min-width: 18em }
+.nowrap { white-space: nowrap } .why { font-size: 12px }
+/* 390 px wide: the header wraps, wide tables scroll inside their section, never the page. */
+header { flex-wrap: wrap; row-gap: .3em } section { overflow-x: auto } pre { max-width: 100% }
+svg { max-width: 100%; height: auto } .banner { overflow-wrap: anywhere }
+@media (max-width: 40em) { header, main { padding-left: .6em; padding-right: .6em }
+  header { gap: .4em 1em } section { padding: .5em .6em }
+  /* a debugger line on two rows (time, source, event / destination, outcome, why), as its head */
+  .debug-head, .debug-line > summary { grid-template-columns: 5.3em minmax(0, 1fr) minmax(0, 1.3fr);
+    gap: 0 .6em; padding: .15em .4em } .debug-body { padding-left: .6em }
+  .runs thead { display: none } .runs tr, .runs td { display: block; text-align: left }
+  .runs td { border: 0; padding: .1em .3em } .runs tr { border-bottom: 1px solid #e1e8ed }
+  .runs td::before { content: attr(data-label) ": "; color: #536471 } }
+a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible {
+  outline: 2px solid #1d9bf0; outline-offset: 2px }
 """
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
@@ -10,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from xconduit.accounts.check import seeded_from_config, shown_subject
 from xconduit.accounts.fleet import NOBODY_DELIVERS, STORE_UNREAD, Alarm
 from xconduit.audiences.listing import audience_problems
 from xconduit.config.identity import ownership
@@ -276,10 +278,11 @@ class Pages:
             return in_config_words(fix, ops.settings)
 
         rows += [
-            f'<tr id="{pause_anchor(p)}"><td>paused</td><td class="fail">{esc(p.subject)} since '
-            f"{when(p.since)}: {esc(p.reason)}{esc('; fix: ' + words(p.fix) if p.fix else '')} "
-            f"({esc(who.name)})</td></tr>"
-            for p, who in alarm.paused()
+            f'<tr id="{pause_anchor(p)}"><td>paused</td><td><b class="fail">✗</b> '
+            f"{esc(shown_subject(p.subject))} since "
+            f"{when(p.since)}: {esc(p.reason)}{esc('; fix: ' + words(p.fix) if p.fix else '')}"
+            "</td></tr>"
+            for p, _ in alarm.paused()
         ]
         rows.append(f"<tr><td>delivering</td><td id=delivering>{_delivering(alarm)}</td></tr>")
         connect = ops.connect_controls()
@@ -301,12 +304,15 @@ class Pages:
                 else ""
             )
         )
+        checks = alarm.checks()
+        if ops.settings.x.api == "sandbox":  # as `xconduit check` says: nothing checked at X
+            checks = seeded_from_config(checks)
         check_rows = [
             f'<tr class="check {c.status.value}" id="{check_anchor(c)}">'
             f'<td class="{c.status.value}">{c.mark}</td>'
-            f"<td>{esc(c.subject)}</td><td>{esc(c.item)}</td><td>{esc(c.detail)}</td>"
+            f"<td>{esc(shown_subject(c.subject))}</td><td>{esc(c.item)}</td><td>{esc(c.detail)}</td>"
             f"<td>{esc(words(c.fix))}</td></tr>"
-            for c in alarm.checks()
+            for c in checks
         ]
         body = (
             '<section id="connection"><h2>Connection</h2>'
@@ -338,4 +344,5 @@ def _delivering(alarm: Alarm) -> str:
     """Which processes deliver (and run the checks) on this store."""
     if not alarm.processes:
         return esc(NOBODY_DELIVERS)
-    return esc(", ".join(p.name for p in alarm.processes))
+    kinds = Counter(f"{p.kind} on {p.host}" for p in alarm.processes)
+    return esc(", ".join(f"{k} ({n} processes)" if n > 1 else k for k, n in kinds.items()))

@@ -27,6 +27,7 @@ from xconduit.delivery.pause import Pause
 
 _INDEXED = re.compile(r"\b(conversions|audiences)\[(\d+)\]\.")
 _DOTTED = re.compile(r"\b(conversions|audiences)\.([A-Za-z0-9_-]+)\.")
+_NAMED = re.compile(r"\b(conversions|audiences)\.([A-Za-z0-9_-]+)(?![A-Za-z0-9_.-])")
 _EVENT_ITEM = re.compile(r"event (?P<name>.+) \((?P<id>[^()]*)\)")
 _KIND = {"conversions": "conversion destination", "audiences": "audience"}
 
@@ -75,7 +76,8 @@ def pause_anchor(pause: Pause) -> str:
 
 def in_config_words(text: str, settings: Settings) -> str:
     """`conversions[0].pixel_id` and `conversions.shop.pixel_id` as the user wrote the
-    destination: `conversion destination "shop": pixel_id`."""
+    destination: `conversion destination "shop": pixel_id`; `conversions.shop` alone:
+    `conversion destination "shop"`."""
     names = {
         "conversions": [d.name for d in settings.conversions],
         "audiences": [a.name for a in settings.audiences],
@@ -89,7 +91,10 @@ def in_config_words(text: str, settings: Settings) -> str:
     def dotted(m: re.Match[str]) -> str:
         return f'{_KIND[m[1]]} "{m[2]}": ' if m[2] in names[m[1]] else m[0]
 
-    return _DOTTED.sub(dotted, _INDEXED.sub(indexed, text))
+    def named(m: re.Match[str]) -> str:
+        return f'{_KIND[m[1]]} "{m[2]}"' if m[2] in names[m[1]] else m[0]
+
+    return _NAMED.sub(named, _DOTTED.sub(dotted, _INDEXED.sub(indexed, text)))
 
 
 def _setting(check: Check) -> str:

@@ -2,7 +2,7 @@
 
 Per sync: its last run (when its state was last committed), cursor, and the rows read, enqueued
 and rejected over all runs (the `sync_*` counters each run adds), with a link to its newest
-rejected-rows report. Per audience: what `xconduit audiences list` shows.
+rejected-rows report. The audiences: one line, linking to their page (audiences_page.py).
 
 A report is served only if it is a file directly in the reports folder named
 `<configured sync>-rejected-<UTC>.csv`: anything else (`..`, a slash, another file) is a 404.
@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, Response
 from starlette.routing import Route
 
-from xconduit.audiences.listing import audience_lines
 from xconduit.config import Settings
+from xconduit.dashboard.audiences_page import summary as audiences_summary
 from xconduit.dashboard.html import esc, num, table, when
 from xconduit.sync.cursor import shown
 
@@ -119,21 +119,12 @@ class SyncsSection:
                 f"<tr><td>{esc(s.name)}</td><td>{when(s.last_run)}</td>"
                 f"<td><code>{esc(s.cursor)}</code></td>{cells}<td>{link}</td></tr>"
             )
-        heads = ["sync", "last run", "cursor", "rows read", "enqueued", "rejected", "report"]
-        has_audiences = hasattr(store, "audience_records")
-        members = []
-        for a in audience_lines(settings, store if has_audiences else None):
-            members.append(
-                f"<tr><td>{esc(a.name)}</td><td>{esc(a.audience_id or '(on first sync)')}</td>"
-                f"<td>{esc(a.x_name or '–')}</td>{num(a.members, f'audience.{a.name}.members')}"
-                f"{num(a.pending, f'audience.{a.name}.pending')}"
-                f"<td>{when(a.last_flush_at)}</td><td>{when(a.last_run_at)}</td></tr>"
-            )
-        aheads = ["audience", "X id", "X name", "members sent", "pending", "last flush", "snapshot"]
+        heads = ["sync", "last run", "cursor", "rows read", "sent", "rejected", "report"]
         return (
             '<section id="syncs"><h2>Syncs and audiences</h2>'
             "<p class=muted>Rows are totals over every run; the report lists the newest run's "
-            "rejected rows (values masked).</p>"
-            f"{table(heads, rows, empty='no sync configured')}"
-            f"{table(aheads, members, empty='no audience configured')}</section>"
+            'rejected rows (values masked). Each run: <a href="/dashboard/syncs">see the syncs'
+            "</a>.</p>"
+            f"{table(heads, rows, empty='no sync configured')}{audiences_summary(self.ops)}"
+            "</section>"
         )

@@ -7,6 +7,7 @@ import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 
+from xconduit.queue.audience_breakdown import MemoryBreakdown
 from xconduit.queue.audience_memory import MemoryAudienceMixin
 from xconduit.queue.check_runs import MemoryCheckRuns
 from xconduit.queue.jobs import (
@@ -19,10 +20,19 @@ from xconduit.queue.jobs import (
 from xconduit.queue.legs import MemoryLegs
 from xconduit.queue.memory_budget import MemoryLedger
 from xconduit.queue.memory_counts import MemoryCounts
+from xconduit.queue.sync_runs import MemorySyncRuns
 from xconduit.queue.syncs import ProcessReport, SyncCommit, SyncState
 
 
-class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger, MemoryCheckRuns, MemoryLegs):
+class MemoryStore(
+    MemoryCounts,
+    MemoryAudienceMixin,
+    MemoryLedger,
+    MemoryCheckRuns,
+    MemorySyncRuns,
+    MemoryBreakdown,
+    MemoryLegs,
+):
     """The outbox in a dict (see `xconduit.queue.Store` for each method)."""
 
     def __init__(self) -> None:

@@ -23,6 +23,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from xconduit.errors import StoreError
+from xconduit.queue.audience_breakdown import PostgresBreakdown
 from xconduit.queue.audience_postgres import PostgresAudienceMixin, enqueue_changes
 from xconduit.queue.check_runs import PostgresCheckRuns
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob, oldest_share
@@ -32,6 +33,7 @@ from xconduit.queue.pg_text import pg_untext as _untext
 from xconduit.queue.postgres_counts import PostgresCounts, note_events
 from xconduit.queue.sql import load_migrations, load_queries
 from xconduit.queue.sql_budget import SqlLedger
+from xconduit.queue.sync_runs import PostgresSyncRuns
 from xconduit.queue.syncs import ProcessReport, SyncCommit, SyncState
 
 _PURGE_CHUNK = 5000  # rows per delete transaction, as in the SQLite store
@@ -127,7 +129,13 @@ def _readable(fd: int) -> bool:
 
 
 class PostgresStore(
-    PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCheckRuns, PostgresLegs
+    PostgresCounts,
+    PostgresAudienceMixin,
+    SqlLedger,
+    PostgresCheckRuns,
+    PostgresSyncRuns,
+    PostgresBreakdown,
+    PostgresLegs,
 ):
     """The outbox in a PostgreSQL database (see `xconduit.queue.Store` for each method)."""
 

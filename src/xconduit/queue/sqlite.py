@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from xconduit.errors import ConfigError, StoreBusy, StoreError
+from xconduit.queue.audience_breakdown import SqliteBreakdown
 from xconduit.queue.audience_sqlite import SqliteAudienceMixin, enqueue_changes
 from xconduit.queue.check_runs import SqliteCheckRuns
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, oldest_share
@@ -29,6 +30,7 @@ from xconduit.queue.legs import SqliteLegs
 from xconduit.queue.sql import load_migrations, load_queries
 from xconduit.queue.sql_budget import SqlLedger
 from xconduit.queue.sqlite_counts import SqliteCounts, note_events
+from xconduit.queue.sync_runs import SqliteSyncRuns
 from xconduit.queue.syncs import ProcessReport, SyncCommit, SyncState
 
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
@@ -224,7 +226,15 @@ def _commit_bulk(
     return accepted
 
 
-class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns, SqliteLegs):
+class SqliteStore(
+    SqliteCounts,
+    SqliteAudienceMixin,
+    SqlLedger,
+    SqliteCheckRuns,
+    SqliteSyncRuns,
+    SqliteBreakdown,
+    SqliteLegs,
+):
     """The outbox in one SQLite file (see `xconduit.queue.Store` for each method)."""
 
     _BQ = load_queries("sqlite", "budget.sql")

@@ -2,9 +2,11 @@
 
     result = run_sync(settings, "orders", store, reports=Path(".xconduit/reports"))
 
-A run reads the sync's source in streaming batches (`xconduit.sources`), maps each row through
-the collector's own path (`mapper`), writes the rows X would refuse to a CSV report (`report`),
-and commits each batch's delivery jobs with the sync's new cursor in one transaction (`run`).
+A run (`run`: start, batches, finish) reads the sync's source in streaming batches
+(`xconduit.sources`), turns each row into the collector's event (`rows`) and maps it through the
+collector's own path (`mapper`), writes the rows X would refuse to a CSV report (`report`), and
+hands each batch to a sink (`sinks`): the outbox, where its delivery jobs are committed with the
+sync's new cursor in one transaction, or the dry run's preview.
 `schedule` runs syncs on their `schedule` inside `xconduit serve`; `wait` follows delivery.
 """
 

@@ -1,6 +1,7 @@
-"""A batch of rows → outbox events, through the collector's own parser, mapping core and job
-bytes (`parse_event`, `Router`, `jobs_of`, as `EventAcceptor` uses them), so a row and the
-equivalent Segment event give byte-identical conversions; and the rows that cannot be sent.
+"""A batch of rows → outbox events, one way: each row becomes the collector's parsed event
+(`rows.read_event`), the mapping core maps it (`Router`) and its jobs get the collector's bytes
+(`jobs_of`), as `EventAcceptor` does, so a row and the equivalent Segment event give
+byte-identical conversions; and the rows that cannot be sent.
 
 A sync's events carry no debugger copy (building it cost a third of the mapping time), but they
 are counted as the collector's are, under their own source (`sync:<name>`): a row through the
@@ -18,11 +19,9 @@ from typing import TYPE_CHECKING, Any
 from xconduit.config import ConversionDestination, Settings, SyncSettings
 from xconduit.config.identity import owner_keys
 from xconduit.config.priority import SYNC, fold
-from xconduit.errors import ConfigError, InvalidEvent
-from xconduit.events import parse_event
+from xconduit.errors import ConfigError
 from xconduit.ingest.accept import jobs_of
 from xconduit.mapping import MappingResult, Router
-from xconduit.normalize import MISSING_IDENTIFIER
 from xconduit.observability.event_names import EventNames
 from xconduit.observability.tally import outcome_counts
 from xconduit.queue import IncomingEvent, NewJob
@@ -30,24 +29,25 @@ from xconduit.queue.counts import Count
 from xconduit.sync.columns import pylist
 from xconduit.sync.fast import FastRows, Template
 from xconduit.sync.report import Rejection
-from xconduit.sync.rows import RowProblem, RowShape, row_key, to_event
+from xconduit.sync.rows import (
+    UNREADABLE,
+    RowProblem,
+    RowShape,
+    field_of,
+    problem_of,
+    read_event,
+    row_key,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from xconduit.events import Event
 
 IDENTIFIER_FIELDS = ("twclid", "email", "phone", "ip_address", "user_agent")
 
 DROPPED = "sent without this field"
 """How a report line about a field left out of a sent row begins (other lines are rows not sent)."""
-
-# A field as the collector names it in a reason → the conversion field of `columns`.
-_FIELD_NAMES = {
-    "timestamp": "conversion_time",
-    "quantity": "number_items",
-    "products": "contents",
-    "price_currency": "currency",
-    "userId": "user_id",
-}
 
 
 @dataclass(kw_only=True)
@@ -217,13 +217,18 @@ class RowMapper:
         self, out: MappedBatch, number: int, cells: tuple[Any, ...], message_id: str, digest: str
     ) -> IncomingEvent | None:
         """One row through the mapping core; its event (also in `out`), None if rejected."""
-        shape = self.shape
         row = dict(zip(self.needed, cells, strict=True))
         try:
-            raw = to_event(shape, row, message_id=message_id, digest=digest, plan=self._plan)
-            if shape.event_column and fold(raw["event"]) not in self._events:
-                raise RowProblem("event", "not one of the destination's events")
-            results = self._results(raw)
+            parsed = read_event(
+                self.shape,
+                row,
+                message_id=message_id,
+                digest=digest,
+                received_at=self._received_at,
+                events=self._events,
+                plan=self._plan,
+            )
+            results = self._conversions(parsed)
         except RowProblem as problem:
             out.rejections.append(self._rejection(number, row, problem.field, problem.rule))
             return None
@@ -232,17 +237,17 @@ class RowMapper:
             result.reason or "invalid" for result in results if result.outcome == "invalid"
         ]
         for reason in unsendable:
-            out.rejections.append(self._rejection(number, row, _field(reason), reason))
+            out.rejections.append(self._rejection(number, row, field_of(reason), reason))
         for result in results:
             if result.outcome == "conversion":
                 out.dropped += [
-                    self._rejection(number, row, _field(name), f"{DROPPED}: {name}: {rule}")
+                    self._rejection(number, row, field_of(name), f"{DROPPED}: {name}: {rule}")
                     for name, rule in result.dropped
                 ]
         if not jobs and not unsendable:
             out.skipped += 1
         counts = tuple(
-            outcome_counts(self.source, str(raw.get("event") or ""), results, self._names)
+            outcome_counts(self.source, parsed.event or parsed.type, results, self._names)
         )
         if counts == self._counts:  # a plain row's: added by the commit, as the template's
             counts = ()
@@ -250,18 +255,12 @@ class RowMapper:
         out.events.append(event)
         return event
 
-    def _results(self, raw: dict[str, Any]) -> list[MappingResult]:
-        """The event parsed and mapped as the collector does (`EventAcceptor`: the same parser,
-        mapping core and job bytes); a refusal is a `RowProblem` with the collector's words."""
-        raw["receivedAt"] = self._received_at
+    def _conversions(self, event: Event) -> list[MappingResult]:
+        """The event through the collector's mapping core; a refusal is a `RowProblem`."""
         try:
-            return self._router.map(parse_event(raw, default_type="track"))
-        except InvalidEvent as exc:
-            raise RowProblem(_field(exc.field or str(exc)), str(exc)) from None
-        except (TypeError, ValueError, OverflowError, RecursionError) as exc:
-            # A shape no rule foresaw costs this row only (the collector does the same).
-            error = f"event: cannot be read ({type(exc).__name__})"
-            raise RowProblem(_field(error), error) from None
+            return self._router.map(event)
+        except UNREADABLE as exc:
+            raise problem_of(exc) from None
 
     def _cursor_rejection(self, number: int, cells: tuple[Any, ...], rule: str) -> Rejection:
         row = dict(zip(self.needed, cells, strict=True))
@@ -294,11 +293,3 @@ class RowMapper:
             rule=rule,
             value=row.get(column) if column and "|" not in column else None,
         )
-
-
-def _field(text: str) -> str:
-    """The conversion field a collector's reason or field name is about."""
-    if text == MISSING_IDENTIFIER:
-        return "identifiers"
-    name = text.split(":", 1)[0].strip().removeprefix("properties.").split(".")[0].split("[")[0]
-    return _FIELD_NAMES.get(name, name)

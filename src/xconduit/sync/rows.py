@@ -1,9 +1,8 @@
-"""A row of a sync's query → the Segment `track` event it stands for (pure).
-
-The event goes through the collector's own parser and mapping core (`sync.mapper`), so a row
-and the equivalent Segment event give the same conversion, byte for byte. What only a row can
-get wrong (a pre-hashed column that is not SHA-256 hex, a time of the wrong type, contents that
-are not JSON) is caught here, as a `RowProblem` naming the column and the rule.
+"""A row of a sync's query → the Segment `track` event it stands for, parsed by the collector's
+own parser (pure); `sync.mapper` then takes it through the mapping core to a conversion, so a
+row and the equivalent Segment event give the same conversion, byte for byte. What only a row
+can get wrong (a pre-hashed column that is not SHA-256 hex, a time of the wrong type, contents
+that are not JSON) and what the parser refuses are a `RowProblem` naming the field and the rule.
 """
 
 from __future__ import annotations
@@ -20,7 +19,11 @@ from typing import Any
 
 import orjson
 
+from xconduit.config.priority import fold
+from xconduit.errors import InvalidEvent
+from xconduit.events import Event, parse_event
 from xconduit.mapping import format_time
+from xconduit.normalize import MISSING_IDENTIFIER
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -46,6 +49,19 @@ _CONTENT_KEYS = {
     "num_items": "quantity",
     "content_group_id": "product_group_id",
 }
+
+
+# A field as the collector names it in a reason → the conversion field of `columns`.
+_FIELD_NAMES = {
+    "timestamp": "conversion_time",
+    "quantity": "number_items",
+    "products": "contents",
+    "price_currency": "currency",
+    "userId": "user_id",
+}
+
+UNREADABLE = (InvalidEvent, TypeError, ValueError, OverflowError, RecursionError)
+"""What the collector's parser or mapping core raises for an event it cannot take."""
 
 
 class RowProblem(Exception):
@@ -212,3 +228,42 @@ def to_event(
     if "conversion_time" in columns:
         event["timestamp"] = event_time(row[columns["conversion_time"]])
     return event
+
+
+def read_event(
+    shape: RowShape,
+    row: Mapping[str, Any],
+    *,
+    message_id: str,
+    digest: str,
+    received_at: str,
+    events: frozenset[str] | set[str],
+    plan: tuple[tuple[str, str, str, int], ...] | None = None,
+) -> Event:
+    """The row's event as the collector parses it (raises `RowProblem`); `events`: the folded
+    names the destination maps, which an `event_column` must give."""
+    raw = to_event(shape, row, message_id=message_id, digest=digest, plan=plan)
+    if shape.event_column and fold(raw["event"]) not in events:
+        raise RowProblem("event", "not one of the destination's events")
+    raw["receivedAt"] = received_at
+    try:
+        return parse_event(raw, default_type="track")
+    except UNREADABLE as exc:
+        raise problem_of(exc) from None
+
+
+def problem_of(exc: BaseException) -> RowProblem:
+    """A refusal of the collector's parser or mapping core, in the collector's words."""
+    if isinstance(exc, InvalidEvent):
+        return RowProblem(field_of(exc.field or str(exc)), str(exc))
+    # A shape no rule foresaw costs this row only (the collector does the same).
+    error = f"event: cannot be read ({type(exc).__name__})"
+    return RowProblem(field_of(error), error)
+
+
+def field_of(text: str) -> str:
+    """The conversion field a collector's reason or field name is about."""
+    if text == MISSING_IDENTIFIER:
+        return "identifiers"
+    name = text.split(":", 1)[0].strip().removeprefix("properties.").split(".")[0].split("[")[0]
+    return _FIELD_NAMES.get(name, name)

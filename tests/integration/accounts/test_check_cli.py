@@ -101,19 +101,19 @@ def test_each_failure_is_named_with_its_fix(served: tuple[Sandbox, str], tmp_pat
     assert role.startswith("│ ✗")
     assert "CAMPAIGN_ANALYST" in role
     assert f"ACCOUNT_ADMIN of account {ANALYST_ACCOUNT} can grant AD_MANAGER" in role
-    assert row(out, "conversions.analyst", "pixel").startswith("│ –")
+    assert row(out, 'conversion destination "analyst"', "pixel").startswith("│ –")
 
-    assert row(out, "conversions.shop", "(ol288)").startswith("│ ✓")
-    missing = row(out, "conversions.shop", "(ol777)")
+    assert row(out, 'conversion destination "shop"', "(tw-oka17-ol288)").startswith("│ ✓")
+    missing = row(out, 'conversion destination "shop"', "(tw-oka17-ol777)")
     assert missing.startswith("│ ✗")
-    assert 'conversions[0].events["Signed Up"]' in missing
-    assert "ol288" in missing  # the events that do exist are listed
-    other = row(out, "conversions.shop", "(ol300)")
+    assert 'fix conversion destination "shop": events["Signed Up"]' in missing
+    assert "tw-oka17-ol288" in missing  # the events that do exist are listed
+    other = row(out, 'conversion destination "shop"', "(tw-oka17-ol300)")
     assert "belongs to pixel p0th3, not oka17" in other
 
-    pixel = row(out, "conversions.typo", "pixel wr0ng")
+    pixel = row(out, 'conversion destination "typo"', "pixel wr0ng")
     assert pixel.startswith("│ ✗")
-    assert "conversions[1].pixel_id" in pixel
+    assert 'set conversion destination "typo": pixel_id' in pixel
     assert "oka17, p0th3" in pixel
     assert "4 check(s) failed" in out
 
@@ -144,13 +144,13 @@ def test_each_configured_audience_is_checked(served: tuple[Sandbox, str], tmp_pa
     done = check(config)
     out = done.stdout
     assert done.returncode == 1, out + done.stderr
-    assert row(out, "audiences.vip", f"audience {AUDIENCE}").startswith("│ ✓")
-    assert "VIP buyers" in row(out, "audiences.vip")
-    gone = row(out, "audiences.gone", "audience zz9zz")
+    assert row(out, 'audience "vip"', f"audience {AUDIENCE}").startswith("│ ✓")
+    assert "VIP buyers" in row(out, 'audience "vip"')
+    gone = row(out, 'audience "gone"', "audience zz9zz")
     assert gone.startswith("│ ✗")
-    assert "audiences[1].audience_id" in gone
-    assert row(out, "audiences.fresh", "audience (new)").startswith("│ ✓")
-    assert row(out, "audiences.theirs", "audience aa1aa").startswith("│ –")
+    assert 'audience "gone": audience_id' in gone
+    assert row(out, 'audience "fresh"', "audience (new)").startswith("│ ✓")
+    assert row(out, 'audience "theirs"', "audience aa1aa").startswith("│ –")
     assert row(out, f"account {ANALYST_ACCOUNT}", "role").startswith("│ ✗")
     assert "2 check(s) failed" in out
 
@@ -185,7 +185,7 @@ def test_the_built_in_sandbox_checks_nothing_against_x(tmp_path: Path) -> None:
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
     assert "✓" not in out
-    assert row(out, "conversions.shop", "pixel zzzzz").startswith("│ ◐")
-    assert "not checked against X" in row(out, "conversions.shop", "pixel zzzzz")
+    assert row(out, 'conversion destination "shop"', "pixel zzzzz").startswith("│ ◐")
+    assert "not checked against X" in row(out, 'conversion destination "shop"', "pixel zzzzz")
     assert 'x.api = "sandbox": nothing was checked against X' in " ".join(out.split())
     assert "checks passed" not in out

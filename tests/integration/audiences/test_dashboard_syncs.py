@@ -96,11 +96,18 @@ def test_the_page_shows_the_stores_sync_and_audience_figures(
     assert shown["sync.orders.rows"] == "4"
     assert shown["sync.orders.enqueued"] == str(first.enqueued + second.enqueued)
     assert shown["sync.orders.rejected"] == "1"
-    assert shown["audience.vip.members"] == str(record.members)
+    assert 'href="/dashboard/audiences"' in page  # the overview's one line links there
+    audiences = httpx.get(page_url + "/dashboard/audiences").text
+    on_audiences = metrics(audiences)
+    assert on_audiences["audience.vip.members"] == str(record.members)
+    assert on_audiences["audience.vip.members.email"] == str(record.members)
     pending = audience.store.audience_pending("vip")[0]
-    assert shown["audience.vip.pending"] == str(pending)
-    assert record.audience_id in page
-    assert record.x_name in page
+    waiting = sum(int(on_audiences[f"audience.vip.{k}"]) for k in ("adds", "removes", "sent"))
+    assert waiting == pending
+    assert record.audience_id in audiences
+    assert record.x_name in audiences
+    for email in EMAILS:
+        assert email not in audiences
     state = store.sync_state("orders")
     assert state is not None
     assert state.updated_at is not None

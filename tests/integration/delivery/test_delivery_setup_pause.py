@@ -229,7 +229,7 @@ def test_x_refusing_the_pixel_or_its_event_ids_dead_letters_nothing(
         assert gateway.store.list_dead() == []
         assert any(r["status"] == 404 for r in sandbox.requests())
         page = httpx.get(url + "/dashboard/connection", timeout=10).text
-        assert "conversions.shop (account" in page
+        assert "conversion destination &quot;shop&quot; (account" in page
 
 
 def test_the_check_button_of_a_collector_resumes_the_delivering_gateway(

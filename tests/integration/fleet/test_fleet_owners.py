@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ import httpx
 import orjson
 import pytest
 
-from tests.support.fleet import ACCOUNT, environment, free_port, received, sandbox, wait_ready
+from tests.support.fleet import ACCOUNT, environment, received, sandbox
+from tests.support.net import free_port, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -183,10 +185,13 @@ def test_gateways_of_three_configs_in_one_folder_keep_to_their_own_sandbox(
     its built-in sandbox, and a sync run with a third config while they run."""
     store = "sqlite:///.xconduit/xconduit.db"
     listen = {name: f"127.0.0.1:{free_port()}" for name in ("a", "b", "c")}
+    # The days before today: the gateway dead-letters a conversion more than 90 days old.
+    days = [datetime.now(UTC) - timedelta(days=n + 1) for n in range(SYNC_ROWS)]
     (tmp_path / "orders.csv").write_text(
         "order_id,email,total,created_at\n"
         + "".join(
-            f"o-{n},o{n}@example.com,{n}.50,2026-11-2{n}T10:00:00Z\n" for n in range(SYNC_ROWS)
+            f"o-{n},o{n}@example.com,{n}.50,{day:%Y-%m-%dT%H:%M:%SZ}\n"
+            for n, day in enumerate(days)
         )
     )
     sync = """

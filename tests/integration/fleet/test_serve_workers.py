@@ -11,15 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fleet import (
-    Generator,
-    environment,
-    free_port,
-    sandbox,
-    wait_delivered,
-    wait_ready,
-    write_config,
-)
+from tests.support.fleet import Generator, environment, sandbox, wait_delivered, write_config
+from tests.support.net import free_port, wait_ready
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ import httpx
 import orjson
 import pytest
 
+from tests.support.net import free_port, wait_ready
 from tests.support.soak import soak_size
 from xconduit.sandbox import SandboxCredentials
 
@@ -36,27 +36,6 @@ EVENTS = soak_size("XCONDUIT_CRASH_EVENTS", 20_000)
 PER_REQUEST = 100
 KILLS = soak_size("XCONDUIT_CRASH_KILLS", 4)
 X_BATCH = 500
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], path: str) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
-        try:
-            if httpx.get(url + path, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"{url} did not get ready")
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from xconduit.sandbox.seed import DEFAULT_USER_ID
 from xconduit.serving import serve_in_thread
 
 ACCOUNT = "18ce552mlaq"
-BROKEN = "conversions.shop event Broken Thing (ol999)"
+BROKEN = "conversions.shop event Broken Thing (tw-oka17-ol999)"
 PAUSED = f"delivery to account {ACCOUNT} paused"
 FIRST_CHECK = "the first check of the X credentials and accounts has not finished"
 
@@ -82,10 +82,13 @@ def test_failing_checks_and_refused_credentials_raise_the_alarm_until_fixed(
     # The checks ran when the gateway started: the unknown event id is named everywhere.
     wait_for(lambda: bool(problems(url)), "the first checks")
     assert [p for p in problems(url) or [] if "ol999" in p] == [
-        f"{BROKEN}: no event ol999 in web_event_tags of account {ACCOUNT}"
+        f"{BROKEN}: no event tw-oka17-ol999 in web_event_tags of account {ACCOUNT}"
     ]
     checks = gauges(url, "xconduit_check_ok")
-    assert checks[(("check", "event Broken Thing (ol999)"), ("subject", "conversions.shop"))] == 0
+    assert (
+        checks[(("check", "event Broken Thing (tw-oka17-ol999)"), ("subject", "conversions.shop"))]
+        == 0
+    )
     assert checks[(("check", "role"), ("subject", f"account {ACCOUNT}"))] == 1
     overview = httpx.get(url + "/").text
     assert 'id="alarm"' in overview
@@ -152,7 +155,7 @@ def test_not_ready_before_the_first_check_has_run(tmp_path: Path) -> None:
                 # The unknown event id of the configuration fails its check: named, not ready.
                 named = problems(url) or []
                 assert [p for p in named if "ol999" in p] == [
-                    f"{BROKEN}: no event ol999 in web_event_tags of account {ACCOUNT}"
+                    f"{BROKEN}: no event tw-oka17-ol999 in web_event_tags of account {ACCOUNT}"
                 ]
         finally:
             answer_x.set()

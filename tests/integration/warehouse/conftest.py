@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from tests.support.warehouse_pg import pg_schema
+from tests.support.pgtemp import pg_schema
 
 
 @pytest.fixture

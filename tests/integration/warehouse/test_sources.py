@@ -3,7 +3,6 @@ parameters, and one-line errors that never quote a value from the data."""
 
 from __future__ import annotations
 
-import socket
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.support.net import free_port
 from xconduit.sources import SourceError, open_source
 
 SECRET = "very.secret.person@example.com"
@@ -282,9 +282,7 @@ def test_postgresql_errors(pg: tuple[str, psycopg.Connection]) -> None:
     ):
         _rows(src)
     assert SECRET not in str(raised.value)
-    with socket.socket() as sock:  # a port nobody listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nobody listens on it
     with (
         pytest.raises(SourceError, match="cannot connect"),
         open_source(f"postgresql://u:hunter2@127.0.0.1:{port}/db", query="select 1"),

@@ -335,6 +335,26 @@ def test_sqlite_incremental_runs_send_only_new_and_updated_rows(
 
 
 @pytest.mark.postgres
+def test_now_is_the_runs_start_so_a_query_can_leave_out_what_x_no_longer_attributes(
+    tmp_path: Path, store: SqliteStore, pg: tuple[str, psycopg.Connection]
+) -> None:
+    url, admin = pg
+    admin.execute("create table orders (id int, email text, total numeric(10,2), ts timestamptz)")
+    start = datetime(2027, 6, 1, 12, 0, tzinfo=UTC)
+    for i, age in enumerate((timedelta(days=91), timedelta(days=89), timedelta(hours=1))):
+        admin.execute(
+            "insert into orders values (%s, %s, 1, %s)", (i, f"u{i}@example.com", start - age)
+        )
+    query = "select id::text as order_id, * from orders where ts > :now - interval '90 days'"
+    config = settings(source=url, query=query)
+    result = run_sync(
+        config, "orders", store, reports=tmp_path / "r", clock=lambda: start.timestamp()
+    )
+    assert (result.rows, result.enqueued) == (2, 2)
+    assert [c["conversion_id"] for c in pending(store)] == ["1", "2"]
+
+
+@pytest.mark.postgres
 def test_postgresql_incremental_with_a_timestamptz_cursor(
     tmp_path: Path, store: SqliteStore, pg: tuple[str, psycopg.Connection]
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import duckdb
 import orjson
 import pyarrow as pa
@@ -64,9 +66,16 @@ TRICKY = [
 ]
 
 
-def sql_rows(rows: list[dict[str, str | None]], keys: tuple[str, ...]) -> list[str | None]:
+@functools.cache
+def _connection() -> duckdb.DuckDBPyConnection:
+    """One connection for the module: registering the functions costs more than a query."""
     con = duckdb.connect()
     sqlnorm.register(con)
+    return con
+
+
+def sql_rows(rows: list[dict[str, str | None]], keys: tuple[str, ...]) -> list[str | None]:
+    con = _connection()
     table = pa.table({k: pa.array([r[k] for r in rows], pa.string()) for k in keys})
     con.register("batch", table)
     query = sqlnorm.select_sql({k: k for k in keys}, "GB", "batch")

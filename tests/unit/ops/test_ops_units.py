@@ -72,7 +72,7 @@ def test_checks_pass_skip_and_block() -> None:
     checks = run_checks(settings("aaaa1", "bbbb2", "cccc3", "dddd4"), x)
     by = {(c.account_id, c.item): c.status for c in checks}
     assert by[("aaaa1", "role")] is Status.OK
-    assert by[("aaaa1", "event Purchase (ol288)")] is Status.OK
+    assert by[("aaaa1", "event Purchase (tw-oka17-ol288)")] is Status.OK
     assert by[("bbbb2", "role")] is Status.FAIL
     assert by[("bbbb2", "pixel oka17")] is Status.SKIP
     assert by[("cccc3", "credentials")] is Status.FAIL

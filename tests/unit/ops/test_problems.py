@@ -166,6 +166,11 @@ def test_the_fix_names_the_destination_and_key_and_links_to_the_check() -> None:
         ("conversions.shop.pixel_id must", 'conversion destination "shop": pixel_id must'),
         ("conversions[7].pixel_id", "conversions[7].pixel_id"),  # no such destination: as is
         ("conversions.gone.events", "conversions.gone.events"),
+        (
+            "event ids of conversions.shop (`events`)",
+            'event ids of conversion destination "shop" (`events`)',
+        ),
+        ("conversions.gone (`events`)", "conversions.gone (`events`)"),
     ],
 )
 def test_config_words(text: str, expected: str) -> None:

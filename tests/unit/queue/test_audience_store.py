@@ -253,3 +253,30 @@ def test_a_moved_audience_takes_its_jobs_not_delivered_and_loses_its_problem(
     assert waiting.pixel_id == "new"
     (dead_job,) = store.list_dead(destination="audience:vip")  # type: ignore[attr-defined]
     assert dead_job.pixel_id == "new"  # a replay goes to the audience X knows
+
+
+def test_the_breakdown_counts_members_per_identifier_and_pending_per_operation(
+    store: AudienceStore,
+) -> None:
+    from xconduit.queue.audience_breakdown import AudienceBreakdowns
+
+    assert isinstance(store, AudienceBreakdowns)
+    assert store.audience_breakdown("vip").members_by_identifier == {}
+    store.audience_changes_to_jobs("vip", [], [job(0)], now=1.0)
+    claimed = store.claim_audience_job("audience:vip", now=1.0, lease_seconds=60)
+    assert claimed is not None
+    both = b'{"email":["e1"],"phone_number":["p1"]}'
+    store.audience_delivered(
+        claimed.id,
+        audience="vip",
+        added=[("a", both), ("b", b'{"email":["e2"]}'), ("c", b'{"device_id":["d3"]}')],
+        removed=[],
+        now=1.0,
+    )
+    store.enqueue_audience_changes(
+        [change("a", "remove"), change("x", "add"), change("y", "add")], now=2.0
+    )
+    breakdown = store.audience_breakdown("vip")
+    assert breakdown.members_by_identifier == {"email": 2, "phone_number": 1, "device_id": 1}
+    assert (breakdown.pending_adds, breakdown.pending_removes) == (2, 1)
+    assert store.audience_breakdown("other").pending_adds == 0

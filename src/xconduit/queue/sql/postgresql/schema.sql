@@ -225,3 +225,23 @@ CREATE TABLE conversion_legs (
 CREATE INDEX conversion_legs_first ON conversion_legs (first_at);
 -- Whether the tag brought any id, in one step (a sync skips its legs if not).
 CREATE INDEX conversion_legs_pixel ON conversion_legs (first_at) WHERE pixel_at IS NOT NULL;
+
+-- Runs of each sync (finished, stopped or failed), newest by id; the syncs page reads them.
+CREATE TABLE sync_runs (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    sync          TEXT NOT NULL,
+    started_at    DOUBLE PRECISION NOT NULL,
+    seconds       DOUBLE PRECISION NOT NULL,
+    rows_read     BIGINT NOT NULL,
+    enqueued      BIGINT NOT NULL,
+    rejected      BIGINT NOT NULL,
+    repeated      BIGINT NOT NULL,
+    already_sent  BIGINT NOT NULL,
+    cursor_before TEXT,
+    cursor_after  TEXT,
+    outcome       TEXT NOT NULL,
+    why           TEXT NOT NULL,
+    report        TEXT
+);
+
+CREATE INDEX sync_runs_sync ON sync_runs (sync, id);
