@@ -9,6 +9,7 @@ from typing import Any
 from xconduit.config import Settings
 from xconduit.dashboard.html import esc, num, table
 from xconduit.dashboard.views import DAY
+from xconduit.errors import XconduitError
 from xconduit.queue.legs import LegShares, LegStore
 
 HEADS = ["destination", "conversions", "both legs", "website tag only", "server only"]
@@ -21,7 +22,11 @@ def _pct(metric: str, legs: LegShares, n: int) -> str:
 def legs_section(settings: Settings, store: Any, *, now: float) -> str:
     if not isinstance(store, LegStore):
         return ""
-    shares = store.leg_shares(now - DAY)
+    try:
+        shares = store.leg_shares(now - DAY)
+    except XconduitError as error:  # a figure of the page, never the page's failure
+        note = f"Both legs: cannot be read ({esc(error)})."
+        return f'<section id="legs"><p class=muted>{note}</p></section>'
     rows = []
     for dest in (d.name for d in settings.conversions):
         legs = shares.get(dest)

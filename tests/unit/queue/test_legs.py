@@ -80,3 +80,16 @@ def test_a_sync_without_the_tag_keeps_nothing(store: Store) -> None:
     )
     assert not store.has_pixel_legs()  # type: ignore[attr-defined]
     assert store.leg_shares(0) == {}  # type: ignore[attr-defined]
+
+
+def test_the_overview_says_so_when_the_legs_cannot_be_read(tmp_path: Path) -> None:
+    from xconduit.config import ConversionDestination, Settings
+    from xconduit.dashboard.legs import legs_section
+
+    SqliteStore(tmp_path / "q.db").close()
+    with sqlite3.connect(tmp_path / "q.db") as conn:  # as a store past 0015 without 0014
+        conn.execute("DROP TABLE conversion_legs")
+    store = SqliteStore(tmp_path / "q.db")
+    shop = ConversionDestination(name="shop", account_id="18ce552mlaq", pixel_id="oka17")
+    html = legs_section(Settings(conversions=[shop]), store, now=NOW)
+    assert "Both legs: cannot be read" in html
