@@ -94,11 +94,13 @@ class Pages:
         series = {d.name: d for d in views.overview(settings, store, now=now)}
         for o in views.outcomes(settings, store, now=now):
             account = accounts.get(o.name)
+            if account is None:  # an audience: its own page, not a conversion row
+                continue
             parts.append(
                 destination_section(
                     o,
                     series[o.name],
-                    budget=budgets.get(account) if account else None,
+                    budget=budgets.get(account),
                     holds=[c for c in causes if o.name in c.destinations],
                     now=now,
                 )
