@@ -17,10 +17,10 @@ from xconduit.config.identity import owner_keys
 from xconduit.config.priority import SYNC, fold
 from xconduit.errors import ConfigError, InvalidEvent
 from xconduit.events import parse_event
-from xconduit.ingest.accept import jobs_of
 from xconduit.mapping import MappingResult, Router
 from xconduit.normalize import MISSING_IDENTIFIER
 from xconduit.queue import IncomingEvent, NewJob
+from xconduit.routing import jobs_of
 from xconduit.sync.columns import pylist
 from xconduit.sync.fast import FastRows, Template
 from xconduit.sync.report import Rejection
