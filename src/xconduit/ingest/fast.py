@@ -314,25 +314,28 @@ class Template(NamedTuple):
 
 
 class Known:
-    """The templates of the event keys seen (bounded: forgotten all at once when full)."""
+    """The templates of the event keys seen (bounded: forgotten all at once when full). Shared by
+    the threads that accept requests: each step is one dictionary operation, and two threads
+    learning the same key store the same template."""
 
     LIMIT = 4096
 
     def __init__(self) -> None:
-        self._keys: dict[tuple[Any, ...], Template | bool | None] = {}
+        self._keys: dict[tuple[Any, ...], Template | bool] = {}
+        """A key's template, or False: seen once; True: cannot be learnt."""
 
-    def get(self, key: tuple[Any, ...]) -> Template | bool | None:
-        """A template; True: seen once, learn now; False: new or cannot be learned."""
-        if key not in self._keys:
+    def get(self, key: tuple[Any, ...]) -> Template | bool:
+        """A template; True: seen before, learn now; False: new, or cannot be learnt."""
+        found = self._keys.get(key)
+        if found is None:
             if len(self._keys) >= self.LIMIT:
                 self._keys.clear()
-            self._keys[key] = None
+            self._keys[key] = False
             return False
-        found = self._keys[key]
-        return True if found is None else found
+        return not found if type(found) is bool else found
 
     def templates(self) -> int:
-        return sum(type(found) is Template for found in self._keys.values())
+        return sum(type(found) is Template for found in list(self._keys.values()))
 
     def learned(self, key: tuple[Any, ...], template: Template | None) -> None:
-        self._keys[key] = template if template is not None else False
+        self._keys[key] = True if template is None else template

@@ -19,6 +19,7 @@ from xconduit.config import ConversionDestination, demo_settings
 from xconduit.config.demo import DEMO_ACCOUNT_ID, DEMO_PIXEL_ID
 from xconduit.config.identity import owner_keys
 from xconduit.ingest.accept import Accepted, EventAcceptor
+from xconduit.ingest.fast import Known
 from xconduit.mapping import Router
 
 RECEIVED = "2026-12-07T01:00:00.000+00:00"
@@ -307,3 +308,13 @@ def test_generated_events_give_the_core_s_outputs(
     raws = [raw, *(_with(raw, h) for h in holes), raw]
     options = {"client_ip": CLIENT_IP} if browser else {}
     same_outputs(orjson.loads(orjson.dumps(raws)), **options)
+
+
+def test_a_key_is_learnt_on_its_second_event_once_and_the_keys_are_bounded() -> None:
+    known = Known()
+    assert (known.get(("a",)), known.get(("a",))) == (False, True)  # new, then learn now
+    known.learned(("a",), None)
+    assert known.get(("a",)) is False  # cannot be learnt: never tried again
+    for n in range(Known.LIMIT + 1):
+        known.get((n,))
+    assert known.get(("a",)) is False  # forgotten when full: new again
