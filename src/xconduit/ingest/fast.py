@@ -99,13 +99,18 @@ class Holes:
         return text if text is not None and private_id(text) == text else None
 
     def time(self, value: Any) -> str | None:
-        if type(value) is not str or not _TIME.fullmatch(value):
+        """The core's conversion time of an ISO-8601 time within X's limits."""
+        if type(value) is not str or len(value) > 40:
             return None
         try:
-            datetime.fromisoformat(value)
-        except ValueError:
+            if _TIME.fullmatch(value):
+                datetime.fromisoformat(value)  # the core takes X's form as is: check the date
+                when = value
+            else:
+                when = conversion_time(value)  # Segment's Python library: microseconds, +00:00
+        except (ValueError, OverflowError):
             return None
-        return value if EARLIEST_TIME <= value <= self.latest else None
+        return when if EARLIEST_TIME <= when <= self.latest else None
 
     def received_time(self, value: Any) -> str | None:
         if value == self.received_at:
