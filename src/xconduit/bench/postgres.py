@@ -28,7 +28,14 @@ import httpx
 from rich.progress import Progress
 
 from xconduit.bench.deliver import _free_port
-from xconduit.bench.ingest import BATCH, _measure
+from xconduit.bench.ingest import (
+    BATCH,
+    CLIENT_PROCESSES,
+    CPU_GOAL_US,
+    SHAPES,
+    _measure,
+    measure_processes,
+)
 from xconduit.bench.registry import MIN_SECONDS, Row, benchmark
 from xconduit.config import demo_settings
 from xconduit.config.demo import DEMO_ACCOUNT_ID, DEMO_EVENTS, DEMO_PIXEL_ID, DEMO_WRITE_KEY
@@ -57,7 +64,7 @@ def _gateway_rows(name: str, store: Store, seconds: float, progress: Progress) -
     from xconduit.app import build_gateway
     from xconduit.serving import serve_in_thread
 
-    task = progress.add_task(f"pg-ingest: {name}", total=2)
+    task = progress.add_task(f"pg-ingest: {name}", total=2 + len(SHAPES))
     with tempfile.TemporaryDirectory(prefix="xconduit-bench-") as folder:
         gateway = build_gateway(demo_settings(), workdir=Path(folder), delivery=False, store=store)
         gateway.start()
@@ -72,6 +79,13 @@ def _gateway_rows(name: str, store: Store, seconds: float, progress: Progress) -
                 progress.advance(task)
                 _, track, track_p99 = _measure(url, "/v1/track", 1, 64, seconds)
                 progress.advance(task)
+                shapes = []
+                for shape in SHAPES:
+                    server = _postgres_cpu()
+                    rate, cpu = measure_processes(url, "/v1/batch", BATCH, seconds, shape=shape)
+                    pg = (_postgres_cpu() - server) / max(rate * seconds, 1) * 1e6
+                    shapes.append(_shape_row(name, shape, rate, cpu, pg))
+                    progress.advance(task)
         finally:
             gateway.stop()
             progress.remove_task(task)
@@ -100,6 +114,7 @@ def _gateway_rows(name: str, store: Store, seconds: float, progress: Progress) -
     return [
         cost,
         *sizing,
+        *shapes,
         Row(
             benchmark="pg-ingest",
             case=f"ingest-batch, {name}",
@@ -117,6 +132,21 @@ def _gateway_rows(name: str, store: Store, seconds: float, progress: Progress) -
             note=f"p99 {track_p99:.0f} ms at saturation",
         ),
     ]
+
+
+def _shape_row(name: str, shape: str, rate: float, collector: float, server: float) -> Row:
+    """The collector's CPU per event of one shape (and PostgreSQL's, on PostgreSQL)."""
+    on_pg = name == "postgresql" and server > 0
+    return Row(
+        benchmark="pg-ingest",
+        case=f"CPU per event, {shape}, {name}",
+        value=collector,
+        unit="µs collector",
+        target=f"≤ {CPU_GOAL_US:g}",
+        ok=collector <= CPU_GOAL_US,
+        note=(f"+ {server:.0f} µs PostgreSQL (goal ≤ 15); " if on_pg else "")
+        + f"{rate:,.0f} events/s, {CLIENT_PROCESSES} keep-alive client processes",
+    )
 
 
 def _postgres_cpu() -> float:

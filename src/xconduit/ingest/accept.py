@@ -23,13 +23,14 @@ from xconduit.audiences.events import AudienceEvents
 from xconduit.errors import InvalidEvent
 from xconduit.events import MAX_DEPTH, nests_deeper, parse_event
 from xconduit.ingest.body import KB, MAX_EVENT_BYTES
+from xconduit.ingest.fast import Holes, Known, Outputs, Template, outputs_of
 from xconduit.mapping import MappingResult, Router
 from xconduit.normalize.redact import private_id
 from xconduit.observability.event_names import EventNames
 from xconduit.observability.tally import tally
-from xconduit.queue import IncomingEvent, NewJob
-from xconduit.queue.audience_jobs import AudienceChange
+from xconduit.queue import IncomingEvent
 from xconduit.queue.legs import LegRecorder
+from xconduit.routing import audience_changes, jobs_of
 
 log = logging.getLogger("xconduit.ingest")
 
@@ -147,34 +148,6 @@ def _check_key(raw: Any, write_key: str | None, *, keys_in_events: bool) -> None
         )
 
 
-def jobs_of(
-    results: Sequence[MappingResult],
-    message_id: str,
-    owners: Mapping[str, str],
-    *,
-    priority: int | None = None,
-) -> tuple[NewJob, ...]:
-    """The delivery jobs of an event's mapping results, one per conversion (its exact bytes),
-    each tagged with its destination's key in `owners` (`xconduit.config.identity.owner_keys`)
-    and claimed in its priority (`priority`: every job's, instead of the mapping's). Warehouse
-    syncs build their jobs with it too, so a row and its Segment event match."""
-    return tuple(
-        NewJob(
-            destination=result.destination,
-            account_id=result.account_id,
-            pixel_id=result.pixel_id,
-            message_id=message_id,
-            conversion_id=str(result.conversion.get("conversion_id") or message_id),
-            payload=orjson.dumps(result.conversion),
-            owner=owners.get(result.destination, ""),
-            priority=result.priority if priority is None else priority,
-            conversion_time=str(result.conversion.get("conversion_time", "")),
-        )
-        for result in results
-        if result.outcome == "conversion" and result.conversion is not None
-    )
-
-
 def new_message_id() -> str:
     return str(uuid.uuid4())
 
@@ -189,14 +162,19 @@ class EventAcceptor:
         new_id: Callable[[], str] = new_message_id,
         audiences: AudienceEvents | None = None,
         owners: Mapping[str, str] | None = None,
+        fast: bool = True,
     ) -> None:
-        """`owners`: the key of each destination (`owner_keys`), carried by its jobs."""
+        """`owners`: the key of each destination (`owner_keys`), carried by its jobs. `fast`:
+        map the common shapes from templates (`xconduit.ingest.fast`), which audiences and
+        suppression lists rule out (they read fields the templates leave as holes)."""
         self._router = router
         self._names = EventNames(mapper.destination for _, mapper in router.mappers)
         self.legs: LegRecorder | None = None  # set by the gateway: the both-legs figures
         self._owners: Mapping[str, str] = owners or {}
         self._new_id = new_id
         self._audiences = audiences or None  # None when no audience is configured
+        usable = fast and self._audiences is None and not router.suppresses
+        self._known = Known() if usable else None
 
     def accept(
         self,
@@ -230,15 +208,14 @@ class EventAcceptor:
         invalid: list[Unsendable] = []
         dropped: list[LeftOut] = []
         defaults = {k: batch[k] for k in _BATCH_DEFAULTS if batch and batch.get(k) is not None}
+        holes = Holes(received_at) if self._known is not None else None
         for index, raw in enumerate(raws):
             # The id as the client sent it, before one is assigned: a rejection names only that.
             sent_id = raw.get("messageId") if isinstance(raw, dict) else None
             try:
                 _check_key(raw, write_key, keys_in_events=keys_in_events)
-                event, unsendable, results = self._one(
+                self._prepare(
                     raw,
-                    source,
-                    default_type,
                     received_at,
                     client_ip,
                     defaults,
@@ -246,6 +223,9 @@ class EventAcceptor:
                     check_depth=check_depth,
                     any_library_ip=any_library_ip,
                 )
+                event, unsendable, left_out = self._one(raw, source, default_type, holes)
+                if self.legs is not None:  # templated or not: from the jobs
+                    self.legs.note(event.jobs, pixel=_from_browser(raw))
             except InvalidEvent as exc:
                 rejected.append(_rejected(index, sent_id, exc.field, str(exc)))
                 continue
@@ -257,18 +237,17 @@ class EventAcceptor:
                 rejected.append(_rejected(index, sent_id, None, error))
                 continue
             events.append(event)
-            for result in results:
-                if result.dropped:
-                    dropped += [
-                        LeftOut(
-                            index=index,
-                            message_id=event.message_id,
-                            destination=result.destination,
-                            field=name,
-                            rule=rule,
-                        )
-                        for name, rule in result.dropped
-                    ]
+            if left_out:
+                dropped += [
+                    LeftOut(
+                        index=index,
+                        message_id=event.message_id,
+                        destination=destination,
+                        field=name,
+                        rule=rule,
+                    )
+                    for destination, name, rule in left_out
+                ]
             for result in unsendable:
                 log.info(
                     "event %s cannot go to %s: %s",
@@ -291,11 +270,9 @@ class EventAcceptor:
             dropped=tuple(dropped),
         )
 
-    def _one(
+    def _prepare(
         self,
         raw: Any,
-        source: str,
-        default_type: str | None,
         received_at: str,
         client_ip: str | None,
         defaults: Mapping[str, Any],
@@ -303,9 +280,9 @@ class EventAcceptor:
         check_size: bool,
         check_depth: bool,
         any_library_ip: bool,
-    ) -> tuple[IncomingEvent, list[MappingResult], list[MappingResult]]:
-        """The event for the outbox, the results no destination can send (audiences'
-        included), and every conversion destination's result."""
+    ) -> None:
+        """Checks `raw` and completes it in place: the batch's fields, its id, `receivedAt` and
+        the client's address."""
         if not isinstance(raw, dict):
             kind = "an array" if isinstance(raw, list) else type(raw).__name__
             raise InvalidEvent(f"event: must be a JSON object, got {kind}", field="event")
@@ -335,6 +312,54 @@ class EventAcceptor:
                 raw["context"] = {"ip": client_ip}
             elif isinstance(context, dict) and not context.get("ip"):
                 raw["context"] = {**context, "ip": client_ip}
+
+    def _one(
+        self, raw: dict[str, Any], source: str, default_type: str | None, holes: Holes | None
+    ) -> Made:
+        """A prepared event's outputs: from its shape's template when there is one, else from
+        the mapping core (and the shape's template learned when the shape repeats)."""
+        found = holes.read(raw) if holes is not None else None
+        if found is None or self._known is None:
+            return self._map(raw, source, default_type)
+        shape, strings = found
+        key = (source, default_type, *shape)
+        template = self._known.get(key)
+        if type(template) is Template:
+            return template.event_of(strings), [], template.left_out
+        made = self._map(raw, source, default_type)
+        if template is True:
+            assert holes is not None
+            self._known.learned(key, self._learn(raw, holes, key, strings, made))
+        return made
+
+    def _learn(
+        self,
+        raw: dict[str, Any],
+        holes: Holes,
+        key: tuple[Any, ...],
+        strings: tuple[str, ...],
+        made: Made,
+    ) -> Template | None:
+        """The template of `raw`'s shape, if filling it gives the core's outputs both for `raw`
+        and for the probe (`raw` with other values in its holes); else None."""
+        source, default_type = key[0], key[1]
+        outputs = _kept(made)
+        template = None if outputs is None else Template.learn(source, strings, outputs)
+        if template is None or template.outputs(strings) != outputs:
+            return None
+        probe = holes.probe(raw)
+        found = None if probe is None else holes.read(probe)
+        if probe is None or found is None or (source, default_type, *found[0]) != key:
+            return None
+        try:
+            other = _kept(self._map(probe, source, default_type))
+        except (InvalidEvent, TypeError, ValueError, OverflowError, RecursionError):
+            return None
+        return template if other is not None and template.outputs(found[1]) == other else None
+
+    def _map(self, raw: dict[str, Any], source: str, default_type: str | None) -> Made:
+        """The event for the outbox, the results no destination can send (audiences'
+        included), and the fields left out (destination, field, rule), by the mapping core."""
         etype = raw.get("type")
         if etype is not None and not isinstance(etype, str):
             raise InvalidEvent("type: must be a string", field="type")
@@ -343,15 +368,8 @@ class EventAcceptor:
         results = self._router.map(event, source=source)
         jobs = jobs_of(results, message_id, self._owners)
         unsendable = [result for result in results if result.outcome == "invalid"]
-        changes: tuple[AudienceChange, ...] = ()
-        if self._audiences is not None:
-            changes, problems = self._audiences.read(event)
-            unsendable += [
-                MappingResult("invalid", f"audience:{name}", "", "", message_id, reason=reason)
-                for name, reason in problems
-            ]
-        if self.legs is not None:
-            self.legs.note(results, pixel=_from_browser(raw))
+        changes, problems = audience_changes(self._audiences, event, message_id)
+        unsendable += problems
         counts, recent = tally(source, message_id, event.event or event.type, results, self._names)
         incoming = IncomingEvent(
             source=source,
@@ -361,4 +379,19 @@ class EventAcceptor:
             counts=counts,
             recent=recent,
         )
-        return incoming, unsendable, results
+        left_out = tuple(
+            (result.destination, name, rule) for result in results for name, rule in result.dropped
+        )
+        return incoming, unsendable, left_out
+
+
+Made = tuple[IncomingEvent, list[MappingResult], tuple[tuple[str, str, str], ...]]
+
+
+def _kept(made: Made) -> Outputs | None:
+    """What the collector keeps of an event the core mapped; None when a template cannot make it
+    (an unsendable result, audience changes)."""
+    event, unsendable, left_out = made
+    if unsendable or event.audience_changes:
+        return None
+    return outputs_of(event, left_out)

@@ -90,6 +90,8 @@ class ConversionMapper:
         self._region = destination.phone_region
         self._user_ids = frozenset(suppressed_user_ids)
         self._hashes = frozenset(h.lower() for h in suppressed_hashes)
+        self.suppresses = bool(self._user_ids or self._hashes)
+        """Whether a user id or an identifier's hash can filter an event out."""
 
     def map(self, event: Event) -> MappingResult:
         dest = self.destination

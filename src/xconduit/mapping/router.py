@@ -33,6 +33,11 @@ class Router:
             for dest in settings.conversions
         ]
 
+    @property
+    def suppresses(self) -> bool:
+        """Whether a destination filters out suppressed users."""
+        return any(mapper.suppresses for _, mapper in self.mappers)
+
     def map(self, event: Event, *, source: str | None = None) -> list[MappingResult]:
         return [
             mapper.map(event)

@@ -244,12 +244,11 @@ class LegRecorder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def note(self, results: Iterable[Any], *, pixel: bool) -> None:
-        """One event's mapping results (`destination`, `conversion`), from the tag or not."""
-        for r in results:
-            conversion = r.conversion
-            if conversion is not None and (cid := conversion.get("conversion_id")):
-                self._noted.append((r.destination, cid, pixel))
+    def note(self, jobs: Iterable[Any], *, pixel: bool) -> None:
+        """One event's jobs (`destination`, `conversion_id`), from the tag or not."""
+        for job in jobs:
+            if job.conversion_id:
+                self._noted.append((job.destination, job.conversion_id, pixel))
 
     def flush(self) -> None:
         noted = self._noted

@@ -20,12 +20,12 @@ from xconduit.config import ConversionDestination, Settings, SyncSettings
 from xconduit.config.identity import owner_keys
 from xconduit.config.priority import SYNC, fold
 from xconduit.errors import ConfigError
-from xconduit.ingest.accept import jobs_of
 from xconduit.mapping import MappingResult, Router
 from xconduit.observability.event_names import EventNames
 from xconduit.observability.tally import outcome_counts
 from xconduit.queue import IncomingEvent, NewJob
 from xconduit.queue.counts import Count
+from xconduit.routing import jobs_of
 from xconduit.sync.columns import pylist
 from xconduit.sync.fast import FastRows, Template
 from xconduit.sync.report import Rejection

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from xconduit.queue import IncomingEvent, NewJob, Store
 from xconduit.queue.legs import LEGS_KEPT, LegRecorder, LegRow, LegShares, leg_key, note_server_jobs
@@ -15,17 +15,17 @@ from xconduit.queue.sqlite import SqliteStore
 NOW = 1_800_000_000.0
 
 
-class Result(NamedTuple):
+class Job(NamedTuple):
     destination: str
-    conversion: dict[str, Any] | None
+    conversion_id: str
 
 
 def test_shares_of_both_legs_pixel_only_and_server_only(store: Store) -> None:
     recorder = LegRecorder(store, clock=lambda: NOW)  # type: ignore[arg-type]
-    recorder.note([Result("shop", {"conversion_id": "o-1"})], pixel=True)
-    recorder.note([Result("shop", {"conversion_id": "o-2"})], pixel=True)
-    recorder.note([Result("shop", {"conversion_id": "o-1"}), Result("b", None)], pixel=False)
-    recorder.note([Result("shop", {"conversion_id": "o-1"})], pixel=False)  # a resend
+    recorder.note([Job("shop", "o-1")], pixel=True)
+    recorder.note([Job("shop", "o-2")], pixel=True)
+    recorder.note([Job("shop", "o-1"), Job("b", "")], pixel=False)
+    recorder.note([Job("shop", "o-1")], pixel=False)  # a resend
     recorder.flush()
     # A sync's rows: server leg; a duplicate row (not fresh) is not noted.
     job = NewJob(
@@ -57,7 +57,7 @@ def test_shares_of_both_legs_pixel_only_and_server_only(store: Store) -> None:
 def test_only_a_hash_of_the_conversion_id_is_stored(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "q.db")
     recorder = LegRecorder(store, clock=lambda: NOW)
-    recorder.note([Result("shop", {"conversion_id": "jane@example.com"})], pixel=True)
+    recorder.note([Job("shop", "jane@example.com")], pixel=True)
     recorder.stop()  # flushes what is noted
     store.close()
     data = b"".join(p.read_bytes() for p in tmp_path.iterdir())
