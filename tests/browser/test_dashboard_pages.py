@@ -14,6 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.support.ops_traffic import wait_for
 from tests.support.sync_setup import COLUMNS, DESTINATION
 from xconduit.app import build_gateway
 from xconduit.audiences.lifecycle import gone_problem
@@ -223,10 +224,12 @@ def test_the_connection_page_speaks_the_configs_words_and_the_sandbox_is_not_x(
     gateway.start()
     try:
         with serve_in_thread(gateway.app, host="127.0.0.1") as url:
-            page.goto(url + "/dashboard/connection")
+            def checked() -> bool:  # the page shows the checks once the first one has run
+                page.goto(url + "/dashboard/connection")
+                return "tw-oka17-ol288" in page.inner_text("#checks")
+
+            wait_for(checked, "the first check's results on the connection page")
             checks = page.locator("#checks tr.check")
-            expect(checks.first).to_be_visible()
-            expect(page.locator("#checks")).to_contain_text("tw-oka17-ol288")
             marks = {t.strip() for t in checks.locator("td:first-child").all_inner_texts()}
             assert marks == {"◐"}  # the built-in sandbox holds what the config names
             expect(checks.first).to_contain_text("not checked against X")
