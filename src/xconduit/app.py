@@ -36,14 +36,14 @@ from xconduit.delivery.pause import AccountPauses
 from xconduit.errors import ConfigError
 from xconduit.ingest import Collector
 from xconduit.observability.metered import CountSink, MeteredSender, MeteredStore
-from xconduit.queue import Store
-from xconduit.queue.audience_store import AudienceStore
-from xconduit.queue.check_runs import CheckRuns
-from xconduit.queue.group_commit import GroupCommitter
-from xconduit.queue.heartbeat import Heartbeat
-from xconduit.queue.maintenance import Maintenance
-from xconduit.queue.open import STARTUP_WAIT, open_store, sync_reports
-from xconduit.queue.syncs import SyncStore
+from xconduit.outbox import Store
+from xconduit.outbox.audience_store import AudienceStore
+from xconduit.outbox.check_runs import CheckRuns
+from xconduit.outbox.group_commit import GroupCommitter
+from xconduit.outbox.heartbeat import Heartbeat
+from xconduit.outbox.maintenance import Maintenance
+from xconduit.outbox.open import STARTUP_WAIT, open_store, sync_reports
+from xconduit.outbox.syncs import SyncStore
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, SeedAudience, SeedEvent, SeedPixel
 from xconduit.sandbox.same_origin import SameOriginWrites
 from xconduit.sync.schedule import SyncScheduler

@@ -26,8 +26,8 @@ from xconduit.ingest.body import KB, MAX_EVENT_BYTES
 from xconduit.mapping import MappingResult, Router
 from xconduit.normalize.redact import private_id
 from xconduit.observability.tally import tally
-from xconduit.queue import IncomingEvent, NewJob
-from xconduit.queue.audience_jobs import AudienceChange
+from xconduit.outbox import IncomingEvent, NewJob
+from xconduit.outbox.audience_jobs import AudienceChange
 
 log = logging.getLogger("xconduit.ingest")
 

@@ -20,7 +20,7 @@ from xconduit.events import parse_event
 from xconduit.ingest.accept import jobs_of
 from xconduit.mapping import MappingResult, Router
 from xconduit.normalize import MISSING_IDENTIFIER
-from xconduit.queue import IncomingEvent, NewJob
+from xconduit.outbox import IncomingEvent, NewJob
 from xconduit.sync.columns import pylist
 from xconduit.sync.fast import FastRows, Template
 from xconduit.sync.report import Rejection

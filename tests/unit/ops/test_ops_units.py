@@ -22,7 +22,7 @@ from xconduit.mapping import MappingResult
 from xconduit.observability.logs import mask
 from xconduit.observability.metered import dead_reason, histogram
 from xconduit.observability.tally import match_keys, tally
-from xconduit.queue.memory import MemoryStore
+from xconduit.outbox.memory import MemoryStore
 from xconduit.xads import AccessToken, Audience, UserAccess, WebEventTag
 
 NO_ACCESS = XErrorDetail(code="NOT_FOUND", message="User 1 does not have access to account a")
