@@ -8,11 +8,16 @@ the outbox stays independent of the rest of xconduit.
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
-from xconduit.errors import ConfigError
+from xconduit.errors import ConfigError, StoreError
+from xconduit.extras import install_command
 from xconduit.outbox import Store
 from xconduit.outbox.sqlite import BULK_CHECKPOINT_PAGES, SqliteStore
+
+log = logging.getLogger("xconduit.outbox")
 
 STARTUP_WAIT = 60.0
 """How long `serve` and `worker` wait for an unreachable outbox database at start."""
@@ -56,10 +61,33 @@ def open_store(
     `server.busy_timeout`. `wait`: seconds to keep retrying an unreachable database
     (long-running processes only). `bulk`: the process writes large batches (a sync's)."""
     if is_database_store(url):
-        from xconduit.outbox.postgres_open import open_postgres  # psycopg: the postgres extra
-
         return open_postgres(url, wait=wait, timeout=busy_timeout)
     path = store_path(url, workdir=workdir)
     path.parent.mkdir(parents=True, exist_ok=True)
     pages = BULK_CHECKPOINT_PAGES if bulk else None
     return SqliteStore(path, busy_timeout=busy_timeout, checkpoint_pages=pages)
+
+
+def open_postgres(url: str, *, wait: float = 0.0, timeout: float = 10.0) -> Store:
+    """The `PostgresStore` at `url` (migrated to the current schema). With `wait` > 0 an
+    unreachable database is retried for that many seconds: a worker or collector started
+    beside its database (or while it restarts) waits for it instead of exiting. `timeout`: the
+    longest a read or write waits for a working connection (then it fails: the collector 503s)."""
+    try:
+        from xconduit.outbox.postgres import PostgresStore
+    except ImportError as error:
+        raise ConfigError(
+            "server.store is a postgresql:// URL but psycopg is not installed; "
+            f"install it with: {install_command('postgres')}"
+        ) from error
+    deadline = time.monotonic() + wait
+    pause = 0.5
+    while True:
+        try:
+            return PostgresStore(url, timeout=timeout)
+        except StoreError as error:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning("waiting for the outbox database (retrying in %.1fs): %s", pause, error)
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)

@@ -22,12 +22,12 @@ from typing import Any
 import orjson
 
 from xconduit.errors import ConfigError, StoreBusy, StoreError
-from xconduit.outbox.audience_sqlite import SqliteAudienceMixin, enqueue_changes
 from xconduit.outbox.check_runs import SqliteCheckRuns
 from xconduit.outbox.jobs import DeliveryJob, IncomingEvent, JobStatus, oldest_share
 from xconduit.outbox.sql import load_migrations, load_queries
 from xconduit.outbox.sql_budget import SqlLedger
-from xconduit.outbox.sqlite_counts import SqliteCounts, note_events
+from xconduit.outbox.sqlite.audiences import SqliteAudienceMixin, enqueue_changes
+from xconduit.outbox.sqlite.counts import SqliteCounts, note_events
 from xconduit.outbox.syncs import ProcessReport, SyncCommit, SyncState
 
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")

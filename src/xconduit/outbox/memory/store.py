@@ -7,7 +7,6 @@ import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 
-from xconduit.outbox.audience_memory import MemoryAudienceMixin
 from xconduit.outbox.check_runs import MemoryCheckRuns
 from xconduit.outbox.jobs import (
     ACTIVE_STATUSES,
@@ -16,8 +15,9 @@ from xconduit.outbox.jobs import (
     JobStatus,
     oldest_share,
 )
-from xconduit.outbox.memory_budget import MemoryLedger
-from xconduit.outbox.memory_counts import MemoryCounts
+from xconduit.outbox.memory.audiences import MemoryAudienceMixin
+from xconduit.outbox.memory.budget import MemoryLedger
+from xconduit.outbox.memory.counts import MemoryCounts
 from xconduit.outbox.syncs import ProcessReport, SyncCommit, SyncState
 
 

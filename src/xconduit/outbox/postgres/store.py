@@ -23,12 +23,12 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from xconduit.errors import StoreError
-from xconduit.outbox.audience_postgres import PostgresAudienceMixin, enqueue_changes
 from xconduit.outbox.check_runs import PostgresCheckRuns
 from xconduit.outbox.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob, oldest_share
-from xconduit.outbox.pg_text import pg_text as _text
-from xconduit.outbox.pg_text import pg_untext as _untext
-from xconduit.outbox.postgres_counts import PostgresCounts, note_events
+from xconduit.outbox.postgres.audiences import PostgresAudienceMixin, enqueue_changes
+from xconduit.outbox.postgres.counts import PostgresCounts, note_events
+from xconduit.outbox.postgres.text import pg_text as _text
+from xconduit.outbox.postgres.text import pg_untext as _untext
 from xconduit.outbox.sql import load_migrations, load_queries
 from xconduit.outbox.sql_budget import SqlLedger
 from xconduit.outbox.syncs import ProcessReport, SyncCommit, SyncState

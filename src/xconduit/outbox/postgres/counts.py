@@ -21,7 +21,7 @@ from xconduit.outbox.counts import (
     newest_recent,
 )
 from xconduit.outbox.jobs import IncomingEvent
-from xconduit.outbox.pg_text import pg_text, pg_untext
+from xconduit.outbox.postgres.text import pg_text, pg_untext
 from xconduit.outbox.sql import load_queries
 
 Q = load_queries("postgresql")

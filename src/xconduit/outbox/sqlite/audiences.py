@@ -11,7 +11,6 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from importlib import resources
 from typing import Any
 
 from xconduit.outbox.audience_jobs import (
@@ -25,11 +24,10 @@ from xconduit.outbox.audience_jobs import (
     next_version,
 )
 from xconduit.outbox.jobs import DeliveryJob, JobStatus, NewJob
-from xconduit.outbox.sql import parse_queries
+from xconduit.outbox.sql import load_queries
 
-AQ = parse_queries(
-    (resources.files("xconduit.outbox.sql") / "sqlite" / "audiences.sql").read_text("utf-8")
-)
+Q = load_queries("sqlite")
+AQ = load_queries("sqlite", "audiences.sql")
 _INSERT_CHUNK = 10_000
 
 
@@ -181,8 +179,6 @@ class SqliteAudienceMixin:
     ) -> int:
         """Enqueue `jobs` and drop the changes they carry, in one transaction; 0 and nothing
         written when one of them changed or was taken since it was read (see the protocol)."""
-        from xconduit.outbox.sqlite import Q
-
         try:
             return self._changes_to_jobs(audience, taken, jobs, now=now, insert=Q["insert_job"])
         except ChangesMoved:
@@ -252,8 +248,6 @@ class SqliteAudienceMixin:
         deleted_ids: Sequence[tuple[str, str]] = (),
     ) -> int:
         """Mark the job delivered and apply its users to the members, in one transaction."""
-        from xconduit.outbox.sqlite import Q
-
         with self._write() as conn:
             moved = conn.execute(Q["mark_delivered"], {"ids": json.dumps([job_id]), "now": now})
             if moved.rowcount == 0:
