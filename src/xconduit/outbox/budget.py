@@ -15,6 +15,7 @@ received it.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -125,3 +126,104 @@ class BudgetStore(Protocol):
     ) -> None:
         """Store the limit, cap and block of `tighten(ledger)` (its spends are ignored)."""
         ...
+
+
+class LedgerTx(Protocol):
+    """The ledger inside one store transaction: what `SharedLedger` asks of a store."""
+
+    def ledger(self, account_id: str, now: float, window: float) -> Ledger:
+        """The account's ledger, spends that no longer count dropped (the account locked)."""
+        ...
+
+    def add_spend(
+        self, account_id: str, events: int, requests: int, start: float, end: float, *, held: bool
+    ) -> int:
+        """A new hold (`held`) or send from `start`, expiring at `end`; its id."""
+        ...
+
+    def unhold(self, unhold: Mapping[int, int]) -> None: ...
+
+    def settle(self, spend_id: int, now: float) -> None: ...
+
+    def save_account(self, account_id: str, ledger: Ledger) -> None:
+        """Keep the limit, cap and block of `ledger`."""
+        ...
+
+    def claim(
+        self, destination: str, *, limit: int, now: float, lease_seconds: float, owner: str
+    ) -> list[DeliveryJob]:
+        """`Store.claim_batch` inside this transaction."""
+        ...
+
+
+class LedgerStore(Protocol):
+    def _ledger_tx(self) -> AbstractContextManager[LedgerTx]: ...
+
+
+class SharedLedger:
+    """`BudgetStore` for every store, over the store's `_ledger_tx` (one transaction each)."""
+
+    def claim_within_budget(
+        self: LedgerStore,
+        destination: str,
+        *,
+        account_id: str,
+        limit: int,
+        now: float,
+        lease_seconds: float,
+        window: float,
+        allow: Callable[[Ledger], int],
+        owner: str = "",
+    ) -> tuple[list[DeliveryJob], int | None]:
+        with self._ledger_tx() as tx:
+            allowed = min(limit, allow(tx.ledger(account_id, now, window)))
+            jobs = tx.claim(
+                destination, limit=allowed, now=now, lease_seconds=lease_seconds, owner=owner
+            )
+            if not jobs:
+                return [], None
+            hold = tx.add_spend(account_id, len(jobs), 0, now, now + lease_seconds, held=True)
+        return jobs, hold
+
+    def spend_budget(
+        self: LedgerStore,
+        account_id: str,
+        *,
+        events: int,
+        requests: int,
+        now: float,
+        until: float,
+        window: float,
+        unhold: Mapping[int, int],
+        free_at: Callable[[Ledger], float | None],
+    ) -> tuple[int | None, float | None]:
+        with self._ledger_tx() as tx:
+            tx.unhold(unhold)
+            free = free_at(tx.ledger(account_id, now, window))
+            if free is None or free > now:
+                return None, free
+            spend = tx.add_spend(account_id, events, requests, now, until, held=False)
+        return spend, free
+
+    def settle_budget(self: LedgerStore, spend_id: int, *, now: float) -> None:
+        with self._ledger_tx() as tx:
+            tx.settle(spend_id, now)
+
+    def unhold_budget(self: LedgerStore, unhold: Mapping[int, int]) -> None:
+        with self._ledger_tx() as tx:
+            tx.unhold(unhold)
+
+    def read_budget(self: LedgerStore, account_id: str, *, now: float, window: float) -> Ledger:
+        with self._ledger_tx() as tx:
+            return tx.ledger(account_id, now, window)
+
+    def tighten_budget(
+        self: LedgerStore,
+        account_id: str,
+        *,
+        now: float,
+        window: float,
+        tighten: Callable[[Ledger], Ledger],
+    ) -> None:
+        with self._ledger_tx() as tx:
+            tx.save_account(account_id, tighten(tx.ledger(account_id, now, window)))

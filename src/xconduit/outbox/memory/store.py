@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
+from xconduit.outbox.budget import SharedLedger
 from xconduit.outbox.check_runs import MemoryCheckRuns
 from xconduit.outbox.jobs import (
     ACTIVE_STATUSES,
@@ -16,12 +18,12 @@ from xconduit.outbox.jobs import (
     oldest_share,
 )
 from xconduit.outbox.memory.audiences import MemoryAudienceMixin
-from xconduit.outbox.memory.budget import MemoryLedger
+from xconduit.outbox.memory.budget import MemoryBook, MemoryLedgerTx
 from xconduit.outbox.memory.counts import MemoryCounts
 from xconduit.outbox.syncs import ProcessReport, SyncCommit, SyncState
 
 
-class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger, MemoryCheckRuns):
+class MemoryStore(MemoryCounts, MemoryAudienceMixin, SharedLedger, MemoryCheckRuns):
     """The outbox in a dict (see `xconduit.outbox.Store` for each method)."""
 
     def __init__(self) -> None:
@@ -29,7 +31,7 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger, MemoryCheckRu
         self._jobs: dict[int, DeliveryJob] = {}
         self._seen: dict[tuple[str, str], float] = {}
         self._last_id = 0
-        self._ledger_init()
+        self._book = MemoryBook()
         self._init_counts()
         self._syncs: dict[str, SyncState] = {}
         self._sync_lock = threading.Lock()
@@ -116,6 +118,11 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin, MemoryLedger, MemoryCheckRu
                 )
             )
         return sorted(claimed, key=lambda job: job.id)
+
+    @contextmanager
+    def _ledger_tx(self) -> Iterator[MemoryLedgerTx]:
+        with self._lock:
+            yield MemoryLedgerTx(self._book, self._claim_locked)
 
     def _active(self, destination: str | None) -> list[DeliveryJob]:
         return [

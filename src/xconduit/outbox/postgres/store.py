@@ -23,6 +23,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from xconduit.errors import StoreError
+from xconduit.outbox.budget import SharedLedger
 from xconduit.outbox.check_runs import PostgresCheckRuns
 from xconduit.outbox.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob, oldest_share
 from xconduit.outbox.postgres.audiences import PostgresAudienceMixin, enqueue_changes
@@ -30,10 +31,8 @@ from xconduit.outbox.postgres.counts import PostgresCounts, note_events
 from xconduit.outbox.postgres.text import pg_text as _text
 from xconduit.outbox.postgres.text import pg_untext as _untext
 from xconduit.outbox.sql import load_migrations, load_queries
-from xconduit.outbox.sql_budget import SqlLedger
-from xconduit.outbox.syncs import ProcessReport, SyncCommit, SyncState
-
-_PURGE_CHUNK = 5000  # rows per delete transaction, as in the SQLite store
+from xconduit.outbox.sql_base import Dialect, SqlJobs
+from xconduit.outbox.syncs import SyncCommit, SyncState
 
 Q = load_queries("postgresql")
 
@@ -95,6 +94,26 @@ def _job(row: Sequence[Any]) -> DeliveryJob:
     )
 
 
+def _chosen(ids: Sequence[int] | None, destination: str | None) -> dict[str, Any]:
+    """The dead letters chosen by `replay_dead` and `purge_dead`, as parameters."""
+    return {
+        "ids": None if ids is None else list(ids),
+        "destination": None if destination is None else _text(destination),
+    }
+
+
+POSTGRESQL = Dialect(
+    queries=Q,
+    budget=load_queries("postgresql", "budget.sql"),
+    audiences=load_queries("postgresql", "audiences.sql"),
+    job=_job,
+    ids=list,
+    pairs=lambda pairs: {"keys": [k for k, _ in pairs], "values": [v for _, v in pairs]},
+    text=_text,
+    untext=_untext,
+)
+
+
 def _redacted(url: str) -> str:
     """The URL without its password, for error messages."""
     try:
@@ -125,10 +144,12 @@ def _readable(fd: int) -> bool:
     return bool(select.select([fd], [], [], 0)[0])
 
 
-class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCheckRuns):
+class PostgresStore(
+    SqlJobs, PostgresCounts, PostgresAudienceMixin, SharedLedger, PostgresCheckRuns
+):
     """The outbox in a PostgreSQL database (see `xconduit.outbox.Store` for each method)."""
 
-    _BQ = load_queries("postgresql", "budget.sql")
+    _dialect = POSTGRESQL
 
     def __init__(self, url: str, *, max_connections: int = 8, timeout: float = 10.0) -> None:
         self.url = url
@@ -236,14 +257,6 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCh
     def _mark_delivered_in(self, conn: psycopg.Connection[Any], ids: list[int], now: float) -> int:
         return conn.execute(Q["mark_delivered"], {"ids": ids, "now": now}).rowcount
 
-    def claim_batch(
-        self, destination: str, *, limit: int, now: float, lease_seconds: float, owner: str = ""
-    ) -> list[DeliveryJob]:
-        with self._tx() as conn:
-            return self._claim_in(
-                conn, destination, limit=limit, now=now, lease_seconds=lease_seconds, owner=owner
-            )
-
     def _claim_in(
         self,
         conn: psycopg.Connection[Any],
@@ -266,109 +279,28 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCh
         }
         return [_job(row) for row in conn.execute(Q["claim_batch"], params).fetchall()]
 
-    def _ack_set(self, query: str, ids: Sequence[int], **params: Any) -> int:
-        if not ids:
-            return 0
-        return self._change(query, {"ids": list(ids), **params})
-
-    def mark_delivered(self, ids: Sequence[int], *, now: float) -> int:
-        return self._ack_set(Q["mark_delivered"], ids, now=now)
-
-    def schedule_retry(self, ids: Sequence[int], *, at: float, error: str, now: float) -> int:
-        return self._ack_set(Q["schedule_retry"], ids, at=at, error=_text(error))
-
     def dead_letter(self, items: Sequence[tuple[int, str]], *, now: float) -> int:
         if not items:
             return 0
         params = {"ids": [i for i, _ in items], "reasons": [_text(r) for _, r in items]}
         return self._change(Q["dead_letter"], params)
 
-    def release(self, ids: Sequence[int], *, now: float) -> int:
-        return self._ack_set(Q["release"], ids, now=now)
-
-    def next_due_at(self, destination: str, *, owner: str = "") -> float | None:
-        params = {"destination": _text(destination), "owner": owner}
-        due: float | None = self._read(Q["next_due_at"], params)[0][0]
-        return due
-
-    def job_owners(self) -> dict[tuple[str, str], dict[JobStatus, int]]:
-        owners: dict[tuple[str, str], dict[JobStatus, int]] = {}
-        for destination, owner, status, count in self._read(Q["job_owners"], {}):
-            owners.setdefault((_untext(destination), owner), {})[JobStatus(status)] = count
-        return owners
-
-    def active_job_owners(self) -> dict[tuple[str, str], int]:
-        return {(_untext(d), o): n for d, o, n in self._read(Q["active_job_owners"], {})}
-
-    def adopt_jobs(self, destination: str, *, owner: str, account_id: str, pixel_id: str) -> int:
-        params = {
-            "destination": _text(destination),
-            "owner": owner,
-            "account_id": _text(account_id),
-            "pixel_id": _text(pixel_id),
-        }
-        return self._change(Q["adopt_jobs"], params)
-
-    def destinations(self) -> list[str]:
-        return [_untext(row[0]) for row in self._read(Q["destinations"], {})]
-
-    def counts(self) -> dict[str, dict[JobStatus, int]]:
-        counts: dict[str, dict[JobStatus, int]] = {}
-        for destination, status, count in self._read(Q["counts"], {}):
-            counts.setdefault(_untext(destination), {})[JobStatus(status)] = count
-        return counts
-
-    def list_dead(self, *, destination: str | None = None, limit: int = 100) -> list[DeliveryJob]:
-        where = None if destination is None else _text(destination)
-        rows = self._read(Q["list_dead"], {"destination": where, "limit": limit})
-        return [_job(row) for row in rows]
-
     def replay_dead(
         self, *, ids: Sequence[int] | None = None, destination: str | None = None, now: float
     ) -> int:
         if ids is not None and not ids:
             return 0
-        params = {
-            "ids": None if ids is None else list(ids),
-            "destination": None if destination is None else _text(destination),
-        }
-        return self._change(Q["replay_dead"], {**params, "now": now})
+        return self._change(Q["replay_dead"], {**_chosen(ids, destination), "now": now})
 
     def purge_dead(
         self, *, ids: Sequence[int] | None = None, destination: str | None = None
     ) -> int:
         if ids is not None and not ids:
             return 0
-        params = {
-            "ids": None if ids is None else list(ids),
-            "destination": None if destination is None else _text(destination),
-        }
-        return self._change(Q["purge_dead"], params)
-
-    def _purge_in_chunks(self, query: str, older_than: float) -> int:
-        total = 0
-        while True:
-            deleted = self._change(query, {"older_than": older_than, "limit": _PURGE_CHUNK})
-            total += deleted
-            if deleted < _PURGE_CHUNK:
-                return total
-
-    def purge_delivered(self, older_than: float) -> int:
-        return self._purge_in_chunks(Q["purge_delivered"], older_than)
-
-    def purge_dedup(self, older_than: float) -> int:
-        return self._purge_in_chunks(Q["purge_dedup"], older_than)
+        return self._change(Q["purge_dead"], _chosen(ids, destination))
 
     def close(self) -> None:
         self._pool.close()
-
-    # Warehouse syncs and delivery heartbeats (`xconduit.outbox.syncs.SyncStore`).
-
-    def sync_state(self, name: str) -> SyncState | None:
-        rows = self._read(Q["sync_state"], {"name": name})
-        if not rows:
-            return None
-        return SyncState(cursor=rows[0][0], generation=rows[0][1], updated_at=rows[0][2])
 
     def commit_sync_batch(
         self, name: str, events: Sequence[IncomingEvent], *, state: SyncState, now: float
@@ -384,48 +316,3 @@ class PostgresStore(PostgresCounts, PostgresAudienceMixin, SqlLedger, PostgresCh
             conn.execute(Q["put_sync_state"], params)
             last = _one(conn, Q["last_job_id"])
         return SyncCommit(accepted=accepted, last_job_id=int(last))
-
-    def last_job_id(self) -> int:
-        return int(self._read(Q["last_job_id"], {})[0][0])
-
-    def job_counts_between(self, destination: str, first: int, last: int) -> dict[JobStatus, int]:
-        params = {"destination": _text(destination), "first": first, "last": last}
-        rows = self._read(Q["job_counts_between"], params)
-        return {JobStatus(status): count for status, count in rows}
-
-    def heartbeat(
-        self,
-        worker_id: str,
-        *,
-        kind: str,
-        host: str,
-        pid: int,
-        now: float,
-        report: str | None = None,
-        owners: str | None = None,
-    ) -> None:
-        params = {
-            "id": worker_id,
-            "kind": kind,
-            "host": host,
-            "pid": pid,
-            "now": now,
-            "report": report,
-            "owners": owners,
-        }
-        self._change(Q["heartbeat"], params)
-
-    def forget_worker(self, worker_id: str) -> None:
-        self._change(Q["forget_worker"], {"id": worker_id})
-
-    def live_workers(self, *, since: float, owner: str | None = None) -> int:
-        return int(self._read(Q["live_workers"], {"since": since, "owner": owner})[0][0])
-
-    def live_reports(self, *, since: float) -> list[ProcessReport]:
-        rows = self._read(Q["live_reports"], {"since": since})
-        return [
-            ProcessReport(
-                id=r[0], kind=r[1], host=r[2], pid=r[3], seen_at=r[4], report=r[5], owners=r[6]
-            )
-            for r in rows
-        ]

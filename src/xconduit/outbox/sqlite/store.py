@@ -22,13 +22,14 @@ from typing import Any
 import orjson
 
 from xconduit.errors import ConfigError, StoreBusy, StoreError
+from xconduit.outbox.budget import SharedLedger
 from xconduit.outbox.check_runs import SqliteCheckRuns
 from xconduit.outbox.jobs import DeliveryJob, IncomingEvent, JobStatus, oldest_share
 from xconduit.outbox.sql import load_migrations, load_queries
-from xconduit.outbox.sql_budget import SqlLedger
+from xconduit.outbox.sql_base import Dialect, SqlJobs
 from xconduit.outbox.sqlite.audiences import SqliteAudienceMixin, enqueue_changes
 from xconduit.outbox.sqlite.counts import SqliteCounts, note_events
-from xconduit.outbox.syncs import ProcessReport, SyncCommit, SyncState
+from xconduit.outbox.syncs import SyncCommit, SyncState
 
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
 CACHE_KIB = 65_536
@@ -39,7 +40,6 @@ A sync's batches rewrite pages all over the dedup index; SQLite's default (1,000
 copies them back into the database after nearly every transaction, a larger WAL copies each
 page once for many transactions: 1M rows, alternating runs, ~53,000–55,500 → ~59,000 rows/s.
 Collectors keep the default, so that no request waits behind a long checkpoint."""
-_PURGE_CHUNK = 5000  # rows per delete transaction, so a purge never holds the writer for long
 
 Q = load_queries("sqlite")
 
@@ -223,10 +223,20 @@ def _commit_bulk(
     return accepted
 
 
-class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns):
+SQLITE = Dialect(
+    queries=Q,
+    budget=load_queries("sqlite", "budget.sql"),
+    audiences=load_queries("sqlite", "audiences.sql"),
+    job=_job,
+    ids=lambda ids: json.dumps(list(ids)),
+    pairs=lambda pairs: {"pairs": json.dumps([list(p) for p in pairs])},
+)
+
+
+class SqliteStore(SqlJobs, SqliteCounts, SqliteAudienceMixin, SharedLedger, SqliteCheckRuns):
     """The outbox in one SQLite file (see `xconduit.outbox.Store` for each method)."""
 
-    _BQ = load_queries("sqlite", "budget.sql")
+    _dialect = SQLITE
 
     def __init__(
         self,
@@ -326,16 +336,6 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns)
             note_events(conn, events, accepted, now)
         return accepted
 
-    def claim_batch(
-        self, destination: str, *, limit: int, now: float, lease_seconds: float, owner: str = ""
-    ) -> list[DeliveryJob]:
-        if limit <= 0:
-            return []
-        with self._write() as conn:
-            return self._claim_in(
-                conn, destination, limit=limit, now=now, lease_seconds=lease_seconds, owner=owner
-            )
-
     def _claim_in(
         self,
         conn: sqlite3.Connection,
@@ -367,61 +367,8 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns)
         with self._write() as conn:
             return conn.executemany(query, params).rowcount
 
-    def _ack_set(self, query: str, ids: Sequence[int], **params: Any) -> int:
-        """One statement for the whole set (`id IN json_each(:ids)`): a batch is up to 500 jobs."""
-        if not ids:
-            return 0
-        with self._write() as conn:
-            return conn.execute(query, {"ids": json.dumps(list(ids)), **params}).rowcount
-
-    def mark_delivered(self, ids: Sequence[int], *, now: float) -> int:
-        return self._ack_set(Q["mark_delivered"], ids, now=now)
-
-    def schedule_retry(self, ids: Sequence[int], *, at: float, error: str, now: float) -> int:
-        return self._ack_set(Q["schedule_retry"], ids, at=at, error=error)
-
     def dead_letter(self, items: Sequence[tuple[int, str]], *, now: float) -> int:
         return self._ack(Q["dead_letter"], [{"id": id_, "reason": why} for id_, why in items])
-
-    def release(self, ids: Sequence[int], *, now: float) -> int:
-        return self._ack_set(Q["release"], ids, now=now)
-
-    def next_due_at(self, destination: str, *, owner: str = "") -> float | None:
-        params = {"destination": destination, "owner": owner}
-        due: float | None = self._read(Q["next_due_at"], params)[0][0]
-        return due
-
-    def job_owners(self) -> dict[tuple[str, str], dict[JobStatus, int]]:
-        owners: dict[tuple[str, str], dict[JobStatus, int]] = {}
-        for destination, owner, status, count in self._read(Q["job_owners"], {}):
-            owners.setdefault((destination, owner), {})[JobStatus(status)] = count
-        return owners
-
-    def active_job_owners(self) -> dict[tuple[str, str], int]:
-        return {(d, o): n for d, o, n in self._read(Q["active_job_owners"], {})}
-
-    def adopt_jobs(self, destination: str, *, owner: str, account_id: str, pixel_id: str) -> int:
-        params = {
-            "destination": destination,
-            "owner": owner,
-            "account_id": account_id,
-            "pixel_id": pixel_id,
-        }
-        with self._write() as conn:
-            return conn.execute(Q["adopt_jobs"], params).rowcount
-
-    def destinations(self) -> list[str]:
-        return [row[0] for row in self._read(Q["destinations"], {})]
-
-    def counts(self) -> dict[str, dict[JobStatus, int]]:
-        counts: dict[str, dict[JobStatus, int]] = {}
-        for destination, status, count in self._read(Q["counts"], {}):
-            counts.setdefault(destination, {})[JobStatus(status)] = count
-        return counts
-
-    def list_dead(self, *, destination: str | None = None, limit: int = 100) -> list[DeliveryJob]:
-        rows = self._read(Q["list_dead"], {"destination": destination, "limit": limit})
-        return [_job(row) for row in rows]
 
     def replay_dead(
         self, *, ids: Sequence[int] | None = None, destination: str | None = None, now: float
@@ -443,34 +390,9 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns)
         params = [{"id": id_, "destination": destination} for id_ in ids]
         return self._ack(Q["purge_dead_job"], params)
 
-    def _purge_in_chunks(self, query: str, older_than: float) -> int:
-        total = 0
-        while True:
-            with self._write() as conn:
-                deleted = conn.execute(
-                    query, {"older_than": older_than, "limit": _PURGE_CHUNK}
-                ).rowcount
-            total += deleted
-            if deleted < _PURGE_CHUNK:
-                return total
-
-    def purge_delivered(self, older_than: float) -> int:
-        return self._purge_in_chunks(Q["purge_delivered"], older_than)
-
-    def purge_dedup(self, older_than: float) -> int:
-        return self._purge_in_chunks(Q["purge_dedup"], older_than)
-
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-    # Warehouse syncs and delivery heartbeats (`xconduit.outbox.syncs.SyncStore`).
-
-    def sync_state(self, name: str) -> SyncState | None:
-        rows = self._read(Q["sync_state"], {"name": name})
-        if not rows:
-            return None
-        return SyncState(cursor=rows[0][0], generation=rows[0][1], updated_at=rows[0][2])
 
     def commit_sync_batch(
         self, name: str, events: Sequence[IncomingEvent], *, state: SyncState, now: float
@@ -483,53 +405,3 @@ class SqliteStore(SqliteCounts, SqliteAudienceMixin, SqlLedger, SqliteCheckRuns)
             )
             last = conn.execute(Q["last_job_id"]).fetchone()[0]
         return SyncCommit(accepted=accepted, last_job_id=last)
-
-    def last_job_id(self) -> int:
-        last: int = self._read(Q["last_job_id"], {})[0][0]
-        return last
-
-    def job_counts_between(self, destination: str, first: int, last: int) -> dict[JobStatus, int]:
-        rows = self._read(
-            Q["job_counts_between"], {"destination": destination, "first": first, "last": last}
-        )
-        return {JobStatus(status): count for status, count in rows}
-
-    def heartbeat(
-        self,
-        worker_id: str,
-        *,
-        kind: str,
-        host: str,
-        pid: int,
-        now: float,
-        report: str | None = None,
-        owners: str | None = None,
-    ) -> None:
-        with self._write() as conn:
-            params = {
-                "id": worker_id,
-                "kind": kind,
-                "host": host,
-                "pid": pid,
-                "now": now,
-                "report": report,
-                "owners": owners,
-            }
-            conn.execute(Q["heartbeat"], params)
-
-    def forget_worker(self, worker_id: str) -> None:
-        with self._write() as conn:
-            conn.execute(Q["forget_worker"], {"id": worker_id})
-
-    def live_workers(self, *, since: float, owner: str | None = None) -> int:
-        live: int = self._read(Q["live_workers"], {"since": since, "owner": owner})[0][0]
-        return live
-
-    def live_reports(self, *, since: float) -> list[ProcessReport]:
-        rows = self._read(Q["live_reports"], {"since": since})
-        return [
-            ProcessReport(
-                id=r[0], kind=r[1], host=r[2], pid=r[3], seen_at=r[4], report=r[5], owners=r[6]
-            )
-            for r in rows
-        ]
