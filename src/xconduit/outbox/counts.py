@@ -46,6 +46,14 @@ def labels_json(labels: Labels) -> str:
     return orjson.dumps(dict(sorted(labels))).decode()
 
 
+def summed(counts: Sequence[Count]) -> dict[tuple[str, str], float]:
+    """One value per counter (name, labels JSON): a commit of 500 events touches a handful."""
+    sums: dict[tuple[str, str], float] = defaultdict(float)
+    for count in counts:
+        sums[(count.name, count.labels_json)] += count.value
+    return sums
+
+
 def labels_of(text: str) -> dict[str, str]:
     loaded = orjson.loads(text)
     return {str(k): str(v) for k, v in loaded.items()}

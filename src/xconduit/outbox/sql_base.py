@@ -14,12 +14,19 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from xconduit.outbox.counts import Count, RecentEvent
 from xconduit.outbox.jobs import DeliveryJob, JobStatus
 from xconduit.outbox.sql_budget import SqlLedgerTx
 from xconduit.outbox.syncs import ProcessReport, SyncState
 
 PURGE_CHUNK = 5000
 """Rows per delete transaction, so that a purge never holds the writer for long."""
+
+
+AddCounts = Callable[[Any, Sequence[Count], float], None]
+"""Add counts inside the caller's transaction."""
+WriteRecent = Callable[[Any, Sequence[tuple[RecentEvent, float]]], None]
+"""Write recent events (each with its commit time), then trim them, in the caller's transaction."""
 
 
 def same(value: str) -> str:
@@ -39,6 +46,8 @@ class Dialect:
     """A set of ids or keys as one parameter (SQLite: a JSON array, PostgreSQL: an array)."""
     pairs: Callable[[Sequence[tuple[str, str]]], dict[str, Any]]
     """`(key, value)` pairs as parameters."""
+    add_counts: AddCounts
+    write_recent: WriteRecent
     text: Callable[[str], str] = same
     """A text value as stored (PostgreSQL's text holds no NUL) and back."""
     untext: Callable[[str], str] = same

@@ -27,11 +27,12 @@ from xconduit.outbox.budget import SharedLedger
 from xconduit.outbox.check_runs import PostgresCheckRuns
 from xconduit.outbox.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob, oldest_share
 from xconduit.outbox.postgres.audiences import PostgresAudienceMixin, enqueue_changes
-from xconduit.outbox.postgres.counts import PostgresCounts, note_events
+from xconduit.outbox.postgres.counts import add_counts, note_events, write_recent
 from xconduit.outbox.postgres.text import pg_text as _text
 from xconduit.outbox.postgres.text import pg_untext as _untext
 from xconduit.outbox.sql import load_migrations, load_queries
 from xconduit.outbox.sql_base import Dialect, SqlJobs
+from xconduit.outbox.sql_counts import SqlCounts
 from xconduit.outbox.syncs import SyncCommit, SyncState
 
 Q = load_queries("postgresql")
@@ -108,6 +109,8 @@ POSTGRESQL = Dialect(
     audiences=load_queries("postgresql", "audiences.sql"),
     job=_job,
     ids=list,
+    add_counts=add_counts,
+    write_recent=write_recent,
     pairs=lambda pairs: {"keys": [k for k, _ in pairs], "values": [v for _, v in pairs]},
     text=_text,
     untext=_untext,
@@ -144,9 +147,7 @@ def _readable(fd: int) -> bool:
     return bool(select.select([fd], [], [], 0)[0])
 
 
-class PostgresStore(
-    SqlJobs, PostgresCounts, PostgresAudienceMixin, SharedLedger, PostgresCheckRuns
-):
+class PostgresStore(SqlJobs, SqlCounts, PostgresAudienceMixin, SharedLedger, PostgresCheckRuns):
     """The outbox in a PostgreSQL database (see `xconduit.outbox.Store` for each method)."""
 
     _dialect = POSTGRESQL

@@ -27,8 +27,9 @@ from xconduit.outbox.check_runs import SqliteCheckRuns
 from xconduit.outbox.jobs import DeliveryJob, IncomingEvent, JobStatus, oldest_share
 from xconduit.outbox.sql import load_migrations, load_queries
 from xconduit.outbox.sql_base import Dialect, SqlJobs
+from xconduit.outbox.sql_counts import SqlCounts
 from xconduit.outbox.sqlite.audiences import SqliteAudienceMixin, enqueue_changes
-from xconduit.outbox.sqlite.counts import SqliteCounts, note_events
+from xconduit.outbox.sqlite.counts import add_counts, note_events, write_recent
 from xconduit.outbox.syncs import SyncCommit, SyncState
 
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
@@ -229,11 +230,13 @@ SQLITE = Dialect(
     audiences=load_queries("sqlite", "audiences.sql"),
     job=_job,
     ids=lambda ids: json.dumps(list(ids)),
+    add_counts=add_counts,
+    write_recent=write_recent,
     pairs=lambda pairs: {"pairs": json.dumps([list(p) for p in pairs])},
 )
 
 
-class SqliteStore(SqlJobs, SqliteCounts, SqliteAudienceMixin, SharedLedger, SqliteCheckRuns):
+class SqliteStore(SqlJobs, SqlCounts, SqliteAudienceMixin, SharedLedger, SqliteCheckRuns):
     """The outbox in one SQLite file (see `xconduit.outbox.Store` for each method)."""
 
     _dialect = SQLITE
