@@ -48,6 +48,8 @@ class Dialect:
     """`(key, value)` pairs as parameters."""
     add_counts: AddCounts
     write_recent: WriteRecent
+    member: Callable[[bytes], Any] = bytes
+    """An audience member's user object as stored (SQLite: TEXT, for its JSON functions)."""
     text: Callable[[str], str] = same
     """A text value as stored (PostgreSQL's text holds no NUL) and back."""
     untext: Callable[[str], str] = same

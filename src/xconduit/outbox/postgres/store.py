@@ -17,6 +17,7 @@ from __future__ import annotations
 import select
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -26,16 +27,19 @@ from xconduit.errors import StoreError
 from xconduit.outbox.budget import SharedLedger
 from xconduit.outbox.check_runs import PostgresCheckRuns
 from xconduit.outbox.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob, oldest_share
-from xconduit.outbox.postgres.audiences import PostgresAudienceMixin, enqueue_changes
 from xconduit.outbox.postgres.counts import add_counts, note_events, write_recent
 from xconduit.outbox.postgres.text import pg_text as _text
 from xconduit.outbox.postgres.text import pg_untext as _untext
 from xconduit.outbox.sql import load_migrations, load_queries
+from xconduit.outbox.sql_audiences import SqlAudiences, enqueue_changes_in
 from xconduit.outbox.sql_base import Dialect, SqlJobs
 from xconduit.outbox.sql_counts import SqlCounts
 from xconduit.outbox.syncs import SyncCommit, SyncState
 
 Q = load_queries("postgresql")
+AQ = load_queries("postgresql", "audiences.sql")
+enqueue_changes = partial(enqueue_changes_in, AQ)
+"""Coalesce audience changes into the pending ones, inside the caller's transaction."""
 
 
 def migrate(conn: psycopg.Connection[Any]) -> int:
@@ -106,7 +110,7 @@ def _chosen(ids: Sequence[int] | None, destination: str | None) -> dict[str, Any
 POSTGRESQL = Dialect(
     queries=Q,
     budget=load_queries("postgresql", "budget.sql"),
-    audiences=load_queries("postgresql", "audiences.sql"),
+    audiences=AQ,
     job=_job,
     ids=list,
     add_counts=add_counts,
@@ -147,7 +151,7 @@ def _readable(fd: int) -> bool:
     return bool(select.select([fd], [], [], 0)[0])
 
 
-class PostgresStore(SqlJobs, SqlCounts, PostgresAudienceMixin, SharedLedger, PostgresCheckRuns):
+class PostgresStore(SqlJobs, SqlCounts, SqlAudiences, SharedLedger, PostgresCheckRuns):
     """The outbox in a PostgreSQL database (see `xconduit.outbox.Store` for each method)."""
 
     _dialect = POSTGRESQL
@@ -251,12 +255,8 @@ class PostgresStore(SqlJobs, SqlCounts, PostgresAudienceMixin, SharedLedger, Pos
                 state = (id_, _text(job.destination), "pending", 0, now, now, job.owner)
                 copy.write_row((*state, job.priority, job.conversion_time))
 
-    @staticmethod
-    def _job_of(row: Sequence[Any]) -> DeliveryJob:
-        return _job(row)
-
-    def _mark_delivered_in(self, conn: psycopg.Connection[Any], ids: list[int], now: float) -> int:
-        return conn.execute(Q["mark_delivered"], {"ids": ids, "now": now}).rowcount
+    def _member_key_page(self, params: dict[str, Any]) -> list[str]:
+        return [row[0] for row in self._read(AQ["member_keys"], params)]
 
     def _claim_in(
         self,

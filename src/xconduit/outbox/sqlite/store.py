@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,11 @@ import orjson
 from xconduit.errors import ConfigError, StoreBusy, StoreError
 from xconduit.outbox.budget import SharedLedger
 from xconduit.outbox.check_runs import SqliteCheckRuns
-from xconduit.outbox.jobs import DeliveryJob, IncomingEvent, JobStatus, oldest_share
+from xconduit.outbox.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob, oldest_share
 from xconduit.outbox.sql import load_migrations, load_queries
+from xconduit.outbox.sql_audiences import SqlAudiences, enqueue_changes_in
 from xconduit.outbox.sql_base import Dialect, SqlJobs
 from xconduit.outbox.sql_counts import SqlCounts
-from xconduit.outbox.sqlite.audiences import SqliteAudienceMixin, enqueue_changes
 from xconduit.outbox.sqlite.counts import add_counts, note_events, write_recent
 from xconduit.outbox.syncs import SyncCommit, SyncState
 
@@ -43,6 +44,9 @@ page once for many transactions: 1M rows, alternating runs, ~53,000–55,500 →
 Collectors keep the default, so that no request waits behind a long checkpoint."""
 
 Q = load_queries("sqlite")
+AQ = load_queries("sqlite", "audiences.sql")
+enqueue_changes = partial(enqueue_changes_in, AQ)
+"""Coalesce audience changes into the pending ones, inside the caller's transaction."""
 
 
 def split_statements(script: str) -> list[str]:
@@ -227,16 +231,17 @@ def _commit_bulk(
 SQLITE = Dialect(
     queries=Q,
     budget=load_queries("sqlite", "budget.sql"),
-    audiences=load_queries("sqlite", "audiences.sql"),
+    audiences=AQ,
     job=_job,
     ids=lambda ids: json.dumps(list(ids)),
     add_counts=add_counts,
     write_recent=write_recent,
     pairs=lambda pairs: {"pairs": json.dumps([list(p) for p in pairs])},
+    member=bytes.decode,
 )
 
 
-class SqliteStore(SqlJobs, SqlCounts, SqliteAudienceMixin, SharedLedger, SqliteCheckRuns):
+class SqliteStore(SqlJobs, SqlCounts, SqlAudiences, SharedLedger, SqliteCheckRuns):
     """The outbox in one SQLite file (see `xconduit.outbox.Store` for each method)."""
 
     _dialect = SQLITE
@@ -363,6 +368,29 @@ class SqliteStore(SqlJobs, SqlCounts, SqliteAudienceMixin, SharedLedger, SqliteC
         cursor.row_factory = None
         rows = cursor.execute(Q["claim_batch"], params).fetchall()
         return sorted((_claimed(row) for row in rows), key=lambda job: job.id)
+
+    def _insert_jobs(self, conn: sqlite3.Connection, jobs: Sequence[NewJob], now: float) -> None:
+        """New jobs, pending and due at once, inside the caller's transaction."""
+        rows = [
+            {
+                "destination": job.destination,
+                "account_id": job.account_id,
+                "pixel_id": job.pixel_id,
+                "message_id": job.message_id,
+                "conversion_id": job.conversion_id,
+                "payload": job.payload,
+                "owner": job.owner,
+                "now": now,
+            }
+            for job in jobs
+        ]
+        conn.executemany(Q["insert_job"], rows)
+
+    def _member_key_page(self, params: dict[str, Any]) -> list[str]:
+        with self._lock:  # plain tuples: this reads millions of keys
+            cursor = self._conn.cursor()
+            cursor.row_factory = None
+            return [row[0] for row in cursor.execute(AQ["member_keys"], params)]
 
     def _ack(self, query: str, params: list[dict[str, Any]]) -> int:
         if not params:
