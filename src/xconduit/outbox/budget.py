@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from xconduit.outbox.jobs import DeliveryJob
+from xconduit.outbox.jobs import Claim, DeliveryJob
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -149,9 +149,7 @@ class LedgerTx(Protocol):
         """Keep the limit, cap and block of `ledger`."""
         ...
 
-    def claim(
-        self, destination: str, *, limit: int, now: float, lease_seconds: float, owner: str
-    ) -> list[DeliveryJob]:
+    def claim(self, claim: Claim) -> list[DeliveryJob]:
         """`Store.claim_batch` inside this transaction."""
         ...
 
@@ -177,9 +175,7 @@ class SharedLedger:
     ) -> tuple[list[DeliveryJob], int | None]:
         with self._ledger_tx() as tx:
             allowed = min(limit, allow(tx.ledger(account_id, now, window)))
-            jobs = tx.claim(
-                destination, limit=allowed, now=now, lease_seconds=lease_seconds, owner=owner
-            )
+            jobs = tx.claim(Claim(destination, allowed, now, lease_seconds, owner))
             if not jobs:
                 return [], None
             hold = tx.add_spend(account_id, len(jobs), 0, now, now + lease_seconds, held=True)

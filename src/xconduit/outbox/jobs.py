@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from xconduit.outbox.audience_jobs import AudienceChange
 from xconduit.outbox.counts import Count, RecentEvent
@@ -56,6 +57,28 @@ def oldest_share(limit: int) -> int:
     """How many of a claim of `limit` jobs go to the longest-due ones, not by priority: a tenth,
     and at least one in any claim of two or more, so that no priority starves another."""
     return 0 if limit < 2 else max(1, limit // OLDEST_SHARE)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What a claim asks for (see `Store.claim_batch`)."""
+
+    destination: str
+    limit: int
+    now: float
+    lease_seconds: float
+    owner: str = ""
+
+    def params(self, destination: str) -> dict[str, Any]:
+        """The claim query's parameters, `destination` as the store writes it."""
+        return {
+            "destination": destination,
+            "owner": self.owner,
+            "now": self.now,
+            "limit": self.limit,
+            "oldest": oldest_share(self.limit),
+            "lease_until": self.now + self.lease_seconds,
+        }
 
 
 ACTIVE_STATUSES: frozenset[JobStatus] = frozenset(
@@ -137,3 +160,26 @@ class DeliveryJob:
     """See `NewJob.priority` (kept by the in-memory store; SQL stores do not read it back)."""
     conversion_time: str = ""
     """See `NewJob.conversion_time` (a claim reads it back; other reads may not)."""
+
+
+def pending_job(id_: int, job: NewJob, now: float) -> DeliveryJob:
+    """`job` as enqueued with this id: pending, due at once."""
+    return DeliveryJob(
+        id=id_,
+        destination=job.destination,
+        account_id=job.account_id,
+        pixel_id=job.pixel_id,
+        message_id=job.message_id,
+        conversion_id=job.conversion_id,
+        payload=job.payload,
+        status=JobStatus.PENDING,
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+        lease_until=None,
+        last_error=None,
+        delivered_at=None,
+        owner=job.owner,
+        priority=job.priority,
+        conversion_time=job.conversion_time,
+    )

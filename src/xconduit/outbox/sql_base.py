@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from xconduit.outbox.counts import Count, RecentEvent
-from xconduit.outbox.jobs import DeliveryJob, JobStatus
+from xconduit.outbox.jobs import Claim, DeliveryJob, JobStatus
 from xconduit.outbox.sql_budget import SqlLedgerTx
-from xconduit.outbox.syncs import ProcessReport, SyncState
+from xconduit.outbox.syncs import Heartbeats, ProcessReport, SyncState
 
 PURGE_CHUNK = 5000
 """Rows per delete transaction, so that a purge never holds the writer for long."""
@@ -65,16 +65,7 @@ class SqlAccess(Protocol):
 
     def _read(self, query: str, params: dict[str, Any]) -> Sequence[Any]: ...
 
-    def _claim_in(
-        self,
-        conn: Any,
-        destination: str,
-        *,
-        limit: int,
-        now: float,
-        lease_seconds: float,
-        owner: str = "",
-    ) -> list[DeliveryJob]: ...
+    def _claim_in(self, conn: Any, claim: Claim) -> list[DeliveryJob]: ...
 
 
 def change(db: SqlAccess, query: str, params: dict[str, Any]) -> int:
@@ -114,7 +105,7 @@ def status_counts(rows: Sequence[Any], untext: Callable[[str], str]) -> dict[Any
     return counts
 
 
-class SqlJobs:
+class SqlJobs(Heartbeats):
     """The `Store` and `SyncStore` methods the SQL stores share."""
 
     def claim_batch(
@@ -129,9 +120,7 @@ class SqlJobs:
         if limit <= 0:
             return []
         with self._write() as conn:
-            return self._claim_in(
-                conn, destination, limit=limit, now=now, lease_seconds=lease_seconds, owner=owner
-            )
+            return self._claim_in(conn, Claim(destination, limit, now, lease_seconds, owner))
 
     @contextmanager
     def _ledger_tx(self: SqlAccess) -> Iterator[SqlLedgerTx]:
@@ -215,21 +204,10 @@ class SqlJobs:
         rows = self._read(self._dialect.queries["job_counts_between"], params)
         return {JobStatus(status): count for status, count in rows}
 
-    def heartbeat(
-        self: SqlAccess,
-        worker_id: str,
-        *,
-        kind: str,
-        host: str,
-        pid: int,
-        now: float,
-        report: str | None = None,
-        owners: str | None = None,
-    ) -> None:
-        params = {"id": worker_id, "kind": kind, "host": host, "pid": pid, "now": now}
-        change(
-            self, self._dialect.queries["heartbeat"], {**params, "report": report, "owners": owners}
-        )
+    def _put_report(self: SqlAccess, report: ProcessReport) -> None:
+        params = {"id": report.id, "kind": report.kind, "host": report.host, "pid": report.pid}
+        params |= {"now": report.seen_at, "report": report.report, "owners": report.owners}
+        change(self, self._dialect.queries["heartbeat"], params)
 
     def forget_worker(self: SqlAccess, worker_id: str) -> None:
         change(self, self._dialect.queries["forget_worker"], {"id": worker_id})

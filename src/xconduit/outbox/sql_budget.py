@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xconduit.outbox.budget import Ledger, Spend
-from xconduit.outbox.jobs import DeliveryJob
+from xconduit.outbox.jobs import Claim, DeliveryJob
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,7 @@ class SqlLedgerTx:
 
     conn: Any
     queries: Mapping[str, str]
-    claim_in: Callable[..., list[DeliveryJob]]
+    claim_in: Callable[[Any, Claim], list[DeliveryJob]]
 
     def ledger(self, account_id: str, now: float, window: float) -> Ledger:
         q, params = self.queries, {"account_id": account_id}
@@ -84,9 +84,5 @@ class SqlLedgerTx:
             },
         )
 
-    def claim(
-        self, destination: str, *, limit: int, now: float, lease_seconds: float, owner: str
-    ) -> list[DeliveryJob]:
-        return self.claim_in(
-            self.conn, destination, limit=limit, now=now, lease_seconds=lease_seconds, owner=owner
-        )
+    def claim(self, claim: Claim) -> list[DeliveryJob]:
+        return self.claim_in(self.conn, claim)

@@ -8,6 +8,7 @@ heartbeats of `serve` / `worker` processes, so a sync knows whether anything del
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -112,3 +113,27 @@ class SyncStore(Store, Protocol):
     def live_reports(self, *, since: float) -> list[ProcessReport]:
         """The delivery processes seen at or after `since` and their reports, by host and pid."""
         ...
+
+
+class ReportSink(Protocol):
+    def _put_report(self, report: ProcessReport) -> None:
+        """Keep `report` in place of the process's last one."""
+        ...
+
+
+class Heartbeats:
+    """`SyncStore.heartbeat` for every store, over its `_put_report`."""
+
+    def heartbeat(
+        self: ReportSink,
+        worker_id: str,
+        *,
+        kind: str,
+        host: str,
+        pid: int,
+        now: float,
+        report: str | None = None,
+        owners: str | None = None,
+    ) -> None:
+        seen = ProcessReport(id=worker_id, kind=kind, host=host, pid=pid, seen_at=now)
+        self._put_report(dataclasses.replace(seen, report=report, owners=owners))

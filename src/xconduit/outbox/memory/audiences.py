@@ -1,4 +1,5 @@
-"""The custom-audience part of `MemoryStore`: the same behaviour as `SqliteAudienceMixin`."""
+"""The custom-audience part of `MemoryStore`: the same behaviour as the SQL stores
+(`xconduit.outbox.sql_audiences`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from xconduit.outbox.audience_jobs import (
     next_version,
     user_pairs,
 )
-from xconduit.outbox.jobs import ACTIVE_STATUSES, DeliveryJob, JobStatus, NewJob
+from xconduit.outbox.jobs import ACTIVE_STATUSES, DeliveryJob, JobStatus, NewJob, pending_job
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -158,22 +159,7 @@ class MemoryAudienceMixin:
                 del pending[key]
             for new in jobs:
                 self._last_id += 1
-                self._jobs[self._last_id] = DeliveryJob(
-                    id=self._last_id,
-                    destination=new.destination,
-                    account_id=new.account_id,
-                    pixel_id=new.pixel_id,
-                    message_id=new.message_id,
-                    conversion_id=new.conversion_id,
-                    payload=new.payload,
-                    status=JobStatus.PENDING,
-                    attempts=0,
-                    created_at=now,
-                    next_attempt_at=now,
-                    lease_until=None,
-                    last_error=None,
-                    delivered_at=None,
-                )
+                self._jobs[self._last_id] = pending_job(self._last_id, new, now)
         return len(jobs)
 
     def claim_audience_job(

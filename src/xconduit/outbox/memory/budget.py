@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Callable, Mapping
 
 from xconduit.outbox.budget import Ledger, Spend, live
-from xconduit.outbox.jobs import DeliveryJob
+from xconduit.outbox.jobs import Claim, DeliveryJob
 
 
 class MemoryBook:
@@ -24,7 +24,8 @@ class MemoryLedgerTx:
     """The ledger under the store's lock (`xconduit.outbox.budget.LedgerTx`)."""
 
     book: MemoryBook
-    claim_locked: Callable[..., list[DeliveryJob]]
+    claim: Callable[[Claim], list[DeliveryJob]]
+    """`MemoryStore._claim_locked`."""
 
     def ledger(self, account_id: str, now: float, window: float) -> Ledger:
         spends = self.book.spends
@@ -72,10 +73,3 @@ class MemoryLedgerTx:
 
     def save_account(self, account_id: str, ledger: Ledger) -> None:
         self.book.accounts[account_id] = dataclasses.replace(ledger, spends=())
-
-    def claim(
-        self, destination: str, *, limit: int, now: float, lease_seconds: float, owner: str
-    ) -> list[DeliveryJob]:
-        return self.claim_locked(
-            destination, limit=limit, now=now, lease_seconds=lease_seconds, owner=owner
-        )

@@ -12,18 +12,20 @@ from xconduit.outbox.budget import SharedLedger
 from xconduit.outbox.check_runs import MemoryCheckRuns
 from xconduit.outbox.jobs import (
     ACTIVE_STATUSES,
+    Claim,
     DeliveryJob,
     IncomingEvent,
     JobStatus,
     oldest_share,
+    pending_job,
 )
 from xconduit.outbox.memory.audiences import MemoryAudienceMixin
 from xconduit.outbox.memory.budget import MemoryBook, MemoryLedgerTx
 from xconduit.outbox.memory.counts import MemoryCounts
-from xconduit.outbox.syncs import ProcessReport, SyncCommit, SyncState
+from xconduit.outbox.syncs import Heartbeats, ProcessReport, SyncCommit, SyncState
 
 
-class MemoryStore(MemoryCounts, MemoryAudienceMixin, SharedLedger, MemoryCheckRuns):
+class MemoryStore(MemoryCounts, MemoryAudienceMixin, SharedLedger, MemoryCheckRuns, Heartbeats):
     """The outbox in a dict (see `xconduit.outbox.Store` for each method)."""
 
     def __init__(self) -> None:
@@ -51,25 +53,7 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin, SharedLedger, MemoryCheckRu
                     self._coalesce(event.audience_changes, now)
                 for new in event.jobs:
                     self._last_id += 1
-                    self._jobs[self._last_id] = DeliveryJob(
-                        id=self._last_id,
-                        destination=new.destination,
-                        account_id=new.account_id,
-                        pixel_id=new.pixel_id,
-                        message_id=new.message_id,
-                        conversion_id=new.conversion_id,
-                        payload=new.payload,
-                        status=JobStatus.PENDING,
-                        attempts=0,
-                        created_at=now,
-                        next_attempt_at=now,
-                        lease_until=None,
-                        last_error=None,
-                        delivered_at=None,
-                        owner=new.owner,
-                        priority=new.priority,
-                        conversion_time=new.conversion_time,
-                    )
+                    self._jobs[self._last_id] = pending_job(self._last_id, new, now)
             self._note_events(events, accepted, now)
         return accepted
 
@@ -79,20 +63,11 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin, SharedLedger, MemoryCheckRu
         if limit <= 0:
             return []
         with self._lock:
-            return self._claim_locked(
-                destination, limit=limit, now=now, lease_seconds=lease_seconds, owner=owner
-            )
+            return self._claim_locked(Claim(destination, limit, now, lease_seconds, owner))
 
-    def _claim_locked(
-        self,
-        destination: str,
-        *,
-        limit: int,
-        now: float,
-        lease_seconds: float,
-        owner: str = "",
-    ) -> list[DeliveryJob]:
-        lease_until = now + lease_seconds
+    def _claim_locked(self, claim: Claim) -> list[DeliveryJob]:
+        destination, limit, now, owner = claim.destination, claim.limit, claim.now, claim.owner
+        lease_until = now + claim.lease_seconds
         if limit <= 0:
             return []
         ready = [
@@ -320,27 +295,9 @@ class MemoryStore(MemoryCounts, MemoryAudienceMixin, SharedLedger, MemoryCheckRu
                     counts[job.status] = counts.get(job.status, 0) + 1
         return counts
 
-    def heartbeat(
-        self,
-        worker_id: str,
-        *,
-        kind: str,
-        host: str,
-        pid: int,
-        now: float,
-        report: str | None = None,
-        owners: str | None = None,
-    ) -> None:
+    def _put_report(self, report: ProcessReport) -> None:
         with self._lock:
-            self._workers[worker_id] = ProcessReport(
-                id=worker_id,
-                kind=kind,
-                host=host,
-                pid=pid,
-                seen_at=now,
-                report=report,
-                owners=owners,
-            )
+            self._workers[report.id] = report
 
     def forget_worker(self, worker_id: str) -> None:
         with self._lock:

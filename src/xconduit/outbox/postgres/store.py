@@ -26,7 +26,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from xconduit.errors import StoreError
 from xconduit.outbox.budget import SharedLedger
 from xconduit.outbox.check_runs import PostgresCheckRuns
-from xconduit.outbox.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob, oldest_share
+from xconduit.outbox.jobs import Claim, DeliveryJob, IncomingEvent, JobStatus, NewJob
 from xconduit.outbox.postgres.counts import add_counts, note_events, write_recent
 from xconduit.outbox.postgres.text import pg_text as _text
 from xconduit.outbox.postgres.text import pg_untext as _untext
@@ -258,26 +258,10 @@ class PostgresStore(SqlJobs, SqlCounts, SqlAudiences, SharedLedger, PostgresChec
     def _member_key_page(self, params: dict[str, Any]) -> list[str]:
         return [row[0] for row in self._read(AQ["member_keys"], params)]
 
-    def _claim_in(
-        self,
-        conn: psycopg.Connection[Any],
-        destination: str,
-        *,
-        limit: int,
-        now: float,
-        lease_seconds: float,
-        owner: str = "",
-    ) -> list[DeliveryJob]:
-        if limit <= 0:
+    def _claim_in(self, conn: psycopg.Connection[Any], claim: Claim) -> list[DeliveryJob]:
+        if claim.limit <= 0:
             return []
-        params = {
-            "destination": _text(destination),
-            "owner": owner,
-            "now": now,
-            "limit": limit,
-            "oldest": oldest_share(limit),
-            "lease_until": now + lease_seconds,
-        }
+        params = claim.params(_text(claim.destination))
         return [_job(row) for row in conn.execute(Q["claim_batch"], params).fetchall()]
 
     def dead_letter(self, items: Sequence[tuple[int, str]], *, now: float) -> int:

@@ -10,6 +10,7 @@ the machine itself goes down.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -25,7 +26,7 @@ import orjson
 from xconduit.errors import ConfigError, StoreBusy, StoreError
 from xconduit.outbox.budget import SharedLedger
 from xconduit.outbox.check_runs import SqliteCheckRuns
-from xconduit.outbox.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob, oldest_share
+from xconduit.outbox.jobs import Claim, DeliveryJob, IncomingEvent, JobStatus, NewJob
 from xconduit.outbox.sql import load_migrations, load_queries
 from xconduit.outbox.sql_audiences import SqlAudiences, enqueue_changes_in
 from xconduit.outbox.sql_base import Dialect, SqlJobs
@@ -344,46 +345,19 @@ class SqliteStore(SqlJobs, SqlCounts, SqlAudiences, SharedLedger, SqliteCheckRun
             note_events(conn, events, accepted, now)
         return accepted
 
-    def _claim_in(
-        self,
-        conn: sqlite3.Connection,
-        destination: str,
-        *,
-        limit: int,
-        now: float,
-        lease_seconds: float,
-        owner: str = "",
-    ) -> list[DeliveryJob]:
-        if limit <= 0:
+    def _claim_in(self, conn: sqlite3.Connection, claim: Claim) -> list[DeliveryJob]:
+        if claim.limit <= 0:
             return []
-        params = {
-            "destination": destination,
-            "owner": owner,
-            "now": now,
-            "limit": limit,
-            "oldest": oldest_share(limit),
-            "lease_until": now + lease_seconds,
-        }
+        params = claim.params(claim.destination)
         cursor = conn.cursor()
         cursor.row_factory = None
         rows = cursor.execute(Q["claim_batch"], params).fetchall()
         return sorted((_claimed(row) for row in rows), key=lambda job: job.id)
 
     def _insert_jobs(self, conn: sqlite3.Connection, jobs: Sequence[NewJob], now: float) -> None:
-        """New jobs, pending and due at once, inside the caller's transaction."""
-        rows = [
-            {
-                "destination": job.destination,
-                "account_id": job.account_id,
-                "pixel_id": job.pixel_id,
-                "message_id": job.message_id,
-                "conversion_id": job.conversion_id,
-                "payload": job.payload,
-                "owner": job.owner,
-                "now": now,
-            }
-            for job in jobs
-        ]
+        """New jobs, pending and due at once, inside the caller's transaction (the query takes
+        the fields it stores)."""
+        rows = [{**dataclasses.asdict(job), "now": now} for job in jobs]
         conn.executemany(Q["insert_job"], rows)
 
     def _member_key_page(self, params: dict[str, Any]) -> list[str]:
