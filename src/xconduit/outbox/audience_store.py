@@ -6,6 +6,7 @@ See `xconduit.outbox.audience_jobs` for the model. Every method takes the time f
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from xconduit.outbox.audience_jobs import AudienceChange, AudienceRecord, ChangeOp, PendingChange
@@ -133,3 +134,37 @@ class AudienceStore(Protocol):
     def counts(self) -> dict[str, dict[JobStatus, int]]: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """An audience job X accepted and the users it sent (see `audience_delivered`)."""
+
+    job_id: int
+    audience: str
+    added: Sequence[tuple[str, bytes]]
+    removed: Sequence[str]
+    now: float
+    deleted_ids: Sequence[tuple[str, str]] = ()
+
+
+class AppliesDelivered(Protocol):
+    def _apply_delivered(self, done: Delivered) -> int:
+        """`audience_delivered` in one transaction."""
+        ...
+
+
+class AudienceDelivery:
+    """`AudienceStore.audience_delivered` for every store, over its `_apply_delivered`."""
+
+    def audience_delivered(
+        self: AppliesDelivered,
+        job_id: int,
+        *,
+        audience: str,
+        added: Sequence[tuple[str, bytes]],
+        removed: Sequence[str],
+        now: float,
+        deleted_ids: Sequence[tuple[str, str]] = (),
+    ) -> int:
+        return self._apply_delivered(Delivered(job_id, audience, added, removed, now, deleted_ids))

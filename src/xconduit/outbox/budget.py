@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from xconduit.outbox.jobs import Claim, DeliveryJob
 
@@ -51,6 +51,20 @@ class Ledger:
     """…until X's reset…"""
     cap_since: float | None = None
     """…counting sends started from this time."""
+
+
+def spend_of(row: Sequence[Any]) -> Spend:
+    """A spend from its values in field order (a row of `ledger_spends`)."""
+    id_, events, requests, held, started_at, expires_at, settled_at = row
+    return Spend(
+        id=id_,
+        events=events,
+        requests=requests,
+        held=bool(held),
+        started_at=started_at,
+        expires_at=expires_at,
+        settled_at=settled_at,
+    )
 
 
 def live(spends: Sequence[Spend], *, now: float, window: float) -> list[Spend]:

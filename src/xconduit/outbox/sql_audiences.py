@@ -20,6 +20,7 @@ from xconduit.outbox.audience_jobs import (
     member_id_changes,
     next_version,
 )
+from xconduit.outbox.audience_store import AudienceDelivery, Delivered
 from xconduit.outbox.jobs import DeliveryJob, NewJob
 from xconduit.outbox.sql_base import SqlAccess, change
 
@@ -42,16 +43,17 @@ def as_bytes(value: str | bytes) -> bytes:
 
 
 def record(row: Sequence[Any]) -> AudienceRecord:
+    name, account_id, audience_id, x_name, recorded_at, members, flushed, ran, problem = row
     return AudienceRecord(
-        name=row[0],
-        account_id=row[1],
-        audience_id=row[2],
-        x_name=row[3],
-        recorded_at=float(row[4]),
-        members=int(row[5]),
-        last_flush_at=None if row[6] is None else float(row[6]),
-        last_run_at=None if row[7] is None else float(row[7]),
-        problem=row[8],
+        name=name,
+        account_id=account_id,
+        audience_id=audience_id,
+        x_name=x_name,
+        recorded_at=float(recorded_at),
+        members=int(members),
+        last_flush_at=None if flushed is None else float(flushed),
+        last_run_at=None if ran is None else float(ran),
+        problem=problem,
     )
 
 
@@ -80,7 +82,7 @@ def _many(cursor: Any, query: str, rows: Sequence[Mapping[str, Any]]) -> int:
     return max(int(cursor.rowcount), 0)
 
 
-class SqlAudiences:
+class SqlAudiences(AudienceDelivery):
     """Audience methods of the SQL stores."""
 
     def audience_record(self: SqlAccess, name: str) -> AudienceRecord | None:
@@ -212,18 +214,11 @@ class SqlAudiences:
         rows = self._read(self._dialect.audiences["active_jobs"], {"destination": destination})
         return int(rows[0][0])
 
-    def audience_delivered(
-        self: SqlAccess,
-        job_id: int,
-        *,
-        audience: str,
-        added: Sequence[tuple[str, bytes]],
-        removed: Sequence[str],
-        now: float,
-        deleted_ids: Sequence[tuple[str, str]] = (),
-    ) -> int:
+    def _apply_delivered(self: SqlAccess, done: Delivered) -> int:
         """Mark the job delivered and apply its users to the members, in one transaction."""
         dialect, aq = self._dialect, self._dialect.audiences
+        job_id, audience, now = done.job_id, done.audience, done.now
+        added, removed, deleted_ids = done.added, done.removed, done.deleted_ids
         with self._write() as conn:
             params = {"ids": dialect.ids([job_id]), "now": now}
             if conn.execute(dialect.queries["mark_delivered"], params).rowcount == 0:

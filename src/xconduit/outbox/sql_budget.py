@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from xconduit.outbox.budget import Ledger, Spend
+from xconduit.outbox.budget import Ledger, spend_of
 from xconduit.outbox.jobs import Claim, DeliveryJob
 
 
@@ -26,18 +26,8 @@ class SqlLedgerTx:
         q, params = self.queries, {"account_id": account_id}
         self.conn.execute(q["lock_account"], params)
         self.conn.execute(q["prune_spends"], {**params, "now": now, "horizon": now - window})
-        spends = tuple(
-            Spend(
-                id=row[0],
-                events=row[1],
-                requests=row[2],
-                held=bool(row[3]),
-                started_at=row[4],
-                expires_at=row[5],
-                settled_at=row[6],
-            )
-            for row in self.conn.execute(q["ledger_spends"], params).fetchall()
-        )
+        rows = self.conn.execute(q["ledger_spends"], params).fetchall()
+        spends = tuple(spend_of(row) for row in rows)
         account = self.conn.execute(q["ledger_account"], params).fetchone()
         if account is None:
             return Ledger(account_id=account_id, spends=spends)

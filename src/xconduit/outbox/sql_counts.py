@@ -7,19 +7,14 @@ rows (`Dialect.add_counts`, `Dialect.write_recent`: one statement per row, or ar
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from xconduit.outbox.counts import (
-    Count,
-    CounterRow,
-    MinuteRow,
-    RecentEvent,
-    RecentRow,
-    labels_of,
-    newest_recent,
-)
+from xconduit.outbox.counts import CounterRow, MinuteRow, RecentRow, labels_of, newest_recent
 from xconduit.outbox.jobs import IncomingEvent
 from xconduit.outbox.sql_base import AddCounts, SqlAccess, WriteRecent, change
+
+if TYPE_CHECKING:
+    from xconduit.outbox.counts import Count, RecentEvent
 
 
 def note_new_events(

@@ -18,6 +18,7 @@ from xconduit.outbox.audience_jobs import (
     next_version,
     user_pairs,
 )
+from xconduit.outbox.audience_store import AudienceDelivery, Delivered
 from xconduit.outbox.jobs import ACTIVE_STATUSES, DeliveryJob, JobStatus, NewJob, pending_job
 
 
@@ -29,7 +30,7 @@ class _Pending:
     version: int = dataclasses.field(default_factory=next_version)
 
 
-class MemoryAudienceMixin:
+class MemoryAudienceMixin(AudienceDelivery):
     """Audience methods of `MemoryStore` (its `_lock`, `_jobs`, `_last_id` are shared)."""
 
     _lock: threading.Lock
@@ -195,16 +196,9 @@ class MemoryAudienceMixin:
                 if j.destination == destination and j.status in ACTIVE_STATUSES
             )
 
-    def audience_delivered(
-        self,
-        job_id: int,
-        *,
-        audience: str,
-        added: Sequence[tuple[str, bytes]],
-        removed: Sequence[str],
-        now: float,
-        deleted_ids: Sequence[tuple[str, str]] = (),
-    ) -> int:
+    def _apply_delivered(self, done: Delivered) -> int:
+        job_id, audience, now = done.job_id, done.audience, done.now
+        added, removed, deleted_ids = done.added, done.removed, done.deleted_ids
         with self._lock:
             self._audience_state()
             job = self._jobs.get(job_id)

@@ -6,7 +6,7 @@ import dataclasses
 import itertools
 from collections.abc import Callable, Mapping
 
-from xconduit.outbox.budget import Ledger, Spend, live
+from xconduit.outbox.budget import Ledger, Spend, live, spend_of
 from xconduit.outbox.jobs import Claim, DeliveryJob
 
 
@@ -41,15 +41,7 @@ class MemoryLedgerTx:
     def add_spend(
         self, account_id: str, events: int, requests: int, start: float, end: float, *, held: bool
     ) -> int:
-        spend = Spend(
-            id=next(self.book.ids),
-            events=events,
-            requests=requests,
-            held=held,
-            started_at=start,
-            expires_at=end,
-            settled_at=None,
-        )
+        spend = spend_of((next(self.book.ids), events, requests, held, start, end, None))
         self.book.spends[spend.id] = (account_id, spend)
         return spend.id
 
