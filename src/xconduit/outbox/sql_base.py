@@ -46,6 +46,7 @@ class Dialect:
     """A set of ids or keys as one parameter (SQLite: a JSON array, PostgreSQL: an array)."""
     pairs: Callable[[Sequence[tuple[str, str]]], dict[str, Any]]
     """`(key, value)` pairs as parameters."""
+    check_runs: Mapping[str, str]
     add_counts: AddCounts
     write_recent: WriteRecent
     member: Callable[[bytes], Any] = bytes

@@ -25,7 +25,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from xconduit.errors import StoreError
 from xconduit.outbox.budget import SharedLedger
-from xconduit.outbox.check_runs import PostgresCheckRuns
+from xconduit.outbox.check_runs import SqlCheckRuns
 from xconduit.outbox.jobs import Claim, DeliveryJob, IncomingEvent, JobStatus, NewJob
 from xconduit.outbox.postgres.counts import add_counts, note_events, write_recent
 from xconduit.outbox.postgres.text import pg_text as _text
@@ -111,6 +111,7 @@ POSTGRESQL = Dialect(
     queries=Q,
     budget=load_queries("postgresql", "budget.sql"),
     audiences=AQ,
+    check_runs=load_queries("postgresql", "check_runs.sql"),
     job=_job,
     ids=list,
     add_counts=add_counts,
@@ -151,7 +152,7 @@ def _readable(fd: int) -> bool:
     return bool(select.select([fd], [], [], 0)[0])
 
 
-class PostgresStore(SqlJobs, SqlCounts, SqlAudiences, SharedLedger, PostgresCheckRuns):
+class PostgresStore(SqlJobs, SqlCounts, SqlAudiences, SharedLedger, SqlCheckRuns):
     """The outbox in a PostgreSQL database (see `xconduit.outbox.Store` for each method)."""
 
     _dialect = POSTGRESQL

@@ -25,7 +25,7 @@ import orjson
 
 from xconduit.errors import ConfigError, StoreBusy, StoreError
 from xconduit.outbox.budget import SharedLedger
-from xconduit.outbox.check_runs import SqliteCheckRuns
+from xconduit.outbox.check_runs import SqlCheckRuns
 from xconduit.outbox.jobs import Claim, DeliveryJob, IncomingEvent, JobStatus, NewJob
 from xconduit.outbox.sql import load_migrations, load_queries
 from xconduit.outbox.sql_audiences import SqlAudiences, enqueue_changes_in
@@ -233,6 +233,7 @@ SQLITE = Dialect(
     queries=Q,
     budget=load_queries("sqlite", "budget.sql"),
     audiences=AQ,
+    check_runs=load_queries("sqlite", "check_runs.sql"),
     job=_job,
     ids=lambda ids: json.dumps(list(ids)),
     add_counts=add_counts,
@@ -242,7 +243,7 @@ SQLITE = Dialect(
 )
 
 
-class SqliteStore(SqlJobs, SqlCounts, SqlAudiences, SharedLedger, SqliteCheckRuns):
+class SqliteStore(SqlJobs, SqlCounts, SqlAudiences, SharedLedger, SqlCheckRuns):
     """The outbox in one SQLite file (see `xconduit.outbox.Store` for each method)."""
 
     _dialect = SQLITE
