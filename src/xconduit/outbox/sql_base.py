@@ -41,7 +41,7 @@ class Dialect:
     budget: Mapping[str, str]
     audiences: Mapping[str, str]
     job: Callable[[Any], DeliveryJob]
-    """A row of `claim_batch`'s columns as a job."""
+    """A row of a job's columns (`list_dead`, `claim_audience_job`) as a job."""
     ids: Callable[[Sequence[Any]], Any]
     """A set of ids or keys as one parameter (SQLite: a JSON array, PostgreSQL: an array)."""
     pairs: Callable[[Sequence[tuple[str, str]]], dict[str, Any]]
