@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from xconduit.outbox.counts import Count, RecentEvent
 from xconduit.outbox.jobs import Claim, DeliveryJob, JobStatus
+from xconduit.outbox.sql import load_queries
 from xconduit.outbox.sql_budget import SqlLedgerTx
 from xconduit.outbox.syncs import Heartbeats, ProcessReport, SyncState
 
@@ -37,16 +38,14 @@ def same(value: str) -> str:
 class Dialect:
     """The named queries of one dialect and how its parameters and rows look."""
 
-    queries: Mapping[str, str]
-    budget: Mapping[str, str]
-    audiences: Mapping[str, str]
+    name: str
+    """Its folder of named queries, `sql/<name>/` ("sqlite", "postgresql")."""
     job: Callable[[Any], DeliveryJob]
     """A row of a job's columns (`list_dead`, `claim_audience_job`) as a job."""
     ids: Callable[[Sequence[Any]], Any]
     """A set of ids or keys as one parameter (SQLite: a JSON array, PostgreSQL: an array)."""
     pairs: Callable[[Sequence[tuple[str, str]]], dict[str, Any]]
     """`(key, value)` pairs as parameters."""
-    check_runs: Mapping[str, str]
     add_counts: AddCounts
     write_recent: WriteRecent
     member: Callable[[bytes], Any] = bytes
@@ -54,6 +53,22 @@ class Dialect:
     text: Callable[[str], str] = same
     """A text value as stored (PostgreSQL's text holds no NUL) and back."""
     untext: Callable[[str], str] = same
+
+    @property
+    def queries(self) -> Mapping[str, str]:
+        return load_queries(self.name)
+
+    @property
+    def budget(self) -> Mapping[str, str]:
+        return load_queries(self.name, "budget.sql")
+
+    @property
+    def audiences(self) -> Mapping[str, str]:
+        return load_queries(self.name, "audiences.sql")
+
+    @property
+    def check_runs(self) -> Mapping[str, str]:
+        return load_queries(self.name, "check_runs.sql")
 
 
 class SqlAccess(Protocol):

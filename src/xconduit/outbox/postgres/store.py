@@ -108,10 +108,7 @@ def _chosen(ids: Sequence[int] | None, destination: str | None) -> dict[str, Any
 
 
 POSTGRESQL = Dialect(
-    queries=Q,
-    budget=load_queries("postgresql", "budget.sql"),
-    audiences=AQ,
-    check_runs=load_queries("postgresql", "check_runs.sql"),
+    name="postgresql",
     job=_job,
     ids=list,
     add_counts=add_counts,

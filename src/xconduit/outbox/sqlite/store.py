@@ -230,10 +230,7 @@ def _commit_bulk(
 
 
 SQLITE = Dialect(
-    queries=Q,
-    budget=load_queries("sqlite", "budget.sql"),
-    audiences=AQ,
-    check_runs=load_queries("sqlite", "check_runs.sql"),
+    name="sqlite",
     job=_job,
     ids=lambda ids: json.dumps(list(ids)),
     add_counts=add_counts,
