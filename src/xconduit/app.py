@@ -37,15 +37,15 @@ from xconduit.errors import ConfigError
 from xconduit.ingest import Collector
 from xconduit.observability.event_names import EventNames
 from xconduit.observability.metered import CountSink, MeteredSender, MeteredStore
-from xconduit.queue import Store
-from xconduit.queue.audience_store import AudienceStore
-from xconduit.queue.check_runs import CheckRuns
-from xconduit.queue.group_commit import GroupCommitter
-from xconduit.queue.heartbeat import Heartbeat
-from xconduit.queue.legs import LegRecorder, LegStore
-from xconduit.queue.maintenance import Maintenance
-from xconduit.queue.open import STARTUP_WAIT, open_store, sync_reports
-from xconduit.queue.syncs import SyncStore
+from xconduit.outbox import Store
+from xconduit.outbox.audience_store import AudienceStore
+from xconduit.outbox.check_runs import CheckRuns
+from xconduit.outbox.group_commit import GroupCommitter
+from xconduit.outbox.heartbeat import Heartbeat
+from xconduit.outbox.legs import LegRecorder, LegStore
+from xconduit.outbox.maintenance import Maintenance
+from xconduit.outbox.open import STARTUP_WAIT, open_store, sync_reports
+from xconduit.outbox.syncs import SyncStore
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, SeedAudience, SeedEvent, SeedPixel
 from xconduit.sandbox.same_origin import SameOriginWrites
 from xconduit.sync.schedule import SyncScheduler
@@ -238,7 +238,7 @@ class Gateway:
     audiences: AudienceScheduler | None = None
     """Snapshots on schedule and flushes of event-fed audience changes."""
     legs: LegRecorder | None = None
-    """Writes which leg (tag or server) brought each conversion id (queue/legs.py)."""
+    """Writes which leg (tag or server) brought each conversion id (outbox/legs.py)."""
 
     @property
     def app(self) -> ASGIApp:

@@ -11,8 +11,8 @@ import orjson
 from xconduit.audiences.events import AudienceEvents
 from xconduit.events import Event
 from xconduit.mapping import MappingResult
-from xconduit.queue import NewJob
-from xconduit.queue.audience_jobs import AudienceChange
+from xconduit.outbox import NewJob
+from xconduit.outbox.audience_jobs import AudienceChange
 
 
 def jobs_of(

@@ -18,7 +18,7 @@ from tests.support.ops_traffic import WRITE_KEY, wait_for
 from xconduit.accounts.tokens import SECRET_NAME, new_key
 from xconduit.app import build_gateway
 from xconduit.config import load_settings
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox, serve_sandbox
 from xconduit.sandbox.credentials import SandboxCredentials
 from xconduit.serving import serve_in_thread

@@ -38,9 +38,9 @@ from xconduit.app import Gateway, build_gateway
 from xconduit.config import Settings, load_settings
 from xconduit.config.identity import owner_keys
 from xconduit.observability.metered import CountSink, MeteredStore
-from xconduit.queue import JobStatus
-from xconduit.queue.counts import CountingStore
-from xconduit.queue.memory import MemoryStore
+from xconduit.outbox import JobStatus
+from xconduit.outbox.counts import CountingStore
+from xconduit.outbox.memory import MemoryStore
 from xconduit.sandbox import Sandbox, SeedEvent, serve_sandbox
 from xconduit.serving import serve_in_thread
 

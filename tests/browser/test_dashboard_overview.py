@@ -29,9 +29,9 @@ from xconduit.config import load_settings
 from xconduit.config.identity import owner_keys
 from xconduit.observability.event_names import EventNames
 from xconduit.observability.metered import CountSink, MeteredStore
-from xconduit.queue import JobStatus
-from xconduit.queue.counts import CountingStore
-from xconduit.queue.legs import LegShares
+from xconduit.outbox import JobStatus
+from xconduit.outbox.counts import CountingStore
+from xconduit.outbox.legs import LegShares
 from xconduit.sandbox import Sandbox, serve_sandbox
 from xconduit.serving import serve_in_thread
 from xconduit.sync.run import run_sync

@@ -20,10 +20,10 @@ from xconduit.app import build_gateway
 from xconduit.audiences.lifecycle import gone_problem
 from xconduit.config import Settings
 from xconduit.errors import SourceError
-from xconduit.queue.audience_jobs import AudienceChange, ChangeOp
-from xconduit.queue.jobs import NewJob
-from xconduit.queue.open import store_path, sync_reports
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox.audience_jobs import AudienceChange, ChangeOp
+from xconduit.outbox.jobs import NewJob
+from xconduit.outbox.open import store_path, sync_reports
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.serving import serve_in_thread
 from xconduit.sync import run_sync
 
@@ -224,6 +224,7 @@ def test_the_connection_page_speaks_the_configs_words_and_the_sandbox_is_not_x(
     gateway.start()
     try:
         with serve_in_thread(gateway.app, host="127.0.0.1") as url:
+
             def checked() -> bool:  # the page shows the checks once the first one has run
                 page.goto(url + "/dashboard/connection")
                 return "tw-oka17-ol288" in page.inner_text("#checks")

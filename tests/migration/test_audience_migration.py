@@ -7,8 +7,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from xconduit.queue.sql import load_migrations
-from xconduit.queue.sqlite import SqliteStore, split_statements
+from xconduit.outbox.sql import load_migrations
+from xconduit.outbox.sqlite import SqliteStore, split_statements
 
 
 def test_members_of_an_older_outbox_are_indexed_and_sent_again(tmp_path: Path) -> None:

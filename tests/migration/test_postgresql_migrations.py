@@ -10,8 +10,8 @@ import pytest
 
 from tests.support.pgtemp import temp_schema
 from xconduit.errors import StoreError
-from xconduit.queue.postgres import PostgresStore, migrate
-from xconduit.queue.sql import load_migrations, load_schema
+from xconduit.outbox.postgres import PostgresStore, migrate
+from xconduit.outbox.sql import load_migrations, load_schema
 
 pytestmark = pytest.mark.postgres
 

@@ -6,8 +6,8 @@ import re
 import sqlite3
 from pathlib import Path
 
-from xconduit.queue.sql import load_migrations, load_schema
-from xconduit.queue.sqlite import SqliteStore, migrate, split_statements
+from xconduit.outbox.sql import load_migrations, load_schema
+from xconduit.outbox.sqlite import SqliteStore, migrate, split_statements
 
 
 def normalised_schema(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from xconduit.audiences.runner import AudienceRunner
 from xconduit.config import Settings
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox
 from xconduit.xads import XAdsClient, XCredentials
 from xconduit.xads.auth import OAuth1Auth

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from xconduit.queue import IncomingEvent, NewJob, Store
+from xconduit.outbox import IncomingEvent, NewJob, Store
 from xconduit.sandbox import Sandbox
 from xconduit.xads import XCredentials
 

@@ -1,8 +1,8 @@
-"""Events for the queue integration tests: `count` events, one job each, for destination `shop`."""
+"""Events for the outbox integration tests: `count` events, one job each, for destination `shop`."""
 
 from __future__ import annotations
 
-from xconduit.queue import IncomingEvent, NewJob
+from xconduit.outbox import IncomingEvent, NewJob
 
 
 def one_job_events(count: int, *, source: str = "web") -> list[IncomingEvent]:

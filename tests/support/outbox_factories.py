@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xconduit.queue import IncomingEvent, NewJob
+from xconduit.outbox import IncomingEvent, NewJob
 
 
 def job(message_id: str, *, destination: str = "shop", payload: bytes | None = None) -> NewJob:

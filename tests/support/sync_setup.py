@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from xconduit.config import Settings
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox.sqlite import SqliteStore
 
 DESTINATION = {
     "name": "shop",

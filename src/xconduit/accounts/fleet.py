@@ -23,7 +23,7 @@ from xconduit.accounts.check import Check, Status
 from xconduit.accounts.monitor import SetupMonitor
 from xconduit.delivery.pause import AccountPauses, Pause
 from xconduit.errors import XconduitError
-from xconduit.queue.syncs import HEARTBEAT_TIMEOUT, ProcessReport, SyncStore
+from xconduit.outbox.syncs import HEARTBEAT_TIMEOUT, ProcessReport, SyncStore
 
 log = logging.getLogger("xconduit.check")
 

@@ -22,7 +22,7 @@ from xconduit.accounts.check import Check, Status, XReader, blocked_accounts, fa
 from xconduit.config import Settings
 from xconduit.delivery.pause import AccountPauses
 from xconduit.errors import XconduitError
-from xconduit.queue.check_runs import CheckRuns
+from xconduit.outbox.check_runs import CheckRuns
 
 log = logging.getLogger("xconduit.check")
 

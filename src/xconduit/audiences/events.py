@@ -24,7 +24,7 @@ from xconduit.errors import ConfigError
 from xconduit.events import Event
 from xconduit.normalize.audience import audience_user, audience_values
 from xconduit.normalize.paths import DEFAULT_PATHS, IdentifierPaths, compile_path
-from xconduit.queue.audience_jobs import AudienceChange, ChangeOp
+from xconduit.outbox.audience_jobs import AudienceChange, ChangeOp
 
 ENTERED = "audience entered"
 EXITED = "audience exited"

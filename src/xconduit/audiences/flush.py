@@ -20,14 +20,14 @@ from dataclasses import dataclass, field, replace
 import orjson
 
 from xconduit.config import AudienceSettings
-from xconduit.queue.audience_jobs import (
+from xconduit.outbox.audience_jobs import (
     AudienceRecord,
     PendingChange,
     audience_destination,
     user_pairs,
 )
-from xconduit.queue.audience_store import AudienceStore
-from xconduit.queue.jobs import NewJob
+from xconduit.outbox.audience_store import AudienceStore
+from xconduit.outbox.jobs import NewJob
 from xconduit.xads import MAX_BYTES
 
 BODY_BUDGET = MAX_BYTES - 10_000

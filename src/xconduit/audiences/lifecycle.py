@@ -16,8 +16,8 @@ from typing import Protocol
 from xconduit.audiences.identity import is_our_audience, x_audience_name
 from xconduit.config import AudienceSettings
 from xconduit.errors import ConfigError, DeliveryError, FatalDeliveryError
-from xconduit.queue.audience_jobs import AudienceRecord
-from xconduit.queue.audience_store import AudienceStore
+from xconduit.outbox.audience_jobs import AudienceRecord
+from xconduit.outbox.audience_store import AudienceStore
 from xconduit.xads import Audience
 
 log = logging.getLogger("xconduit.audiences")

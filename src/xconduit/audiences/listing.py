@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xconduit.config import Settings
-from xconduit.queue.audience_jobs import audience_destination
-from xconduit.queue.audience_store import AudienceStore
+from xconduit.outbox.audience_jobs import audience_destination
+from xconduit.outbox.audience_store import AudienceStore
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

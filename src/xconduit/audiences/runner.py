@@ -42,9 +42,9 @@ from xconduit.config import AudienceSettings, Settings
 from xconduit.delivery.pause import AccountPauses
 from xconduit.delivery.retry import RetryPolicy
 from xconduit.errors import ConfigError, DeliveryError, XconduitError
-from xconduit.queue.audience_jobs import AudienceChange, AudienceRecord, audience_destination
-from xconduit.queue.audience_store import AudienceStore
-from xconduit.queue.budget import BudgetStore
+from xconduit.outbox.audience_jobs import AudienceChange, AudienceRecord, audience_destination
+from xconduit.outbox.audience_store import AudienceStore
+from xconduit.outbox.budget import BudgetStore
 
 log = logging.getLogger("xconduit.audiences")
 

@@ -32,11 +32,11 @@ from xconduit.delivery.retry import RetryPolicy, describe
 from xconduit.delivery.shared_budget import SharedBudgets
 from xconduit.errors import DeliveryError, RateLimited, RetriableDeliveryError
 from xconduit.observability.metered import dead_reason
-from xconduit.queue.audience_jobs import audience_destination
-from xconduit.queue.audience_store import AudienceStore
-from xconduit.queue.budget import BudgetStore
-from xconduit.queue.counts import Count
-from xconduit.queue.jobs import DeliveryJob
+from xconduit.outbox.audience_jobs import audience_destination
+from xconduit.outbox.audience_store import AudienceStore
+from xconduit.outbox.budget import BudgetStore
+from xconduit.outbox.counts import Count
+from xconduit.outbox.jobs import DeliveryJob
 from xconduit.xads import AudienceUsersResult
 
 log = logging.getLogger("xconduit.audiences")

@@ -22,8 +22,8 @@ from typing import Any
 from xconduit.audiences import sqlnorm
 from xconduit.config import AudienceSettings
 from xconduit.errors import ConfigError, SourceError, XconduitError
-from xconduit.queue.audience_jobs import ChangeOp
-from xconduit.queue.audience_store import AudienceStore
+from xconduit.outbox.audience_jobs import ChangeOp
+from xconduit.outbox.audience_store import AudienceStore
 
 MEMORY_LIMIT = "1100MB"
 FETCH_ROWS = 50_000

@@ -52,7 +52,7 @@ def _delivered_outbox(db: Path, previous: Path) -> None:
     import duckdb
 
     from xconduit.audiences import sqlnorm
-    from xconduit.queue.sqlite import SqliteStore
+    from xconduit.outbox.sqlite import SqliteStore
 
     store = SqliteStore(db, synchronous="NORMAL")
     store.record_audience(
@@ -92,7 +92,7 @@ def _peak_mb() -> float:
 def _diff_and_queue(db: str, current: str, folder: str) -> dict[str, Any]:
     from xconduit.audiences.snapshot import SnapshotDiffer
     from xconduit.config import AudienceSettings
-    from xconduit.queue.sqlite import SqliteStore
+    from xconduit.outbox.sqlite import SqliteStore
     from xconduit.sources import open_source
 
     audience = AudienceSettings(

@@ -34,8 +34,8 @@ from rich.progress import Progress
 from xconduit.bench.registry import MIN_SECONDS, Row, benchmark
 from xconduit.config import ConversionDestination, DeliverySettings
 from xconduit.delivery import ConversionSender, DeliveryService
-from xconduit.queue import IncomingEvent, JobStatus, NewJob, Store
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox import IncomingEvent, JobStatus, NewJob, Store
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sandbox import SandboxCredentials
 from xconduit.xads import XAdsClient, XCredentials
 

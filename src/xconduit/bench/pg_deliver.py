@@ -20,7 +20,7 @@ from xconduit.bench.deliver import SHOP, _backlog, _client, sandbox_process
 from xconduit.bench.postgres import pg_schema
 from xconduit.bench.registry import Row, benchmark
 from xconduit.config import DeliverySettings
-from xconduit.queue import JobStatus
+from xconduit.outbox import JobStatus
 
 _SETTINGS = DeliverySettings(events_per_window=10**9, requests_per_window=10**9, workers=1)
 
@@ -28,7 +28,7 @@ _SETTINGS = DeliverySettings(events_per_window=10**9, requests_per_window=10**9,
 def _worker(url: str, x_url: str, ready: Event, go: Event, stop: Event) -> None:
     """One worker process: its own store and service, started on `go`, stopped on `stop`."""
     from xconduit.delivery import DeliveryService
-    from xconduit.queue.postgres import PostgresStore
+    from xconduit.outbox.postgres import PostgresStore
 
     store = PostgresStore(url)
     with httpx.Client(timeout=30) as http:
@@ -46,7 +46,7 @@ def _worker(url: str, x_url: str, ready: Event, go: Event, stop: Event) -> None:
 
 def _deliver(url: str, x_url: str, processes: int, count: int, progress: Progress) -> float:
     """Seconds `processes` worker processes take to deliver a backlog of `count` jobs."""
-    from xconduit.queue.postgres import PostgresStore
+    from xconduit.outbox.postgres import PostgresStore
 
     store = PostgresStore(url)
     _backlog(store, count)

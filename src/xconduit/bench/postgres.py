@@ -39,7 +39,7 @@ from xconduit.bench.ingest import (
 from xconduit.bench.registry import MIN_SECONDS, Row, benchmark
 from xconduit.config import demo_settings
 from xconduit.config.demo import DEMO_ACCOUNT_ID, DEMO_EVENTS, DEMO_PIXEL_ID, DEMO_WRITE_KEY
-from xconduit.queue import Store
+from xconduit.outbox import Store
 
 SERVER = os.environ.get("XCONDUIT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -169,7 +169,7 @@ def _floor(count: int) -> float:
     """Rows/s psycopg alone COPYs into the outbox tables (one event, one job per row)."""
     import psycopg
 
-    from xconduit.queue.postgres import PostgresStore
+    from xconduit.outbox.postgres import PostgresStore
 
     with pg_schema() as url:
         PostgresStore(url).close()  # the schema
@@ -203,7 +203,7 @@ def _store_commits(count: int) -> float:
     """Events/s `PostgresStore.commit_events` takes in (one job each, 5,000 per call as the
     floor's transactions): the commit path without HTTP, parsing or mapping."""
     from xconduit.bench.deliver import _backlog
-    from xconduit.queue.postgres import PostgresStore
+    from xconduit.outbox.postgres import PostgresStore
 
     with pg_schema() as url:
         store = PostgresStore(url)
@@ -216,8 +216,8 @@ def _store_commits(count: int) -> float:
 
 @benchmark("pg-ingest")
 def run_pg_ingest(progress: Progress, scale: float) -> list[Row]:
-    from xconduit.queue.postgres import PostgresStore
-    from xconduit.queue.sqlite import SqliteStore
+    from xconduit.outbox.postgres import PostgresStore
+    from xconduit.outbox.sqlite import SqliteStore
 
     seconds = max(MIN_SECONDS, 10.0 * scale)
     rows: list[Row] = []

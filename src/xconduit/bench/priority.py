@@ -35,8 +35,8 @@ from xconduit.bench.deliver import (
 from xconduit.bench.registry import Row, benchmark
 from xconduit.config import DeliverySettings
 from xconduit.config.priority import PAGE, PURCHASE
-from xconduit.queue import IncomingEvent, NewJob
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox import IncomingEvent, NewJob
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.xads import ConversionsResult, XAdsClient
 
 LIMIT, WINDOW, WINDOWS = 600, 2.0, 3

@@ -63,8 +63,8 @@ def write_orders(path: Path, rows: int) -> None:
 def child(parquet: str, outbox: str, case: str) -> None:
     """Run one case in this process and print `{"rows", "seconds", "enqueued"}` as JSON."""
     from xconduit.config import Settings
-    from xconduit.queue.open import open_store
-    from xconduit.queue.syncs import SyncStore
+    from xconduit.outbox.open import open_store
+    from xconduit.outbox.syncs import SyncStore
     from xconduit.sources import open_source
     from xconduit.sync import run_sync
 

@@ -15,7 +15,7 @@ from rich.table import Table
 from xconduit.cli._common import ConfigOption
 from xconduit.config import Settings, load_settings
 from xconduit.errors import ConfigError, XconduitError
-from xconduit.queue.audience_store import AudienceStore
+from xconduit.outbox.audience_store import AudienceStore
 
 if TYPE_CHECKING:
     from xconduit.audiences.runner import SyncReport
@@ -92,7 +92,7 @@ def sync_command(
 ) -> None:
     """Compare the snapshot with what X has, send the difference, wait for X to accept it."""
     from xconduit.app import build_audiences, x_client
-    from xconduit.queue.open import open_store
+    from xconduit.outbox.open import open_store
 
     settings = _settings(config)
     if settings.x.api == "sandbox":
@@ -195,7 +195,7 @@ def _summary(report: SyncReport) -> None:
 def list_command(config: ConfigOption = None) -> None:
     """Each configured audience: its X id and name, members sent, pending changes, last flush."""
     from xconduit.audiences.listing import audience_lines, problem_line
-    from xconduit.queue.open import open_store, store_exists
+    from xconduit.outbox.open import open_store, store_exists
 
     settings = _settings(config)
     try:

@@ -79,8 +79,8 @@ def _tell_running_processes(settings: Settings) -> str | None:
     """Count the run in the store, so every delivery process on it runs its checks within
     seconds (a paused account or destination resumes once they pass); a line to print when the
     store cannot be told."""
-    from xconduit.queue.check_runs import CheckRuns
-    from xconduit.queue.open import open_store, store_exists
+    from xconduit.outbox.check_runs import CheckRuns
+    from xconduit.outbox.open import open_store, store_exists
 
     server = settings.server
     if not store_exists(server.store):

@@ -45,7 +45,7 @@ def connect_command(
         )
         return
     from xconduit.app import token_vault, x_client
-    from xconduit.queue.open import open_store
+    from xconduit.outbox.open import open_store
 
     settings = settings_or_exit(config)
     if settings.x.api == "sandbox":

@@ -13,7 +13,7 @@ from rich.table import Table
 from xconduit.cli._common import ConfigOption, settings_or_exit
 from xconduit.config import Settings
 from xconduit.errors import XconduitError
-from xconduit.queue import Store
+from xconduit.outbox import Store
 
 dlq = typer.Typer(
     name="dlq",
@@ -48,8 +48,8 @@ def register(app: typer.Typer) -> None:
 
 def open_store(settings: Settings) -> Store:
     """The existing outbox named by `server.store` (never creates an empty one)."""
-    from xconduit.queue.open import open_store as open_outbox
-    from xconduit.queue.open import store_exists, store_path
+    from xconduit.outbox.open import open_store as open_outbox
+    from xconduit.outbox.open import store_exists, store_path
 
     url = settings.server.store
     try:

@@ -24,9 +24,9 @@ from xconduit.cli._common import ConfigOption
 from xconduit.config import Settings, load_settings
 from xconduit.config.identity import ownership
 from xconduit.errors import XconduitError
-from xconduit.queue.jobs import ACTIVE_STATUSES, JobStatus
-from xconduit.queue.owners import split_owned
-from xconduit.queue.syncs import SyncStore
+from xconduit.outbox.jobs import ACTIVE_STATUSES, JobStatus
+from xconduit.outbox.owners import split_owned
+from xconduit.outbox.syncs import SyncStore
 from xconduit.sync.cursor import shown
 from xconduit.sync.eta import delivery_seconds, spoken
 from xconduit.sync.run import SyncResult, find_sync, run_sync
@@ -101,8 +101,8 @@ def _fail(exc: Exception) -> NoReturn:
 def _run_once(
     settings: Settings, name: str, *, full: bool, dry_run: bool, wait: bool, stop: threading.Event
 ) -> int:
-    from xconduit.queue.memory import MemoryStore
-    from xconduit.queue.open import open_store, store_exists, sync_reports
+    from xconduit.outbox.memory import MemoryStore
+    from xconduit.outbox.open import open_store, store_exists, sync_reports
 
     try:
         store: SyncStore

@@ -43,7 +43,7 @@ def owner_keys(settings: Settings) -> dict[str, str]:
 
 
 AUDIENCE_PREFIX = "audience:"
-"""Audience jobs' destinations are `audience:<name>` (`xconduit.queue.audience_jobs`)."""
+"""Audience jobs' destinations are `audience:<name>` (`xconduit.outbox.audience_jobs`)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -7,7 +7,7 @@ rate budget sends in one window (docs/explanation/rate-limits.md). Pure rules, n
 * other mapped events in the middle (4);
 * page views near the end (8);
 * a warehouse sync's rows last (9), unless the sync sets `priority`: a backfill waits behind
-  live traffic (and still gets a share of every claim, see `xconduit.queue.jobs.oldest_share`).
+  live traffic (and still gets a share of every claim, see `xconduit.outbox.jobs.oldest_share`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ FIRST = 0
 LAST = 9
 PURCHASE = 0
 EVENT = 4
-"""Also the priority of jobs stored before priorities existed (`xconduit.queue.jobs`)."""
+"""Also the priority of jobs stored before priorities existed (`xconduit.outbox.jobs`)."""
 PAGE = 8
 SYNC = LAST
 

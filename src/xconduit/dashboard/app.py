@@ -25,7 +25,7 @@ from xconduit.dashboard.auth import Access
 from xconduit.dashboard.html import esc
 from xconduit.delivery.pause import AccountPauses
 from xconduit.observability.metrics import CONTENT_TYPE, exposition, gauge
-from xconduit.queue.owners import foreign_active, foreign_line
+from xconduit.outbox.owners import foreign_active, foreign_line
 from xconduit.xads import XAdsClient
 
 OPS_PATHS = ("/", "/dashboard", "/metrics", "/readyz", "/connect")

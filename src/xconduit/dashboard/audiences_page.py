@@ -15,9 +15,9 @@ from starlette.routing import Route
 from xconduit.audiences.listing import AudienceLine, audience_lines, problem_line
 from xconduit.config import AudienceSettings
 from xconduit.dashboard.html import esc, num, table, when
-from xconduit.queue.audience_breakdown import AudienceBreakdown, AudienceBreakdowns
-from xconduit.queue.audience_jobs import audience_destination
-from xconduit.queue.jobs import JobStatus
+from xconduit.outbox.audience_breakdown import AudienceBreakdown, AudienceBreakdowns
+from xconduit.outbox.audience_jobs import audience_destination
+from xconduit.outbox.jobs import JobStatus
 from xconduit.sync.eta import spoken
 
 if TYPE_CHECKING:

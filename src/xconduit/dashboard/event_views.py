@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from xconduit.observability.event_names import UNMAPPED
-from xconduit.queue.counts import MinuteRow
+from xconduit.outbox.counts import MinuteRow
 
 _KIND = {
     "conversions_queued": "queued",

@@ -10,7 +10,7 @@ from xconduit.config import Settings
 from xconduit.dashboard.html import esc, num, table
 from xconduit.dashboard.views import DAY
 from xconduit.errors import XconduitError
-from xconduit.queue.legs import LegShares, LegStore
+from xconduit.outbox.legs import LegShares, LegStore
 
 HEADS = ["destination", "conversions", "both legs", "website tag only", "server only"]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from xconduit.observability.event_names import UNMAPPED
 from xconduit.observability.tally import MATCH_KEYS, ONLY_IP_UA
-from xconduit.queue.counts import MinuteRow
+from xconduit.outbox.counts import MinuteRow
 
 WEIGHTS = {"twclid": 4, "email": 3, "phone": 2, "ip_ua": 1}
 """Points a conversion earns per identifier it carries (they add up to 10)."""

@@ -29,9 +29,9 @@ from xconduit.dashboard.problems import (
     root_causes,
 )
 from xconduit.errors import XconduitError
-from xconduit.queue import JobStatus
-from xconduit.queue.check_runs import CheckRuns
-from xconduit.queue.owners import foreign_line
+from xconduit.outbox import JobStatus
+from xconduit.outbox.check_runs import CheckRuns
+from xconduit.outbox.owners import foreign_line
 
 if TYPE_CHECKING:
     from xconduit.dashboard.app import OpsApp

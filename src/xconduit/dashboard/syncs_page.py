@@ -18,7 +18,7 @@ from starlette.routing import Route
 from xconduit.config import Settings, SyncSettings
 from xconduit.dashboard.html import esc, table, when
 from xconduit.dashboard.syncs import report_file
-from xconduit.queue.sync_runs import SyncRun, SyncRuns
+from xconduit.outbox.sync_runs import SyncRun, SyncRuns
 from xconduit.sync.cursor import shown
 from xconduit.sync.eta import spoken
 

@@ -18,9 +18,9 @@ from xconduit.config import Settings
 from xconduit.config.identity import ownership
 from xconduit.dashboard.event_views import EventOutcome, event_outcomes
 from xconduit.observability.tally import MATCH_KEYS
-from xconduit.queue import JobStatus
-from xconduit.queue.counts import MinuteRow
-from xconduit.queue.owners import OwnedCounts, split_owned
+from xconduit.outbox import JobStatus
+from xconduit.outbox.counts import MinuteRow
+from xconduit.outbox.owners import OwnedCounts, split_owned
 
 HOUR = 3600.0
 DAY = 24 * HOUR

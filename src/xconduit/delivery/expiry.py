@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from xconduit.queue import DeliveryJob
+from xconduit.outbox import DeliveryJob
 
 MAX_AGE_DAYS = 90
 """X's longest attribution window (post-engagement 1, 7, 14, 30, 60 or 90 days)."""

@@ -26,7 +26,7 @@ import itertools
 import threading
 from dataclasses import dataclass, replace
 
-from xconduit.queue.budget import Ledger, spend_end
+from xconduit.outbox.budget import Ledger, spend_end
 
 
 @dataclass(frozen=True, kw_only=True)

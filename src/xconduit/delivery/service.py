@@ -16,7 +16,7 @@ before the outbox kept keys) of a configured destination with the same account a
 adopted first.
 
 Purging delivered jobs past `delivery.retention` is the outbox's `Maintenance` thread
-(`xconduit.queue.maintenance`), the one owner of every purge.
+(`xconduit.outbox.maintenance`), the one owner of every purge.
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ from xconduit.delivery.pause import AccountPauses
 from xconduit.delivery.retry import RetryPolicy
 from xconduit.delivery.shared_budget import SharedBudgets
 from xconduit.delivery.worker import ConversionSender, DestinationWorker, WorkerOptions, WorkerStats
-from xconduit.queue import Store
-from xconduit.queue.owners import foreign_active, foreign_line
+from xconduit.outbox import Store
+from xconduit.outbox.owners import foreign_active, foreign_line
 
 log = logging.getLogger("xconduit.delivery")
 

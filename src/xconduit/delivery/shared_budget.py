@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from xconduit.delivery.ratelimit import RateBudget
-from xconduit.queue.budget import BudgetStore, Ledger
-from xconduit.queue.jobs import DeliveryJob
+from xconduit.outbox.budget import BudgetStore, Ledger
+from xconduit.outbox.jobs import DeliveryJob
 
 
 class SharedBudgets:

@@ -30,7 +30,7 @@ from xconduit.delivery.pause import AccountPauses, destination_fix, held_for_set
 from xconduit.delivery.retry import RetryPolicy, describe
 from xconduit.delivery.shared_budget import SharedBudgets
 from xconduit.errors import DeliveryError, RateLimited
-from xconduit.queue import DeliveryJob, Store
+from xconduit.outbox import DeliveryJob, Store
 from xconduit.xads import ConversionsResult
 
 log = logging.getLogger("xconduit.delivery")

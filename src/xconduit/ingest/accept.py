@@ -28,8 +28,8 @@ from xconduit.mapping import MappingResult, Router
 from xconduit.normalize.redact import private_id
 from xconduit.observability.event_names import EventNames
 from xconduit.observability.tally import tally
-from xconduit.queue import IncomingEvent
-from xconduit.queue.legs import LegRecorder
+from xconduit.outbox import IncomingEvent
+from xconduit.outbox.legs import LegRecorder
 from xconduit.routing import audience_changes, jobs_of
 
 log = logging.getLogger("xconduit.ingest")

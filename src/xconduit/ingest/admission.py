@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from xconduit.queue.counts import Count
+from xconduit.outbox.counts import Count
 
 log = logging.getLogger("xconduit.ingest")
 

@@ -25,8 +25,8 @@ from xconduit.mapping.conversions import EARLIEST_TIME, FUTURE_SLACK, conversion
 from xconduit.mapping.values import BadValue, conversion_value
 from xconduit.normalize.identifiers import clean_ip, hash_email
 from xconduit.normalize.redact import private_id
-from xconduit.queue import IncomingEvent, NewJob
-from xconduit.queue.counts import Count, RecentEvent
+from xconduit.outbox import IncomingEvent, NewJob
+from xconduit.outbox.counts import Count, RecentEvent
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,98}")
 _EMAIL = re.compile(r"[a-z0-9][a-z0-9._+\-]{0,63}@[a-z0-9\-]{1,63}(?:\.[a-z0-9\-]{1,63}){1,4}")

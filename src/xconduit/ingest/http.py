@@ -47,8 +47,8 @@ from xconduit.ingest.openapi import openapi_document
 from xconduit.ingest.sources import KeyRing, RateLimiter, Source, basic_user, retry_after
 from xconduit.ingest.tagconfig import TagConfigs
 from xconduit.mapping import Router
-from xconduit.queue import IncomingEvent
-from xconduit.queue.counts import Count
+from xconduit.outbox import IncomingEvent
+from xconduit.outbox.counts import Count
 from xconduit.tag import plugin_js, tag_js
 
 log = logging.getLogger("xconduit.ingest")

@@ -36,8 +36,8 @@ import orjson
 from xconduit.errors import DeliveryError
 from xconduit.observability.event_names import UNMAPPED, EventNames
 from xconduit.observability.tally import ONLY_IP_UA, match_keys
-from xconduit.queue import DeliveryJob
-from xconduit.queue.counts import Count
+from xconduit.outbox import DeliveryJob
+from xconduit.outbox.counts import Count
 from xconduit.xads import ConversionsResult
 
 log = logging.getLogger("xconduit.x")
@@ -187,7 +187,7 @@ class MeteredStore:
     def claim_within_budget(
         self, destination: str, **options: Any
     ) -> tuple[list[DeliveryJob], int | None]:
-        """The claim delivery makes (the rate budget's, see `xconduit.queue.budget`)."""
+        """The claim delivery makes (the rate budget's, see `xconduit.outbox.budget`)."""
         claimed: tuple[list[DeliveryJob], int | None] = self._store.claim_within_budget(
             destination, **options
         )

@@ -21,7 +21,7 @@ from prometheus_client.core import (
 )
 
 from xconduit.observability.metered import HISTOGRAMS, le_label
-from xconduit.queue.counts import CounterRow
+from xconduit.outbox.counts import CounterRow
 
 PREFIX = "xconduit_"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"

@@ -31,7 +31,7 @@ from xconduit.mapping import MappingResult
 from xconduit.normalize.conversion import MISSING_IDENTIFIER
 from xconduit.normalize.redact import redact
 from xconduit.observability.event_names import UNMAPPED, EventNames
-from xconduit.queue.counts import Count, RecentEvent
+from xconduit.outbox.counts import Count, RecentEvent
 
 _OUTCOME_COUNTER = {
     "conversion": "conversions_queued",

@@ -23,8 +23,8 @@ from xconduit.errors import ConfigError
 from xconduit.mapping import MappingResult, Router
 from xconduit.observability.event_names import EventNames
 from xconduit.observability.tally import outcome_counts
-from xconduit.queue import IncomingEvent, NewJob
-from xconduit.queue.counts import Count
+from xconduit.outbox import IncomingEvent, NewJob
+from xconduit.outbox.counts import Count
 from xconduit.routing import jobs_of
 from xconduit.sync.columns import pylist
 from xconduit.sync.fast import FastRows, Template

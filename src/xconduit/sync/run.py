@@ -21,7 +21,7 @@ from xconduit.config import Settings, SyncSettings
 from xconduit.errors import ConfigError, SourceError
 from xconduit.mapping import format_time
 from xconduit.mapping.conversions import FUTURE_SLACK
-from xconduit.queue.syncs import SyncState, SyncStore
+from xconduit.outbox.syncs import SyncState, SyncStore
 from xconduit.sources.params import placeholders
 from xconduit.sync.columns import pylist
 from xconduit.sync.cursor import CursorGuard, CursorTracker, decode, encode

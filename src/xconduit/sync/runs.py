@@ -1,4 +1,4 @@
-"""A sync run noted in the store's run history (`xconduit.queue.sync_runs`), for the syncs page.
+"""A sync run noted in the store's run history (`xconduit.outbox.sync_runs`), for the syncs page.
 
 Every run that `run_sync` starts is noted, a failed one with why: a run that read nothing or
 failed must say so on the page, not only on the terminal of whoever ran it.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from xconduit.queue.sync_runs import SyncRun, SyncRuns
+from xconduit.outbox.sync_runs import SyncRun, SyncRuns
 
 if TYPE_CHECKING:
     from xconduit.sync.result import SyncResult

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from xconduit.config import Settings
 from xconduit.errors import XconduitError
-from xconduit.queue.syncs import SyncStore
+from xconduit.outbox.syncs import SyncStore
 from xconduit.sync.run import SyncResult, run_sync
 
 log = logging.getLogger("xconduit.sync")

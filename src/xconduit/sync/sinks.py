@@ -14,9 +14,9 @@ from typing import Protocol
 
 import orjson
 
-from xconduit.queue.counts import Count
-from xconduit.queue.legs import note_server_jobs
-from xconduit.queue.syncs import SyncState, SyncStore
+from xconduit.outbox.counts import Count
+from xconduit.outbox.legs import note_server_jobs
+from xconduit.outbox.syncs import SyncState, SyncStore
 from xconduit.sync.cursor import CursorTracker, encode
 from xconduit.sync.mapper import MappedBatch
 from xconduit.sync.result import SyncResult

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from xconduit.config import Settings
 from xconduit.config.identity import owner_keys
 from xconduit.errors import ConfigError
-from xconduit.queue.jobs import ACTIVE_STATUSES, JobStatus
-from xconduit.queue.syncs import HEARTBEAT_TIMEOUT, SyncStore
+from xconduit.outbox.jobs import ACTIVE_STATUSES, JobStatus
+from xconduit.outbox.syncs import HEARTBEAT_TIMEOUT, SyncStore
 from xconduit.sync.run import SyncResult
 
 StartDelivery = Callable[[], Callable[[], None]]

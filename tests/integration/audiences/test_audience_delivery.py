@@ -24,8 +24,8 @@ from tests.support.audience_helpers import (
 )
 from xconduit.audiences import flush as flushing
 from xconduit.audiences.runner import AudienceRunner
-from xconduit.queue import JobStatus
-from xconduit.queue.audience_jobs import AudienceChange
+from xconduit.outbox import JobStatus
+from xconduit.outbox.audience_jobs import AudienceChange
 from xconduit.sandbox import Sandbox
 from xconduit.sandbox.seed import DEFAULT_USER_ID
 from xconduit.xads import Audience, XAdsClient

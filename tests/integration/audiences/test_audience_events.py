@@ -20,7 +20,7 @@ from tests.support.audience_helpers import (
 from xconduit.app import build_gateway
 from xconduit.audiences.runner import AudienceRunner
 from xconduit.config import Settings
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox
 from xconduit.serving import serve_in_thread
 

@@ -22,7 +22,7 @@ from tests.support.audience_helpers import (
 from tests.support.pgtemp import temp_schema
 from xconduit.audiences.runner import AudienceRunner
 from xconduit.audiences.snapshot import EmptySnapshot
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox
 
 

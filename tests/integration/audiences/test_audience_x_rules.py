@@ -27,9 +27,9 @@ from xconduit.app import build_gateway
 from xconduit.audiences.runner import AudienceRunner
 from xconduit.audiences.snapshot import ShrinkingSnapshot
 from xconduit.config import Settings
-from xconduit.queue.audience_store import AudienceStore
-from xconduit.queue.postgres import PostgresStore
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox.audience_store import AudienceStore
+from xconduit.outbox.postgres import PostgresStore
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, serve_sandbox
 from xconduit.sandbox.audiences import months_later
 from xconduit.sandbox.seed import DEFAULT_USER_ID

@@ -15,8 +15,8 @@ from tests.support.audience_helpers import Snapshots, client_for, runner
 from tests.support.audience_helpers import settings as audience_settings
 from xconduit.app import build_gateway
 from xconduit.config import Settings
-from xconduit.queue.open import store_path, sync_reports
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox.open import store_path, sync_reports
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox
 from xconduit.serving import serve_in_thread
 from xconduit.sync import run_sync

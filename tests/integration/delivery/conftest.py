@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support.delivery_helpers import Clock, credentials_of
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sandbox import RateLimit, Sandbox, serve_sandbox
 from xconduit.xads import XAdsClient
 

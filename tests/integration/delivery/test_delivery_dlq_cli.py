@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from tests.support.delivery_helpers import DESTINATION, conversion, enqueue
-from xconduit.queue import JobStatus
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox import JobStatus
+from xconduit.outbox.sqlite import SqliteStore
 
 REASON = "X 400 INVALID_PARAMETER: hashed_email (x) is not a valid SHA-256 hash"
 

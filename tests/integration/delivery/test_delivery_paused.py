@@ -11,8 +11,8 @@ from xconduit.accounts.live_auth import CurrentCredentialsAuth
 from xconduit.accounts.monitor import SetupMonitor
 from xconduit.config import ConversionDestination, DeliverySettings, Settings
 from xconduit.delivery import DeliveryService
-from xconduit.queue import JobStatus
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox import JobStatus
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox
 from xconduit.sandbox.seed import DEFAULT_USER_ID
 from xconduit.xads import XAdsClient, XCredentials

@@ -13,8 +13,8 @@ import pytest
 from tests.support.delivery_helpers import ACCOUNT, DESTINATION, PIXEL, Clock, conversion, enqueue
 from xconduit.config import ConversionDestination, DeliverySettings
 from xconduit.delivery import DeliveryService
-from xconduit.queue import JobStatus
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox import JobStatus
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox
 from xconduit.xads import XAdsClient
 

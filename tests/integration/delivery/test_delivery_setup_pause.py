@@ -19,7 +19,7 @@ from tests.support.delivery_helpers import ACCOUNT, PIXEL
 from tests.support.gateway_live import SERVER_KEY, post, running_gateway
 from tests.support.pgtemp import temp_schema
 from xconduit.config import load_settings
-from xconduit.queue import JobStatus
+from xconduit.outbox import JobStatus
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, SeedEvent, SeedPixel, serve_sandbox
 from xconduit.sandbox.seed import DEFAULT_USER_ID, DEMO_SEED
 

@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 from xconduit.app import build_audiences, x_client
 from xconduit.config import load_settings
-from xconduit.queue.open import open_store
+from xconduit.outbox.open import open_store
 
 settings = load_settings(sys.argv[1])
 store = open_store(settings.server.store, busy_timeout=settings.server.busy_timeout)

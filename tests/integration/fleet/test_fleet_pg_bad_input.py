@@ -18,7 +18,7 @@ from schemathesis.core.result import Ok
 
 from tests.support.gateway_live import SERVER_KEY, gateway_settings, running_gateway
 from tests.support.pgtemp import temp_schema
-from xconduit.queue.postgres import PostgresStore
+from xconduit.outbox.postgres import PostgresStore
 
 pytestmark = pytest.mark.postgres
 

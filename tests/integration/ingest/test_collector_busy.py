@@ -17,7 +17,7 @@ from tests.support.gateway_live import (
 )
 from xconduit.config import ServerSettings
 from xconduit.errors import StoreBusy
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox.sqlite import SqliteStore
 
 
 def test_a_busy_store_gets_a_503_within_busy_timeout_and_the_retry_commits(

@@ -29,7 +29,7 @@ from xconduit.app import Gateway
 from xconduit.config import ConversionDestination, TagSettings
 from xconduit.config.demo import DEMO_ACCOUNT_ID, DEMO_PIXEL_ID
 from xconduit.errors import StoreError
-from xconduit.queue.memory import MemoryStore
+from xconduit.outbox.memory import MemoryStore
 
 
 def test_a_track_call_is_committed_then_answered(http: httpx.Client, gateway: Gateway) -> None:

@@ -23,8 +23,8 @@ from tests.support.gateway_live import (
     stored_conversions,
 )
 from xconduit.config import ServerSettings
-from xconduit.queue import IncomingEvent
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox import IncomingEvent
+from xconduit.outbox.sqlite import SqliteStore
 
 BOUND = 4
 CLIENTS = 20

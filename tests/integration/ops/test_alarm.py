@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 from tests.support.ops_traffic import WRITE_KEY, config_text, wait_for
 from xconduit.app import Gateway, build_gateway
 from xconduit.config import load_settings
-from xconduit.queue import JobStatus
+from xconduit.outbox import JobStatus
 from xconduit.sandbox import Sandbox, SeedEvent, serve_sandbox
 from xconduit.sandbox.seed import DEFAULT_USER_ID
 from xconduit.serving import serve_in_thread

@@ -19,8 +19,8 @@ from xconduit.app import build_gateway
 from xconduit.config import Settings
 from xconduit.config.identity import owner_keys
 from xconduit.dashboard.auth import FAILED_LIMIT, PROXY_LIMIT
-from xconduit.queue import JobStatus
-from xconduit.queue.memory import MemoryStore
+from xconduit.outbox import JobStatus
+from xconduit.outbox.memory import MemoryStore
 from xconduit.serving import serve_in_thread
 
 TOKEN = "s3cret-admin-token"

@@ -13,8 +13,8 @@ from tests.support.delivery_helpers import ACCOUNT, DESTINATION, PIXEL, conversi
 from xconduit.app import build_gateway
 from xconduit.config import Settings
 from xconduit.config.identity import owner_keys
-from xconduit.queue import JobStatus
-from xconduit.queue.memory import MemoryStore
+from xconduit.outbox import JobStatus
+from xconduit.outbox.memory import MemoryStore
 from xconduit.serving import serve_in_thread
 
 ERROR = "X 400 INVALID_PARAMETER: conversion_time is in the future"

@@ -23,9 +23,9 @@ from xconduit.accounts.monitor import SetupMonitor
 from xconduit.app import build_gateway
 from xconduit.config import Settings, load_settings
 from xconduit.delivery.pause import AccountPauses
-from xconduit.queue.heartbeat import Heartbeat
-from xconduit.queue.open import open_store
-from xconduit.queue.syncs import HEARTBEAT_TIMEOUT, SyncStore
+from xconduit.outbox.heartbeat import Heartbeat
+from xconduit.outbox.open import open_store
+from xconduit.outbox.syncs import HEARTBEAT_TIMEOUT, SyncStore
 from xconduit.serving import serve_in_thread
 
 ACCOUNT = "18ce552mlaq"

@@ -17,8 +17,8 @@ from typing import IO
 import pytest
 
 from tests.support.ops_traffic import EMAILS, PHONE, config_text, send_known_traffic, wait_for
-from xconduit.queue import JobStatus
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox import JobStatus
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox, serve_sandbox
 
 

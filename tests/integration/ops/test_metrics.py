@@ -17,8 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support.ops_traffic import EXPECTED, config_text, send_known_traffic, wait_for
 from xconduit.app import build_gateway
 from xconduit.config import load_settings
-from xconduit.queue import JobStatus
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox import JobStatus
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox, serve_sandbox
 from xconduit.serving import serve_in_thread
 

@@ -12,7 +12,7 @@ from tests.support.sync_setup import DESTINATION
 from xconduit.app import build_gateway
 from xconduit.config import Settings
 from xconduit.config.identity import owner_keys
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.serving import serve_in_thread
 from xconduit.sync import run_sync
 

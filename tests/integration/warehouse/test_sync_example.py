@@ -13,7 +13,7 @@ import pytest
 from xconduit.config import load_settings
 from xconduit.config.identity import owner_keys
 from xconduit.delivery.expiry import expired
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sync import run_sync
 
 ROOT = Path(__file__).parents[3]

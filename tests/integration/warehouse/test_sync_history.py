@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.sync_setup import settings
 from xconduit.errors import SourceError
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sync import run_sync
 
 T0 = 1_772_442_000  # 2026-03-02 09:00 UTC, the day after the rows

@@ -18,7 +18,7 @@ from rich.console import Console
 
 from tests.support.sync_setup import COLUMNS, pending, report_lines, settings, sha
 from xconduit.cli.sync import summary
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sync import SyncResult, run_sync
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

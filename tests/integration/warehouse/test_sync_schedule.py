@@ -11,7 +11,7 @@ import pytest
 from tests.support.sync_setup import DESTINATION, pending
 from xconduit.app import build_gateway
 from xconduit.config import Settings
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sync.schedule import SyncScheduler
 
 

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from tests.support.sync_setup import pending, report_lines, settings
-from xconduit.queue.sqlite import SqliteStore
+from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sync import SyncResult, run_sync
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

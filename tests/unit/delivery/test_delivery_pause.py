@@ -26,7 +26,7 @@ from xconduit.errors import (
     RetriableDeliveryError,
     XErrorDetail,
 )
-from xconduit.queue.memory import MemoryStore
+from xconduit.outbox.memory import MemoryStore
 from xconduit.xads import Audience, UserAccess, WebEventTag
 
 

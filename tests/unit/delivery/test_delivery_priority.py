@@ -18,9 +18,9 @@ from xconduit.config import ConversionDestination, priority
 from xconduit.delivery.expiry import EXPIRED_REASON
 from xconduit.events import parse_event
 from xconduit.mapping.conversions import ConversionMapper
-from xconduit.queue import IncomingEvent, JobStatus, NewJob
-from xconduit.queue.jobs import DEFAULT_PRIORITY
-from xconduit.queue.memory import MemoryStore
+from xconduit.outbox import IncomingEvent, JobStatus, NewJob
+from xconduit.outbox.jobs import DEFAULT_PRIORITY
+from xconduit.outbox.memory import MemoryStore
 from xconduit.xads import ConversionsResult
 
 

@@ -13,8 +13,8 @@ from xconduit.config import ConversionDestination, DeliverySettings
 from xconduit.config.identity import Ownership
 from xconduit.delivery import DeliveryService
 from xconduit.errors import RateLimited, RetriableDeliveryError
-from xconduit.queue import IncomingEvent, JobStatus, NewJob
-from xconduit.queue.memory import MemoryStore
+from xconduit.outbox import IncomingEvent, JobStatus, NewJob
+from xconduit.outbox.memory import MemoryStore
 from xconduit.xads import ConversionsResult
 
 START = 1_700_000_000.0

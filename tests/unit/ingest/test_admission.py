@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from xconduit.ingest.admission import Admission
-from xconduit.queue.counts import Count
+from xconduit.outbox.counts import Count
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from xconduit.accounts.check import Check, Status
 from xconduit.accounts.fleet import NOBODY_DELIVERS, STORE_UNREAD, Fleet
 from xconduit.delivery.pause import AccountPauses
 from xconduit.errors import StoreError
-from xconduit.queue.memory import MemoryStore
-from xconduit.queue.syncs import ProcessReport
+from xconduit.outbox.memory import MemoryStore
+from xconduit.outbox.syncs import ProcessReport
 
 NOW = 1_000.0
 

@@ -11,7 +11,7 @@ from xconduit.config import Settings
 from xconduit.config.identity import owner_keys
 from xconduit.delivery.pause import AccountPauses
 from xconduit.errors import ConfigError
-from xconduit.queue.memory import MemoryStore
+from xconduit.outbox.memory import MemoryStore
 from xconduit.sync.wait import needs_own_delivery
 
 NOW = 1_000.0

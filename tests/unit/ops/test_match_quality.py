@@ -6,8 +6,8 @@ from __future__ import annotations
 from xconduit.config import ConversionDestination, Settings
 from xconduit.dashboard.match import advice, event_matches
 from xconduit.dashboard.match_page import match_section
-from xconduit.queue.counts import Count
-from xconduit.queue.memory import MemoryStore
+from xconduit.outbox.counts import Count
+from xconduit.outbox.memory import MemoryStore
 
 NOW = 1_800_000_000.0
 

@@ -23,7 +23,7 @@ from xconduit.observability.event_names import EventNames
 from xconduit.observability.logs import mask
 from xconduit.observability.metered import dead_reason, histogram
 from xconduit.observability.tally import match_keys, tally
-from xconduit.queue.memory import MemoryStore
+from xconduit.outbox.memory import MemoryStore
 from xconduit.xads import AccessToken, Audience, UserAccess, WebEventTag
 
 SHOP = ConversionDestination(

@@ -11,8 +11,8 @@ from tests.support.ops_traffic import config_text
 from xconduit.app import build_gateway
 from xconduit.audiences.flush import JobBody
 from xconduit.config import load_settings
-from xconduit.queue import IncomingEvent, NewJob
-from xconduit.queue.memory import MemoryStore
+from xconduit.outbox import IncomingEvent, NewJob
+from xconduit.outbox.memory import MemoryStore
 from xconduit.serving import serve_in_thread
 
 AUDIENCE = """

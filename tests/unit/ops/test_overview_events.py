@@ -14,8 +14,8 @@ from xconduit.mapping import MappingResult, Router
 from xconduit.observability.event_names import EventNames
 from xconduit.observability.metered import CountSink, MeteredStore
 from xconduit.observability.tally import outcome_counts
-from xconduit.queue import IncomingEvent, NewJob
-from xconduit.queue.memory import MemoryStore
+from xconduit.outbox import IncomingEvent, NewJob
+from xconduit.outbox.memory import MemoryStore
 
 NOW = 1_800_000_000.0
 SHOP = ConversionDestination(

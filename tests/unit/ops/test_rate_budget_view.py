@@ -7,8 +7,8 @@ from tests.support.delivery_helpers import ACCOUNT, conversion, enqueue
 from xconduit.config import Settings
 from xconduit.config.identity import owner_keys
 from xconduit.dashboard.views import rate_budgets
-from xconduit.queue.counts import Count
-from xconduit.queue.memory import MemoryStore
+from xconduit.outbox.counts import Count
+from xconduit.outbox.memory import MemoryStore
 
 NOW = 1_800_000_000.0  # a minute boundary
 WINDOW = 900.0

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from xconduit.errors import StoreError
-from xconduit.queue.memory import MemoryStore
-from xconduit.queue.sync_runs import SyncRun
+from xconduit.outbox.memory import MemoryStore
+from xconduit.outbox.sync_runs import SyncRun
 from xconduit.sync.run import SyncResult
 from xconduit.sync.runs import as_run, note_run
 
