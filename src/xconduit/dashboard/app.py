@@ -21,8 +21,15 @@ from xconduit.accounts.tokens import TokenVault
 from xconduit.audiences.listing import audience_lines
 from xconduit.config import Settings
 from xconduit.config.identity import owner_keys, ownership
+from xconduit.dashboard.audiences_page import AudiencesPage
 from xconduit.dashboard.auth import Access
+from xconduit.dashboard.connect import Connect
+from xconduit.dashboard.context import DashboardContext
 from xconduit.dashboard.html import esc
+from xconduit.dashboard.pages import Pages
+from xconduit.dashboard.syncs import SyncsSection
+from xconduit.dashboard.syncs_page import SyncsPage
+from xconduit.dashboard.views import own_counts, rate_budgets
 from xconduit.delivery.pause import AccountPauses
 from xconduit.observability.metrics import CONTENT_TYPE, exposition, gauge
 from xconduit.outbox.owners import foreign_active, foreign_line
@@ -84,21 +91,27 @@ class OpsApp:
         # Answers outside the pages are JSON, as everywhere else on the gateway.
         handlers: dict[Any, Any] = {404: _not_found, 405: _not_allowed}
         self.app = Starlette(routes=routes, exception_handlers=handlers)
-        from xconduit.dashboard.connect import Connect
-        from xconduit.dashboard.pages import Pages
-
-        self.connect = Connect(self)
-        from xconduit.dashboard.audiences_page import AudiencesPage
-        from xconduit.dashboard.syncs import SyncsSection
-        from xconduit.dashboard.syncs_page import SyncsPage
-
+        context = DashboardContext(
+            settings=self.settings,
+            store=self.store,
+            clock=self.clock,
+            monitor=self.monitor,
+            vault=self.vault,
+            x=self.x,
+            reports=self.reports,
+            alarm=self.alarm,
+            foreign_jobs=self.foreign_jobs,
+            token_status=self.token_status,
+            connect_controls=self.connect_controls,
+        )
+        self.connect = Connect(context)
         self.add_routes(
             [
-                *Pages(self).routes(),
+                *Pages(context).routes(),
                 *self.connect.routes(),
-                *SyncsSection(self).routes(),
-                *SyncsPage(self).routes(),
-                *AudiencesPage(self).routes(),
+                *SyncsSection(context).routes(),
+                *SyncsPage(context).routes(),
+                *AudiencesPage(context).routes(),
             ]
         )
 
@@ -177,7 +190,6 @@ class OpsApp:
         return _json({"status": "ready", **extra})
 
     async def metrics(self, request: Request) -> Response:
-        from xconduit.dashboard.views import own_counts
 
         def counts() -> dict[str, dict[Any, int]]:
             return dict(own_counts(self.settings, self.store).own)
@@ -219,7 +231,6 @@ class OpsApp:
             ["subject", "check"],
             [([c.subject, c.item], 1.0 if c.ok else 0.0) for c in checks if c.mark != "–"],
         )
-        from xconduit.dashboard.views import rate_budgets
 
         budgets = rate_budgets(self.settings, self.store, now=self.clock())
         yield gauge(

@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from xconduit.audiences.listing import AudienceLine, audience_lines, problem_line
 from xconduit.config import AudienceSettings
+from xconduit.dashboard.frame import framed
 from xconduit.dashboard.html import esc, num, table, when
 from xconduit.outbox.audience_breakdown import AudienceBreakdown, AudienceBreakdowns
 from xconduit.outbox.audience_jobs import audience_destination
@@ -21,7 +22,7 @@ from xconduit.outbox.jobs import JobStatus
 from xconduit.sync.eta import spoken
 
 if TYPE_CHECKING:
-    from xconduit.dashboard.app import OpsApp
+    from xconduit.dashboard.context import DashboardContext
 
 IDENTIFIERS = {
     "email": "email",
@@ -35,15 +36,15 @@ IDENTIFIERS = {
 REPLAY_FIX = "fix the cause, then replay them on the Dead letters page"
 
 
-def _store(ops: OpsApp) -> Any:
+def _store(ops: DashboardContext) -> Any:
     return ops.store if hasattr(ops.store, "audience_records") else None
 
 
-def lines(ops: OpsApp) -> list[AudienceLine]:
+def lines(ops: DashboardContext) -> list[AudienceLine]:
     return audience_lines(ops.settings, _store(ops))
 
 
-def summary(ops: OpsApp) -> str:
+def summary(ops: DashboardContext) -> str:
     """The overview's one line about the audiences."""
     found = lines(ops)
     if not found:
@@ -59,7 +60,7 @@ def summary(ops: OpsApp) -> str:
     )
 
 
-def dead(ops: OpsApp, name: str) -> int:
+def dead(ops: DashboardContext, name: str) -> int:
     counts = ops.store.counts().get(audience_destination(name), {})
     return int(counts.get(JobStatus.DEAD, 0))
 
@@ -87,7 +88,7 @@ def next_snapshot(audience: AudienceSettings, last: float | None, now: float) ->
     return f"due now ({every})" if due <= now else f"{when(due)} ({every})"
 
 
-def failures(ops: OpsApp, line: AudienceLine) -> list[str]:
+def failures(ops: DashboardContext, line: AudienceLine) -> list[str]:
     found = []
     if line.problem:
         found.append(f'<li><b class="fail">✗</b> {esc(problem_line(line.name, line.problem))}</li>')
@@ -110,7 +111,7 @@ def waiting(name: str, b: AudienceBreakdown) -> str:
     )
 
 
-def audience_section(ops: OpsApp, audience: AudienceSettings, line: AudienceLine) -> str:
+def audience_section(ops: DashboardContext, audience: AudienceSettings, line: AudienceLine) -> str:
     store, now, name = ops.store, ops.clock(), audience.name
     b = store.audience_breakdown(name) if isinstance(store, AudienceBreakdowns) else None
     b = b or AudienceBreakdown()
@@ -160,15 +161,13 @@ def audience_section(ops: OpsApp, audience: AudienceSettings, line: AudienceLine
 
 
 class AudiencesPage:
-    def __init__(self, ops: OpsApp) -> None:
+    def __init__(self, ops: DashboardContext) -> None:
         self.ops = ops
 
     def routes(self) -> list[Route]:
         return [Route("/dashboard/audiences", self.page, methods=["GET"])]
 
     async def page(self, request: Request) -> Response:
-        from xconduit.dashboard.pages import Pages
-
         ops = self.ops
         found = {a.name: a for a in lines(ops)}
         parts = [
@@ -180,4 +179,4 @@ class AudiencesPage:
             parts.append(
                 "<section><p>No audience is configured (<code>[[audiences]]</code>).</p></section>"
             )
-        return Pages(ops)._page("Audiences", "/dashboard/audiences", "".join(parts))
+        return framed(ops, "Audiences", "/dashboard/audiences", "".join(parts))

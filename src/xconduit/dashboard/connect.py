@@ -23,7 +23,7 @@ from xconduit.dashboard.html import esc
 from xconduit.errors import XconduitError
 
 if TYPE_CHECKING:
-    from xconduit.dashboard.app import OpsApp
+    from xconduit.dashboard.context import DashboardContext
 
 _BACK = "/dashboard/connection"
 _PENDING_MAX = 20
@@ -34,7 +34,7 @@ def _back(message: str) -> Response:
 
 
 class Connect:
-    def __init__(self, ops: OpsApp) -> None:
+    def __init__(self, ops: DashboardContext) -> None:
         self.ops = ops
         self._lock = threading.Lock()
         self._pending: dict[str, str] = {}  # request token -> its secret, until the callback

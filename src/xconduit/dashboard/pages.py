@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from xconduit.accounts.check import seeded_from_config, shown_subject
-from xconduit.accounts.fleet import NOBODY_DELIVERS, STORE_UNREAD, Alarm
-from xconduit.audiences.listing import audience_problems
+from xconduit.accounts.fleet import NOBODY_DELIVERS, Alarm
 from xconduit.config.identity import ownership
 from xconduit.dashboard import debugger as debug
 from xconduit.dashboard import views
-from xconduit.dashboard.html import esc, num, page, table, when
+from xconduit.dashboard.frame import causes, framed
+from xconduit.dashboard.html import esc, num, table, when
 from xconduit.dashboard.legs import legs_section
 from xconduit.dashboard.match_page import match_section
 from xconduit.dashboard.overview import destination_section
@@ -26,21 +26,21 @@ from xconduit.dashboard.problems import (
     check_anchor,
     in_config_words,
     pause_anchor,
-    root_causes,
 )
+from xconduit.dashboard.syncs import SyncsSection
 from xconduit.errors import XconduitError
 from xconduit.outbox import JobStatus
 from xconduit.outbox.check_runs import CheckRuns
 from xconduit.outbox.owners import foreign_line
 
 if TYPE_CHECKING:
-    from xconduit.dashboard.app import OpsApp
+    from xconduit.dashboard.context import DashboardContext
 
 CHECK_HEADS = ["", "subject", "check", "result", "fix"]
 
 
 class Pages:
-    def __init__(self, ops: OpsApp) -> None:
+    def __init__(self, ops: DashboardContext) -> None:
         self.ops = ops
 
     def routes(self) -> list[Route]:
@@ -56,24 +56,10 @@ class Pages:
         ]
 
     def _causes(self, alarm: Alarm | None = None) -> list[RootCause]:
-        ops = self.ops
-        alarm = alarm or ops.alarm()
-        return root_causes(
-            settings=ops.settings,
-            checks=alarm.checks(),
-            pauses=[p for p, _ in alarm.paused()],
-            problems=[(problem, p.name) for problem, p in alarm.reported()],
-            waiting=views.waiting(ops.settings, ops.store),
-        )
+        return causes(self.ops, alarm)
 
     def _page(self, title: str, path: str, body: str) -> Response:
-        ops = self.ops
-        store = ops.store if hasattr(ops.store, "audience_records") else None
-        alarm = ops.alarm()
-        causes = self._causes(alarm)
-        notes = [STORE_UNREAD] if alarm.unread else [] if alarm.processes else [NOBODY_DELIVERS]
-        notes += audience_problems(ops.settings, store)
-        return HTMLResponse(page(title, path, body, causes=causes, notes=notes))
+        return framed(self.ops, title, path, body)
 
     # -- overview --------------------------------------------------------------------------
 
@@ -138,8 +124,6 @@ class Pages:
         )
 
     def _syncs_and_audiences(self) -> str:
-        from xconduit.dashboard.syncs import SyncsSection
-
         return SyncsSection(self.ops).html()
 
     # -- delivery engine (the operator's view) -------------------------------------------------

@@ -26,7 +26,7 @@ from xconduit.dashboard.html import esc, num, table, when
 from xconduit.sync.cursor import shown
 
 if TYPE_CHECKING:
-    from xconduit.dashboard.app import OpsApp
+    from xconduit.dashboard.context import DashboardContext
 
 REPORT_NAME = re.compile(r"(?P<sync>.+)-rejected-\d{8}T\d{6}Z\.csv")
 FIGURES = ("rows", "enqueued", "rejected")
@@ -92,7 +92,7 @@ def sync_lines(settings: Settings, store: Any, reports: Path | None) -> list[Syn
 
 
 class SyncsSection:
-    def __init__(self, ops: OpsApp) -> None:
+    def __init__(self, ops: DashboardContext) -> None:
         self.ops = ops
 
     def routes(self) -> list[Route]:

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from xconduit.config import Settings, SyncSettings
+from xconduit.dashboard.frame import framed
 from xconduit.dashboard.html import esc, table, when
 from xconduit.dashboard.syncs import report_file
 from xconduit.outbox.sync_runs import SyncRun, SyncRuns
@@ -23,7 +24,7 @@ from xconduit.sync.cursor import shown
 from xconduit.sync.eta import spoken
 
 if TYPE_CHECKING:
-    from xconduit.dashboard.app import OpsApp
+    from xconduit.dashboard.context import DashboardContext
 
 RUNS_SHOWN = 20
 HEADS = [
@@ -89,7 +90,7 @@ def run_row(run: SyncRun, settings: Settings, reports: Path | None) -> str:
     return f'<tr class="run {esc(kind)}">{tds}</tr>'
 
 
-def sync_section(ops: OpsApp, sync: SyncSettings, now: float) -> str:
+def sync_section(ops: DashboardContext, sync: SyncSettings, now: float) -> str:
     store = ops.store
     runs = store.sync_runs(sync.name, limit=RUNS_SHOWN) if isinstance(store, SyncRuns) else []
     rows = [run_row(run, ops.settings, ops.reports) for run in runs]
@@ -103,15 +104,13 @@ def sync_section(ops: OpsApp, sync: SyncSettings, now: float) -> str:
 
 
 class SyncsPage:
-    def __init__(self, ops: OpsApp) -> None:
+    def __init__(self, ops: DashboardContext) -> None:
         self.ops = ops
 
     def routes(self) -> list[Route]:
         return [Route("/dashboard/syncs", self.page, methods=["GET"])]
 
     async def page(self, request: Request) -> Response:
-        from xconduit.dashboard.pages import Pages
-
         ops, now = self.ops, self.ops.clock()
         parts = [
             "<p class=muted>Each warehouse sync's newest runs (last "
@@ -123,4 +122,4 @@ class SyncsPage:
             parts.append(
                 "<section><p>No sync is configured (<code>[[syncs]]</code>).</p></section>"
             )
-        return Pages(ops)._page("Syncs", "/dashboard/syncs", "".join(parts))
+        return framed(ops, "Syncs", "/dashboard/syncs", "".join(parts))
