@@ -8,6 +8,7 @@ Each test uses its own write key, so the shared server's records never mix.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -42,6 +43,14 @@ def build_ajs_bundle() -> Path:
     `npm ci` (committed lockfile) when node_modules is missing; rebuilt when the lockfile or the
     entry changes. Nothing is fetched from Segment's CDN.
     """
+    # Test workers start at once: one installs and builds while the others wait on the lock
+    # (two `npm ci` in one folder delete each other's files).
+    with (HERE / ".bundle.lock").open("w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        return _build_ajs_bundle()
+
+
+def _build_ajs_bundle() -> Path:
     modules = HERE / "node_modules"
     if not (modules / "@segment" / "analytics-next").exists():
         npm = shutil.which("npm")
