@@ -1,7 +1,8 @@
 """The outbox's housekeeping: one thread, the one owner of every purge.
 
 Every hour it deletes delivered jobs older than the retention (`delivery.retention`), dedup rows
-past their window and the dashboard's old per-minute counts. `serve` and `worker` each run one.
+past their window and the dashboard's old per-minute and hourly counts. `serve` and `worker` each
+run one.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from xconduit.errors import XconduitError
 from xconduit.queue import DEDUP_WINDOW_SECONDS, Store
 from xconduit.queue.counts import MINUTES_KEPT
+from xconduit.queue.hours import HOURS_KEPT, HourStore
 from xconduit.queue.legs import LEGS_KEPT, LegStore
 
 log = logging.getLogger("xconduit.queue")
@@ -48,6 +50,8 @@ class Maintenance:
         purge_minutes = getattr(self._store, "purge_counter_minutes", None)
         if purge_minutes is not None:  # the dashboard's per-minute counts (queue/counts.py)
             purge_minutes(now - MINUTES_KEPT)
+        if isinstance(self._store, HourStore):  # the overview's charts (queue/hours.py)
+            self._store.purge_counter_hours(now - HOURS_KEPT)
         if isinstance(self._store, LegStore):  # the both-legs figures (queue/legs.py)
             self._store.purge_legs(now - LEGS_KEPT)
         return delivered, dedup

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from xconduit.queue.audience_breakdown import MemoryBreakdown
 from xconduit.queue.audience_memory import MemoryAudienceMixin
 from xconduit.queue.check_runs import MemoryCheckRuns
+from xconduit.queue.hours import MemoryHours
 from xconduit.queue.jobs import (
     ACTIVE_STATUSES,
     DeliveryJob,
@@ -32,6 +33,7 @@ class MemoryStore(
     MemorySyncRuns,
     MemoryBreakdown,
     MemoryLegs,
+    MemoryHours,
 ):
     """The outbox in a dict (see `xconduit.queue.Store` for each method)."""
 

@@ -26,6 +26,7 @@ from xconduit.errors import StoreError
 from xconduit.queue.audience_breakdown import PostgresBreakdown
 from xconduit.queue.audience_postgres import PostgresAudienceMixin, enqueue_changes
 from xconduit.queue.check_runs import PostgresCheckRuns
+from xconduit.queue.hours import PostgresHours
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, NewJob, oldest_share
 from xconduit.queue.legs import PostgresLegs
 from xconduit.queue.pg_text import pg_text as _text
@@ -136,6 +137,7 @@ class PostgresStore(
     PostgresSyncRuns,
     PostgresBreakdown,
     PostgresLegs,
+    PostgresHours,
 ):
     """The outbox in a PostgreSQL database (see `xconduit.queue.Store` for each method)."""
 

@@ -20,6 +20,7 @@ from xconduit.queue.counts import (
     labels_of,
     newest_recent,
 )
+from xconduit.queue.hours import postgres_add_hours
 from xconduit.queue.jobs import IncomingEvent
 from xconduit.queue.pg_text import pg_text, pg_untext
 from xconduit.queue.sql import load_queries
@@ -43,6 +44,7 @@ def add_counts(conn: psycopg.Connection[Any], counts: Sequence[Count], now: floa
     }
     conn.execute(Q["add_counts"], params)
     conn.execute(Q["add_count_minutes"], params)
+    postgres_add_hours(conn, params)
 
 
 def note_events(

@@ -25,6 +25,7 @@ from xconduit.errors import ConfigError, StoreBusy, StoreError
 from xconduit.queue.audience_breakdown import SqliteBreakdown
 from xconduit.queue.audience_sqlite import SqliteAudienceMixin, enqueue_changes
 from xconduit.queue.check_runs import SqliteCheckRuns
+from xconduit.queue.hours import SqliteHours
 from xconduit.queue.jobs import DeliveryJob, IncomingEvent, JobStatus, oldest_share
 from xconduit.queue.legs import SqliteLegs
 from xconduit.queue.sql import load_migrations, load_queries
@@ -234,6 +235,7 @@ class SqliteStore(
     SqliteSyncRuns,
     SqliteBreakdown,
     SqliteLegs,
+    SqliteHours,
 ):
     """The outbox in one SQLite file (see `xconduit.queue.Store` for each method)."""
 

@@ -18,6 +18,7 @@ from xconduit.queue.counts import (
     labels_of,
     newest_recent,
 )
+from xconduit.queue.hours import sqlite_add_hours
 from xconduit.queue.jobs import IncomingEvent
 from xconduit.queue.sql import load_queries
 
@@ -42,6 +43,7 @@ def add_counts(conn: sqlite3.Connection, counts: Sequence[Count], now: float) ->
     if rows:
         conn.executemany(Q["add_count"], rows)
         conn.executemany(Q["add_count_minute"], rows)
+        sqlite_add_hours(conn, rows)
 
 
 def note_events(
