@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
+from xconduit.dashboard.charts import charts_section
 from xconduit.dashboard.event_views import EventOutcome
-from xconduit.dashboard.html import chart, esc, events, num, table, when
+from xconduit.dashboard.html import esc, events, num, table, when
 from xconduit.dashboard.problems import RootCause
-from xconduit.dashboard.views import DestinationOverview, Outcomes, RateBudget
+from xconduit.dashboard.views import Outcomes, RateBudget
+from xconduit.queue.hours import HourRow
 
 HEADS = ["", "received", "sent to X", "not sent", "waiting", "failed", "why not sent"]
 
@@ -100,8 +102,8 @@ def _event_row(name: str, e: EventOutcome) -> str:
 
 def destination_section(
     o: Outcomes,
-    d: DestinationOverview,
     *,
+    hours: Sequence[HourRow],
     budget: RateBudget | None,
     holds: Sequence[RootCause],
     now: float,
@@ -124,5 +126,5 @@ def destination_section(
         "event is sent, not sent, waiting or failed. Events the configuration does not map are "
         "counted as <i>(not mapped)</i>.</p>"
         f"{_waiting(o, budget=budget, holds=holds, now=now)}{_not_sent(o)}{_failed(o)}"
-        f"<h3>Last hour</h3>{chart(d.series, label=f'{name}, last hour')}</section>"
+        f"{charts_section(hours, name, now=now)}</section>"
     )

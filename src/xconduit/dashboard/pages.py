@@ -17,6 +17,7 @@ from xconduit.audiences.listing import audience_problems
 from xconduit.config.identity import ownership
 from xconduit.dashboard import debugger as debug
 from xconduit.dashboard import views
+from xconduit.dashboard.charts import hour_rows
 from xconduit.dashboard.html import esc, num, page, table, when
 from xconduit.dashboard.legs import legs_section
 from xconduit.dashboard.match_page import match_section
@@ -91,7 +92,7 @@ class Pages:
         budgets = {b.account_id: b for b in views.rate_budgets(settings, store, now=now)}
         accounts = {d.name: d.account_id for d in settings.conversions}
         causes = self._causes()
-        series = {d.name: d for d in views.overview(settings, store, now=now)}
+        hours = hour_rows(store, now)
         for o in views.outcomes(settings, store, now=now):
             account = accounts.get(o.name)
             if account is None:  # an audience: its own page, not a conversion row
@@ -99,7 +100,7 @@ class Pages:
             parts.append(
                 destination_section(
                     o,
-                    series[o.name],
+                    hours=hours,
                     budget=budgets.get(account),
                     holds=[c for c in causes if o.name in c.destinations],
                     now=now,

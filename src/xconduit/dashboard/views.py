@@ -54,8 +54,6 @@ class DestinationOverview:
     day: Amounts
     states: dict[str, int]
     """Jobs now, by state (pending, in_flight, retry_scheduled, dead, delivered)."""
-    series: list[tuple[int, float, float, float]] = field(default_factory=list)
-    """Per minute of the last hour: (minute, received, delivered, dead)."""
 
 
 _AMOUNT = {
@@ -114,22 +112,14 @@ def overview(settings: Settings, store: Any, *, now: float) -> list[DestinationO
     out = []
     for name in destination_names(settings, store, counts=counts):
         hour, day = Amounts(), Amounts()
-        per_minute: dict[int, Amounts] = defaultdict(Amounts)
         for row in rows:
             if row.labels.get("destination") != name:
                 continue
             _add(day, row)
             if row.minute > first_hour_minute:
                 _add(hour, row)
-                _add(per_minute[row.minute], row)
-        series = [
-            (m, per_minute[m].received, per_minute[m].delivered, per_minute[m].dead)
-            for m in range(first_hour_minute + 1, int(now // 60) + 1)
-        ]
         now_states = {str(s): n for s, n in states.get(name, {}).items()}
-        out.append(
-            DestinationOverview(name=name, hour=hour, day=day, states=now_states, series=series)
-        )
+        out.append(DestinationOverview(name=name, hour=hour, day=day, states=now_states))
     return out
 
 
