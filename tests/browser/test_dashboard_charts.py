@@ -5,6 +5,7 @@ hatched failed bars, the numbers in a table for screen readers, and a page that 
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +17,18 @@ from playwright.sync_api import Browser, Page, expect
 from tests.support.sync_setup import DESTINATION
 from xconduit.app import build_gateway
 from xconduit.config import Settings
+from xconduit.config.identity import owner_keys
+from xconduit.queue import IncomingEvent, NewJob
 from xconduit.queue.counts import Count
 from xconduit.serving import serve_in_thread
 
 SHOP = ("destination", "shop")
+ACCOUNT = DESTINATION["account_id"]
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+def queued(event: str, n: float) -> Count:
+    return Count("conversions_queued", (SHOP, ("event", event)), n)
 
 
 def sent(event: str, n: float) -> Count:
@@ -29,6 +37,25 @@ def sent(event: str, n: float) -> Count:
 
 def failed(event: str, n: float) -> Count:
     return Count("conversions_dead", (SHOP, ("event", event), ("reason", "http_400")), n)
+
+
+def waiting_job(n: int, priority: int, owner: str) -> IncomingEvent:
+    return IncomingEvent(
+        source="web",
+        message_id=f"w-{n}",
+        jobs=(
+            NewJob(
+                destination="shop",
+                account_id=ACCOUNT,
+                pixel_id="oka17",
+                message_id=f"w-{n}",
+                conversion_id=f"w-{n}",
+                payload=b"{}",
+                owner=owner,
+                priority=priority,
+            ),
+        ),
+    )
 
 
 @pytest.fixture
@@ -44,9 +71,15 @@ def url(tmp_path: Path) -> Iterator[str]:
     gateway.start()
     store: Any = gateway.store
     now = time.time()
+    # received as many as were sent or failed, and the 8 still waiting (so the table adds up)
+    store.add_counts([queued("Order Completed", 162), queued("Signed Up", 7)], now=now - 5 * 3600)
     store.add_counts([sent("Order Completed", 120), failed("Order Completed", 4)], now=now)
     store.add_counts([sent("Order Completed", 30), sent("Signed Up", 7)], now=now - 5 * 3600)
     store.add_counts([sent("Order Completed", 900)], now=now - 4 * 86400)  # hours only
+    # The window's budget is used up: 3 purchases and 5 of a sync's rows wait for the next one.
+    store.add_counts([Count("x_conversions_sent", (("account", ACCOUNT),), 60_000)], now=now)
+    owner = owner_keys(settings)["shop"]
+    store.commit_events([waiting_job(n, 0 if n < 3 else 9, owner) for n in range(8)], now=now)
     try:
         with serve_in_thread(gateway.app, host="127.0.0.1") as served:
             yield served
@@ -101,6 +134,18 @@ def test_each_event_has_a_24_hour_and_a_7_day_chart_with_axes_and_its_numbers(
     assert box is not None
     assert box["width"] <= 1
     assert box["height"] <= 1
+
+
+def test_the_waiting_say_per_priority_when_they_reach_x(url: str, page: Page) -> None:
+    page.goto(url + "/")
+    classes = page.locator("#dest-shop .waiting-classes li")
+    at = r"(\d{4}-\d\d-\d\d )?\d\d:\d\d UTC"
+    expect(classes).to_have_text(
+        [
+            re.compile(rf"^Purchases: 3 waiting, all at X by {at}$"),
+            re.compile(rf"^Sync rows: 5 waiting, by {at}$"),
+        ]
+    )
 
 
 def test_the_charts_fit_390_px(url: str, browser: Browser) -> None:

@@ -29,6 +29,7 @@ from xconduit.dashboard.problems import (
     pause_anchor,
     root_causes,
 )
+from xconduit.dashboard.waiting_classes import waiting_classes
 from xconduit.errors import XconduitError
 from xconduit.queue import JobStatus
 from xconduit.queue.check_runs import CheckRuns
@@ -93,6 +94,7 @@ class Pages:
         accounts = {d.name: d.account_id for d in settings.conversions}
         causes = self._causes()
         hours = hour_rows(store, now)
+        classes = waiting_classes(settings, store, budgets, now=now)
         for o in views.outcomes(settings, store, now=now):
             account = accounts.get(o.name)
             if account is None:  # an audience: its own page, not a conversion row
@@ -101,6 +103,7 @@ class Pages:
                 destination_section(
                     o,
                     hours=hours,
+                    classes=classes.get(o.name, ()),
                     budget=budgets.get(account),
                     holds=[c for c in causes if o.name in c.destinations],
                     now=now,

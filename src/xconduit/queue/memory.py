@@ -23,6 +23,7 @@ from xconduit.queue.memory_budget import MemoryLedger
 from xconduit.queue.memory_counts import MemoryCounts
 from xconduit.queue.sync_runs import MemorySyncRuns
 from xconduit.queue.syncs import ProcessReport, SyncCommit, SyncState
+from xconduit.queue.waiting import MemoryWaiting
 
 
 class MemoryStore(
@@ -34,6 +35,7 @@ class MemoryStore(
     MemoryBreakdown,
     MemoryLegs,
     MemoryHours,
+    MemoryWaiting,
 ):
     """The outbox in a dict (see `xconduit.queue.Store` for each method)."""
 

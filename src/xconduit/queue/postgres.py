@@ -36,6 +36,7 @@ from xconduit.queue.sql import load_migrations, load_queries
 from xconduit.queue.sql_budget import SqlLedger
 from xconduit.queue.sync_runs import PostgresSyncRuns
 from xconduit.queue.syncs import ProcessReport, SyncCommit, SyncState
+from xconduit.queue.waiting import PostgresWaiting
 
 _PURGE_CHUNK = 5000  # rows per delete transaction, as in the SQLite store
 
@@ -138,6 +139,7 @@ class PostgresStore(
     PostgresBreakdown,
     PostgresLegs,
     PostgresHours,
+    PostgresWaiting,
 ):
     """The outbox in a PostgreSQL database (see `xconduit.queue.Store` for each method)."""
 

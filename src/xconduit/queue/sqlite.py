@@ -33,6 +33,7 @@ from xconduit.queue.sql_budget import SqlLedger
 from xconduit.queue.sqlite_counts import SqliteCounts, note_events
 from xconduit.queue.sync_runs import SqliteSyncRuns
 from xconduit.queue.syncs import ProcessReport, SyncCommit, SyncState
+from xconduit.queue.waiting import SqliteWaiting
 
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
 CACHE_KIB = 65_536
@@ -236,6 +237,7 @@ class SqliteStore(
     SqliteBreakdown,
     SqliteLegs,
     SqliteHours,
+    SqliteWaiting,
 ):
     """The outbox in one SQLite file (see `xconduit.queue.Store` for each method)."""
 
