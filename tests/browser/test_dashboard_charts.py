@@ -23,7 +23,7 @@ from xconduit.queue.counts import Count
 from xconduit.serving import serve_in_thread
 
 SHOP = ("destination", "shop")
-ACCOUNT = DESTINATION["account_id"]
+ACCOUNT = str(DESTINATION["account_id"])
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
