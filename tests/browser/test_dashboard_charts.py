@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.support.priority_jobs import priority_job
 from tests.support.sync_setup import DESTINATION
 from xconduit.app import build_gateway
 from xconduit.config import Settings
 from xconduit.config.identity import owner_keys
-from xconduit.queue import IncomingEvent, NewJob
 from xconduit.queue.counts import Count
 from xconduit.serving import serve_in_thread
 
@@ -37,25 +37,6 @@ def sent(event: str, n: float) -> Count:
 
 def failed(event: str, n: float) -> Count:
     return Count("conversions_dead", (SHOP, ("event", event), ("reason", "http_400")), n)
-
-
-def waiting_job(n: int, priority: int, owner: str) -> IncomingEvent:
-    return IncomingEvent(
-        source="web",
-        message_id=f"w-{n}",
-        jobs=(
-            NewJob(
-                destination="shop",
-                account_id=ACCOUNT,
-                pixel_id="oka17",
-                message_id=f"w-{n}",
-                conversion_id=f"w-{n}",
-                payload=b"{}",
-                owner=owner,
-                priority=priority,
-            ),
-        ),
-    )
 
 
 @pytest.fixture
@@ -79,7 +60,9 @@ def url(tmp_path: Path) -> Iterator[str]:
     # The window's budget is used up: 3 purchases and 5 of a sync's rows wait for the next one.
     store.add_counts([Count("x_conversions_sent", (("account", ACCOUNT),), 60_000)], now=now)
     owner = owner_keys(settings)["shop"]
-    store.commit_events([waiting_job(n, 0 if n < 3 else 9, owner) for n in range(8)], now=now)
+    store.commit_events(
+        [priority_job(f"w-{n}", priority=0 if n < 3 else 9, owner=owner) for n in range(8)], now=now
+    )
     try:
         with serve_in_thread(gateway.app, host="127.0.0.1") as served:
             yield served

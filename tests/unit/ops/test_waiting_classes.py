@@ -3,12 +3,12 @@ the account's budget, in the order delivery takes them (most urgent first)."""
 
 from __future__ import annotations
 
+from tests.support.priority_jobs import priority_job
 from xconduit.config import Settings
 from xconduit.config.identity import owner_keys
 from xconduit.dashboard.overview import destination_section
 from xconduit.dashboard.views import Outcomes, rate_budgets
 from xconduit.dashboard.waiting_classes import class_words, waiting_classes
-from xconduit.queue import IncomingEvent, NewJob
 from xconduit.queue.memory import MemoryStore
 
 NOW = 1_800_000_000.0  # 2027-01-15 08:00 UTC
@@ -40,21 +40,11 @@ def enqueue(store: MemoryStore, destination: str, priority: int, count: int) -> 
     owner = owner_keys(SETTINGS)[destination]
     store.commit_events(
         [
-            IncomingEvent(
-                source="web",
-                message_id=f"{destination}-{priority}-{n}",
-                jobs=(
-                    NewJob(
-                        destination=destination,
-                        account_id="18ce552mlaq",
-                        pixel_id="oka17",
-                        message_id=f"{destination}-{priority}-{n}",
-                        conversion_id=f"c-{n}",
-                        payload=b"{}",
-                        owner=owner,
-                        priority=priority,
-                    ),
-                ),
+            priority_job(
+                f"{destination}-{priority}-{n}",
+                priority=priority,
+                destination=destination,
+                owner=owner,
             )
             for n in range(count)
         ],

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from xconduit.queue import IncomingEvent, NewJob, Store
+from tests.support.priority_jobs import priority_job
+from xconduit.queue import IncomingEvent, Store
 from xconduit.queue.waiting import WaitingStore
 
 NOW = 1_800_000_000.0
 
 
 def job(n: int, priority: int, destination: str = "shop") -> IncomingEvent:
-    return IncomingEvent(
-        source="web",
-        message_id=f"m-{destination}-{n}",
-        jobs=(
-            NewJob(
-                destination=destination,
-                account_id="acc",
-                pixel_id="px",
-                message_id=f"m-{destination}-{n}",
-                conversion_id=f"c-{n}",
-                payload=b"{}",
-                owner="k1",
-                priority=priority,
-            ),
-        ),
+    return priority_job(
+        f"m-{destination}-{n}", priority=priority, destination=destination, owner="k1"
     )
 
 
