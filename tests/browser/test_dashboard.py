@@ -168,7 +168,11 @@ def test_dashboard_shows_the_store_resumes_and_leaks_nothing(
         shown(page, "18ce552mlaq.budget.used")
         == totals[("x_conversions_sent", (("account", "18ce552mlaq"),))]
     )
-    expect(page.locator("svg[role=img]")).to_have_count(1)
+    # the 3 sent Order Completed, charted over 24 hours and 7 days (test_dashboard_charts.py)
+    expect(page.locator("#dest-shop figure.chart svg[role=img]")).to_have_count(2)
+    expect(page.locator("#dest-shop figure.chart svg").first).to_have_attribute(
+        "aria-label", "Order Completed, last 24 hours: 3 sent to X, 0 failed"
+    )
 
     # The debugger's rows of a burst are written up to RECENT_EVERY after its last commit.
     wait_for(lambda: len(store.recent_events(limit=1000)) == EXPECTED["received"], "debugger")

@@ -1,4 +1,4 @@
-"""HTML building blocks of the dashboard: the page frame, tables, numbers and the SVG chart."""
+"""HTML building blocks of the dashboard: the page frame, tables and numbers."""
 
 from __future__ import annotations
 
@@ -72,6 +72,13 @@ svg { max-width: 100%; height: auto } .banner { overflow-wrap: anywhere }
   .runs thead { display: none } .runs tr, .runs td { display: block; text-align: left }
   .runs td { border: 0; padding: .1em .3em } .runs tr { border-bottom: 1px solid #e1e8ed }
   .runs td::before { content: attr(data-label) ": "; color: #536471 } }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 22em), 1fr));
+  gap: .2em 1.5em; max-width: 64em } figure.chart { margin: 0 0 .6em; position: relative }
+figure.chart figcaption { font-weight: 600; font-size: 13px }
+figure.chart svg text { font: 10px system-ui, sans-serif; fill: #536471 }
+figure.chart .legend text { fill: #1d232a; font-size: 11px }
+.sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%);
+  white-space: nowrap }
 a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible {
   outline: 2px solid #1d9bf0; outline-offset: 2px }
 """
@@ -154,37 +161,4 @@ def page(
         f"xconduit</title><meta name=viewport content='width=device-width'>"
         f"<style>{_STYLE}</style></head><body><header><b>xconduit</b>{nav}</header>"
         f"<main><h1>{esc(title)}</h1>{alarm}{body}</main></body></html>"
-    )
-
-
-def chart(series: Sequence[tuple[int, float, float, float]], *, label: str) -> str:
-    """Last hour per minute: received (grey bars), sent to X (green bars), failed (red bars)."""
-    width, height, pad = 600, 120, 18
-    peak = max([max(r, d, x) for _, r, d, x in series] + [1.0])
-    step = (width - 2 * pad) / max(len(series), 1)
-    bars = []
-    for i, (_, received, delivered, dead) in enumerate(series):
-        x = pad + i * step
-        for value, color, offset in (
-            (received, "#cfd9de", 0.0),
-            (delivered, "#00a676", step * 0.33),
-            (dead, "#e0245e", step * 0.66),
-        ):
-            if value:
-                h = (height - 2 * pad) * value / peak
-                bars.append(
-                    f'<rect x="{x + offset:.1f}" y="{height - pad - h:.1f}" '
-                    f'width="{max(step * 0.3, 1):.1f}" height="{h:.1f}" fill="{color}"/>'
-                )
-    axis = (
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" '
-        'stroke="#8899a6"/>'
-        f'<text x="{pad}" y="{height - 4}" font-size="10" fill="#536471">60 min ago</text>'
-        f'<text x="{width - pad - 20}" y="{height - 4}" font-size="10" fill="#536471">now</text>'
-        f'<text x="{pad}" y="12" font-size="10" fill="#536471">max {peak:,.0f}/min · '
-        "received (grey) sent to X (green) failed (red)</text>"
-    )
-    return (
-        f'<svg role="img" aria-label="{esc(label)}" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}">{axis}{"".join(bars)}</svg>'
     )

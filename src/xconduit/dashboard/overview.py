@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
+from xconduit.dashboard.charts import charts_section
 from xconduit.dashboard.event_views import EventOutcome
-from xconduit.dashboard.html import chart, esc, events, num, table, when
+from xconduit.dashboard.html import esc, events, num, table, when
 from xconduit.dashboard.problems import RootCause
-from xconduit.dashboard.views import DestinationOverview, Outcomes, RateBudget
+from xconduit.dashboard.views import Outcomes, RateBudget
+from xconduit.dashboard.waiting_classes import WaitingClass
+from xconduit.outbox.hours import HourRow
 
 HEADS = ["", "received", "sent to X", "not sent", "waiting", "failed", "why not sent"]
 
@@ -23,8 +26,32 @@ def _debugger(**query: str) -> str:
     return "/dashboard/debugger?" + urlencode(query)
 
 
+def _by(at: float | None, now: float, *, first: bool) -> str:
+    """When a class reaches X: a time of today as 14:05 UTC, of another day with its date."""
+    if at is None or at <= now + 60:
+        return "being sent now"
+    same_day = when(at)[:10] == when(now)[:10]
+    return f"{'all at X by' if first else 'by'} {when(at)[11 if same_day else 0 : -7]} UTC"
+
+
+def _classes(classes: Sequence[WaitingClass], now: float) -> str:
+    """Per priority class, most urgent first: "Purchases: 120 waiting, all at X by 14:05"."""
+    items = "".join(
+        f'<li data-priority="{c.priority}"><b>{esc(c.words[:1].upper() + c.words[1:])}</b>: '
+        f'<span data-metric="{esc(c.destination)}.waiting.{c.priority}">{c.waiting:,}</span> '
+        f"waiting, {_by(c.reaches_x_at, now, first=i == 0)}</li>"
+        for i, c in enumerate(classes)
+    )
+    return f'<ul class="waiting-classes">{items}</ul>'
+
+
 def _waiting(
-    o: Outcomes, *, budget: RateBudget | None, holds: Sequence[RootCause], now: float
+    o: Outcomes,
+    *,
+    budget: RateBudget | None,
+    holds: Sequence[RootCause],
+    now: float,
+    classes: Sequence[WaitingClass] = (),
 ) -> str:
     if not o.waiting:
         return ""
@@ -38,9 +65,11 @@ def _waiting(
     if budget is None or budget.drained_at is None or budget.drained_at <= now + 60:
         return f'<p class="waiting-note">{what}: being sent now.</p>'
     minutes = int(budget.window // 60)
+    order = " Sent most urgent first:" if classes else ""
     return (
         f'<p class="waiting-note">{what}: all reach X by {when(budget.drained_at)} at the '
-        f"account's budget ({budget.allowed:,} per {minutes} minutes).</p>"
+        f"account's budget ({budget.allowed:,} per {minutes} minutes).{order}</p>"
+        f"{_classes(classes, now) if classes else ''}"
     )
 
 
@@ -100,11 +129,12 @@ def _event_row(name: str, e: EventOutcome) -> str:
 
 def destination_section(
     o: Outcomes,
-    d: DestinationOverview,
     *,
+    hours: Sequence[HourRow],
     budget: RateBudget | None,
     holds: Sequence[RootCause],
     now: float,
+    classes: Sequence[WaitingClass] = (),
 ) -> str:
     name = o.name
     cells = (
@@ -123,6 +153,7 @@ def destination_section(
         "waiting is what arrived in those 24 hours and has not reached X yet. Each received "
         "event is sent, not sent, waiting or failed. Events the configuration does not map are "
         "counted as <i>(not mapped)</i>.</p>"
-        f"{_waiting(o, budget=budget, holds=holds, now=now)}{_not_sent(o)}{_failed(o)}"
-        f"<h3>Last hour</h3>{chart(d.series, label=f'{name}, last hour')}</section>"
+        f"{_waiting(o, budget=budget, holds=holds, now=now, classes=classes)}"
+        f"{_not_sent(o)}{_failed(o)}"
+        f"{charts_section(hours, name, now=now)}</section>"
     )

@@ -16,6 +16,7 @@ from xconduit.accounts.fleet import NOBODY_DELIVERS, Alarm
 from xconduit.config.identity import ownership
 from xconduit.dashboard import debugger as debug
 from xconduit.dashboard import views
+from xconduit.dashboard.charts import hour_rows
 from xconduit.dashboard.frame import causes, framed
 from xconduit.dashboard.html import esc, num, table, when
 from xconduit.dashboard.legs import legs_section
@@ -28,6 +29,7 @@ from xconduit.dashboard.problems import (
     pause_anchor,
 )
 from xconduit.dashboard.syncs import SyncsSection
+from xconduit.dashboard.waiting_classes import waiting_classes
 from xconduit.errors import XconduitError
 from xconduit.outbox import JobStatus
 from xconduit.outbox.check_runs import CheckRuns
@@ -77,7 +79,8 @@ class Pages:
         budgets = {b.account_id: b for b in views.rate_budgets(settings, store, now=now)}
         accounts = {d.name: d.account_id for d in settings.conversions}
         causes = self._causes()
-        series = {d.name: d for d in views.overview(settings, store, now=now)}
+        hours = hour_rows(store, now)
+        classes = waiting_classes(settings, store, budgets, now=now)
         for o in views.outcomes(settings, store, now=now):
             account = accounts.get(o.name)
             if account is None:  # an audience: its own page, not a conversion row
@@ -85,7 +88,8 @@ class Pages:
             parts.append(
                 destination_section(
                     o,
-                    series[o.name],
+                    hours=hours,
+                    classes=classes.get(o.name, ()),
                     budget=budgets.get(account),
                     holds=[c for c in causes if o.name in c.destinations],
                     now=now,

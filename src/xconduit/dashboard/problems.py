@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from xconduit.accounts.check import Check, Status
 from xconduit.config import Settings
-from xconduit.delivery.pause import Pause
+from xconduit.delivery.pause import Pause, destination_words
 
 _INDEXED = re.compile(r"\b(conversions|audiences)\[(\d+)\]\.")
 _DOTTED = re.compile(r"\b(conversions|audiences)\.([A-Za-z0-9_-]+)\.")
@@ -172,7 +172,7 @@ def root_causes(
         )
         if owner is None:
             what = (
-                f'conversion destination "{pause.destination}"'
+                destination_words(pause.destination)
                 if pause.destination
                 else f"account {pause.account_id}"
             )

@@ -54,8 +54,6 @@ class DestinationOverview:
     day: Amounts
     states: dict[str, int]
     """Jobs now, by state (pending, in_flight, retry_scheduled, dead, delivered)."""
-    series: list[tuple[int, float, float, float]] = field(default_factory=list)
-    """Per minute of the last hour: (minute, received, delivered, dead)."""
 
 
 _AMOUNT = {
@@ -114,22 +112,14 @@ def overview(settings: Settings, store: Any, *, now: float) -> list[DestinationO
     out = []
     for name in destination_names(settings, store, counts=counts):
         hour, day = Amounts(), Amounts()
-        per_minute: dict[int, Amounts] = defaultdict(Amounts)
         for row in rows:
             if row.labels.get("destination") != name:
                 continue
             _add(day, row)
             if row.minute > first_hour_minute:
                 _add(hour, row)
-                _add(per_minute[row.minute], row)
-        series = [
-            (m, per_minute[m].received, per_minute[m].delivered, per_minute[m].dead)
-            for m in range(first_hour_minute + 1, int(now // 60) + 1)
-        ]
         now_states = {str(s): n for s, n in states.get(name, {}).items()}
-        out.append(
-            DestinationOverview(name=name, hour=hour, day=day, states=now_states, series=series)
-        )
+        out.append(DestinationOverview(name=name, hour=hour, day=day, states=now_states))
     return out
 
 
@@ -236,6 +226,19 @@ class RateBudget:
     drained_at: float | None
     """When the backlog will have been sent at the allowed rate (None: no backlog)."""
 
+    def sent_by(self, backlog: int, *, now: float) -> float | None:
+        """When `backlog` jobs (the first ones delivery takes) will have been sent at the
+        allowed rate: what the window has free goes now, the rest a window at a time."""
+        free = max(self.allowed - self.used, 0)
+        if backlog == 0:
+            return None
+        if backlog <= free:
+            return now
+        windows = math.ceil((backlog - free) / self.allowed)
+        # Nothing sent yet: what goes now frees its room a whole window later.
+        first = self.next_reset if self.next_reset is not None else now + self.window
+        return first + (windows - 1) * self.window
+
 
 def rate_budgets(settings: Settings, store: Any, *, now: float) -> list[RateBudget]:
     window = float(settings.delivery.window)
@@ -260,27 +263,17 @@ def rate_budgets(settings: Settings, store: Any, *, now: float) -> list[RateBudg
             for s, n in states.get(d.name, {}).items()
             if s in (JobStatus.PENDING, JobStatus.IN_FLIGHT, JobStatus.RETRY_SCHEDULED)
         )
-        free = max(allowed - used, 0)
-        if backlog == 0:
-            drained = None
-        elif backlog <= free:
-            drained = now
-        else:
-            windows = math.ceil((backlog - free) / allowed)
-            # Nothing sent yet: what goes now frees its room a whole window later.
-            first = next_reset if next_reset is not None else now + window
-            drained = first + (windows - 1) * window
-        out.append(
-            RateBudget(
-                account_id=account_id,
-                used=used,
-                allowed=allowed,
-                window=window,
-                next_reset=next_reset,
-                backlog=backlog,
-                drained_at=drained,
-            )
+        budget = RateBudget(
+            account_id=account_id,
+            used=used,
+            allowed=allowed,
+            window=window,
+            next_reset=next_reset,
+            backlog=backlog,
+            drained_at=None,
         )
+        budget.drained_at = budget.sent_by(backlog, now=now)
+        out.append(budget)
     return out
 
 

@@ -61,15 +61,22 @@ def refuses_destination(error: DeliveryError) -> bool:
     return error.status == 404 and not any(d.parameter for d in error.errors)
 
 
+def destination_words(name: str) -> str:
+    """A destination as the user wrote it in the config (the dashboard's problems say the
+    same), never the engine's `conversions.shop`."""
+    return f'conversion destination "{name}"'
+
+
 def destination_fix(error: DeliveryError, *, destination: str) -> str:
     """What to change for a destination X refused (`refuses_destination`)."""
+    words = destination_words(destination)
     if any(d.parameter == "event_id" for d in error.errors):
         return (
-            f"the event ids of conversions.{destination} (`events`, `page_event_id`) must be "
-            "events of its pixel in Events Manager: fix them, or create the event"
+            f"the event ids of {words} (`events`, `page_event_id`) must be events of its pixel "
+            "in Events Manager: fix them, or create the event"
         )
     return (
-        f"conversions.{destination}.pixel_id must be the pixel id of Events Manager's base code "
+        f"{words}: pixel_id must be the pixel id of Events Manager's base code "
         "(and x.api / x.version the Ads API)"
     )
 
@@ -115,7 +122,7 @@ class Pause:
     def subject(self) -> str:
         if self.destination is None:
             return f"account {self.account_id}"
-        return f"conversions.{self.destination} (account {self.account_id})"
+        return f"{destination_words(self.destination)} (account {self.account_id})"
 
     @property
     def problem(self) -> str:

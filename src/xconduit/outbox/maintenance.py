@@ -1,7 +1,8 @@
 """The outbox's housekeeping: one thread, the one owner of every purge.
 
 Every hour it deletes delivered jobs older than the retention (`delivery.retention`), dedup rows
-past their window and the dashboard's old per-minute counts. `serve` and `worker` each run one.
+past their window and the dashboard's old per-minute and hourly counts. `serve` and `worker` each
+run one.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from xconduit.errors import XconduitError
 from xconduit.outbox import DEDUP_WINDOW_SECONDS, Store
 from xconduit.outbox.counts import MINUTES_KEPT
+from xconduit.outbox.hours import HOURS_KEPT, HourStore
 from xconduit.outbox.legs import LEGS_KEPT, LegStore
 
 log = logging.getLogger("xconduit.outbox")
@@ -48,6 +50,8 @@ class Maintenance:
         purge_minutes = getattr(self._store, "purge_counter_minutes", None)
         if purge_minutes is not None:  # the dashboard's per-minute counts (outbox/counts.py)
             purge_minutes(now - MINUTES_KEPT)
+        if isinstance(self._store, HourStore):  # the overview's charts (outbox/hours.py)
+            self._store.purge_counter_hours(now - HOURS_KEPT)
         if isinstance(self._store, LegStore):  # the both-legs figures (outbox/legs.py)
             self._store.purge_legs(now - LEGS_KEPT)
         return delivered, dedup

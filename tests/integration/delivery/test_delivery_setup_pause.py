@@ -145,7 +145,7 @@ SETUPS = [
         "unknown event id",
         PIXEL,
         f"tw-{PIXEL}-zz999",
-        "event ids of conversions.shop",
+        'event ids of conversion destination "shop"',
         lambda sb: sb.create_event(PIXEL, SeedEvent(id="zz999", name="Order", type="PURCHASE")),
         id="event-id-unknown",
     ),
@@ -218,7 +218,8 @@ def test_x_refusing_the_pixel_or_its_event_ids_dead_letters_nothing(
         send_orders(url)
         wait_until(
             lambda: any(
-                "delivery to conversions.shop" in p and "fix:" in p for p in readyz_problems(url)
+                'delivery to conversion destination "shop"' in p and "fix:" in p
+                for p in readyz_problems(url)
             ),
             "/readyz to name the paused destination and its fix",
         )
@@ -245,7 +246,9 @@ def test_the_check_button_of_a_collector_resumes_the_delivering_gateway(
     ):
         send_orders(collector)
         wait_until(
-            lambda: any("delivery to conversions.shop" in p for p in readyz_problems(collector)),
+            lambda: any(
+                'delivery to conversion destination "shop"' in p for p in readyz_problems(collector)
+            ),
             "the collector's /readyz to name the gateway's pause",
         )
         page = httpx.get(collector + "/dashboard/connection", timeout=10).text

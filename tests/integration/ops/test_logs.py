@@ -105,7 +105,9 @@ def test_json_lines_with_x_requests_and_no_personal_data(sandbox_url: str, tmp_p
     assert any(r["debug_id"] for r in conversions if r["status"] == "200")
     events = [r["event"] for r in records if "event" in r]
     assert not [e for e in events if e["outcome"] == "dead"]
-    paused = [r for r in records if "delivery to conversions.shop" in r.get("message", "")]
+    paused = [
+        r for r in records if 'delivery to conversion destination "shop"' in r.get("message", "")
+    ]
     assert paused
     assert paused[0]["level"] == "error"
     assert "ol999" in paused[0]["message"]
@@ -127,5 +129,7 @@ def test_text_format_and_level(sandbox_url: str, tmp_path: Path) -> None:
     text = "\n".join(lines)
     assert " INFO " not in text
     assert "conversion ops-7 dead" not in text  # held, not dead: X refused the setup
-    assert "delivery to conversions.shop (account 18ce552mlaq) paused" in text  # an error line
+    assert (
+        'delivery to conversion destination "shop" (account 18ce552mlaq) paused' in text
+    )  # an error line
     assert_no_personal_data(text)

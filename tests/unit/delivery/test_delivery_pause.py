@@ -94,7 +94,7 @@ def test_held_for_setup_leaves_only_the_conversions_own_errors_dead() -> None:
     assert isinstance(account_error, AuthError)
     assert destination_error is pixel
     assert [item for item, _ in dead] == [3]
-    assert "conversions.shop.pixel_id" in destination_fix(pixel, destination="shop")
+    assert 'conversion destination "shop": pixel_id' in destination_fix(pixel, destination="shop")
 
 
 def test_a_destination_pause_holds_that_destination_only() -> None:
@@ -105,7 +105,8 @@ def test_a_destination_pause_holds_that_destination_only() -> None:
     assert pauses.until("a", now=200) is None  # the audiences of the account go on
     (pause,) = pauses.paused()
     assert pause.problem == (
-        "delivery to conversions.shop (account a) paused: X 404 pixel; fix: set the pixel"
+        'delivery to conversion destination "shop" (account a) paused: X 404 pixel; '
+        "fix: set the pixel"
     )
     pauses.pause("a", "401", now=150)
     assert pauses.until("a", now=200, destination="blog") == 450  # the account holds all

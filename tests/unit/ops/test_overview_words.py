@@ -6,7 +6,7 @@ import pytest
 
 from xconduit.dashboard.overview import destination_section, failed_words
 from xconduit.dashboard.problems import RootCause
-from xconduit.dashboard.views import Amounts, DestinationOverview, Outcomes, RateBudget
+from xconduit.dashboard.views import Outcomes, RateBudget
 
 NOW = 1_800_000_000.0
 
@@ -21,8 +21,7 @@ def section(*, waiting: int, budget: RateBudget | None, holds: list[RootCause]) 
         failed=0,
         failed_why={},
     )
-    chart = DestinationOverview(name="shop", hour=Amounts(), day=Amounts(), states={})
-    return destination_section(outcomes, chart, budget=budget, holds=holds, now=NOW)
+    return destination_section(outcomes, hours=[], budget=budget, holds=holds, now=NOW)
 
 
 def budget(drained_at: float | None) -> RateBudget:

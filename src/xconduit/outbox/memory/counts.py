@@ -29,6 +29,8 @@ class MemoryCounts:
         _lock: threading.Lock
         _jobs: dict[int, DeliveryJob]
 
+        def _add_hours(self, counts: Sequence[Count], now: float) -> None: ...
+
     def _init_counts(self) -> None:
         self._totals: dict[tuple[str, str], float] = defaultdict(float)
         self._minutes: dict[tuple[int, str, str], float] = defaultdict(float)
@@ -41,6 +43,7 @@ class MemoryCounts:
         for count in counts:
             self._totals[(count.name, count.labels_json)] += count.value
             self._minutes[(minute, count.name, count.labels_json)] += count.value
+        self._add_hours(counts, now)  # outbox/hours.py
 
     def _note_events(
         self, events: Sequence[IncomingEvent], fresh: Sequence[bool], now: float

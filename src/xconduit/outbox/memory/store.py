@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from xconduit.outbox.audience_breakdown import MemoryBreakdown
 from xconduit.outbox.budget import SharedLedger
 from xconduit.outbox.check_runs import MemoryCheckRuns
+from xconduit.outbox.hours import MemoryHours
 from xconduit.outbox.jobs import (
     ACTIVE_STATUSES,
     Claim,
@@ -26,6 +27,7 @@ from xconduit.outbox.memory.budget import MemoryBook, MemoryLedgerTx
 from xconduit.outbox.memory.counts import MemoryCounts
 from xconduit.outbox.sync_runs import MemorySyncRuns
 from xconduit.outbox.syncs import Heartbeats, ProcessReport, SyncCommit, SyncState
+from xconduit.outbox.waiting import MemoryWaiting
 
 
 class MemoryStore(
@@ -37,6 +39,8 @@ class MemoryStore(
     MemorySyncRuns,
     MemoryBreakdown,
     MemoryLegs,
+    MemoryHours,
+    MemoryWaiting,
 ):
     """The outbox in a dict (see `xconduit.outbox.Store` for each method)."""
 

@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 
 from xconduit.outbox.counts import RECENT_PER_SOURCE, Count, RecentEvent, summed
+from xconduit.outbox.hours import postgres_add_hours
 from xconduit.outbox.postgres.text import pg_text
 from xconduit.outbox.sql import load_queries
 from xconduit.outbox.sql_counts import note_new_events
@@ -31,6 +32,7 @@ def add_counts(conn: psycopg.Connection[Any], counts: Sequence[Count], now: floa
     }
     conn.execute(Q["add_counts"], params)
     conn.execute(Q["add_count_minutes"], params)
+    postgres_add_hours(conn, params)
 
 
 def write_recent(conn: psycopg.Connection[Any], rows: Sequence[tuple[RecentEvent, float]]) -> None:

@@ -27,12 +27,14 @@ from xconduit.errors import StoreError
 from xconduit.outbox.audience_breakdown import PostgresBreakdown
 from xconduit.outbox.budget import SharedLedger
 from xconduit.outbox.check_runs import SqlCheckRuns
+from xconduit.outbox.hours import PostgresHours
 from xconduit.outbox.jobs import Claim, DeliveryJob, IncomingEvent, JobStatus, NewJob
 from xconduit.outbox.legs import PostgresLegs
 from xconduit.outbox.postgres.counts import add_counts, note_events, write_recent
 from xconduit.outbox.postgres.sync_runs import PostgresSyncRuns
 from xconduit.outbox.postgres.text import pg_text as _text
 from xconduit.outbox.postgres.text import pg_untext as _untext
+from xconduit.outbox.postgres.waiting import PostgresWaiting
 from xconduit.outbox.sql import load_migrations, load_queries
 from xconduit.outbox.sql_audiences import SqlAudiences, enqueue_changes_in
 from xconduit.outbox.sql_base import Dialect, SqlJobs
@@ -161,6 +163,8 @@ class PostgresStore(
     PostgresSyncRuns,
     PostgresBreakdown,
     PostgresLegs,
+    PostgresHours,
+    PostgresWaiting,
 ):
     """The outbox in a PostgreSQL database (see `xconduit.outbox.Store` for each method)."""
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from functools import partial
 
 from xconduit.outbox.counts import RECENT_PER_SOURCE, Count, RecentEvent, summed
+from xconduit.outbox.hours import sqlite_add_hours
 from xconduit.outbox.sql import load_queries
 from xconduit.outbox.sql_counts import note_new_events
 
@@ -23,6 +24,7 @@ def add_counts(conn: sqlite3.Connection, counts: Sequence[Count], now: float) ->
     if rows:
         conn.executemany(Q["add_count"], rows)
         conn.executemany(Q["add_count_minute"], rows)
+        sqlite_add_hours(conn, rows)
 
 
 def write_recent(conn: sqlite3.Connection, rows: Sequence[tuple[RecentEvent, float]]) -> None:

@@ -27,6 +27,7 @@ from xconduit.errors import ConfigError, StoreBusy, StoreError
 from xconduit.outbox.audience_breakdown import SqliteBreakdown
 from xconduit.outbox.budget import SharedLedger
 from xconduit.outbox.check_runs import SqlCheckRuns
+from xconduit.outbox.hours import SqliteHours
 from xconduit.outbox.jobs import Claim, DeliveryJob, IncomingEvent, JobStatus, NewJob
 from xconduit.outbox.legs import SqliteLegs
 from xconduit.outbox.sql import load_migrations, load_queries
@@ -36,6 +37,7 @@ from xconduit.outbox.sql_counts import SqlCounts
 from xconduit.outbox.sqlite.counts import add_counts, note_events, write_recent
 from xconduit.outbox.sync_runs import SqliteSyncRuns
 from xconduit.outbox.syncs import SyncCommit, SyncState
+from xconduit.outbox.waiting import SqliteWaiting
 
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
 CACHE_KIB = 65_536
@@ -252,6 +254,8 @@ class SqliteStore(
     SqliteSyncRuns,
     SqliteBreakdown,
     SqliteLegs,
+    SqliteHours,
+    SqliteWaiting,
 ):
     """The outbox in one SQLite file (see `xconduit.outbox.Store` for each method)."""
 

@@ -245,3 +245,12 @@ CREATE TABLE sync_runs (
 );
 
 CREATE INDEX sync_runs_sync ON sync_runs (sync, id);
+
+-- Hourly amounts of the charted counters (sent to X, failed), kept 8 days (0016).
+CREATE TABLE counter_hours (
+    hour   BIGINT NOT NULL,
+    name   TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    value  DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (hour, name, labels)
+);

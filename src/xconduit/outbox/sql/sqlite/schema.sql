@@ -239,3 +239,12 @@ CREATE TABLE sync_runs (
 );
 
 CREATE INDEX sync_runs_sync ON sync_runs (sync, id);
+
+-- Hourly amounts of the charted counters (sent to X, failed), kept 8 days (0016).
+CREATE TABLE counter_hours (
+    hour   INTEGER NOT NULL,
+    name   TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    value  REAL NOT NULL,
+    PRIMARY KEY (hour, name, labels)
+) WITHOUT ROWID;
