@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from hypothesis import settings
 
-from tests.support.pgtemp import temp_schema
+from tests.support.pgtemp import pg_schema, temp_schema
 
 pytest_plugins = ["tests.support.cpu_time"]
 
@@ -20,3 +21,10 @@ def pg_url() -> Iterator[str]:
     """A PostgreSQL store URL on a fresh schema of its own (dropped after the test)."""
     with temp_schema() as url:
         yield url
+
+
+@pytest.fixture
+def pg() -> Iterator[tuple[str, psycopg.Connection]]:
+    """A PostgreSQL schema of its own: (its URL, an admin connection to fill it)."""
+    with pg_schema() as found:
+        yield found

@@ -15,7 +15,7 @@ from typing import cast
 import httpx
 import pytest
 
-from tests.integration.ops.test_alarm import gauges
+from tests.integration.dashboard.test_alarm import gauges
 from tests.support.ops_traffic import config_text
 from tests.support.pgtemp import temp_schema
 from xconduit.accounts.fleet import NOBODY_DELIVERS, report_of
