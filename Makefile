@@ -29,7 +29,7 @@ sandbox: $(RUN_STAMP) ## Run the X sandbox on its own
 	$(BIN)/xconduit sandbox
 
 # The coverage floor only goes up: when a change raises the total, raise it to the new integer.
-COVERAGE_FLOOR := 84
+COVERAGE_FLOOR := 86
 
 test: $(STAMP) ## Set up (Chromium, PostgreSQL) and run the whole test suite in parallel, with coverage
 	scripts/test-env
