@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.support.browser_pages import open_page
 from tests.support.tag_harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -66,3 +67,9 @@ def tag_page(
         yield TagPage(context, gateway, driver)
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A page at 1366×768 (the laptop screen the dashboard is laid out for), in its own context."""
+    yield from open_page(browser, 1366, 768)

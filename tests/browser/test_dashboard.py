@@ -24,6 +24,7 @@ from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from tests.support.browser_pages import open_page, shown
 from tests.support.ops_traffic import (
     EMAILS,
     EXPECTED,
@@ -76,16 +77,7 @@ def live(tmp_path: Path) -> Iterator[tuple[Sandbox, Gateway, str]]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-def shown(page: Page, metric: str) -> float:
-    text = page.locator(f'[data-metric="{metric}"]').inner_text()
-    return float(text.replace(",", "").rstrip("%"))
+    yield from open_page(browser, 1280, 900)  # the size of the screenshots in docs/img
 
 
 def settled(gateway: Gateway, expected: int) -> bool:

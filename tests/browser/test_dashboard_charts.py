@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.support.browser_pages import open_page
 from tests.support.priority_jobs import priority_job
 from tests.support.sync_setup import DESTINATION
 from xconduit.app import build_gateway
@@ -68,19 +69,6 @@ def url(tmp_path: Path) -> Iterator[str]:
             yield served
     finally:
         gateway.stop()
-
-
-def open_page(browser: Browser, width: int, height: int) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": width, "height": height})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    yield from open_page(browser, 1366, 768)
 
 
 def test_each_event_has_a_24_hour_and_a_7_day_chart_with_axes_and_its_numbers(

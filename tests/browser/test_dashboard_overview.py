@@ -21,8 +21,9 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
+from tests.support.browser_pages import shown
 from tests.support.ops_traffic import WRITE_KEY, config_text, wait_for
 from xconduit.app import Gateway, build_gateway
 from xconduit.config import load_settings
@@ -120,20 +121,6 @@ def live(tmp_path: Path) -> Iterator[tuple[Sandbox, Gateway, str]]:
                 yield sandbox, gateway, url
         finally:
             gateway.stop()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-def shown(page: Page, metric: str) -> float:
-    text = page.locator(f'[data-metric="{metric}"]').inner_text()
-    return float(text.replace(",", "").rstrip("%"))
 
 
 def run_the_sync(gateway: Gateway, folder: Path) -> None:

@@ -76,15 +76,6 @@ def served(tmp_path: Path) -> Iterator[tuple[Settings, str]]:
         gateway.stop()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
 def shots(tmp_path: Path) -> Path:
     return DOCS_IMG if os.environ.get("XCONDUIT_SCREENSHOTS") else tmp_path
 
