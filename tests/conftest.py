@@ -16,6 +16,16 @@ settings.register_profile("xconduit", deadline=None)
 settings.load_profile("xconduit")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` first: a worker that picks up a 2-minute soak last holds the whole
+    run for it, while started first it runs beside hundreds of short tests. Browser tests stay
+    after the rest (their session-long Playwright must not precede a test that calls
+    asyncio.run()); the sort is stable, so the order is otherwise the collected one."""
+    items.sort(
+        key=lambda item: ("tests/browser/" in item.nodeid, item.get_closest_marker("slow") is None)
+    )
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A PostgreSQL store URL on a fresh schema of its own (dropped after the test)."""

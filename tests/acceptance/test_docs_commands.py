@@ -390,6 +390,7 @@ def run_block(block: Block, docs: Docs) -> None:
 
 
 @pytest.mark.parametrize("page", PAGES)
+@pytest.mark.slow
 def test_every_command_of_the_page_runs_as_written(page: str, docs: Docs) -> None:
     ran = 0
     for block in blocks(page):

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 EXAMPLES = Path(__file__).parents[2] / "docs" / "examples" / "map"
 
 
@@ -81,6 +83,7 @@ def test_a_bad_config_exits_2_with_the_key_and_rule(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_bench_map_prints_the_three_profiles_and_the_floor() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "xconduit", "bench", "map", "--scale", "0.01", "--json"],

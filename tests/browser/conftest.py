@@ -1,6 +1,7 @@
-"""Shared fixtures of the browser tests: one fake gateway and one Chromium for the session, a new
-browser context per test. analytics-next comes from npm (`npm ci` when node_modules is missing)
-and is bundled for the page with esbuild, so nothing is fetched from Segment's CDN."""
+"""Shared fixtures of the browser tests: one fake gateway and one Chromium for the session. The
+tag tests share one page per worker, emptied before each test (TagBrowser); the dashboard tests
+get a context each. analytics-next comes from npm (`npm ci` when node_modules is missing) and is
+bundled for the page with esbuild, so nothing is fetched from Segment's CDN."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.support.tag_harness import (
     CHROMIUM,
     CHROMIUM_ARGS,
     FakeGateway,
+    TagBrowser,
     TagPage,
     build_ajs_bundle,
     serve,
@@ -56,17 +58,19 @@ def driver(request: pytest.FixtureRequest) -> str:
     return param
 
 
+@pytest.fixture(scope="session")
+def tag_browser(browser: Browser, gateway: FakeGateway) -> Iterator[TagBrowser]:
+    context = browser.new_context()
+    yield TagBrowser(context, gateway)
+    context.close()
+
+
 @pytest.fixture
-def tag_page(
-    request: pytest.FixtureRequest, driver: str, browser: Browser, gateway: FakeGateway
-) -> Iterator[TagPage]:
+def tag_page(request: pytest.FixtureRequest, driver: str, tag_browser: TagBrowser) -> TagPage:
+    """The worker's shared tag page, emptied for this test (see TagBrowser)."""
     if driver == "plugin":
         request.getfixturevalue("ajs_bundle")
-    context = browser.new_context()
-    try:
-        yield TagPage(context, gateway, driver)
-    finally:
-        context.close()
+    return tag_browser.fresh(driver)
 
 
 @pytest.fixture

@@ -204,18 +204,28 @@ def wait_for(
         sleep(0.02)
 
 
-class TagPage:
-    """One browser page running the tag through a driver: `tag` (window.xconduit) or `plugin`
-    (analytics-next with the xconduit destination plugin)."""
+RESET = "__reset"
+RESET_HTML = (
+    "<!doctype html><html><head><title>reset</title>"
+    "<script>localStorage.clear(); sessionStorage.clear();</script></head><body></body></html>"
+)
 
-    def __init__(self, context: BrowserContext, gateway: FakeGateway, driver: str) -> None:
+
+class TagBrowser:
+    """The browser context and page that the tag tests of one worker share.
+
+    A new context per test costs Chromium a renderer process (about 0.3 CPU s); a navigation
+    costs about 0.07. So each test gets the same page, emptied first by `fresh()`: the old
+    document is left, the origin's local and session storage and every cookie are cleared, and
+    X's hosts answer for the new test's TagPage only (a request of the old document that
+    Playwright hands over late is answered, not recorded).
+    """
+
+    def __init__(self, context: BrowserContext, gateway: FakeGateway) -> None:
         self.context = context
         self.gateway = gateway
-        self.driver = driver
-        self.key = "wk_" + uuid.uuid4().hex[:12]
-        self.adsct_urls: list[str] = []
-        self.uwt_loads = 0
-        self.sent = 0  # events the test asked for, to wait on
+        self.current: TagPage | None = None
+        gateway.pages[RESET] = RESET_HTML
         context.add_init_script(TWQ_SPY)
         context.add_init_script(CONSOLE_SPY)
         context.route("**/static.ads-twitter.com/**", self._uwt)
@@ -223,15 +233,44 @@ class TagPage:
         self.page: Page = context.new_page()
 
     def _uwt(self, route: Route) -> None:
-        self.uwt_loads += 1
+        if self.current is not None:
+            self.current.uwt_loads += 1
         route.fulfill(status=200, content_type="application/javascript", body="/* fake uwt */")
 
     def _image(self, route: Route) -> None:
-        self.adsct_urls.append(route.request.url)
+        if self.current is not None:
+            self.current.adsct_urls.append(route.request.url)
         # X answers its image tags with no-store, so a repeated tag is requested again.
         route.fulfill(
             status=200, content_type="image/gif", body=GIF, headers={"Cache-Control": "no-store"}
         )
+
+    def fresh(self, driver: str) -> TagPage:
+        """The shared page, emptied, driven by `driver` for one test."""
+        self.current = None
+        if self.page.is_closed():
+            self.page = self.context.new_page()
+        self.page.goto(f"{self.gateway.base_url}/p/{RESET}")
+        self.context.clear_cookies()
+        self.current = TagPage(self.context, self.page, self.gateway, driver)
+        return self.current
+
+
+class TagPage:
+    """One test's page running the tag through a driver: `tag` (window.xconduit) or `plugin`
+    (analytics-next with the xconduit destination plugin). Made by `TagBrowser.fresh()`."""
+
+    def __init__(
+        self, context: BrowserContext, page: Page, gateway: FakeGateway, driver: str
+    ) -> None:
+        self.context = context
+        self.page = page
+        self.gateway = gateway
+        self.driver = driver
+        self.key = "wk_" + uuid.uuid4().hex[:12]
+        self.adsct_urls: list[str] = []
+        self.uwt_loads = 0
+        self.sent = 0  # events the test asked for, to wait on
 
     # ---- opening a page ----
     def open(

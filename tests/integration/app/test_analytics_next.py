@@ -81,6 +81,7 @@ def shop_and_gateway(tmp_path: Path) -> Iterator[tuple[str, str]]:
             yield shop, gateway_url
 
 
+@pytest.mark.slow
 def test_order_completed_from_the_browser_reaches_the_sandbox(
     shop_and_gateway: tuple[str, str],
 ) -> None:
@@ -146,6 +147,7 @@ def plugin_page(gateway_url: str) -> str:
     )
 
 
+@pytest.mark.slow
 def test_the_plugin_gives_pixel_and_server_the_same_conversion(
     shop_and_gateway: tuple[str, str],
 ) -> None:

@@ -56,6 +56,7 @@ def purchase_at_x(gateway: str, conversion_id: str, timeout: float = 10.0) -> li
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_a_purchase_on_the_example_shop_is_one_conversion_on_both_legs(
     shop: tuple[str, str],
 ) -> None:
@@ -107,6 +108,7 @@ def test_a_purchase_on_the_example_shop_is_one_conversion_on_both_legs(
     assert server["value"] == f"{pixel[2]['value']:.2f}"
 
 
+@pytest.mark.slow
 def test_an_order_without_consent_is_never_silent(shop: tuple[str, str]) -> None:
     # The how-to's shop starts with consent given; a visitor who unticks it must be told that
     # the order will not reach X, not left to wonder where it went.

@@ -82,6 +82,7 @@ def test_a_configured_audience_id_is_used_and_none_is_created(
     assert members(sandbox, existing.id) == emails_as_members(emails(0, 10))
 
 
+@pytest.mark.slow
 def test_six_thousand_changes_go_out_within_x_limits(
     sandbox: Sandbox, base_url: str, http: httpx.Client, tmp_path: Path
 ) -> None:

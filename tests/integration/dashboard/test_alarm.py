@@ -73,6 +73,7 @@ def order(n: int) -> dict[str, object]:
     }
 
 
+@pytest.mark.slow
 def test_failing_checks_and_refused_credentials_raise_the_alarm_until_fixed(
     live: tuple[Sandbox, Gateway, str], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -225,6 +225,7 @@ def test_wrong_tokens_hold_the_client_off_and_are_logged_without_the_token(
         assert "nope" not in text
 
 
+@pytest.mark.slow
 def test_through_a_proxy_wrong_tokens_count_per_visitor_and_for_the_proxy() -> None:
     """A proxy on the same host names the visitor in X-Forwarded-For; one that passes a visitor's
     own header on lets it pick a new name for each try, so proxied requests have a limit too."""

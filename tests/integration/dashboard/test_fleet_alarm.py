@@ -72,6 +72,7 @@ def banner(html: str) -> str:
     return html[start : html.index("</div>", start)]
 
 
+@pytest.mark.slow
 def test_a_worker_s_paused_account_shows_on_a_collector_until_it_clears(
     settings: Settings, collector: str
 ) -> None:

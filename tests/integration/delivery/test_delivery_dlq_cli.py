@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.delivery_helpers import DESTINATION, conversion, enqueue
 from xconduit.outbox import JobStatus
 from xconduit.outbox.sqlite import SqliteStore
@@ -25,6 +27,7 @@ def dlq(config: Path, *args: str) -> str:
     return done.stdout
 
 
+@pytest.mark.slow
 def test_list_replay_and_purge_dead_letters(tmp_path: Path) -> None:
     db = tmp_path / "outbox.db"
     config = tmp_path / "xconduit.toml"

@@ -134,6 +134,7 @@ def test_an_event_id_x_refuses_holds_its_200_conversions_after_a_handful_of_requ
     assert paused.reason.count(f"event_id ({bad_event_id})") == 1
 
 
+@pytest.mark.slow
 def test_every_job_ends_in_one_terminal_state_under_random_faults(
     sandbox: Sandbox, store: SqliteStore, client: XAdsClient, clock: Clock
 ) -> None:

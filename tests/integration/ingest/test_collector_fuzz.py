@@ -81,6 +81,7 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ),
     compress=st.booleans(),
 )
+@pytest.mark.slow
 def test_no_input_gets_a_5xx(
     url: str, path: str, body: bytes, encoding: str, content_type: str, compress: bool
 ) -> None:

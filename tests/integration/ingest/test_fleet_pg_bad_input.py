@@ -35,6 +35,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
             yield url, store_url
 
 
+@pytest.mark.slow
 def test_no_request_the_schema_allows_gets_a_5xx(live: tuple[str, str]) -> None:
     schema = schemathesis.openapi.from_url(f"{live[0]}/openapi.json")
     results = list(schema.get_all_operations())
@@ -93,6 +94,7 @@ def good_event(n: int, run: str) -> dict[str, Any]:
     goods=st.integers(min_value=1, max_value=6),
     seed=st.randoms(use_true_random=False),
 )
+@pytest.mark.slow
 def test_good_events_beside_bad_ones_are_all_stored(
     live: tuple[str, str], bad: list[dict[str, Any]], goods: int, seed: Any
 ) -> None:

@@ -118,6 +118,7 @@ def test_a_row_with_several_keys_is_one_user_object_in_x_key_order() -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.text(max_size=20), st.text(max_size=20)), min_size=1, max_size=20))
+@pytest.mark.slow
 def test_any_text_gives_the_same_bytes(pairs: list[tuple[str, str]]) -> None:
     keys = ("email", "handle")
     rows: list[dict[str, str | None]] = [{"email": a, "handle": b} for a, b in pairs]

@@ -306,6 +306,7 @@ _HOLES = st.fixed_dictionaries(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_EVENT, st.lists(_HOLES, min_size=2, max_size=8), st.booleans())
+@pytest.mark.slow
 def test_generated_events_give_the_core_s_outputs(
     raw: dict[str, Any], holes: list[dict[str, Any]], browser: bool
 ) -> None:

@@ -688,6 +688,7 @@ phones = st.integers(min_value=2_012_000_000, max_value=9_899_999_999).map(lambd
 
 @settings(max_examples=200, deadline=None)
 @given(email=emails, phone=phones, upper=st.booleans())
+@pytest.mark.slow
 def test_no_output_contains_the_email_or_phone_in_the_clear(
     email: str, phone: str, upper: bool
 ) -> None:

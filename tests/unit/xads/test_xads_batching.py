@@ -66,6 +66,7 @@ def test_huge_operation_is_split_keeping_type_and_dates() -> None:
     assert sum(c.users for c in chunks) == 1000
 
 
+@pytest.mark.slow
 def test_real_limit_at_five_megabytes() -> None:
     # ~11 MB of users in one operation and a small one: bodies are packed up to 5,000,000 bytes.
     ops = [op("Update", 140_000), op("Delete", 3)]
@@ -130,6 +131,7 @@ ops_st = st.lists(
 
 @settings(max_examples=150, deadline=None)
 @given(ops=ops_st, max_ops=st.integers(1, 7), max_bytes=st.integers(400, 3000))
+@pytest.mark.slow
 def test_split_preserves_users_and_respects_limits(
     ops: list[dict[str, Any]], max_ops: int, max_bytes: int
 ) -> None:
