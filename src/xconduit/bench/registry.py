@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,10 +24,11 @@ class Row:
 BenchFn = Callable[[Progress, float], list[Row]]
 """(progress bar host, scale) → rows. `scale` < 1 shortens the run (for smoke tests)."""
 
-MIN_SECONDS = 3.0
+MIN_SECONDS = float(os.environ.get("XCONDUIT_BENCH_SECONDS", "3"))
 """Each measured case runs at least this long, whatever the scale: `scale` shrinks the data
 and the extras, never the measuring time, so `--scale 0.01` gives figures comparable with a
-full run (a case of a few milliseconds measures start-up and timer noise, not throughput)."""
+full run (a case of a few milliseconds measures start-up and timer noise, not throughput).
+`XCONDUIT_BENCH_SECONDS` shortens it where only the output's shape matters (the test suite)."""
 
 BENCHMARKS: dict[str, BenchFn] = {}
 
