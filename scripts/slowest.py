@@ -1,11 +1,14 @@
 """Print the slowest tests of JUnit XML reports, by wall time and by CPU time, and the CPU total:
-`slowest.py N report.xml ...`. CPU seconds come from tests/support/cpu_time.py."""
+`slowest.py N report.xml ...`. CPU seconds come from tests/support/cpu_time.py. Exits 3 when
+a test ran more than once across the reports: the runs of scripts/run-tests must split the
+suite, not overlap (an overlap once ran the 408 browser tests twice, unnoticed)."""
 
 from __future__ import annotations
 
 import os
 import sys
 import xml.etree.ElementTree as ET
+from collections import Counter
 
 count, *paths = sys.argv[1:]
 top = int(count)
@@ -34,3 +37,8 @@ total = sum(cpu for _, cpu, _ in cases)
 print(f"\ncostliest {top} in CPU seconds (of {total:,.0f} s for all tests, children included):")
 for _, cpu, name in sorted(cases, key=lambda c: -c[1])[:top]:
     print(f"{cpu:8.2f}  {name}")
+
+twice = [name for name, n in Counter(name for _, _, name in cases).items() if n > 1]
+if twice:
+    print(f"\n{len(twice)} tests ran more than once, e.g. {twice[0]}: the runs overlap")
+    sys.exit(3)
