@@ -140,9 +140,11 @@ def sync_command(
             )
         if watch:
             typer.echo(f"watching {name}; Ctrl-C to stop", err=True)
-            if _watch(runner, audience.name):  # not after a cut round: it may hold the lock
-                runner.client.close()
-                store.close()
+            if not _watch(runner, audience.name):  # not closed: the cut round may hold the lock
+                typer.echo(f"stopped watching {name}; the round under way was cut short", err=True)
+                raise typer.Exit(130)
+            runner.client.close()
+            store.close()
             typer.echo(f"stopped watching {name}", err=True)
     except XconduitError as exc:
         raise _fail(" ".join(str(exc).split())) from None
@@ -175,6 +177,10 @@ def _watch(runner: AudienceRunner, name: str) -> bool:
             waiting = False
     except KeyboardInterrupt:
         return waiting
+    except RuntimeError:
+        if not stopping:
+            raise
+        return False  # the second signal, as DuckDB raises it in a query ("Query interrupted")
     return True
 
 
