@@ -244,6 +244,92 @@ def test_watch_compares_again_on_the_schedule_until_interrupted(
     assert "watching vip" in err
 
 
+def _watch(folder: Path, config: str, *, ignoring_sigint: bool = False) -> subprocess.Popen[str]:
+    """`audiences sync vip --watch` (stderr to `stderr.txt`), returned once it says it watches.
+    `ignoring_sigint`: started with SIGINT ignored, as a background job of a script is (bash
+    ignores SIGINT in it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XCONDUIT_")}
+    ignore = "signal.signal(signal.SIGINT, signal.SIG_IGN); " if ignoring_sigint else ""
+    main = f"import runpy, signal; {ignore}runpy.run_module('xconduit', run_name='__main__')"
+    with (folder / "stderr.txt").open("w") as err:
+        watching = subprocess.Popen(
+            [sys.executable, "-c", main, "audiences", "sync", "vip", "-c", config, "--watch"],
+            cwd=folder,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,
+        )
+    deadline = time.monotonic() + 120
+    while "watching vip" not in (folder / "stderr.txt").read_text():
+        assert watching.poll() is None, (folder / "stderr.txt").read_text()
+        assert time.monotonic() < deadline, "not watching after 120 s"
+        time.sleep(0.05)
+    return watching
+
+
+def _interrupt(watching: subprocess.Popen[str], folder: Path) -> tuple[int, list[str]]:
+    """SIGINT; the exit status and what stderr said after "watching" (30 s ends a hang, it is
+    not a speed claim)."""
+    watching.send_signal(signal.SIGINT)
+    try:
+        watching.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        watching.kill()
+        watching.wait()
+        raise AssertionError("the watch did not stop within 30 s of SIGINT") from None
+    said = (folder / "stderr.txt").read_text().split("watching vip; Ctrl-C to stop\n", 1)[-1]
+    return watching.returncode, said.splitlines()
+
+
+def test_ctrl_c_stops_a_watch_started_with_sigint_ignored(
+    served: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    """Python raises no KeyboardInterrupt when SIGINT was ignored at start: the watch handles
+    the signal itself, as `sync --watch` and `serve` do."""
+    sb, url = served
+    sb.reset()
+    config = str(write_config(tmp_path, sb, url, 'schedule = "1s"\nflush_interval = "1s"'))
+    customers(tmp_path, [("ann@example.com", 5000)])
+    assert _interrupt(_watch(tmp_path, config, ignoring_sigint=True), tmp_path) == (
+        0,
+        ["stopped watching vip"],
+    )
+
+
+def test_ctrl_c_during_a_comparison_lets_it_end_then_stops(
+    served: tuple[Sandbox, str], tmp_path: Path
+) -> None:
+    """SIGINT while a round compares a large snapshot (its DuckDB folder exists in the working
+    folder): the round ends, its changes queued, then the watch stops cleanly. Cut short, the
+    round queued nothing, or DuckDB turned the KeyboardInterrupt into a RuntimeError and a
+    traceback."""
+    sb, url = served
+    sb.reset()
+    config = str(
+        write_config(tmp_path, sb, url, 'schedule = "1s"\nflush_interval = "1s"\nmax_shrink = 1.0')
+    )
+    customers(tmp_path, [("ann@example.com", 5000)])
+    watching = _watch(tmp_path, config)
+    big = tmp_path / "big"
+    big.mkdir()
+    customers(big, [(f"user{n}@example.com", 5000) for n in range(300_000)])
+    (big / "customers.csv").replace(tmp_path / "customers.csv")  # the next round reads it all
+    before = set(tmp_path.glob("xconduit-audience-*"))  # a round that began before, if any
+    deadline = time.monotonic() + 120
+    while not set(tmp_path.glob("xconduit-audience-*")) - before:  # a round is comparing
+        assert watching.poll() is None
+        assert time.monotonic() < deadline, "no comparison began in 120 s"
+        time.sleep(0.01)
+    stopped = _interrupt(watching, tmp_path)
+    listed = xconduit(tmp_path, "audiences", "list", "-c", config)
+    (row,) = [line for line in listed.stdout.splitlines() if line.startswith("│ vip ")]
+    sent, pending = (int(c.strip().replace(",", "")) for c in row.split("│")[4:6])
+    assert sent + pending >= 300_000  # the round under way compared and queued the big snapshot
+    assert stopped == (0, ["stopped watching vip"])
+    assert not list(tmp_path.glob("xconduit-audience-*"))  # DuckDB's folder removed
+
+
 def test_without_numpy_one_line_names_the_extra_and_nothing_is_created_at_x(
     served: tuple[Sandbox, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from xconduit.errors import ConfigError, XconduitError
 from xconduit.outbox.audience_store import AudienceStore
 
 if TYPE_CHECKING:
-    from xconduit.audiences.runner import SyncReport
+    from xconduit.audiences.runner import AudienceRunner, SyncReport
 
 audiences = typer.Typer(
     name="audiences",
@@ -139,14 +140,48 @@ def sync_command(
             )
         if watch:
             typer.echo(f"watching {name}; Ctrl-C to stop", err=True)
-            try:
-                while True:
-                    wake = runner.tick([audience.name])
-                    time.sleep(max(0.2, min(wake - time.time(), 5.0)))
-            except KeyboardInterrupt:
-                pass
+            if not _watch(runner, audience.name):  # not closed: the cut round may hold the lock
+                typer.echo(f"stopped watching {name}; the round under way was cut short", err=True)
+                raise typer.Exit(130)
+            runner.client.close()
+            store.close()
+            typer.echo(f"stopped watching {name}", err=True)
     except XconduitError as exc:
         raise _fail(" ".join(str(exc).split())) from None
+
+
+def _watch(runner: AudienceRunner, name: str) -> bool:
+    """A round on the audience's schedule until SIGINT or SIGTERM; whether the last round ended
+    (False: a second signal cut it short). A signal during a round lets the round end: a
+    KeyboardInterrupt there could leave DuckDB's RuntimeError ("Query interrupted") and a
+    traceback, or the store's lock taken. Between rounds it ends the wait at once."""
+    stopping = waiting = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        if waiting or stopping:
+            raise KeyboardInterrupt
+        stopping = True
+
+    # Handlers of our own, as `sync --watch` and `serve` have: Python installs none when SIGINT
+    # was ignored at start (a background job of a script), and Ctrl-C would be lost.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    try:
+        while not stopping:
+            wake = runner.tick([name])
+            waiting = True
+            if stopping:  # signalled during the round
+                break
+            time.sleep(max(0.2, min(wake - time.time(), 5.0)))
+            waiting = False
+    except KeyboardInterrupt:
+        return waiting
+    except RuntimeError:
+        if not stopping:
+            raise
+        return False  # the second signal, as DuckDB raises it in a query ("Query interrupted")
+    return True
 
 
 def _summary(report: SyncReport) -> None:
