@@ -297,6 +297,7 @@ def test_ctrl_c_stops_a_watch_started_with_sigint_ignored(
     )
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_a_comparison_lets_it_end_then_stops(
     served: tuple[Sandbox, str], tmp_path: Path
 ) -> None:
