@@ -77,6 +77,7 @@ def test_sync_then_list_then_an_emptying_snapshot_is_refused(
     served: tuple[Sandbox, str], tmp_path: Path
 ) -> None:
     sb, url = served
+    sb.reset()  # the module's sandbox: another test may have run on it first
     config = str(write_config(tmp_path, sb, url))
     customers(tmp_path, [("ann@example.com", 5000), ("bob@example.com", 10), ("cy@x.org", 2000)])
 

@@ -139,7 +139,6 @@ def sync_command(
                 f"see `xconduit dlq list --destination audience:{name}`"
             )
         if watch:
-            typer.echo(f"watching {name}; Ctrl-C to stop", err=True)
             if not _watch(runner, audience.name):  # not closed: the cut round may hold the lock
                 typer.echo(f"stopped watching {name}; the round under way was cut short", err=True)
                 raise typer.Exit(130)
@@ -167,6 +166,8 @@ def _watch(runner: AudienceRunner, name: str) -> bool:
     # was ignored at start (a background job of a script), and Ctrl-C would be lost.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
+    # Said once the handlers are in place: a Ctrl-C right after it is never lost.
+    typer.echo(f"watching {name}; Ctrl-C to stop", err=True)
     try:
         while not stopping:
             wake = runner.tick([name])
