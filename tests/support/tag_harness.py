@@ -214,8 +214,8 @@ RESET_HTML = (
 class TagBrowser:
     """The browser context and page that the tag tests of one worker share.
 
-    A new context per test costs Chromium a renderer process (about 0.3 CPU s); a navigation
-    costs about 0.07. So each test gets the same page, emptied first by `fresh()`: the old
+    A new context with its page cost Chromium about 0.7 CPU-s per test (measured as the
+    machine's busy time); a navigation costs about 0.07. So each test gets the same page, emptied first by `fresh()`: the old
     document is left, the origin's local and session storage and every cookie are cleared, and
     X's hosts answer for the new test's TagPage only (a request of the old document that
     Playwright hands over late is answered, not recorded).
