@@ -37,9 +37,12 @@ class Store(BudgetStore, CountingStore, Protocol):
     """The outbox of delivery jobs (and the rate ledger, see `xconduit.outbox.budget`; the
     counters and the debugger's rows, see `xconduit.outbox.counts`)."""
 
-    def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
+    def commit_events(
+        self, events: Sequence[IncomingEvent], *, now: float, recent: bool = True
+    ) -> list[bool]:
         """Commit events in one transaction; per event, False if `(source, message_id)` was seen
-        (its jobs are not enqueued), else True and its jobs are `pending`."""
+        (its jobs are not enqueued), else True and its jobs are `pending`. `recent=False`: the
+        events' debugger rows (`IncomingEvent.recent`) are not written (the caller keeps them)."""
         ...
 
     def claim_batch(

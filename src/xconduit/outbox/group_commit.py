@@ -189,13 +189,11 @@ class GroupCommitter:
             events = [event for submission in group for event in submission.events]
             now = self._clock()
             hold = time.monotonic() - self._recent_written < self._recent_every
-            recents = [event.recent for event in events]
-            if hold:
-                events = [event.without_recent() for event in events]
-            else:
+            if not hold:
                 self._write_held()  # first: they are older than this group's rows
             try:
-                accepted = self._store.commit_events(events, now=now)
+                # Held: the debugger's rows stay out of this commit (written later, newest only).
+                accepted = self._store.commit_events(events, now=now, recent=not hold)
             except Exception as error:
                 if isinstance(error, StoreBusy):
                     # The store was held for all of busy_timeout: what queued meanwhile would
@@ -210,6 +208,7 @@ class GroupCommitter:
             finally:
                 self.transactions += 1
             if hold:
+                recents = [event.recent for event in events]
                 for recent in newest_recent(recents, accepted):
                     kept = self._held.setdefault(recent.source, deque(maxlen=RECENT_PER_SOURCE))
                     kept.append((recent, now))

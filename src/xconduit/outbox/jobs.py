@@ -87,7 +87,10 @@ ACTIVE_STATUSES: frozenset[JobStatus] = frozenset(
 """States with work left to do: a job in one of them will be claimed again some day."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+# NewJob and IncomingEvent are not frozen: the collector builds one of each per event, and a
+# frozen dataclass's __init__ costs ~4× a plain one's (1.7 vs 0.4 µs for NewJob). Treat them as
+# values all the same: nothing changes them once built.
+@dataclass(kw_only=True, slots=True)
 class NewJob:
     """A delivery job to enqueue: one conversion for one destination."""
 
@@ -109,7 +112,7 @@ class NewJob:
     priority the freshest is claimed first. Empty: unknown (claimed after the dated ones)."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(kw_only=True, slots=True)
 class IncomingEvent:
     """One accepted event and the delivery jobs it maps to (possibly none)."""
 
@@ -122,16 +125,6 @@ class IncomingEvent:
     """The event as the live debugger shows it, kept if the event is new."""
     audience_changes: tuple[AudienceChange, ...] = ()
     """Users this event makes enter or exit custom audiences (committed with the event)."""
-
-    def without_recent(self) -> IncomingEvent:
-        """This event without the debugger's copy (`dataclasses.replace` costs ~10× more)."""
-        return IncomingEvent(
-            source=self.source,
-            message_id=self.message_id,
-            jobs=self.jobs,
-            counts=self.counts,
-            audience_changes=self.audience_changes,
-        )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -24,10 +24,15 @@ def note_new_events(
     events: Sequence[IncomingEvent],
     fresh: Sequence[bool],
     now: float,
+    *,
+    recent: bool = True,
 ) -> None:
-    """The counts and recent rows of the new events, in `commit_events`' transaction."""
+    """The counts and (unless `recent=False`) recent rows of the new events, in
+    `commit_events`' transaction."""
     counts = [c for event, new in zip(events, fresh, strict=True) if new for c in event.counts]
     add_counts(conn, counts, now)
+    if not recent:
+        return
     recents = newest_recent([event.recent for event in events], fresh)
     write_recent(conn, [(recent, now) for recent in recents])
 

@@ -551,7 +551,7 @@ def test_tag_settings_carry_the_destination_rules(tmp_path: Path, pre_purchase: 
 
 
 class FailingStore(MemoryStore):
-    def commit_events(self, events: Any, *, now: float) -> list[bool]:
+    def commit_events(self, events: Any, *, now: float, recent: bool = True) -> list[bool]:
         raise StoreError("disk I/O error")
 
 
@@ -571,9 +571,9 @@ class CountingStore(MemoryStore):
         super().__init__()
         self.commits: list[int] = []
 
-    def commit_events(self, events: Any, *, now: float) -> list[bool]:
+    def commit_events(self, events: Any, *, now: float, recent: bool = True) -> list[bool]:
         self.commits.append(len(events))
-        return super().commit_events(events, now=now)
+        return super().commit_events(events, now=now, recent=recent)
 
 
 def test_concurrent_requests_share_transactions(tmp_path: Path) -> None:
@@ -609,11 +609,11 @@ def test_concurrent_requests_share_transactions(tmp_path: Path) -> None:
 def test_a_200_means_committed(tmp_path: Path) -> None:
     # The answer comes after the commit: a store that has not committed yet holds the answer.
     class SlowStore(MemoryStore):
-        def commit_events(self, events: Any, *, now: float) -> list[bool]:
+        def commit_events(self, events: Any, *, now: float, recent: bool = True) -> list[bool]:
             import time
 
             time.sleep(0.3)
-            return super().commit_events(events, now=now)
+            return super().commit_events(events, now=now, recent=recent)
 
     store = SlowStore()
     with (

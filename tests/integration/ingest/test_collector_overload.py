@@ -38,9 +38,11 @@ class GatedStore(SqliteStore):
         super().__init__(path)
         self.gate = threading.Event()
 
-    def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
+    def commit_events(
+        self, events: Sequence[IncomingEvent], *, now: float, recent: bool = True
+    ) -> list[bool]:
         self.gate.wait(timeout=60)
-        return super().commit_events(events, now=now)
+        return super().commit_events(events, now=now, recent=recent)
 
 
 def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> None:

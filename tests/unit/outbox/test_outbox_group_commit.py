@@ -29,13 +29,15 @@ class SlowStore(MemoryStore):
         self.commits: list[int] = []  # events per commit_events call
         self.fail_next = False
 
-    def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
+    def commit_events(
+        self, events: Sequence[IncomingEvent], *, now: float, recent: bool = True
+    ) -> list[bool]:
         self.commits.append(len(events))
         fail, self.fail_next = self.fail_next, False
         time.sleep(self.delay)
         if fail:
             raise StoreError("disk I/O error")
-        return super().commit_events(events, now=now)
+        return super().commit_events(events, now=now, recent=recent)
 
 
 async def submit_all(committer: GroupCommitter, batches: list[list[IncomingEvent]]) -> list[object]:
@@ -222,9 +224,11 @@ class RecordingStore(SlowStore):
         self.commits_with_recent: list[int] = []
         self.recent_writes: list[list[str]] = []
 
-    def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
-        self.commits_with_recent.append(sum(e.recent is not None for e in events))
-        return super().commit_events(events, now=now)
+    def commit_events(
+        self, events: Sequence[IncomingEvent], *, now: float, recent: bool = True
+    ) -> list[bool]:
+        self.commits_with_recent.append(sum(e.recent is not None for e in events) if recent else 0)
+        return super().commit_events(events, now=now, recent=recent)
 
     def add_recent(self, rows: Sequence[tuple[RecentEvent, float]]) -> None:
         self.recent_writes.append([recent.message_id for recent, _ in rows])

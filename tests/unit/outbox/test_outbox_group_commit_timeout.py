@@ -23,10 +23,12 @@ class HeldStore(MemoryStore):
         self.entered = threading.Event()
         self.unblock = threading.Event()
 
-    def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
+    def commit_events(
+        self, events: Sequence[IncomingEvent], *, now: float, recent: bool = True
+    ) -> list[bool]:
         self.entered.set()
         self.unblock.wait(timeout=10)
-        return super().commit_events(events, now=now)
+        return super().commit_events(events, now=now, recent=recent)
 
 
 def test_queued_events_past_the_timeout_are_withdrawn_and_in_flight_ones_answered() -> None:
@@ -52,12 +54,14 @@ def test_queued_events_past_the_timeout_are_withdrawn_and_in_flight_ones_answere
 class BusyStore(HeldStore):
     """The first commit waits until released, then finds the store still held."""
 
-    def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
+    def commit_events(
+        self, events: Sequence[IncomingEvent], *, now: float, recent: bool = True
+    ) -> list[bool]:
         if not self.entered.is_set():
             self.entered.set()
             self.unblock.wait(timeout=10)
             raise StoreBusy("held by another writer")
-        return MemoryStore.commit_events(self, events, now=now)
+        return MemoryStore.commit_events(self, events, now=now, recent=recent)
 
 
 def test_what_queued_behind_a_commit_that_found_the_store_busy_is_answered_busy_too() -> None:

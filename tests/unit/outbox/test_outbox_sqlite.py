@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from pathlib import Path
 
@@ -9,9 +10,11 @@ import pytest
 
 from tests.support.outbox_factories import event
 from xconduit.errors import ConfigError, StoreError
-from xconduit.outbox import JobStatus
+from xconduit.outbox import IncomingEvent, JobStatus
+from xconduit.outbox.audience_jobs import AudienceChange
 from xconduit.outbox.sql import load_migrations
 from xconduit.outbox.sqlite import Q, SqliteStore
+from xconduit.outbox.sqlite.store import _commit
 
 
 def test_jobs_outlive_the_store_object(tmp_path: Path) -> None:
@@ -71,12 +74,12 @@ def test_a_failed_commit_leaves_nothing_behind(tmp_path: Path) -> None:
         event("b")
         .jobs[0]
         .__class__(
-            destination="shop",
+            destination=None,  # type: ignore[arg-type]  # violates NOT NULL mid-transaction
             account_id="a",
             pixel_id="p",
             message_id="b",
             conversion_id="c",
-            payload=None,  # type: ignore[arg-type]  # violates NOT NULL mid-transaction
+            payload=b"{}",
         )
     )
     broken = event("b").__class__(source="website", message_id="b", jobs=(bad,))
@@ -109,3 +112,62 @@ def test_the_claim_uses_the_partial_due_index(tmp_path: Path) -> None:
     assert any("USING INDEX delivery_jobs_priority" in row[3] for row in plan), plan
     assert not any("TEMP B-TREE" in row[3] for row in plan), plan
     store.close()
+
+
+def _nul(message_id: str) -> IncomingEvent:
+    """An event whose conversion id holds a NUL (SQLite's JSON functions end a string there)."""
+    made = event(message_id)
+    made.jobs = (dataclasses.replace(made.jobs[0], conversion_id="order\x00" + message_id),)
+    return made
+
+
+def _with_audience(message_id: str) -> IncomingEvent:
+    made = event(message_id)
+    made.audience_changes = (
+        AudienceChange(audience="vip", user_key="k" + message_id, op="add", payload=b"{}"),
+    )
+    return made
+
+
+BATCHES = {
+    "one source": lambda: [event("a"), event("b"), event("c")],
+    "an id twice in the batch": lambda: [event("a"), event("b"), event("a")],
+    "an id seen in an earlier commit": lambda: [event("seen"), event("new")],
+    "two sources, the same id": lambda: [event("a"), event("a", source="app"), event("b")],
+    "two destinations": lambda: [event("a", destinations=("shop", "blog")), event("b")],
+    "an event without jobs": lambda: [IncomingEvent(source="website", message_id="n"), event("b")],
+    "a NUL in a conversion id": lambda: [event("a"), _nul("b")],
+    "a NUL in a message id": lambda: [event("a"), event("b\x00c")],
+    "an audience change": lambda: [event("a"), _with_audience("b")],
+    "unicode ids": lambda: [event("ü-1"), event("日本-2"), event("😀")],
+}
+
+
+@pytest.mark.parametrize("name", sorted(BATCHES))
+def test_a_collector_commit_stores_what_one_statement_per_event_stores(
+    tmp_path: Path, name: str
+) -> None:
+    """The collector's commit goes in bulk (a few JSON statements); the rows it leaves, and
+    its answer per event, are those of the per-event statements (`_commit`)."""
+    outcomes = []
+    for way, folder in (("bulk", "a"), ("per event", "b")):
+        store = SqliteStore(tmp_path / f"{folder}.db")
+        store.commit_events([event("seen")], now=1.0)
+        if way == "per event":
+            with store._write() as conn:
+                accepted = _commit(conn, BATCHES[name](), 2.0)
+        else:
+            accepted = store.commit_events(BATCHES[name](), now=2.0)
+        jobs = store._conn.execute(
+            "SELECT destination, account_id, pixel_id, message_id, conversion_id, payload, status,"
+            " created_at, traced, owner, priority, conversion_time FROM delivery_jobs"
+            " ORDER BY destination, id"
+        ).fetchall()
+        seen = store._conn.execute(
+            "SELECT source, message_id, received_at FROM received_events ORDER BY 1, 2"
+        ).fetchall()
+        changes = store._conn.execute("SELECT audience, user_key FROM audience_changes").fetchall()
+        outcomes.append((accepted, [tuple(r) for r in jobs], [tuple(r) for r in seen], changes))
+        store.close()
+    assert outcomes[0] == outcomes[1]
+    assert any(outcomes[0][0])

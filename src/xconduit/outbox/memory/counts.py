@@ -46,14 +46,19 @@ class MemoryCounts:
         self._add_hours(counts, now)  # outbox/hours.py
 
     def _note_events(
-        self, events: Sequence[IncomingEvent], fresh: Sequence[bool], now: float
+        self,
+        events: Sequence[IncomingEvent],
+        fresh: Sequence[bool],
+        now: float,
+        *,
+        recent: bool = True,
     ) -> None:
         """Under the store's lock, in `commit_events`."""
         for event, new in zip(events, fresh, strict=True):
             if not new:
                 continue
             self._add(event.counts, now)
-            if event.recent is not None:
+            if recent and event.recent is not None:
                 self._keep_recent(event.recent, now)
 
     def _keep_recent(self, r: RecentEvent, at: float) -> None:

@@ -55,7 +55,9 @@ class MemoryStore(
         self._sync_lock = threading.Lock()
         self._workers: dict[str, ProcessReport] = {}
 
-    def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
+    def commit_events(
+        self, events: Sequence[IncomingEvent], *, now: float, recent: bool = True
+    ) -> list[bool]:
         accepted: list[bool] = []
         with self._lock:
             for event in events:
@@ -70,7 +72,7 @@ class MemoryStore(
                 for new in event.jobs:
                     self._last_id += 1
                     self._jobs[self._last_id] = pending_job(self._last_id, new, now)
-            self._note_events(events, accepted, now)
+            self._note_events(events, accepted, now, recent=recent)
         return accepted
 
     def claim_batch(

@@ -217,12 +217,14 @@ class PostgresStore(
         with self._tx() as conn:
             return conn.execute(query, params).rowcount
 
-    def commit_events(self, events: Sequence[IncomingEvent], *, now: float) -> list[bool]:
+    def commit_events(
+        self, events: Sequence[IncomingEvent], *, now: float, recent: bool = True
+    ) -> list[bool]:
         if not events:
             return []
         with self._tx(pipeline=True) as conn:
             accepted = self._commit_in(conn, events, now)
-            note_events(conn, events, accepted, now)
+            note_events(conn, events, accepted, now, recent=recent)
         return accepted
 
     def _commit_in(

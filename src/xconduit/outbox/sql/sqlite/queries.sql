@@ -244,16 +244,17 @@ SELECT :source, value, :now FROM json_each(:ids) WHERE true
 ON CONFLICT (source, message_id) DO NOTHING;
 
 -- name: insert_jobs_bulk
--- Enqueue a sync's jobs for one destination, account, pixel and owner, of the JSON array :jobs
+-- Enqueue jobs for one destination, account, pixel and owner, of the JSON array :jobs
 -- ([message_id, conversion_id, payload text, priority, conversion_time]), due at once, ids in
--- array order; untraced (no debugger lookup).
+-- array order; :traced 1 for the collector's (the debugger looks them up), 0 for a sync's.
 INSERT INTO delivery_jobs (
     destination, account_id, pixel_id, message_id, conversion_id, payload,
     status, attempts, created_at, next_attempt_at, traced, owner, priority, conversion_time
 )
 SELECT :destination, :account_id, :pixel_id, json_extract(value, '$[0]'),
     json_extract(value, '$[1]'), CAST(json_extract(value, '$[2]') AS BLOB),
-    'pending', 0, :now, :now, 0, :owner, json_extract(value, '$[3]'), json_extract(value, '$[4]')
+    'pending', 0, :now, :now, :traced, :owner, json_extract(value, '$[3]'),
+    json_extract(value, '$[4]')
 FROM json_each(:jobs);
 
 -- name: add_count
