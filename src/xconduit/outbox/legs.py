@@ -21,6 +21,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
+import orjson
+
 from xconduit.outbox.sql import load_queries
 
 log = logging.getLogger("xconduit.outbox")
@@ -99,9 +101,14 @@ class SqliteLegs:
     _read: Callable[[str, dict[str, Any]], list[Any]]  # the store's
 
     def note_legs(self, rows: Sequence[LegRow], *, now: float) -> None:
-        if rows:
-            with self._write() as conn:
-                conn.executemany(load_queries("sqlite", "legs.sql")["note_leg"], _params(rows, now))
+        if not rows:
+            return
+        # One statement for the second's rows (a JSON array): one per row cost the collector
+        # ~7 µs of CPU per conversion, binding each row's parameters.
+        table = orjson.dumps([(r.key, r.destination, r.pixel) for r in rows]).decode()
+        with self._write() as conn:
+            query = load_queries("sqlite", "legs.sql")["note_legs_bulk"]
+            conn.execute(query, {"rows": table, "now": now})
 
     def leg_shares(self, since: float) -> dict[str, LegShares]:
         return _shares(

@@ -100,3 +100,12 @@ def test_the_overview_says_so_when_the_legs_cannot_be_read(tmp_path: Path) -> No
     shop = ConversionDestination(name="shop", account_id="18ce552mlaq", pixel_id="oka17")
     html = legs_section(Settings(conversions=[shop]), store, now=NOW)
     assert "Both legs: cannot be read" in html
+
+
+def test_keys_at_both_ends_of_64_bits_are_kept_exactly(store: Store) -> None:
+    """The SQL stores write a flush's rows as one JSON array: its integers must come back as the
+    same 64-bit keys (a key read as a float would be another id)."""
+    keys = [-(2**63), 2**63 - 1, 2**53 + 1]
+    store.note_legs([LegRow("shop", k, pixel=True) for k in keys], now=NOW)  # type: ignore[attr-defined]
+    store.note_legs([LegRow("shop", k, pixel=False) for k in keys], now=NOW + 1)  # type: ignore[attr-defined]
+    assert store.leg_shares(0) == {"shop": LegShares(both=3, pixel_only=0, server_only=0)}  # type: ignore[attr-defined]
