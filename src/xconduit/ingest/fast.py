@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache, partial
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import orjson
@@ -212,8 +213,10 @@ class _Text:
     """Bytes with holes: each occurrence of a hole's string (JSON-quoted) is a slot."""
 
     def __init__(self, parts: tuple[bytes, ...], order: tuple[int, ...]) -> None:
-        self._format = b"%s".join(part.replace(b"%", b"%%") for part in parts)
-        self._order = order
+        # Filled as text, then encoded once: the parts are UTF-8 (orjson's), so this gives the
+        # same bytes as encoding each string (measured: ~2× faster than a generator of encodes).
+        self._format = "%s".join(part.decode().replace("%", "%%") for part in parts)
+        self._pick = _getter(order)
 
     @classmethod
     def learn(cls, strings: tuple[str, ...], data: bytes) -> _Text | None:
@@ -235,7 +238,17 @@ class _Text:
         return cls(tuple(parts), tuple(n for _, _, n in found))
 
     def fill(self, strings: tuple[str, ...]) -> bytes:
-        return self._format % tuple(strings[n].encode() for n in self._order)
+        return (self._format % self._pick(strings)).encode()
+
+
+def _getter(order: tuple[int, ...]) -> Callable[[tuple[str, ...]], tuple[str, ...]]:
+    """The strings at `order`, as a tuple (itemgetter gives a bare item for one index)."""
+    if len(order) > 1:
+        return itemgetter(*order)
+    if order:
+        first = order[0]
+        return lambda strings: (strings[first],)
+    return lambda strings: ()
 
 
 def _slot(strings: tuple[str, ...], value: str) -> int | str | None:
