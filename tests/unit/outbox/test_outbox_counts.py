@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 
 from xconduit.outbox import IncomingEvent
-from xconduit.outbox.counts import RECENT_PER_SOURCE, Count, RecentEvent
+from xconduit.outbox.counts import RECENT_PER_SOURCE, Count, RecentEvent, summed
 
 NOW = 1_767_268_800.0
 SHOP = (("destination", "shop"),)
@@ -85,3 +86,28 @@ def test_secrets(store: Any) -> None:
     assert store.get_secret("x") == b"two"
     assert store.delete_secret("x")
     assert not store.delete_secret("x")
+
+
+SHARED = Count("events_accepted", (("source", "web"),))
+"""One object for many events, as the template path gives them."""
+CASES = {
+    "one object many times": [SHARED] * 800,
+    "equal objects, not the same": [Count("events_accepted", (("source", "web"),))] * 3 + [SHARED],
+    "fractional values": [Count("value", (("d", "shop"),), 12.3)] * 50 + [SHARED],
+    "integer values": [Count("value", (("d", "shop"),), 2)] * 7,
+    "labels in another order": [
+        Count("x", (("a", "1"), ("b", "2"))),
+        Count("x", (("b", "2"), ("a", "1"))),
+    ],
+    "nothing": [],
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_summed_gives_one_total_per_counter_as_adding_one_by_one(name: str) -> None:
+    one_by_one: dict[tuple[str, str], float] = {}
+    for count in CASES[name]:
+        key = (count.name, count.labels_json)
+        one_by_one[key] = one_by_one.get(key, 0.0) + count.value
+    assert dict(summed(CASES[name])) == pytest.approx(one_by_one, rel=1e-12)
+    assert set(summed(CASES[name])) == set(one_by_one)
