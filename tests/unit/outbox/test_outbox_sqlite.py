@@ -15,6 +15,7 @@ from xconduit.outbox.audience_jobs import AudienceChange
 from xconduit.outbox.sql import load_migrations
 from xconduit.outbox.sqlite import Q, SqliteStore
 from xconduit.outbox.sqlite.store import _commit
+from xconduit.outbox.syncs import SyncState
 
 
 def test_jobs_outlive_the_store_object(tmp_path: Path) -> None:
@@ -129,6 +130,21 @@ def _with_audience(message_id: str) -> IncomingEvent:
     return made
 
 
+def _varied(message_id: str, n: int) -> IncomingEvent:
+    """An event whose job's account, owner, priority and time differ from the others'."""
+    made = event(message_id)
+    made.jobs = (
+        dataclasses.replace(
+            made.jobs[0],
+            account_id=f"acct{n % 2}",
+            owner=f"key{n % 3}",
+            priority=n % 10,
+            conversion_time=f"2026-12-0{n % 9 + 1}T10:00:00.000Z",
+        ),
+    )
+    return made
+
+
 BATCHES = {
     "one source": lambda: [event("a"), event("b"), event("c")],
     "an id twice in the batch": lambda: [event("a"), event("b"), event("a")],
@@ -140,6 +156,7 @@ BATCHES = {
     "a NUL in a message id": lambda: [event("a"), event("b\x00c")],
     "an audience change": lambda: [event("a"), _with_audience("b")],
     "unicode ids": lambda: [event("ü-1"), event("日本-2"), event("😀")],
+    "accounts, owners, priorities, times": lambda: [_varied(f"v{n}", n) for n in range(7)],
 }
 
 
@@ -148,7 +165,8 @@ def test_a_collector_commit_stores_what_one_statement_per_event_stores(
     tmp_path: Path, name: str
 ) -> None:
     """The collector's commit goes in bulk (a few JSON statements); the rows it leaves, and
-    its answer per event, are those of the per-event statements (`_commit`)."""
+    its answer per event, are those of the per-event statements (`_commit`). Ids follow event
+    order within a destination, owner, account and pixel (what a claim reads), not across."""
     outcomes = []
     for way, folder in (("bulk", "a"), ("per event", "b")):
         store = SqliteStore(tmp_path / f"{folder}.db")
@@ -161,7 +179,7 @@ def test_a_collector_commit_stores_what_one_statement_per_event_stores(
         jobs = store._conn.execute(
             "SELECT destination, account_id, pixel_id, message_id, conversion_id, payload, status,"
             " created_at, traced, owner, priority, conversion_time FROM delivery_jobs"
-            " ORDER BY destination, id"
+            " ORDER BY destination, owner, account_id, pixel_id, id"
         ).fetchall()
         seen = store._conn.execute(
             "SELECT source, message_id, received_at FROM received_events ORDER BY 1, 2"
@@ -171,3 +189,16 @@ def test_a_collector_commit_stores_what_one_statement_per_event_stores(
         store.close()
     assert outcomes[0] == outcomes[1]
     assert any(outcomes[0][0])
+
+
+@pytest.mark.parametrize("name", ["one source", "a NUL in a conversion id"])
+def test_a_syncs_jobs_stay_out_of_the_debuggers_index_whichever_way_they_go(
+    tmp_path: Path, name: str
+) -> None:
+    """A sync's batch with a NUL goes through the per-event statements: still untraced."""
+    store = SqliteStore(tmp_path / "q.db")
+    state = SyncState(cursor=None, generation=0)
+    store.commit_sync_batch("orders", BATCHES[name](), state=state, now=1.0)
+    traced = store._conn.execute("SELECT DISTINCT traced FROM delivery_jobs").fetchall()
+    assert [tuple(row) for row in traced] == [(0,)]
+    store.close()

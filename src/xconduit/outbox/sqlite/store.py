@@ -144,8 +144,11 @@ def _job(row: sqlite3.Row) -> DeliveryJob:
     return DeliveryJob(**values)
 
 
-def _commit(conn: sqlite3.Connection, events: Sequence[IncomingEvent], now: float) -> list[bool]:
-    """Remember each event and insert its jobs, inside the caller's transaction."""
+def _commit(
+    conn: sqlite3.Connection, events: Sequence[IncomingEvent], now: float, *, traced: bool = True
+) -> list[bool]:
+    """Remember each event and insert its jobs, inside the caller's transaction (`traced`: as
+    in `_commit_bulk`)."""
     accepted: list[bool] = []
     jobs: list[dict[str, Any]] = []
     for event in events:
@@ -168,6 +171,7 @@ def _commit(conn: sqlite3.Connection, events: Sequence[IncomingEvent], now: floa
                     "owner": job.owner,
                     "priority": job.priority,
                     "conversion_time": job.conversion_time,
+                    "traced": int(traced),
                 }
                 for job in event.jobs
             )
@@ -188,7 +192,7 @@ def _commit_bulk(
     Events with audience changes, and ids SQLite's JSON cannot carry (a NUL character), go
     through `_commit`."""
     if not all(map(_plain, events)):
-        return _commit(conn, events, now)
+        return _commit(conn, events, now, traced=traced)
     by_source: dict[str, set[str]] = {}
     for event in events:
         by_source.setdefault(event.source, set()).add(event.message_id)

@@ -34,14 +34,15 @@ VALUES (
 );
 
 -- name: insert_conversion_job
--- Enqueue one conversion's delivery job of :owner, due at once, with its claim order.
+-- Enqueue one conversion's delivery job of :owner, due at once, with its claim order;
+-- :traced as in insert_jobs_bulk.
 INSERT INTO delivery_jobs (
     destination, account_id, pixel_id, message_id, conversion_id, payload,
-    status, attempts, created_at, next_attempt_at, owner, priority, conversion_time
+    status, attempts, created_at, next_attempt_at, traced, owner, priority, conversion_time
 )
 VALUES (
     :destination, :account_id, :pixel_id, :message_id, :conversion_id, :payload,
-    'pending', 0, :now, :now, :owner, :priority, :conversion_time
+    'pending', 0, :now, :now, :traced, :owner, :priority, :conversion_time
 );
 
 -- name: claim_batch
