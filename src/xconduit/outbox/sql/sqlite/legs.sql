@@ -1,14 +1,6 @@
--- name: note_leg
--- One conversion id seen on a leg; the first time of each leg is kept.
-INSERT INTO conversion_legs (key, destination, pixel_at, server_at, first_at)
-VALUES (:key, :destination, :pixel_at, :server_at, :now)
-ON CONFLICT (key) DO UPDATE SET
-    pixel_at = coalesce(conversion_legs.pixel_at, excluded.pixel_at),
-    server_at = coalesce(conversion_legs.server_at, excluded.server_at);
-
 -- name: note_legs_bulk
 -- The conversion ids of the JSON array :rows ([key, destination, from the tag: 1 or 0]), each
--- seen on a leg at :now, as note_leg in one statement.
+-- seen on a leg at :now; the first time of each leg is kept.
 INSERT INTO conversion_legs (key, destination, pixel_at, server_at, first_at)
 SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
     CASE WHEN json_extract(value, '$[2]') THEN :now END,
