@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from xconduit.outbox import postgres, sqlite
+from xconduit.outbox.sql import load_migrations
 
 MINUTES = [
     (29_454_480, "conversions_delivered", '{"destination":"shop","event":"Purchase"}', 2.0),
@@ -22,6 +23,11 @@ HOURS = [
     (490_908, "conversions_delivered", '{"destination":"shop","event":"Purchase"}', 5.0),
     (490_909, "conversions_dead", '{"destination":"shop","reason":"http_400"}', 1.0),
 ]
+SQLITE_BACK_TO_16 = (
+    "DROP TABLE job_commits",
+    "CREATE INDEX delivery_jobs_message ON delivery_jobs (destination, message_id) WHERE traced = 1",
+    "DELETE FROM schema_version WHERE version = 17",
+)
 BACK_TO_15 = (
     "DROP TABLE counter_hours",
     "DELETE FROM schema_version WHERE version = 16",
@@ -31,10 +37,10 @@ BACK_TO_15 = (
 def test_sqlite(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "q.db", isolation_level=None)
     sqlite.migrate(conn)
-    for statement in BACK_TO_15:
+    for statement in SQLITE_BACK_TO_16 + BACK_TO_15:
         conn.execute(statement)
     conn.executemany("INSERT INTO counter_minutes VALUES (?, ?, ?, ?)", MINUTES)
-    assert sqlite.migrate(conn) == 16
+    assert sqlite.migrate(conn) == load_migrations("sqlite")[-1].version
     assert conn.execute("SELECT * FROM counter_hours ORDER BY hour").fetchall() == HOURS
 
 
@@ -46,6 +52,6 @@ def test_postgresql(pg_url: str) -> None:
             conn.execute(statement.encode())
         with conn.cursor() as cur:
             cur.executemany("INSERT INTO counter_minutes VALUES (%s, %s, %s, %s)", MINUTES)
-        assert postgres.migrate(conn) == 16
+        assert postgres.migrate(conn) == load_migrations("postgresql")[-1].version
         rows: list[Any] = conn.execute("SELECT * FROM counter_hours ORDER BY hour").fetchall()
         assert rows == HOURS

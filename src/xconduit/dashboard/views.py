@@ -323,11 +323,16 @@ def debugger(
                     ),
                 )
             )
-    keys = [(line.destination, line.message_id) for line in lines if line.outcome == "conversion"]
+    keys = [
+        (line.destination, line.message_id, line.received_at)
+        for line in lines
+        if line.outcome == "conversion"
+    ]
     states = store.job_states(keys)
     for line in lines:
         if line.outcome == "conversion":
-            line.outcome = states.get((line.destination, line.message_id), "purged")
+            key = (line.destination, line.message_id, line.received_at)
+            line.outcome = states.get(key, "purged")
     return [
         line
         for line in lines

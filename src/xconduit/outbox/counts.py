@@ -137,6 +137,11 @@ class RecentRow(NamedTuple):
     results: bytes
 
 
+JobKey = tuple[str, str, float]
+"""A recent event's job: (destination, message_id, the event's received_at, which is the time of
+the commit that inserted the job)."""
+
+
 class CountingStore(Protocol):
     """The outbox's counters, recent events and secrets (SqliteStore and MemoryStore)."""
 
@@ -165,8 +170,9 @@ class CountingStore(Protocol):
         transaction: those the group committer held back while commits queued back to back."""
         ...
 
-    def job_states(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """Status of the jobs of `(destination, message_id)` pairs (purged jobs are absent)."""
+    def job_states(self, keys: Sequence[JobKey]) -> dict[JobKey, str]:
+        """Status of the jobs of recent events, each `(destination, message_id, received_at)`
+        (purged jobs are absent)."""
         ...
 
     def put_secret(self, name: str, value: bytes, *, now: float) -> None: ...

@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from xconduit.outbox.counts import CounterRow, MinuteRow, RecentRow, labels_of, newest_recent
+from xconduit.outbox.counts import (
+    CounterRow,
+    JobKey,
+    MinuteRow,
+    RecentRow,
+    labels_of,
+    newest_recent,
+)
 from xconduit.outbox.jobs import IncomingEvent
 from xconduit.outbox.sql_base import AddCounts, SqlAccess, WriteRecent, change
 
@@ -80,13 +87,18 @@ class SqlCounts:
             for row in rows
         ]
 
-    def job_states(self: SqlAccess, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    def job_states(self: SqlAccess, keys: Sequence[JobKey]) -> dict[JobKey, str]:
         text, states = self._dialect.text, {}
-        for destination, message_id in keys:
-            params = {"destination": text(destination), "message_id": text(message_id)}
+        for key in keys:
+            destination, message_id, received_at = key
+            params = {
+                "destination": text(destination),
+                "message_id": text(message_id),
+                "received_at": received_at,
+            }
             rows = self._read(self._dialect.queries["job_state"], params)
             if rows:
-                states[(destination, message_id)] = str(rows[0][0])
+                states[key] = str(rows[0][0])
         return states
 
     def put_secret(self: SqlAccess, name: str, value: bytes, *, now: float) -> None:

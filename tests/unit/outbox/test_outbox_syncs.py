@@ -112,12 +112,13 @@ def test_a_batch_keeps_the_first_of_an_id_and_drops_ids_seen_before(store: Store
 
 
 def test_the_debugger_finds_the_collectors_jobs_beside_a_syncs(tmp_path: Path) -> None:
-    """A sync's jobs are left out of the (destination, message_id) index (migration 0006): the
-    debugger only asks for the collector's recent events, whose jobs it still finds."""
+    """A sync's jobs are untraced (migration 0006): the debugger only asks for the collector's
+    recent events, whose jobs it still finds (among their commit's, 0017)."""
     store = SqliteStore(tmp_path / "q.db")
     store.commit_events([event("from-the-site")], now=1.0)
     store.commit_sync_batch("orders", [event("a-row")], state=SyncState(cursor="1"), now=2.0)
-    assert store.job_states([("shop", "from-the-site")]) == {("shop", "from-the-site"): "pending"}
+    key = ("shop", "from-the-site", 1.0)
+    assert store.job_states([key]) == {key: "pending"}
     traced = store._conn.execute("SELECT message_id, traced FROM delivery_jobs ORDER BY id")
     assert [tuple(row) for row in traced] == [("from-the-site", 1), ("a-row", 0)]
     store.close()

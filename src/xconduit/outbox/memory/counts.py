@@ -11,6 +11,7 @@ from xconduit.outbox.counts import (
     RECENT_PER_SOURCE,
     Count,
     CounterRow,
+    JobKey,
     MinuteRow,
     RecentEvent,
     RecentRow,
@@ -109,13 +110,15 @@ class MemoryCounts:
             ]
         return sorted(rows, key=lambda row: -row.id)[:limit]
 
-    def job_states(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        wanted = set(keys)
-        states: dict[tuple[str, str], str] = {}
+    def job_states(self, keys: Sequence[JobKey]) -> dict[JobKey, str]:
+        # One process, nothing on disk: the pair finds the job (the newest of that id).
+        wanted: dict[tuple[str, str], list[JobKey]] = {}
+        for key in keys:
+            wanted.setdefault((key[0], key[1]), []).append(key)
+        states: dict[JobKey, str] = {}
         with self._lock:
             for job in sorted(self._jobs.values(), key=lambda job: job.id):
-                key = (job.destination, job.message_id)
-                if key in wanted:
+                for key in wanted.get((job.destination, job.message_id), ()):
                     states[key] = str(job.status)
         return states
 

@@ -391,7 +391,10 @@ class SqliteStore(
         if not events:
             return []
         with self._write() as conn:
+            after = conn.execute(Q["last_job_id"]).fetchone()[0]
             accepted = _commit_bulk(conn, events, now, traced=True)
+            # The debugger finds a recent event's job among its commit's (its received_at).
+            conn.execute(Q["note_job_commit"], {"now": now, "after": after})
             note_events(conn, events, accepted, now, recent=recent)
         return accepted
 

@@ -301,10 +301,22 @@ ORDER BY id DESC
 LIMIT :limit;
 
 -- name: job_state
--- The status of the job of one (destination, message_id), if it is still kept.
-SELECT status FROM delivery_jobs
-WHERE destination = :destination AND message_id = :message_id AND traced = 1
-ORDER BY id DESC LIMIT 1;
+-- The status of the job of one (destination, message_id) among those of the commit(s) at
+-- :received_at (a recent event's), if it is still kept.
+SELECT j.status FROM job_commits AS c
+JOIN delivery_jobs AS j ON j.id BETWEEN c.first_id AND c.last_id
+WHERE c.at = :received_at AND j.destination = :destination AND j.message_id = :message_id
+  AND j.traced = 1
+ORDER BY j.id DESC LIMIT 1;
+
+-- name: note_job_commit
+-- The ids of the jobs this transaction inserted after :after, under the commit's time.
+INSERT INTO job_commits (at, first_id, last_id)
+SELECT :now, :after + 1, seq FROM sqlite_sequence WHERE name = 'delivery_jobs' AND seq > :after;
+
+-- name: trim_job_commits
+-- Forget the commits older than every recent event kept: no event left to look their jobs up.
+DELETE FROM job_commits WHERE at < (SELECT min(received_at) FROM recent_events);
 
 -- name: put_secret
 -- Store or replace a secret.

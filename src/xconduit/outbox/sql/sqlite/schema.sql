@@ -35,7 +35,7 @@ CREATE TABLE delivery_jobs (
     last_error      TEXT,
     delivered_at    REAL,
     traced          INTEGER NOT NULL DEFAULT 1,
-    -- 1: the debugger may look the job up by (destination, message_id); 0: a sync's (0006).
+    -- 1: the debugger may look the job up; 0: a sync's (0006).
     owner           TEXT NOT NULL DEFAULT '',
     -- The key of the destination that made the job (0008); '': untagged, until adopted.
     priority        INTEGER NOT NULL DEFAULT 4,
@@ -165,9 +165,15 @@ CREATE TABLE recent_events (
 
 CREATE INDEX recent_events_source ON recent_events (source, id);
 
--- The debugger finds a conversion's job by (destination, message_id); syncs keep no recent
--- events, so their jobs are left out (0006): a random-key insert less per synced row.
-CREATE INDEX delivery_jobs_message ON delivery_jobs (destination, message_id) WHERE traced = 1;
+-- The ids of the jobs each collector commit inserted (0017): the debugger finds a recent
+-- event's job among those of its commit (received_at = at), not through an index on random
+-- message ids.
+CREATE TABLE job_commits (
+    at       REAL NOT NULL,
+    first_id INTEGER NOT NULL,
+    last_id  INTEGER NOT NULL,
+    PRIMARY KEY (at, first_id)
+) WITHOUT ROWID;
 
 -- Small encrypted values (the connected X account's tokens); never plain secrets.
 CREATE TABLE secrets (
