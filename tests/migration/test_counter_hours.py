@@ -28,6 +28,11 @@ SQLITE_BACK_TO_16 = (
     "CREATE INDEX delivery_jobs_message ON delivery_jobs (destination, message_id) WHERE traced = 1",
     "DELETE FROM schema_version WHERE version = 17",
 )
+POSTGRESQL_BACK_TO_16 = (
+    "DROP TABLE job_commits",
+    "CREATE INDEX job_payloads_message ON job_payloads (destination, message_id)",
+    "DELETE FROM schema_version WHERE version = 17",
+)
 BACK_TO_15 = (
     "DROP TABLE counter_hours",
     "DELETE FROM schema_version WHERE version = 16",
@@ -48,7 +53,7 @@ def test_sqlite(tmp_path: Path) -> None:
 def test_postgresql(pg_url: str) -> None:
     with psycopg.connect(pg_url, autocommit=True) as conn:
         postgres.migrate(conn)
-        for statement in BACK_TO_15:
+        for statement in POSTGRESQL_BACK_TO_16 + BACK_TO_15:
             conn.execute(statement.encode())
         with conn.cursor() as cur:
             cur.executemany("INSERT INTO counter_minutes VALUES (%s, %s, %s, %s)", MINUTES)

@@ -1,16 +1,21 @@
 """The live debugger shows each recent conversion's job state: found through the commit that
-inserted the job (SQLite, migration 0017), with no index on the random message ids."""
+inserted the job (migration 0017), with no index on the random message ids."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psycopg
+import pytest
 
-from xconduit.outbox import IncomingEvent, NewJob
-from xconduit.outbox.counts import RecentEvent
+from tests.support.pgtemp import temp_schema
+from xconduit.outbox import IncomingEvent, NewJob, postgres
+from xconduit.outbox.counts import RECENT_PER_SOURCE, RecentEvent
+from xconduit.outbox.postgres import PostgresStore
 from xconduit.outbox.sqlite import SqliteStore, migrate
 
 NOW = 1_767_268_800.0
@@ -56,39 +61,54 @@ def test_each_recent_event_shows_its_jobs_state(store: Any) -> None:
     assert states(store)["c"] == "purged"
 
 
-def test_a_sqlite_lookup_reads_the_events_own_commit(tmp_path: Path) -> None:
-    """The same message id from two sources makes two jobs: each recent row shows its own."""
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "postgresql":
+        with temp_schema() as url:
+            store: Any = PostgresStore(url)
+            yield store
+            store.close()
+        return
     store = SqliteStore(tmp_path / "q.db")
-    store.commit_events([event("same", source="web")], now=NOW)
-    store.commit_events([event("same", source="app")], now=NOW + 1)
-    jobs = store.claim_batch("shop", limit=10, now=NOW + 2, lease_seconds=30)
-    store.release([max(job.id for job in jobs)], now=NOW + 2)  # the app's: committed second
-    store.mark_delivered([min(job.id for job in jobs)], now=NOW + 3)
+    yield store
+    store.close()
+
+
+def test_a_lookup_reads_the_events_own_commit(sql_store: Any) -> None:
+    """The same message id from two sources makes two jobs: each recent row shows its own."""
+    sql_store.commit_events([event("same", source="web")], now=NOW)
+    sql_store.commit_events([event("same", source="app")], now=NOW + 1)
+    jobs = sql_store.claim_batch("shop", limit=10, now=NOW + 2, lease_seconds=30)
+    sql_store.release([max(job.id for job in jobs)], now=NOW + 2)  # the app's: committed second
+    sql_store.mark_delivered([min(job.id for job in jobs)], now=NOW + 3)
     by_source = {
-        row.source: store.job_states([("shop", row.message_id, row.received_at)])
-        for row in store.recent_events()
+        row.source: sql_store.job_states([("shop", row.message_id, row.received_at)])
+        for row in sql_store.recent_events()
     }
     assert by_source == {
         "web": {("shop", "same", NOW): "delivered"},
         "app": {("shop", "same", NOW + 1): "pending"},
     }
-    store.close()
 
 
-def test_sqlite_forgets_the_commits_no_recent_event_points_at(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "q.db")
-    for n in range(3):
-        store.commit_events([event(f"m{n}")], now=NOW + n)
-    commits = "SELECT at FROM job_commits ORDER BY at"
-    assert [row[0] for row in store._conn.execute(commits)] == [NOW, NOW + 1, NOW + 2]
-    store._conn.execute("DELETE FROM recent_events WHERE received_at < ?", (NOW + 2,))
-    store.commit_events([event("m3")], now=NOW + 3)
-    assert [row[0] for row in store._conn.execute(commits)] == [NOW + 2, NOW + 3]
-    # A commit whose rows are held stays until they are written.
-    store.commit_events([event("m4")], now=NOW + 4, recent=False)
-    store.commit_events([event("m5")], now=NOW + 5)
-    assert [row[0] for row in store._conn.execute(commits)] == [NOW + 2, NOW + 3, NOW + 4, NOW + 5]
-    store.close()
+def test_commits_no_recent_event_points_at_are_forgotten(sql_store: Any) -> None:
+    """After 10 minutes (another process may still hold rows of its own to write), a commit
+    older than every recent event kept is forgotten; one whose rows are held is kept."""
+
+    def commits() -> list[float]:
+        return [float(row[0]) for row in sql_store._read("SELECT at FROM job_commits", {})]
+
+    def many(tag: str, at: float) -> None:
+        sql_store.commit_events([event(f"{tag}{n}") for n in range(RECENT_PER_SOURCE)], now=at)
+
+    sql_store.commit_events([event("m")], now=NOW)
+    many("a", NOW + 1000)  # m's recent row is trimmed: its commit goes
+    assert sorted(commits()) == [NOW + 1000]
+    sql_store.commit_events([event("h")], now=NOW + 2000, recent=False)  # held
+    many("b", NOW + 2100)
+    assert sorted(commits()) == [NOW + 2000, NOW + 2100]
+    sql_store.add_recent([(event("h").recent, NOW + 2000)])
+    assert states(sql_store)["h"] == "pending"
 
 
 def test_migration_17_links_the_recent_events_kept_to_their_jobs(tmp_path: Path) -> None:
@@ -114,3 +134,28 @@ def test_migration_17_links_the_recent_events_kept_to_their_jobs(tmp_path: Path)
     store = SqliteStore(path)
     assert states(store) == {"old-1": "pending", "old-2": "pending", "old-3": "pending"}
     store.close()
+
+
+@pytest.mark.postgres
+def test_migration_17_on_postgresql_links_the_recent_events_kept_to_their_jobs() -> None:
+    with temp_schema() as url:
+        store = PostgresStore(url)
+        store.commit_events([event("old-1"), event("old-2")], now=NOW)
+        store.commit_events([event("old-3")], now=NOW + 1)
+        store.close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            for statement in (
+                "DROP TABLE job_commits",
+                "CREATE INDEX job_payloads_message ON job_payloads (destination, message_id)",
+                "DELETE FROM schema_version WHERE version = 17",
+            ):
+                conn.execute(statement.encode())
+            assert postgres.migrate(conn) == 17
+            index = (
+                "SELECT count(*) FROM pg_indexes WHERE indexname = 'job_payloads_message' "
+                "AND schemaname = current_schema()"
+            )
+            assert conn.execute(index.encode()).fetchone() == (0,)
+        store = PostgresStore(url)
+        assert states(store) == {"old-1": "pending", "old-2": "pending", "old-3": "pending"}
+        store.close()

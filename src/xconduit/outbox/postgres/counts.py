@@ -50,6 +50,7 @@ def write_recent(conn: psycopg.Connection[Any], rows: Sequence[tuple[RecentEvent
     conn.execute(Q["insert_recent_events"], params)
     for source in sorted({r.source for r, _ in rows}):
         conn.execute(Q["trim_recent_events"], {"source": source, "keep": RECENT_PER_SOURCE})
+    conn.execute(Q["trim_job_commits"], {"now": max(at for _, at in rows)})
 
 
 note_events = partial(note_new_events, add_counts, write_recent)

@@ -223,20 +223,27 @@ class PostgresStore(
         if not events:
             return []
         with self._tx(pipeline=True) as conn:
-            accepted = self._commit_in(conn, events, now)
+            accepted = self._commit_in(conn, events, now, traced=True)
             note_events(conn, events, accepted, now, recent=recent)
         return accepted
 
     def _commit_in(
-        self, conn: psycopg.Connection[Any], events: Sequence[IncomingEvent], now: float
+        self,
+        conn: psycopg.Connection[Any],
+        events: Sequence[IncomingEvent],
+        now: float,
+        *,
+        traced: bool,
     ) -> list[bool]:
         """Remember the events, insert the jobs of the new ones and queue their audience
-        changes, inside the caller's transaction; per event, whether it was new."""
+        changes, inside the caller's transaction; per event, whether it was new. `traced`: the
+        live debugger may look the jobs up (the collector's; a sync's are not)."""
         jobs = [(n, job) for n, event in enumerate(events, 1) for job in event.jobs]
         params = {
             "sources": [_text(event.source) for event in events],
             "message_ids": [_text(event.message_id) for event in events],
             "now": now,
+            "traced": traced,
             "job_events": [n for n, _ in jobs],
             "destinations": [_text(job.destination) for _, job in jobs],
             "accounts": [_text(job.account_id) for _, job in jobs],
@@ -307,7 +314,7 @@ class PostgresStore(
         self, name: str, events: Sequence[IncomingEvent], *, state: SyncState, now: float
     ) -> SyncCommit:
         with self._tx(pipeline=True) as conn:
-            accepted = self._commit_in(conn, events, now) if events else []
+            accepted = self._commit_in(conn, events, now, traced=False) if events else []
             note_events(conn, events, accepted, now)  # a sync's rows are counted too
             params = {
                 "name": name,

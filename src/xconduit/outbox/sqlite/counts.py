@@ -47,7 +47,7 @@ def write_recent(conn: sqlite3.Connection, rows: Sequence[tuple[RecentEvent, flo
     )
     for source in {r.source for r, _ in rows}:
         conn.execute(Q["trim_recent_events"], {"source": source, "keep": RECENT_PER_SOURCE})
-    conn.execute(Q["trim_job_commits"])
+    conn.execute(Q["trim_job_commits"], {"now": max(at for _, at in rows)})
 
 
 note_events = partial(note_new_events, add_counts, write_recent)

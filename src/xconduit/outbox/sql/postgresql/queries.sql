@@ -23,7 +23,8 @@ INSERT INTO schema_version (version, name) VALUES (%(version)s, %(name)s);
 -- In one statement: note each (source, message_id) as seen, and insert the jobs of the events
 -- that were new (pending, due at once), in the order given; returns the 1-based positions of
 -- the new events (a second copy in the same batch is a duplicate). Job j belongs to event
--- job_events[j] and to the destination of key owners[j].
+-- job_events[j] and to the destination of key owners[j]. With :traced (the collector's), the
+-- range of the new job ids is noted for the live debugger.
 WITH incoming AS (
     SELECT * FROM unnest(%(sources)b::text[], %(message_ids)b::text[])
         WITH ORDINALITY AS e (source, message_id, n)
@@ -63,6 +64,9 @@ WITH incoming AS (
     )
     SELECT id, destination, 'pending', 0, %(now)s, %(now)s, owner, priority, conversion_time
     FROM jobs
+), commits AS (
+    INSERT INTO job_commits (at, first_id, last_id)
+    SELECT %(now)s, min(id), max(id) FROM jobs WHERE %(traced)s HAVING count(*) > 0
 )
 SELECT n FROM firsts;
 
@@ -327,10 +331,20 @@ ORDER BY id DESC
 LIMIT %(limit)s;
 
 -- name: job_state
--- The status of the job of one (destination, message_id), if it is still kept.
-SELECT s.status FROM job_payloads AS p JOIN job_state AS s ON s.id = p.id
-WHERE p.destination = %(destination)s AND p.message_id = %(message_id)s
+-- The status of the job of one (destination, message_id) among those of the commit(s) at
+-- :received_at (a recent event's), if it is still kept.
+SELECT s.status FROM job_commits AS c
+JOIN job_payloads AS p ON p.id BETWEEN c.first_id AND c.last_id
+JOIN job_state AS s ON s.id = p.id
+WHERE c.at = %(received_at)s AND p.destination = %(destination)s
+  AND p.message_id = %(message_id)s
 ORDER BY p.id DESC LIMIT 1;
+
+-- name: trim_job_commits
+-- Forget the commits older than every recent event kept (no event left to look their jobs up)
+-- and than 10 minutes: a fleet's other collector may still hold rows of its own to write.
+DELETE FROM job_commits
+WHERE at < least(%(now)s - 600, (SELECT min(received_at) FROM recent_events));
 
 -- name: put_secret
 -- Store or replace a secret.

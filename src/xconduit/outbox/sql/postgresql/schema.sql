@@ -171,8 +171,15 @@ CREATE TABLE recent_events (
 
 CREATE INDEX recent_events_source ON recent_events (source, id);
 
--- The debugger finds a conversion's job by (destination, message_id).
-CREATE INDEX job_payloads_message ON job_payloads (destination, message_id);
+-- The ids of the jobs each collector commit inserted (0017): the debugger finds a recent
+-- event's job among those of its commit (received_at = at), not through an index on random
+-- message ids.
+CREATE TABLE job_commits (
+    at       DOUBLE PRECISION NOT NULL,
+    first_id BIGINT NOT NULL,
+    last_id  BIGINT NOT NULL,
+    PRIMARY KEY (at, first_id)
+);
 
 -- Small encrypted values (the connected X account's tokens); never plain secrets.
 CREATE TABLE secrets (

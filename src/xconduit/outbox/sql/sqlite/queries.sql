@@ -315,8 +315,10 @@ INSERT INTO job_commits (at, first_id, last_id)
 SELECT :now, :after + 1, seq FROM sqlite_sequence WHERE name = 'delivery_jobs' AND seq > :after;
 
 -- name: trim_job_commits
--- Forget the commits older than every recent event kept: no event left to look their jobs up.
-DELETE FROM job_commits WHERE at < (SELECT min(received_at) FROM recent_events);
+-- Forget the commits older than every recent event kept (no event left to look their jobs up)
+-- and than 10 minutes: another process on this file may still hold rows of its own to write.
+DELETE FROM job_commits
+WHERE at < min(:now - 600, coalesce((SELECT min(received_at) FROM recent_events), :now));
 
 -- name: put_secret
 -- Store or replace a secret.
