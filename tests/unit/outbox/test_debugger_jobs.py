@@ -17,11 +17,15 @@ from xconduit.outbox import IncomingEvent, NewJob, postgres
 from xconduit.outbox.counts import RECENT_PER_SOURCE, RecentEvent
 from xconduit.outbox.postgres import PostgresStore
 from xconduit.outbox.sqlite import SqliteStore, migrate
+from xconduit.outbox.syncs import SyncState
 
-NOW = 1_767_268_800.0
+NOW = 1_767_268_800.123456
+"""A commit's time as `time.time()` gives it: the lookup matches it exactly."""
 
 
-def event(message_id: str, source: str = "web", destination: str = "shop") -> IncomingEvent:
+def event(
+    message_id: str, source: str = "web", destination: str = "shop", results: bytes | None = None
+) -> IncomingEvent:
     job = NewJob(
         destination=destination,
         account_id="acc",
@@ -30,7 +34,8 @@ def event(message_id: str, source: str = "web", destination: str = "shop") -> In
         conversion_id=f"order-{message_id}",
         payload=b"{}",
     )
-    results = orjson.dumps([{"destination": destination, "outcome": "conversion"}])
+    if results is None:
+        results = orjson.dumps([{"destination": destination, "outcome": "conversion"}])
     return IncomingEvent(
         source=source,
         message_id=message_id,
@@ -91,24 +96,49 @@ def test_a_lookup_reads_the_events_own_commit(sql_store: Any) -> None:
     }
 
 
-def test_commits_no_recent_event_points_at_are_forgotten(sql_store: Any) -> None:
-    """After 10 minutes (another process may still hold rows of its own to write), a commit
-    older than every recent event kept is forgotten; one whose rows are held is kept."""
+def test_only_commits_no_recent_event_points_at_are_forgotten(sql_store: Any) -> None:
+    """A commit is forgotten once no recent event kept points at it and it is 10 minutes old
+    (another process may still hold rows of its own to write): a quiet source's old event keeps
+    its own, not every later one; held rows keep theirs."""
 
     def commits() -> list[float]:
-        return [float(row[0]) for row in sql_store._read("SELECT at FROM job_commits", {})]
+        rows = sql_store._read("SELECT at FROM job_commits ORDER BY at", {})
+        return [float(row[0]) for row in rows]
 
     def many(tag: str, at: float) -> None:
         sql_store.commit_events([event(f"{tag}{n}") for n in range(RECENT_PER_SOURCE)], now=at)
 
-    sql_store.commit_events([event("m")], now=NOW)
-    many("a", NOW + 1000)  # m's recent row is trimmed: its commit goes
-    assert sorted(commits()) == [NOW + 1000]
-    sql_store.commit_events([event("h")], now=NOW + 2000, recent=False)  # held
-    many("b", NOW + 2100)
-    assert sorted(commits()) == [NOW + 2000, NOW + 2100]
-    sql_store.add_recent([(event("h").recent, NOW + 2000)])
-    assert states(sql_store)["h"] == "pending"
+    sql_store.commit_events([event("quiet", source="app")], now=NOW)
+    many("a", NOW + 1000)
+    many("b", NOW + 2000)  # a's recent rows are trimmed: its commit goes
+    assert commits() == [NOW, NOW + 2000]
+    sql_store.commit_events([event("held")], now=NOW + 3000, recent=False)
+    many("c", NOW + 3100)
+    assert commits() == [NOW, NOW + 3000, NOW + 3100]
+    sql_store.add_recent([(event("held").recent, NOW + 3000)])
+    found = states(sql_store)
+    assert (found["quiet"], found["held"], found["c99"]) == ("pending", "pending", "pending")
+
+
+def test_a_syncs_commit_notes_no_job_range(sql_store: Any) -> None:
+    """A sync keeps no recent events: its commits would only grow the table."""
+    rows = [event("row-1", source="sync:orders"), event("row-2", source="sync:orders")]
+    commit = sql_store.commit_sync_batch("orders", rows, state=SyncState(cursor="1"), now=NOW)
+    assert commit.accepted == [True, True]
+    assert sql_store._read("SELECT count(*) FROM job_commits", {})[0][0] == 0
+    sql_store.commit_events([event("from-the-site")], now=NOW + 1)
+    assert sql_store._read("SELECT count(*) FROM job_commits", {})[0][0] == 1
+
+
+NUL_RESULTS = orjson.dumps(
+    [{"destination": "shop", "outcome": "conversion", "conversion": {"name": "Mug\x00"}}]
+)
+"""A debugger row holding `\\u0000` (a product name may): PostgreSQL's jsonb refuses it."""
+BEFORE_17 = [
+    (NOW, [event("old-1"), event("old-2")]),
+    (NOW + 1, [event("old-3"), event("nul", results=NUL_RESULTS)]),
+    (NOW + 2, [event("unreadable", results=b"{not json")]),
+]
 
 
 def test_migration_17_links_the_recent_events_kept_to_their_jobs(tmp_path: Path) -> None:
@@ -116,8 +146,8 @@ def test_migration_17_links_the_recent_events_kept_to_their_jobs(tmp_path: Path)
     of the recent events it already had."""
     path = tmp_path / "q.db"
     store = SqliteStore(path)
-    store.commit_events([event("old-1"), event("old-2")], now=NOW)
-    store.commit_events([event("old-3")], now=NOW + 1)
+    for at, events in BEFORE_17:
+        store.commit_events(events, now=at)
     store.close()
     conn = sqlite3.connect(path, isolation_level=None)
     for statement in (
@@ -132,7 +162,13 @@ def test_migration_17_links_the_recent_events_kept_to_their_jobs(tmp_path: Path)
     assert conn.execute(index).fetchone()[0] == 0
     conn.close()
     store = SqliteStore(path)
-    assert states(store) == {"old-1": "pending", "old-2": "pending", "old-3": "pending"}
+    assert states(store) == {
+        "old-1": "pending",
+        "old-2": "pending",
+        "old-3": "pending",
+        "nul": "pending",
+        "unreadable": "purged",  # results the debugger cannot read either: linked to nothing
+    }
     store.close()
 
 
@@ -140,8 +176,8 @@ def test_migration_17_links_the_recent_events_kept_to_their_jobs(tmp_path: Path)
 def test_migration_17_on_postgresql_links_the_recent_events_kept_to_their_jobs() -> None:
     with temp_schema() as url:
         store = PostgresStore(url)
-        store.commit_events([event("old-1"), event("old-2")], now=NOW)
-        store.commit_events([event("old-3")], now=NOW + 1)
+        for at, events in BEFORE_17:
+            store.commit_events(events, now=at)
         store.close()
         with psycopg.connect(url, autocommit=True) as conn:
             for statement in (
@@ -157,5 +193,11 @@ def test_migration_17_on_postgresql_links_the_recent_events_kept_to_their_jobs()
             )
             assert conn.execute(index.encode()).fetchone() == (0,)
         store = PostgresStore(url)
-        assert states(store) == {"old-1": "pending", "old-2": "pending", "old-3": "pending"}
+        assert states(store) == {
+            "old-1": "pending",
+            "old-2": "pending",
+            "old-3": "pending",
+            "nul": "purged",  # jsonb refuses \u0000: the row is skipped, the migration goes on
+            "unreadable": "purged",
+        }
         store.close()

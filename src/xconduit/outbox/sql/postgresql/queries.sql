@@ -341,10 +341,10 @@ WHERE c.at = %(received_at)s AND p.destination = %(destination)s
 ORDER BY p.id DESC LIMIT 1;
 
 -- name: trim_job_commits
--- Forget the commits older than every recent event kept (no event left to look their jobs up)
--- and than 10 minutes: a fleet's other collector may still hold rows of its own to write.
+-- Forget the commits no recent event kept points at (their jobs are looked up by no one) once
+-- 10 minutes old: a fleet's other collector may still hold rows of its own to write.
 DELETE FROM job_commits
-WHERE at < least(%(now)s - 600, (SELECT min(received_at) FROM recent_events));
+WHERE at < %(now)s - 600 AND at NOT IN (SELECT received_at FROM recent_events);
 
 -- name: put_secret
 -- Store or replace a secret.

@@ -315,10 +315,10 @@ INSERT INTO job_commits (at, first_id, last_id)
 SELECT :now, :after + 1, seq FROM sqlite_sequence WHERE name = 'delivery_jobs' AND seq > :after;
 
 -- name: trim_job_commits
--- Forget the commits older than every recent event kept (no event left to look their jobs up)
--- and than 10 minutes: another process on this file may still hold rows of its own to write.
+-- Forget the commits no recent event kept points at (their jobs are looked up by no one) once
+-- 10 minutes old: another process on this file may still hold rows of its own to write.
 DELETE FROM job_commits
-WHERE at < min(:now - 600, coalesce((SELECT min(received_at) FROM recent_events), :now));
+WHERE at < :now - 600 AND at NOT IN (SELECT received_at FROM recent_events);
 
 -- name: put_secret
 -- Store or replace a secret.
