@@ -79,16 +79,16 @@ def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     store.close()
 
 
-def test_a_lookup_reads_the_events_own_commit(sql_store: Any) -> None:
+def test_a_lookup_reads_the_events_own_commit(store: Any) -> None:
     """The same message id from two sources makes two jobs: each recent row shows its own."""
-    sql_store.commit_events([event("same", source="web")], now=NOW)
-    sql_store.commit_events([event("same", source="app")], now=NOW + 1)
-    jobs = sql_store.claim_batch("shop", limit=10, now=NOW + 2, lease_seconds=30)
-    sql_store.release([max(job.id for job in jobs)], now=NOW + 2)  # the app's: committed second
-    sql_store.mark_delivered([min(job.id for job in jobs)], now=NOW + 3)
+    store.commit_events([event("same", source="web")], now=NOW)
+    store.commit_events([event("same", source="app")], now=NOW + 1)
+    jobs = store.claim_batch("shop", limit=10, now=NOW + 2, lease_seconds=30)
+    store.release([max(job.id for job in jobs)], now=NOW + 2)  # the app's: committed second
+    store.mark_delivered([min(job.id for job in jobs)], now=NOW + 3)
     by_source = {
-        row.source: sql_store.job_states([("shop", row.message_id, row.received_at)])
-        for row in sql_store.recent_events()
+        row.source: store.job_states([("shop", row.message_id, row.received_at)])
+        for row in store.recent_events()
     }
     assert by_source == {
         "web": {("shop", "same", NOW): "delivered"},

@@ -29,6 +29,7 @@ class MemoryCounts:
     if TYPE_CHECKING:
         _lock: threading.Lock
         _jobs: dict[int, DeliveryJob]
+        _committed_at: dict[int, float]
 
         def _add_hours(self, counts: Sequence[Count], now: float) -> None: ...
 
@@ -111,14 +112,13 @@ class MemoryCounts:
         return sorted(rows, key=lambda row: -row.id)[:limit]
 
     def job_states(self, keys: Sequence[JobKey]) -> dict[JobKey, str]:
-        # One process, nothing on disk: the pair finds the job (the newest of that id).
-        wanted: dict[tuple[str, str], list[JobKey]] = {}
-        for key in keys:
-            wanted.setdefault((key[0], key[1]), []).append(key)
+        wanted = set(keys)
         states: dict[JobKey, str] = {}
         with self._lock:
             for job in sorted(self._jobs.values(), key=lambda job: job.id):
-                for key in wanted.get((job.destination, job.message_id), ()):
+                at = self._committed_at.get(job.id)
+                key = (job.destination, job.message_id, at) if at is not None else None
+                if key in wanted:
                     states[key] = str(job.status)
         return states
 

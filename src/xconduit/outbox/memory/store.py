@@ -47,6 +47,8 @@ class MemoryStore(
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._jobs: dict[int, DeliveryJob] = {}
+        self._committed_at: dict[int, float] = {}
+        """The commit time of each collector job: the debugger looks a job up by it."""
         self._seen: dict[tuple[str, str], float] = {}
         self._last_id = 0
         self._book = MemoryBook()
@@ -72,6 +74,7 @@ class MemoryStore(
                 for new in event.jobs:
                     self._last_id += 1
                     self._jobs[self._last_id] = pending_job(self._last_id, new, now)
+                    self._committed_at[self._last_id] = now
             self._note_events(events, accepted, now, recent=recent)
         return accepted
 
@@ -258,6 +261,7 @@ class MemoryStore(
             dead = self._dead(ids, destination)
             for job in dead:
                 del self._jobs[job.id]
+                self._committed_at.pop(job.id, None)
         return len(dead)
 
     def purge_delivered(self, older_than: float) -> int:
@@ -271,6 +275,7 @@ class MemoryStore(
             ]
             for id_ in old:
                 del self._jobs[id_]
+                self._committed_at.pop(id_, None)
         return len(old)
 
     def purge_dedup(self, older_than: float) -> int:
