@@ -31,7 +31,7 @@ SQLITE_BACK_TO_16 = (
 POSTGRESQL_BACK_TO_16 = (
     "DROP TABLE job_commits",
     "CREATE INDEX job_payloads_message ON job_payloads (destination, message_id)",
-    "DELETE FROM schema_version WHERE version = 17",
+    "DELETE FROM schema_version WHERE version IN (17, 18)",  # 0018 runs again: harmless
 )
 BACK_TO_15 = (
     "DROP TABLE counter_hours",

@@ -16,6 +16,7 @@ from tests.support.pgtemp import temp_schema
 from xconduit.outbox import IncomingEvent, NewJob, postgres
 from xconduit.outbox.counts import RECENT_PER_SOURCE, RecentEvent
 from xconduit.outbox.postgres import PostgresStore
+from xconduit.outbox.sql import load_migrations
 from xconduit.outbox.sqlite import SqliteStore, migrate
 from xconduit.outbox.syncs import SyncState
 
@@ -183,10 +184,10 @@ def test_migration_17_on_postgresql_links_the_recent_events_kept_to_their_jobs()
             for statement in (
                 "DROP TABLE job_commits",
                 "CREATE INDEX job_payloads_message ON job_payloads (destination, message_id)",
-                "DELETE FROM schema_version WHERE version = 17",
+                "DELETE FROM schema_version WHERE version >= 17",  # 0018 runs again: harmless
             ):
                 conn.execute(statement.encode())
-            assert postgres.migrate(conn) == 17
+            assert postgres.migrate(conn) == load_migrations("postgresql")[-1].version
             index = (
                 "SELECT count(*) FROM pg_indexes WHERE indexname = 'job_payloads_message' "
                 "AND schemaname = current_schema()"

@@ -209,23 +209,29 @@ WHERE status = 'dead'
   AND (%(destination)s::text IS NULL OR destination = %(destination)s);
 
 -- name: purge_dead
--- Delete dead letters chosen like replay_dead (the payload goes, its state with it).
-DELETE FROM job_payloads
-WHERE id IN (
-    SELECT id FROM job_state
+-- Delete dead letters chosen like replay_dead: the state, then the payload.
+WITH gone AS (
+    DELETE FROM job_state
     WHERE status = 'dead'
       AND (%(ids)s::bigint[] IS NULL OR id = ANY(%(ids)s::bigint[]))
       AND (%(destination)s::text IS NULL OR destination = %(destination)s)
-);
+    RETURNING id
+)
+DELETE FROM job_payloads WHERE id IN (SELECT id FROM gone);
 
 -- name: purge_delivered
--- Delete up to :limit jobs delivered before :older_than (called in a loop, short transactions).
-DELETE FROM job_payloads
-WHERE id IN (
-    SELECT id FROM job_state
-    WHERE status = 'delivered' AND delivered_at < %(older_than)s
-    LIMIT %(limit)s
-);
+-- Delete up to :limit jobs delivered before :older_than (called in a loop, short transactions):
+-- the state, then the payload.
+WITH gone AS (
+    DELETE FROM job_state
+    WHERE id IN (
+        SELECT id FROM job_state
+        WHERE status = 'delivered' AND delivered_at < %(older_than)s
+        LIMIT %(limit)s
+    )
+    RETURNING id
+)
+DELETE FROM job_payloads WHERE id IN (SELECT id FROM gone);
 
 -- name: purge_dedup
 -- Forget up to :limit (source, message_id) pairs seen before :older_than (called in a loop).
