@@ -22,13 +22,12 @@ from tests.support.audience_helpers import (
     sha,
     user_requests,
 )
-from tests.support.pgtemp import temp_schema
+from tests.support.stores import opened_store
 from xconduit.app import build_gateway
 from xconduit.audiences.runner import AudienceRunner
 from xconduit.audiences.snapshot import ShrinkingSnapshot
 from xconduit.config import Settings
 from xconduit.outbox.audience_store import AudienceStore
-from xconduit.outbox.postgres import PostgresStore
 from xconduit.outbox.sqlite import SqliteStore
 from xconduit.sandbox import Sandbox, Seed, SeedAccount, serve_sandbox
 from xconduit.sandbox.audiences import months_later
@@ -42,15 +41,8 @@ BOTH = {"email": "email", "phone_number": "phone"}
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AudienceStore]:
-    if request.param == "postgresql":
-        with temp_schema() as url:
-            opened: AudienceStore = PostgresStore(url)
-            yield opened
-            opened.close()
-        return
-    s = SqliteStore(tmp_path / "outbox.db")
-    yield s
-    s.close()
+    with opened_store(request.param, tmp_path) as opened:
+        yield opened
 
 
 def person(name: str, phone: str | None = None) -> dict[str, str | None]:

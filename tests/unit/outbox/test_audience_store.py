@@ -7,28 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.pgtemp import temp_schema
+from tests.support.stores import opened_store
 from xconduit.outbox.audience_jobs import AudienceChange, ChangeOp
 from xconduit.outbox.audience_store import AudienceStore
 from xconduit.outbox.jobs import NewJob
-from xconduit.outbox.memory import MemoryStore
-from xconduit.outbox.postgres import PostgresStore
-from xconduit.outbox.sqlite import SqliteStore
 
 
 @pytest.fixture(params=["sqlite", "memory", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AudienceStore]:
-    if request.param == "postgresql":
-        with temp_schema() as url:
-            opened: AudienceStore = PostgresStore(url)
-            yield opened
-            opened.close()
-        return
-    s: AudienceStore = (
-        SqliteStore(tmp_path / "q.db") if request.param == "sqlite" else MemoryStore()
-    )
-    yield s
-    s.close()
+    with opened_store(request.param, tmp_path) as opened:
+        yield opened
 
 
 def change(user: str, op: ChangeOp) -> AudienceChange:

@@ -4,7 +4,6 @@ inserted the job (migration 0017), with no index on the random message ids."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,19 +64,6 @@ def test_each_recent_event_shows_its_jobs_state(store: Any) -> None:
     assert states(store) == {"a": "in_flight", "b": "delivered", "c": "dead"}
     store.purge_dead()
     assert states(store)["c"] == "purged"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    if request.param == "postgresql":
-        with temp_schema() as url:
-            store: Any = PostgresStore(url)
-            yield store
-            store.close()
-        return
-    store = SqliteStore(tmp_path / "q.db")
-    yield store
-    store.close()
 
 
 def test_a_lookup_reads_the_events_own_commit(store: Any) -> None:
